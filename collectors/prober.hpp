@@ -1,0 +1,23 @@
+#pragma once
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "collectors/probe_result.hpp"
+#include "config/plan.hpp"
+
+namespace kscprobe {
+
+class TlsContextCache;
+
+/// What probers share: the event loop's executor and the reusable TLS contexts.
+struct ProbeEnv {
+  boost::asio::any_io_executor executor;
+  TlsContextCache* tls = nullptr;
+};
+
+/// Runs one probe of `spec` (which must outlive the call) within spec.timeout. Never throws;
+/// honours cancellation (terminal cancellation ends the probe as `timeout`... see prober.cpp).
+/// Dispatches to the prober of spec.transport (the registry in prober.cpp).
+boost::asio::awaitable<ProbeResult> run_probe(const CheckSpec& spec, ProbeEnv& env);
+
+}  // namespace kscprobe

@@ -1,0 +1,82 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace kscprobe {
+
+/// The KSC components a target can be.
+enum class Role : std::uint8_t {
+  server,
+  distribution_point,
+  agent,
+  web_console,
+  ios_mdm,
+  database,
+};
+inline constexpr int kRoleCount = 6;
+
+/// How a check talks to its port.
+enum class Transport : std::uint8_t { tcp, tls, udp, http, https };
+inline constexpr int kTransportCount = 5;
+
+/// Conditions under which the KSC documentation says a port is open. Bit flags.
+enum Feature : std::uint32_t {
+  kFeatureNone = 0,
+  kFeatureKsnProxy = 1u << 0,
+  kFeatureMobile = 1u << 1,
+  kFeatureUefi = 1u << 2,
+  kFeatureLocal = 1u << 3,
+  kFeatureOnAdminServer = 1u << 4,
+  kFeaturePushServer = 1u << 5,
+};
+
+/// Database engines of the `database` role.
+enum class DbEngine : std::uint8_t { mysql, mssql, postgresql };
+
+std::string_view to_string(Role r);
+std::string_view to_string(Transport t);
+std::string_view to_string(DbEngine e);
+std::optional<Role> parse_role(std::string_view s);
+std::optional<Transport> parse_transport(std::string_view s);
+std::optional<DbEngine> parse_engine(std::string_view s);
+/// One feature flag by name ("ksn_proxy", "mobile", "uefi", "local", "on_admin_server",
+/// "push_server"), or nullopt.
+std::optional<std::uint32_t> parse_feature(std::string_view s);
+/// Comma-separated names of the flags set in `mask`.
+std::string features_to_string(std::uint32_t mask);
+/// Every feature name, for error messages.
+std::string_view all_feature_names();
+std::string_view all_role_names();
+std::string_view all_transport_names();
+
+/// One row of the built-in KSC port catalog.
+struct CatalogEntry {
+  Role role;
+  std::string_view id;
+  std::uint16_t port;
+  Transport transport;
+  std::string_view process;
+  std::string_view purpose;
+  /// The check is planned when the target has any of these features; 0 means always.
+  std::uint32_t any_of_features;
+  /// Only for role `database`: the engine this row applies to.
+  std::optional<DbEngine> engine;
+  /// Port used instead of `port` when the target has kFeatureOnAdminServer (DP on the server host).
+  std::uint16_t port_on_admin_server;
+  /// HTTP(S) checks: request path and whether the body must be Prometheus exposition text.
+  std::string_view http_path;
+  bool expects_metrics;
+  /// Human text of the condition, for `--catalog`.
+  std::string_view condition;
+};
+
+/// The whole catalog, in display order.
+std::span<const CatalogEntry> catalog();
+
+/// True if some catalog row of `role` has this id.
+bool catalog_has_check(Role role, std::string_view id);
+
+}  // namespace kscprobe

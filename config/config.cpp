@@ -1,0 +1,68 @@
+#include "config/config.hpp"
+
+namespace kscprobe {
+
+std::string ConfigError::format() const {
+  std::string out = pos.file.empty() ? std::string("<config>") : pos.file;
+  if (pos.line > 0) {
+    out += ':' + std::to_string(pos.line);
+    if (pos.column > 0) out += ':' + std::to_string(pos.column);
+  }
+  out += ": ";
+  out += message;
+  return out;
+}
+
+StatusMatcher StatusMatcher::answering() {
+  StatusMatcher m;
+  m.add_class(2);
+  m.add_class(3);
+  m.add_class(4);
+  return m;
+}
+
+bool StatusMatcher::matches(int status) const {
+  if (status < 100 || status > 599) return false;
+  int bit = status - 100;
+  return (bits[bit / 64] >> (bit % 64)) & 1u;
+}
+
+void StatusMatcher::add(int status) {
+  if (status < 100 || status > 599) return;
+  int bit = status - 100;
+  bits[bit / 64] |= std::uint64_t{1} << (bit % 64);
+}
+
+void StatusMatcher::add_class(int hundred) {
+  for (int s = hundred * 100; s < hundred * 100 + 100; ++s) add(s);
+}
+
+bool StatusMatcher::empty() const {
+  for (auto b : bits)
+    if (b) return false;
+  return true;
+}
+
+std::string StatusMatcher::to_string() const {
+  std::string out;
+  for (int s = 100; s <= 599;) {
+    if (s % 100 == 0) {
+      bool whole = true;
+      for (int k = s; k < s + 100; ++k) whole = whole && matches(k);
+      if (whole) {
+        if (!out.empty()) out += ',';
+        out += std::to_string(s / 100) + "xx";
+        s += 100;
+        continue;
+      }
+    }
+    if (matches(s)) {
+      if (!out.empty()) out += ',';
+      out += std::to_string(s);
+    }
+    ++s;
+  }
+  return out;
+}
+
+}  // namespace kscprobe

@@ -1,0 +1,59 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace kscprobe {
+
+/// One target as the plan sees it: identity and labels shared by its checks.
+struct PlannedTarget {
+  std::string name;
+  Role role = Role::server;
+  std::string address;
+  std::vector<std::pair<std::string, std::string>> labels;  // sorted by name
+};
+
+/// One probe to run on a schedule: everything a prober needs, resolved from config + catalog.
+struct CheckSpec {
+  std::uint32_t target_index = 0;  // into Plan::targets
+  std::string check;               // check id: catalog id or extra check name
+  std::string address;             // DNS name or IP literal
+  std::uint16_t port = 0;
+  Transport transport = Transport::tcp;
+  Duration interval{0};
+  Duration timeout{0};
+  // http/https
+  std::string http_path = "/";
+  StatusMatcher statuses = StatusMatcher::answering();
+  bool expect_metrics = false;
+  // udp
+  std::string udp_payload;
+  // tls/https
+  TlsOptions tls;
+
+  /// Identity across reloads: same key and same settings keep state and counters.
+  std::string key(const PlannedTarget& t) const;
+  /// True if the probe itself would behave the same (used to keep state on reload).
+  bool same_settings(const CheckSpec& o) const;
+};
+
+struct Plan {
+  DaemonConfig daemon;
+  std::vector<PlannedTarget> targets;
+  std::vector<CheckSpec> checks;
+  const PlannedTarget& target_of(const CheckSpec& c) const { return targets[c.target_index]; }
+};
+
+/// Expands targets × catalog into checks: features, engine, port overrides, `disable`, the 13001
+/// rule for a distribution point on the server host, extra checks, interval/timeout inheritance.
+/// The config must already be validated (see load_config).
+Plan expand_plan(const Config& config);
+
+/// Default UDP payload: a few bytes that no KSC service acts on.
+inline constexpr std::string_view kDefaultUdpPayload = "kscprobe\n";
+
+}  // namespace kscprobe
