@@ -1,1 +1,176 @@
-int main() { return 0; }
+// kscprobe: probes the network ports of a Kaspersky Security Center estate and serves the
+// results as Prometheus metrics.
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <iostream>
+
+#include "config/loader.hpp"
+#include "daemon/app.hpp"
+#include "daemon/logging.hpp"
+#include "daemon/once_runner.hpp"
+#include "simulator/estate_simulator.hpp"
+
+namespace {
+
+constexpr const char* kDefaultListen = ":9851";
+constexpr const char* kDemoListen = "127.0.0.1:9851";
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+int report_errors(const std::vector<kscprobe::ConfigError>& errors) {
+  for (const auto& e : errors) std::cerr << e.format() << '\n';
+  std::cerr << errors.size() << (errors.size() == 1 ? " error" : " errors") << '\n';
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace kscprobe;
+  CLI::App cli{
+      "kscprobe: watches the network paths of a Kaspersky Security Center estate (administration "
+      "servers, distribution points, agents, Web Console, iOS MDM, database) and serves "
+      "reachability, latency, certificate and failure-reason metrics for Prometheus."};
+  cli.get_formatter()->column_width(34);
+  std::string config_file, listen, log_level = "info", log_format = "logfmt";
+  bool config_check = false, show_catalog = false, once = false, demo = false,
+       demo_ephemeral = false, version = false, log_probes = false;
+  std::string probe_host, probe_role = "server", probe_engine;
+  std::vector<std::string> probe_features;
+  std::string probe_timeout = "5s";
+
+  cli.add_option("--config.file", config_file, "TOML file describing the estate");
+  cli.add_flag("--config.check", config_check,
+               "Validate --config.file, print every error as file:line:column and exit (0: valid)");
+  cli.add_option("--web.listen-address", listen,
+                 std::string("Address of /metrics (default ") + kDefaultListen + ", demo " +
+                     kDemoListen + ")");
+  cli.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
+  cli.add_option("--log.format", log_format, "logfmt or json")->capture_default_str();
+  cli.add_flag("--log.probes", log_probes, "Log every probe result at debug level");
+  cli.add_flag("--catalog", show_catalog, "Print the built-in KSC port catalog and exit");
+  cli.add_flag("--once", once,
+               "Probe every check once, print a table, exit 0 if all passed, 1 otherwise");
+  cli.add_option("--probe", probe_host,
+                 "With --once: probe this host with its role's catalog checks, no file needed");
+  cli.add_option("--role", probe_role, "With --probe: the host's KSC role")->capture_default_str();
+  cli.add_option("--features", probe_features, "With --probe: features (e.g. ksn_proxy,mobile)")
+      ->delimiter(',');
+  cli.add_option("--engine", probe_engine, "With --probe --role database: mysql, mssql, postgresql");
+  cli.add_option("--timeout", probe_timeout, "With --probe: probe timeout")->capture_default_str();
+  cli.add_flag("--demo", demo,
+               "Start the built-in demo estate on 127.77.x.x and probe it (no config needed)");
+  cli.add_flag("--demo.ephemeral-ports", demo_ephemeral,
+               "Demo estate on random ports instead of KSC's defaults");
+  cli.add_flag("--version", version, "Print the version and exit");
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+
+  if (version) {
+    std::cout << "kscprobe " << KSCPROBE_VERSION << '\n';
+    return 0;
+  }
+  if (show_catalog) {
+    print_catalog(std::cout);
+    return 0;
+  }
+  std::string log_error;
+  if (!log::setup(log_level, log_format, &log_error)) {
+    std::cerr << "kscprobe: " << log_error << '\n';
+    return 2;
+  }
+
+  if (config_check) {
+    if (config_file.empty()) {
+      std::cerr << "kscprobe: --config.check needs --config.file\n";
+      return 2;
+    }
+    LoadResult r = load_config_file(config_file);
+    if (!r.ok()) return report_errors(r.errors);
+    Plan plan = expand_plan(*r.config);
+    std::cout << config_file << ": valid, " << plan.targets.size() << " targets, "
+              << plan.checks.size() << " checks\n";
+    return 0;
+  }
+
+  boost::asio::io_context io;
+  std::unique_ptr<sim::EstateSimulator> simulator;
+  AppOptions options;
+  options.log_probes = log_probes;
+  if (demo) {
+    simulator = std::make_unique<sim::EstateSimulator>(
+        io, sim::EstateOptions{.address_prefix = "127.77", .ephemeral_ports = demo_ephemeral});
+    try {
+      simulator->start();
+    } catch (const std::exception& e) {
+      std::cerr << "kscprobe: cannot start the demo estate: " << e.what() << '\n';
+      return 1;
+    }
+    options.config_text = simulator->config_toml();
+    options.config_name = "demo.toml";
+  } else if (!probe_host.empty()) {
+    if (!once) {
+      std::cerr << "kscprobe: --probe is for troubleshooting and needs --once\n";
+      return 2;
+    }
+    // Built as TOML so the command line gets exactly the file's validation and messages.
+    std::string toml = "[daemon]\ninterval = \"1h\"\ntimeout = " + quote(probe_timeout) +
+                       "\n[[target]]\nname = " + quote(probe_host) + "\naddress = " +
+                       quote(probe_host) + "\nrole = " + quote(probe_role) + "\n";
+    if (!probe_engine.empty()) toml += "engine = " + quote(probe_engine) + "\n";
+    toml += "features = [";
+    for (std::size_t i = 0; i < probe_features.size(); ++i)
+      toml += (i ? ", " : "") + quote(probe_features[i]);
+    toml += "]\n";
+    options.config_text = toml;
+    options.config_name = "command line";
+  } else if (config_file.empty()) {
+    std::cerr << "kscprobe: no configuration: pass --config.file=FILE, or --demo to try the "
+                 "built-in demo estate (see --help)\n";
+    return 2;
+  } else {
+    options.config_file = config_file;
+  }
+
+  if (once) {
+    std::shared_ptr<const Plan> plan;
+    std::vector<ConfigError> errors;
+    if (!load_plan(options, &plan, &errors)) return report_errors(errors);
+    return run_once(io, *plan, std::cout);
+  }
+
+  if (listen.empty()) listen = demo ? kDemoListen : kDefaultListen;
+  options.listen_address = listen;
+  int exit_code = 0;
+  {
+    App app(io, options);
+    if (!app.start()) return 1;
+    if (demo) {
+      std::string addr = app.listen_address();
+      if (addr.rfind("[::]", 0) == 0 || addr.rfind("0.0.0.0", 0) == 0)
+        addr = "127.0.0.1" + addr.substr(addr.rfind(':'));
+      std::cout << "kscprobe demo: " << app.plan()->targets.size() << " simulated KSC hosts on "
+                << "127.77.x.x, " << app.plan()->checks.size() << " checks\n"
+                << "  metrics: http://" << addr << "/metrics\n"
+                << "  health:  http://" << addr << "/-/healthy\n"
+                << "Press Ctrl-C to stop." << std::endl;
+    }
+    io.run();
+  }
+  log::info("kscprobe stopped");
+  return exit_code;
+}

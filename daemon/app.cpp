@@ -1,0 +1,320 @@
+#include "daemon/app.hpp"
+
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <sstream>
+
+#include "collectors/prober.hpp"
+#include "collectors/tls_context_cache.hpp"
+#include "config/loader.hpp"
+#include "daemon/http_server.hpp"
+#include "daemon/logging.hpp"
+#include "daemon/metrics_renderer.hpp"
+#include "daemon/result_table.hpp"
+#include "daemon/scheduler.hpp"
+
+namespace kscprobe {
+
+namespace asio = boost::asio;
+
+bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
+               std::vector<ConfigError>* errors) {
+  LoadResult r = options.config_file.empty()
+                     ? load_config_string(options.config_text, options.config_name)
+                     : load_config_file(options.config_file);
+  if (!r.ok()) {
+    *errors = std::move(r.errors);
+    if (errors->empty()) errors->push_back({{options.config_file, 0, 0}, "invalid configuration"});
+    return false;
+  }
+  *plan = std::make_shared<const Plan>(expand_plan(*r.config));
+  return true;
+}
+
+namespace {
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string config_source(const AppOptions& o) {
+  return o.config_file.empty() ? o.config_name : o.config_file;
+}
+
+}  // namespace
+
+struct App::Impl {
+  Impl(asio::io_context& io_, AppOptions o)
+      : io(io_),
+        options(std::move(o)),
+        signals(io_, SIGHUP, SIGTERM, SIGINT),
+        env{io_.get_executor(), &tls_cache},
+        scheduler(
+            io_.get_executor(),
+            [this](const CheckSpec& spec, asio::cancellation_slot slot, Scheduler::Done done) {
+              asio::co_spawn(
+                  io.get_executor(), run_probe(spec, env),
+                  asio::bind_cancellation_slot(
+                      slot, [done = std::move(done)](std::exception_ptr e, ProbeResult r) {
+                        if (e) r = ProbeResult::failure(Reason::protocol, "internal error");
+                        done(std::move(r));
+                      }));
+            },
+            [this](std::uint32_t index, const ProbeResult& r) { on_result(index, r); }),
+        http(io_.get_executor(), [this](const HttpRequest& req) { return handle(req); }),
+        registry(std::make_shared<prometheus::Registry>()),
+        renderer(std::make_shared<MetricsRenderer>([this] {
+          return MetricsRenderer::Source{table.plan_ptr() ? &table : nullptr, &scheduler};
+        })) {
+    auto& build = prometheus::BuildGauge()
+                      .Name("kscprobe_build_info")
+                      .Help("A metric with a constant 1 labelled by version of kscprobe.")
+                      .Register(*registry);
+    build.Add({{"version", KSCPROBE_VERSION}}).Set(1);
+    reload_ok = &prometheus::BuildGauge()
+                     .Name("kscprobe_config_last_reload_successful")
+                     .Help("1 if the last configuration load succeeded.")
+                     .Register(*registry)
+                     .Add({});
+    reload_ts = &prometheus::BuildGauge()
+                     .Name("kscprobe_config_last_reload_success_timestamp_seconds")
+                     .Help("Unix time of the last successful configuration load.")
+                     .Register(*registry)
+                     .Add({});
+  }
+
+  void install(std::shared_ptr<const Plan> plan) {
+    std::vector<std::uint32_t> old_to_new;
+    table = ResultTable::carry_over(plan, table, &old_to_new);
+    scheduler.set_plan(plan, old_to_new);
+    reload_ok->Set(1);
+    reload_ts->Set(unix_now());
+  }
+
+  void on_result(std::uint32_t index, const ProbeResult& r) {
+    Transition t = table.record(index, r, unix_now());
+    const Plan& plan = table.plan();
+    const CheckSpec& c = plan.checks[index];
+    const PlannedTarget& tgt = plan.target_of(c);
+    if (options.log_probes && log::enabled(log::Level::debug)) {
+      log::debug("probe", {{"target", tgt.name},
+                           {"check", c.check},
+                           {"success", r.success ? "1" : "0"},
+                           {"reason", std::string(to_string(r.reason))},
+                           {"duration", std::to_string(r.duration)},
+                           {"detail", r.detail}});
+    }
+    if (t == Transition::went_down || t == Transition::first_down) {
+      log::warn(t == Transition::went_down ? "check down" : "check down at first probe",
+                {{"target", tgt.name},
+                 {"check", c.check},
+                 {"address", c.address},
+                 {"port", std::to_string(c.port)},
+                 {"reason", std::string(to_string(r.reason))},
+                 {"detail", r.detail}});
+    } else if (t == Transition::went_up) {
+      log::info("check up", {{"target", tgt.name},
+                             {"check", c.check},
+                             {"port", std::to_string(c.port)},
+                             {"detail", r.detail}});
+    }
+  }
+
+  HttpResponse handle(const HttpRequest& req) {
+    HttpResponse res;
+    bool get = req.method == "GET" || req.method == "HEAD";
+    if (req.path == "/metrics") {
+      if (!get) return method_not_allowed("GET");
+      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      res.body = render();
+      return res;
+    }
+    if (req.path == "/-/healthy") {
+      if (!get) return method_not_allowed("GET");
+      res.body = "kscprobe is Healthy.\n";
+      return res;
+    }
+    if (req.path == "/-/ready") {
+      if (!get) return method_not_allowed("GET");
+      if (!ready) {
+        res.status = 503;
+        res.body = "kscprobe is not ready.\n";
+      } else {
+        res.body = "kscprobe is Ready.\n";
+      }
+      return res;
+    }
+    if (req.path == "/-/reload") {
+      if (req.method != "POST" && req.method != "PUT") return method_not_allowed("POST");
+      std::string errors;
+      if (!do_reload(&errors)) {
+        res.status = 500;
+        res.body = "reload failed, the previous configuration keeps running:\n" + errors;
+      } else {
+        res.body = "configuration reloaded\n";
+      }
+      return res;
+    }
+    if (req.path == "/") {
+      if (!get) return method_not_allowed("GET");
+      res.content_type = "text/html; charset=utf-8";
+      res.body =
+          "<!doctype html><html><head><title>kscprobe</title></head><body>"
+          "<h1>kscprobe</h1><p>Kaspersky Security Center network path prober.</p><ul>"
+          "<li><a href=\"/metrics\">/metrics</a></li>"
+          "<li><a href=\"/-/healthy\">/-/healthy</a></li>"
+          "<li><a href=\"/-/ready\">/-/ready</a></li></ul></body></html>\n";
+      return res;
+    }
+    res.status = 404;
+    res.body = "not found\n";
+    return res;
+  }
+
+  static HttpResponse method_not_allowed(const char* allow) {
+    HttpResponse r;
+    r.status = 405;
+    r.body = "method not allowed\n";
+    r.headers.push_back({"Allow", allow});
+    return r;
+  }
+
+  std::string render() const {
+    auto families = registry->Collect();
+    auto mine = renderer->Collect();
+    families.insert(families.end(), std::make_move_iterator(mine.begin()),
+                    std::make_move_iterator(mine.end()));
+    return prometheus::TextSerializer().Serialize(families);
+  }
+
+  bool do_reload(std::string* error_text) {
+    std::shared_ptr<const Plan> plan;
+    std::vector<ConfigError> errors;
+    if (!load_plan(options, &plan, &errors)) {
+      reload_ok->Set(0);
+      log::error("configuration reload failed, keeping the running configuration",
+                 {{"file", config_source(options)}, {"errors", std::to_string(errors.size())}});
+      for (const auto& e : errors) {
+        log::error("configuration error", {{"error", e.format()}});
+        if (error_text) *error_text += e.format() + "\n";
+      }
+      return false;
+    }
+    install(plan);
+    log::info("configuration reloaded", {{"file", config_source(options)},
+                                         {"targets", std::to_string(plan->targets.size())},
+                                         {"checks", std::to_string(plan->checks.size())}});
+    return true;
+  }
+
+  void wait_signal() {
+    signals.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        log::info("SIGHUP received, reloading configuration");
+        do_reload(nullptr);
+        wait_signal();
+      } else {
+        log::info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+        stop();
+      }
+    });
+  }
+
+  void stop() {
+    if (stopping) return;
+    stopping = true;
+    ready = false;
+    boost::system::error_code ignored;
+    signals.cancel(ignored);
+    http.stop();
+    scheduler.stop();
+    // Give cancelled probes a moment to unwind, then stop the loop whatever is left.
+    stop_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(800);
+    poll_stop();
+  }
+
+  void poll_stop() {
+    if (scheduler.in_flight() == 0 || std::chrono::steady_clock::now() >= stop_deadline) {
+      io.stop();
+      return;
+    }
+    stop_timer.expires_after(std::chrono::milliseconds(10));
+    stop_timer.async_wait([this](boost::system::error_code) { poll_stop(); });
+  }
+
+  asio::io_context& io;
+  AppOptions options;
+  asio::signal_set signals;
+  TlsContextCache tls_cache;
+  ProbeEnv env;
+  ResultTable table;
+  Scheduler scheduler;
+  HttpServer http;
+  std::shared_ptr<prometheus::Registry> registry;
+  std::shared_ptr<MetricsRenderer> renderer;
+  prometheus::Gauge* reload_ok = nullptr;
+  prometheus::Gauge* reload_ts = nullptr;
+  asio::steady_timer stop_timer{io};
+  std::chrono::steady_clock::time_point stop_deadline;
+  bool ready = false;
+  bool stopping = false;
+};
+
+App::App(asio::io_context& io, AppOptions options)
+    : impl_(std::make_unique<Impl>(io, std::move(options))) {}
+
+App::~App() = default;
+
+bool App::start() {
+  auto& im = *impl_;
+  std::shared_ptr<const Plan> plan;
+  std::vector<ConfigError> errors;
+  if (!load_plan(im.options, &plan, &errors)) {
+    log::error("invalid configuration", {{"file", config_source(im.options)},
+                                         {"errors", std::to_string(errors.size())}});
+    for (const auto& e : errors) log::error("configuration error", {{"error", e.format()}});
+    return false;
+  }
+  std::string err;
+  if (!im.http.listen(im.options.listen_address, &err)) {
+    log::error("cannot start the web listener", {{"error", err}});
+    return false;
+  }
+  im.install(plan);
+  im.wait_signal();
+  im.ready = true;
+  std::array<unsigned, kRoleCount> per_role{};
+  for (const auto& t : plan->targets) ++per_role[static_cast<int>(t.role)];
+  std::string roles;
+  for (int r = 0; r < kRoleCount; ++r) {
+    if (!per_role[r]) continue;
+    if (!roles.empty()) roles += ',';
+    roles += std::string(to_string(static_cast<Role>(r))) + ':' + std::to_string(per_role[r]);
+  }
+  log::info("kscprobe started",
+            {{"version", KSCPROBE_VERSION},
+             {"config", config_source(im.options)},
+             {"targets", std::to_string(plan->targets.size())},
+             {"roles", roles},
+             {"checks", std::to_string(plan->checks.size())},
+             {"max_in_flight", std::to_string(plan->daemon.max_in_flight)},
+             {"listen_address", im.http.local_address()}});
+  return true;
+}
+
+bool App::reload() { return impl_->do_reload(nullptr); }
+void App::stop() { impl_->stop(); }
+std::string App::listen_address() const { return impl_->http.local_address(); }
+std::shared_ptr<const Plan> App::plan() const { return impl_->table.plan_ptr(); }
+std::string App::render_metrics() const { return impl_->render(); }
+
+}  // namespace kscprobe

@@ -1,0 +1,56 @@
+#pragma once
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "config/plan.hpp"
+
+namespace kscprobe {
+
+struct AppOptions {
+  /// Path of the TOML file; re-read on every reload. Empty when config_text is used.
+  std::string config_file;
+  /// In-memory TOML (demo mode); `config_name` names it in messages.
+  std::string config_text;
+  std::string config_name = "demo.toml";
+  std::string listen_address = ":9851";
+  /// Every probe result is logged at debug level when set.
+  bool log_probes = false;
+};
+
+/// The daemon: event loop users, scheduler, result table, HTTP endpoint, signals, reload.
+class App {
+ public:
+  App(boost::asio::io_context& io, AppOptions options);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  /// Loads the config, binds the listener and starts probing. On failure prints every error
+  /// and returns false (nothing keeps running).
+  bool start();
+  /// Re-reads the config. A valid one is swapped in (unchanged checks keep their state); an
+  /// invalid one is logged with its errors and the running plan stays. Returns success.
+  bool reload();
+  /// Stops the listener, cancels probes in flight, then stops the io_context (within ~1 s).
+  void stop();
+
+  /// "host:port" of the HTTP listener.
+  std::string listen_address() const;
+  /// The running plan (never null after a successful start()).
+  std::shared_ptr<const Plan> plan() const;
+  /// /metrics text, as served.
+  std::string render_metrics() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Loads the config named by `options` (file or text) into a plan, or returns the errors.
+bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
+               std::vector<ConfigError>* errors);
+
+}  // namespace kscprobe

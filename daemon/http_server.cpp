@@ -1,0 +1,235 @@
+#include "daemon/http_server.hpp"
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
+#include <unordered_set>
+
+namespace kscprobe {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+std::string HttpRequest::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (k == name) return v;
+  return {};
+}
+
+bool parse_listen_address(const std::string& text, std::string* host, unsigned* port,
+                          std::string* error) {
+  std::string h, p;
+  if (!text.empty() && text[0] == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      *error = "listen address \"" + text + "\" must look like [::1]:PORT";
+      return false;
+    }
+    h = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) {
+      *error = "listen address \"" + text + "\" must look like HOST:PORT or :PORT";
+      return false;
+    }
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+    if (h.find(':') != std::string::npos) {
+      *error = "listen address \"" + text + "\": put IPv6 addresses in brackets, e.g. [::1]:PORT";
+      return false;
+    }
+  }
+  if (p.empty() || p.size() > 5 ||
+      !std::all_of(p.begin(), p.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) ||
+      std::stoul(p) > 65535) {
+    *error = "listen address \"" + text + "\" has an invalid port \"" + p + "\"";
+    return false;
+  }
+  *host = h;
+  *port = static_cast<unsigned>(std::stoul(p));
+  return true;
+}
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  Impl(asio::any_io_executor e, Handler h, Limits l)
+      : ex(e), handler(std::move(h)), limits(l), acceptor(e) {}
+
+  asio::awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    while (acceptor.is_open()) {
+      auto [ec, sock] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        // EMFILE and friends: keep serving the open connections, retry shortly.
+        asio::steady_timer t(ex, std::chrono::milliseconds(100));
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        continue;
+      }
+      if (streams.size() >= limits.max_connections) {
+        boost::system::error_code ignored;
+        sock.close(ignored);
+        continue;
+      }
+      asio::co_spawn(ex, session(std::move(sock)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> session(tcp::socket sock) {
+    auto self = shared_from_this();
+    beast::tcp_stream stream(std::move(sock));
+    streams.insert(&stream);
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(limits.header_limit));
+      parser.body_limit(limits.body_limit);
+      stream.expires_after(std::chrono::seconds(limits.idle_timeout_seconds));
+      auto [ec, n] =
+          co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      (void)n;
+      if (ec) {
+        if (ec == http::error::header_limit || ec == http::error::body_limit) {
+          http::response<http::string_body> res{ec == http::error::header_limit
+                                                    ? http::status::request_header_fields_too_large
+                                                    : http::status::payload_too_large,
+                                                11};
+          res.set(http::field::connection, "close");
+          res.body() = "request too large\n";
+          res.prepare_payload();
+          stream.expires_after(std::chrono::seconds(5));
+          co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+        } else if (ec != http::error::end_of_stream && ec != asio::error::operation_aborted &&
+                   ec != beast::error::timeout && ec != asio::error::eof &&
+                   ec != asio::error::connection_reset) {
+          http::response<http::string_body> res{http::status::bad_request, 11};
+          res.set(http::field::connection, "close");
+          res.body() = "bad request\n";
+          res.prepare_payload();
+          stream.expires_after(std::chrono::seconds(5));
+          co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+        }
+        break;
+      }
+      auto& req = parser.get();
+      HttpRequest r;
+      r.method = std::string(req.method_string());
+      r.target = std::string(req.target());
+      auto q = r.target.find('?');
+      r.path = r.target.substr(0, q);
+      if (q != std::string::npos) r.query = r.target.substr(q + 1);
+      for (const auto& f : req) {
+        std::string name(f.name_string());
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        r.headers.emplace_back(std::move(name), std::string(f.value()));
+      }
+      HttpResponse out = handler(r);
+      http::response<http::string_body> res{static_cast<http::status>(out.status),
+                                            req.version()};
+      res.set(http::field::server, "kscprobe");
+      res.set(http::field::content_type, out.content_type);
+      for (const auto& [k, v] : out.headers) res.set(k, v);
+      res.keep_alive(req.keep_alive());
+      if (r.method != "HEAD") res.body() = std::move(out.body);
+      res.prepare_payload();
+      stream.expires_after(std::chrono::seconds(limits.idle_timeout_seconds));
+      auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      (void)wn;
+      if (wec || !res.keep_alive()) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    streams.erase(&stream);
+  }
+
+  asio::any_io_executor ex;
+  Handler handler;
+  Limits limits;
+  tcp::acceptor acceptor;
+  std::unordered_set<beast::tcp_stream*> streams;
+};
+
+HttpServer::HttpServer(asio::any_io_executor ex, Handler handler, Limits limits)
+    : impl_(std::make_shared<Impl>(ex, std::move(handler), limits)) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+bool HttpServer::listen(const std::string& address, std::string* error) {
+  std::string host;
+  unsigned port = 0;
+  if (!parse_listen_address(address, &host, &port, error)) return false;
+  boost::system::error_code ec;
+  tcp::endpoint ep;
+  if (host.empty()) {
+    // Every address: IPv6 wildcard in dual-stack mode, or IPv4 where IPv6 is off.
+    ep = tcp::endpoint(tcp::v6(), static_cast<unsigned short>(port));
+    impl_->acceptor.open(ep.protocol(), ec);
+    if (!ec) impl_->acceptor.set_option(asio::ip::v6_only(false), ec);
+    if (ec) {
+      ec.clear();
+      if (impl_->acceptor.is_open()) impl_->acceptor.close(ec);
+      ep = tcp::endpoint(tcp::v4(), static_cast<unsigned short>(port));
+      impl_->acceptor.open(ep.protocol(), ec);
+    }
+  } else {
+    auto addr = asio::ip::make_address(host, ec);
+    if (ec) {
+      // A host name: resolve it synchronously, once, at start-up.
+      tcp::resolver resolver(impl_->ex);
+      auto results = resolver.resolve(host, std::to_string(port), ec);
+      if (ec || results.empty()) {
+        *error = "cannot resolve listen address \"" + address + "\": " + ec.message();
+        return false;
+      }
+      ep = results.begin()->endpoint();
+    } else {
+      ep = tcp::endpoint(addr, static_cast<unsigned short>(port));
+    }
+    impl_->acceptor.open(ep.protocol(), ec);
+  }
+  if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(ep, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    *error = "cannot listen on " + address + ": " + ec.message();
+    boost::system::error_code ignored;
+    impl_->acceptor.close(ignored);
+    return false;
+  }
+  asio::co_spawn(impl_->ex, impl_->accept_loop(), asio::detached);
+  return true;
+}
+
+std::string HttpServer::local_address() const {
+  boost::system::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  if (ec) return {};
+  auto a = ep.address();
+  if (a.is_v6()) return "[" + a.to_string() + "]:" + std::to_string(ep.port());
+  return a.to_string() + ":" + std::to_string(ep.port());
+}
+
+unsigned HttpServer::local_port() const {
+  boost::system::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void HttpServer::stop() {
+  boost::system::error_code ignored;
+  impl_->acceptor.close(ignored);
+  for (auto* s : impl_->streams) s->socket().close(ignored);
+}
+
+}  // namespace kscprobe

@@ -1,0 +1,61 @@
+#pragma once
+#include <boost/asio/any_io_executor.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kscprobe {
+
+/// A request as handlers see it (no Beast types leak out of http_server.cpp).
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, as sent
+  std::string path;    // target without the query
+  std::string query;   // after '?', undecoded
+  std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
+  std::string header(std::string_view name) const;
+};
+
+struct HttpResponse {
+  unsigned status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// Splits "host:port", ":port", "[v6]:port" into host (empty = all interfaces) and port.
+bool parse_listen_address(const std::string& text, std::string* host, unsigned* port,
+                          std::string* error);
+
+/// A small HTTP/1.1 server on the daemon's event loop (Boost.Beast), with limits on header
+/// size, body size, idle time and connection count so no client can wedge the daemon.
+class HttpServer {
+ public:
+  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  struct Limits {
+    std::size_t max_connections = 512;
+    std::size_t header_limit = 16 * 1024;
+    std::size_t body_limit = 64 * 1024;
+    unsigned idle_timeout_seconds = 30;
+  };
+
+  HttpServer(boost::asio::any_io_executor ex, Handler handler, Limits limits);
+  HttpServer(boost::asio::any_io_executor ex, Handler handler)
+      : HttpServer(ex, std::move(handler), Limits{}) {}
+  ~HttpServer();
+
+  /// Binds and starts accepting. ":port" listens on every IPv6 and IPv4 address.
+  bool listen(const std::string& address, std::string* error);
+  /// "host:port" actually bound (useful with port 0).
+  std::string local_address() const;
+  unsigned local_port() const;
+  /// Stops accepting and closes every open connection.
+  void stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace kscprobe

@@ -1,0 +1,128 @@
+#include "daemon/once_runner.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <ostream>
+#include <vector>
+
+#include "collectors/prober.hpp"
+#include "collectors/tls_context_cache.hpp"
+
+namespace kscprobe {
+
+namespace asio = boost::asio;
+
+namespace {
+
+void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& r : rows) {
+    if (width.size() < r.size()) width.resize(r.size(), 0);
+    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << '\n';
+  }
+}
+
+std::string format_latency(double s) {
+  char buf[32];
+  if (s < 1) std::snprintf(buf, sizeof buf, "%.1fms", s * 1000);
+  else std::snprintf(buf, sizeof buf, "%.2fs", s);
+  return buf;
+}
+
+std::string format_expiry(std::int64_t not_after) {
+  if (not_after <= 0) return "-";
+  std::time_t t = static_cast<std::time_t>(not_after);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%d", &tm);
+  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  long days = static_cast<long>((not_after - static_cast<std::int64_t>(now)) / 86400);
+  return std::string(date) + " (" + std::to_string(days) + "d)";
+}
+
+}  // namespace
+
+std::string result_word(const CheckSpec& spec, const ProbeResult& r) {
+  if (!r.success) return "FAIL";
+  if (spec.transport == Transport::udp) return r.udp_reply ? "open" : "open|filtered";
+  return "ok";
+}
+
+int run_once(asio::io_context& io, const Plan& plan, std::ostream& out) {
+  TlsContextCache tls_cache;
+  ProbeEnv env{io.get_executor(), &tls_cache};
+  std::vector<ProbeResult> results(plan.checks.size());
+  std::size_t next = 0;
+  unsigned in_flight = 0;
+  unsigned budget = plan.daemon.max_in_flight ? plan.daemon.max_in_flight : 1;
+  std::function<void()> launch = [&] {
+    while (in_flight < budget && next < plan.checks.size()) {
+      std::size_t i = next++;
+      ++in_flight;
+      asio::co_spawn(io, run_probe(plan.checks[i], env),
+                     [&, i](std::exception_ptr e, ProbeResult r) {
+                       if (e) r = ProbeResult::failure(Reason::protocol, "internal error");
+                       results[i] = std::move(r);
+                       --in_flight;
+                       launch();
+                     });
+    }
+  };
+  launch();
+  io.run();
+  io.restart();
+
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"TARGET", "ROLE", "CHECK", "ADDRESS", "PORT", "TRANSPORT", "RESULT", "LATENCY",
+                  "REASON", "CERT EXPIRY", "DETAIL"});
+  int failed = 0;
+  for (std::size_t i = 0; i < plan.checks.size(); ++i) {
+    const auto& c = plan.checks[i];
+    const auto& t = plan.target_of(c);
+    const auto& r = results[i];
+    if (!r.success) ++failed;
+    rows.push_back({t.name, std::string(to_string(t.role)), c.check, c.address,
+                    std::to_string(c.port), std::string(to_string(c.transport)),
+                    result_word(c, r), format_latency(r.duration),
+                    r.success ? "-" : std::string(to_string(r.reason)),
+                    r.tls ? format_expiry(r.tls->not_after) : "-", r.detail});
+  }
+  print_table(out, rows);
+  out << "\n"
+      << plan.checks.size() - failed << " passed, " << failed << " failed ("
+      << plan.targets.size() << " targets)\n";
+  return failed == 0 ? 0 : 1;
+}
+
+void print_catalog(std::ostream& out) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"ROLE", "CHECK", "PORT", "TRANSPORT", "PROCESS", "CONDITION", "PURPOSE"});
+  for (const auto& e : catalog()) {
+    std::string port = std::to_string(e.port);
+    if (e.port_on_admin_server) port += " (" + std::to_string(e.port_on_admin_server) + ")";
+    rows.push_back({std::string(to_string(e.role)), std::string(e.id), port,
+                    std::string(to_string(e.transport)), std::string(e.process),
+                    e.condition.empty() ? "always" : std::string(e.condition),
+                    std::string(e.purpose)});
+  }
+  print_table(out, rows);
+  out << "\nEvery port can be changed per target with [target.ports] <check> = <port>.\n"
+         "UDP checks cannot prove a port open: silence means open|filtered, an ICMP "
+         "port-unreachable means refused.\n";
+}
+
+}  // namespace kscprobe

@@ -1,0 +1,109 @@
+#include "daemon/result_table.hpp"
+
+#include <map>
+#include <unordered_map>
+
+#include "daemon/scheduler_core.hpp"
+
+namespace kscprobe {
+
+void HistogramData::observe(double v) {
+  ++count;
+  sum += v;
+  for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+    if (v <= kLatencyBuckets[i]) {
+      ++buckets[i];
+      return;
+    }
+  }
+  // Above the last bucket: only in +Inf (count).
+}
+
+ResultTable::ResultTable(std::shared_ptr<const Plan> plan)
+    : plan_(std::move(plan)), states_(plan_->checks.size()) {
+  index_latency();
+}
+
+void ResultTable::index_latency() {
+  std::map<LatencyKey, std::uint32_t> seen;
+  latency_index_.resize(plan_->checks.size());
+  for (std::uint32_t i = 0; i < plan_->checks.size(); ++i) {
+    const auto& c = plan_->checks[i];
+    LatencyKey k{plan_->target_of(c).role, c.check};
+    auto [it, inserted] = seen.emplace(k, static_cast<std::uint32_t>(latency_.size()));
+    if (inserted) latency_.push_back({k, HistogramData{}});
+    latency_index_[i] = it->second;
+  }
+}
+
+ResultTable ResultTable::carry_over(std::shared_ptr<const Plan> plan, const ResultTable& old,
+                                   std::vector<std::uint32_t>* old_to_new) {
+  ResultTable t(std::move(plan));
+  if (old_to_new) old_to_new->assign(old.size(), SchedulerCore::kOrphan);
+  if (!old.plan_) return t;
+  std::unordered_map<std::string, std::uint32_t> by_key;
+  by_key.reserve(old.size());
+  for (std::uint32_t i = 0; i < old.plan_->checks.size(); ++i) {
+    const auto& c = old.plan_->checks[i];
+    by_key.emplace(c.key(old.plan_->target_of(c)), i);
+  }
+  for (std::uint32_t i = 0; i < t.plan_->checks.size(); ++i) {
+    const auto& c = t.plan_->checks[i];
+    const auto& tgt = t.plan_->target_of(c);
+    auto it = by_key.find(c.key(tgt));
+    if (it == by_key.end()) continue;
+    const auto& oc = old.plan_->checks[it->second];
+    const auto& otgt = old.plan_->target_of(oc);
+    if (!c.same_settings(oc) || tgt.role != otgt.role || tgt.address != otgt.address ||
+        tgt.labels != otgt.labels)
+      continue;
+    t.states_[i] = old.states_[it->second];
+    if (old_to_new) (*old_to_new)[it->second] = i;
+  }
+  // Latency histograms are per (role, check): keep those that still exist.
+  std::map<LatencyKey, const HistogramData*> old_hist;
+  for (const auto& [k, h] : old.latency_) old_hist.emplace(k, &h);
+  for (auto& [k, h] : t.latency_) {
+    auto it = old_hist.find(k);
+    if (it != old_hist.end()) h = *it->second;
+  }
+  return t;
+}
+
+Transition ResultTable::record(std::uint32_t index, const ProbeResult& r, double now_unix) {
+  CheckState& s = states_[index];
+  bool had = s.has_result;
+  bool was_up = s.success;
+  s.has_result = true;
+  s.success = r.success;
+  s.reason = r.reason;
+  s.udp_reply = r.udp_reply;
+  s.http_status = static_cast<std::uint16_t>(r.http_status);
+  s.duration = static_cast<float>(r.duration);
+  for (int p = 0; p < kPhaseCount; ++p) s.phases[p] = static_cast<float>(r.phases[p]);
+  ++s.probes_total;
+  s.last_probe_ts = now_unix;
+  if (r.tls) {
+    if (!s.tls || s.tls->fingerprint_sha256 != r.tls->fingerprint_sha256 ||
+        s.tls->version != r.tls->version || s.tls->verified != r.tls->verified ||
+        s.tls->verify_error != r.tls->verify_error)
+      s.tls = std::make_shared<const TlsInfo>(*r.tls);
+  }
+  s.last_detail = r.detail;
+  if (r.success) {
+    s.consecutive_failures = 0;
+    s.last_success_ts = now_unix;
+    latency_[latency_index_[index]].second.observe(r.duration);
+  } else {
+    ++s.consecutive_failures;
+    ++s.failures[static_cast<int>(r.reason)];
+    s.last_failure_reason = r.reason;
+    s.last_failure_ts = now_unix;
+  }
+  if (!had) return r.success ? Transition::first_up : Transition::first_down;
+  if (was_up && !r.success) return Transition::went_down;
+  if (!was_up && r.success) return Transition::went_up;
+  return Transition::none;
+}
+
+}  // namespace kscprobe

@@ -1,0 +1,85 @@
+#pragma once
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collectors/probe_result.hpp"
+#include "config/plan.hpp"
+
+namespace kscprobe {
+
+/// Buckets of kscprobe_probe_latency_seconds (seconds).
+inline constexpr std::array<double, 13> kLatencyBuckets = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+struct HistogramData {
+  std::array<std::uint64_t, kLatencyBuckets.size()> buckets{};  // non-cumulative
+  std::uint64_t count = 0;
+  double sum = 0;
+  void observe(double v);
+};
+
+/// Everything remembered about one check between scrapes. Kept compact: a large estate has
+/// hundreds of thousands of these.
+struct CheckState {
+  bool has_result = false;
+  bool success = false;
+  bool udp_reply = false;
+  Reason reason = Reason::none;            // of the last probe
+  Reason last_failure_reason = Reason::none;
+  std::uint16_t http_status = 0;
+  std::uint32_t consecutive_failures = 0;
+  float duration = 0;
+  std::array<float, kPhaseCount> phases{-1, -1, -1, -1};
+  std::uint64_t probes_total = 0;
+  std::array<std::uint64_t, kReasonCount> failures{};  // indexed by Reason; [none] unused
+  double last_probe_ts = 0;    // unix seconds
+  double last_success_ts = 0;  // unix seconds, 0 = never
+  double last_failure_ts = 0;
+  std::shared_ptr<const TlsInfo> tls;  // last certificate seen (kept across failures)
+  std::string last_detail;
+};
+
+/// What changed with a new result, for the state-change log.
+enum class Transition { none, first_up, first_down, went_down, went_up };
+
+/// Per-check state of one plan generation, indexed like Plan::checks, plus the per
+/// (role, check) latency histograms.
+class ResultTable {
+ public:
+  ResultTable() = default;
+  explicit ResultTable(std::shared_ptr<const Plan> plan);
+
+  /// Builds the table for `plan`, carrying over the state of checks that did not change
+  /// (same key and settings) from `old`. Fills `old_to_new` (kOrphan where dropped).
+  static ResultTable carry_over(std::shared_ptr<const Plan> plan, const ResultTable& old,
+                                std::vector<std::uint32_t>* old_to_new);
+
+  Transition record(std::uint32_t index, const ProbeResult& r, double now_unix);
+
+  const Plan& plan() const { return *plan_; }
+  const std::shared_ptr<const Plan>& plan_ptr() const { return plan_; }
+  const CheckState& state(std::uint32_t i) const { return states_[i]; }
+  std::size_t size() const { return states_.size(); }
+
+  struct LatencyKey {
+    Role role;
+    std::string check;
+    bool operator<(const LatencyKey& o) const {
+      return role != o.role ? role < o.role : check < o.check;
+    }
+  };
+  /// Histogram index per check (into latency()), shared by checks of the same role and id.
+  const std::vector<std::pair<LatencyKey, HistogramData>>& latency() const { return latency_; }
+
+ private:
+  void index_latency();
+  std::shared_ptr<const Plan> plan_;
+  std::vector<CheckState> states_;
+  std::vector<std::uint32_t> latency_index_;
+  std::vector<std::pair<LatencyKey, HistogramData>> latency_;
+};
+
+}  // namespace kscprobe

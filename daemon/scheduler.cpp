@@ -1,0 +1,108 @@
+#include "daemon/scheduler.hpp"
+
+#include <boost/asio/post.hpp>
+#include <chrono>
+
+namespace kscprobe {
+
+namespace asio = boost::asio;
+
+std::int64_t Scheduler::steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t Scheduler::wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Scheduler::Scheduler(asio::any_io_executor ex, Launcher launch, OnResult on_result)
+    : ex_(ex), launcher_(std::move(launch)), on_result_(std::move(on_result)), timer_(ex) {}
+
+Scheduler::~Scheduler() {
+  *alive_ = false;
+  for (auto& f : flights_) f.signal.emit(asio::cancellation_type::terminal);
+}
+
+void Scheduler::set_plan(std::shared_ptr<const Plan> plan,
+                         const std::vector<std::uint32_t>& old_to_new) {
+  plan_ = std::move(plan);
+  std::vector<SchedulerCore::Slot> slots;
+  slots.reserve(plan_->checks.size());
+  for (const auto& c : plan_->checks) {
+    std::int64_t iv = c.interval.count();
+    slots.push_back({iv, SchedulerCore::offset_for(c.key(plan_->target_of(c)), iv)});
+  }
+  SchedulerCore core(plan_->daemon.max_in_flight);
+  core.reset(std::move(slots), steady_ms(), wall_ms());
+  // Probes still running from the previous plan keep their budget slot; the ones whose check
+  // survived are remapped so their result is recorded and they are not started twice.
+  for (auto& f : flights_) {
+    std::uint32_t ni = SchedulerCore::kOrphan;
+    if (f.index != SchedulerCore::kOrphan && f.index < old_to_new.size()) ni = old_to_new[f.index];
+    f.index = ni;
+    core.adopt_running(ni);
+  }
+  core_ = std::move(core);
+  armed_for_ = SchedulerCore::kNever;
+  if (!stopped_) arm();
+}
+
+void Scheduler::stop() {
+  stopped_ = true;
+  core_.halt();
+  timer_.cancel();
+  for (auto& f : flights_) f.signal.emit(asio::cancellation_type::terminal);
+}
+
+void Scheduler::arm() {
+  std::int64_t next = core_.next_wake_ms();
+  if (next == SchedulerCore::kNever || next == armed_for_) return;
+  armed_for_ = next;
+  timer_.expires_at(std::chrono::steady_clock::time_point(std::chrono::milliseconds(next)));
+  timer_.async_wait([this, alive = alive_](boost::system::error_code ec) {
+    if (!*alive || ec || stopped_) return;
+    on_timer();
+  });
+}
+
+void Scheduler::on_timer() {
+  armed_for_ = SchedulerCore::kNever;
+  std::int64_t now = steady_ms();
+  last_tick_ms_ = now;
+  std::vector<SchedulerCore::Start> starts;
+  core_.advance(now, starts);
+  launch(starts);
+  arm();
+}
+
+void Scheduler::launch(const std::vector<SchedulerCore::Start>& starts) {
+  if (starts.empty()) return;
+  std::int64_t now = steady_ms();
+  for (const auto& s : starts) {
+    lag_.observe(static_cast<double>(now - s.due_ms) / 1000.0);
+    ++started_;
+    auto it = flights_.emplace(flights_.end());
+    it->index = s.check;
+    it->plan = plan_;
+    const CheckSpec& spec = plan_->checks[s.check];
+    launcher_(spec, it->signal.slot(), [this, it, alive = alive_](ProbeResult r) {
+      if (!*alive) return;
+      finished(it, std::move(r));
+    });
+  }
+}
+
+void Scheduler::finished(std::list<Flight>::iterator it, ProbeResult r) {
+  std::uint32_t index = it->index;
+  flights_.erase(it);
+  if (index != SchedulerCore::kOrphan && on_result_) on_result_(index, r);
+  std::vector<SchedulerCore::Start> starts;
+  core_.complete(index, steady_ms(), starts);
+  if (!stopped_) launch(starts);
+}
+
+}  // namespace kscprobe
