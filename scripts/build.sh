@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configures and builds kscprobe with Ninja (and ccache when present) into ./build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+ninja -C build -j "$jobs"
