@@ -34,6 +34,7 @@ struct StatusMatcher {
   void add_class(int hundred);  // 2 -> 200..299
   bool empty() const;
   std::string to_string() const;
+  bool operator==(const StatusMatcher&) const = default;
   std::uint64_t bits[8] = {};  // 500 codes (100..599) as bits
 };
 
