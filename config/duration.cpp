@@ -29,16 +29,21 @@ std::optional<Duration> parse_duration(std::string_view text, std::string* error
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(unit_start, i - unit_start);
     std::int64_t factor = 0;
-    if (unit == "ms") factor = 1;
-    else if (unit == "s") factor = 1000;
-    else if (unit == "m") factor = 60'000;
-    else if (unit == "h") factor = 3'600'000;
-    else if (unit == "d") factor = 86'400'000;
+    if (unit == "ms")
+      factor = 1;
+    else if (unit == "s")
+      factor = 1000;
+    else if (unit == "m")
+      factor = 60'000;
+    else if (unit == "h")
+      factor = 3'600'000;
+    else if (unit == "d")
+      factor = 86'400'000;
     else if (unit.empty())
       return fail("duration \"" + std::string(text) + "\" lacks a unit (ms, s, m, h or d)");
     else
-      return fail("duration \"" + std::string(text) + "\" has unknown unit \"" +
-                  std::string(unit) + "\" (use ms, s, m, h or d)");
+      return fail("duration \"" + std::string(text) + "\" has unknown unit \"" + std::string(unit) +
+                  "\" (use ms, s, m, h or d)");
     total_ms += value * factor;
     if (total_ms > std::int64_t{365} * 86'400'000)
       return fail("duration \"" + std::string(text) + "\" is longer than a year");

@@ -42,8 +42,7 @@ bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
 namespace {
 
 double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string config_source(const AppOptions& o) {
@@ -280,8 +279,8 @@ bool App::start() {
   std::shared_ptr<const Plan> plan;
   std::vector<ConfigError> errors;
   if (!load_plan(im.options, &plan, &errors)) {
-    log::error("invalid configuration", {{"file", config_source(im.options)},
-                                         {"errors", std::to_string(errors.size())}});
+    log::error("invalid configuration",
+               {{"file", config_source(im.options)}, {"errors", std::to_string(errors.size())}});
     for (const auto& e : errors) log::error("configuration error", {{"error", e.format()}});
     return false;
   }
@@ -301,14 +300,13 @@ bool App::start() {
     if (!roles.empty()) roles += ',';
     roles += std::string(to_string(static_cast<Role>(r))) + ':' + std::to_string(per_role[r]);
   }
-  log::info("kscprobe started",
-            {{"version", KSCPROBE_VERSION},
-             {"config", config_source(im.options)},
-             {"targets", std::to_string(plan->targets.size())},
-             {"roles", roles},
-             {"checks", std::to_string(plan->checks.size())},
-             {"max_in_flight", std::to_string(plan->daemon.max_in_flight)},
-             {"listen_address", im.http.local_address()}});
+  log::info("kscprobe started", {{"version", KSCPROBE_VERSION},
+                                 {"config", config_source(im.options)},
+                                 {"targets", std::to_string(plan->targets.size())},
+                                 {"roles", roles},
+                                 {"checks", std::to_string(plan->checks.size())},
+                                 {"max_in_flight", std::to_string(plan->daemon.max_in_flight)},
+                                 {"listen_address", im.http.local_address()}});
   return true;
 }
 

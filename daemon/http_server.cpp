@@ -52,7 +52,8 @@ bool parse_listen_address(const std::string& text, std::string* host, unsigned* 
     }
   }
   if (p.empty() || p.size() > 5 ||
-      !std::all_of(p.begin(), p.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) ||
+      !std::all_of(p.begin(), p.end(),
+                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) ||
       std::stoul(p) > 65535) {
     *error = "listen address \"" + text + "\" has an invalid port \"" + p + "\"";
     return false;
@@ -135,8 +136,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         r.headers.emplace_back(std::move(name), std::string(f.value()));
       }
       HttpResponse out = handler(r);
-      http::response<http::string_body> res{static_cast<http::status>(out.status),
-                                            req.version()};
+      http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
       res.set(http::field::server, "kscprobe");
       res.set(http::field::content_type, out.content_type);
       for (const auto& [k, v] : out.headers) res.set(k, v);

@@ -9,10 +9,10 @@ namespace kscprobe {
 
 /// A request as handlers see it (no Beast types leak out of http_server.cpp).
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // path and query, as sent
-  std::string path;    // target without the query
-  std::string query;   // after '?', undecoded
+  std::string method;                                        // "GET", "POST", ...
+  std::string target;                                        // path and query, as sent
+  std::string path;                                          // target without the query
+  std::string query;                                         // after '?', undecoded
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
   std::string header(std::string_view name) const;
 };

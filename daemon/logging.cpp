@@ -28,10 +28,14 @@ std::shared_ptr<spdlog::logger> logger() {
 
 std::string_view level_name(Level l) {
   switch (l) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
   }
   return "info";
 }
@@ -64,11 +68,21 @@ void append_logfmt_value(std::string& out, std::string_view v) {
   out += '"';
   for (char c : v) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char b[8];
@@ -86,11 +100,21 @@ void append_json_string(std::string& out, std::string_view v) {
   out += '"';
   for (char c : v) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char b[8];
@@ -107,16 +131,23 @@ void append_json_string(std::string& out, std::string_view v) {
 }  // namespace
 
 bool setup(std::string_view level, std::string_view format, std::string* error) {
-  if (level == "debug") g_level = Level::debug;
-  else if (level == "info") g_level = Level::info;
-  else if (level == "warn") g_level = Level::warn;
-  else if (level == "error") g_level = Level::error;
+  if (level == "debug")
+    g_level = Level::debug;
+  else if (level == "info")
+    g_level = Level::info;
+  else if (level == "warn")
+    g_level = Level::warn;
+  else if (level == "error")
+    g_level = Level::error;
   else {
-    if (error) *error = "unknown --log.level \"" + std::string(level) + "\" (debug, info, warn, error)";
+    if (error)
+      *error = "unknown --log.level \"" + std::string(level) + "\" (debug, info, warn, error)";
     return false;
   }
-  if (format == "logfmt") g_format = Format::logfmt;
-  else if (format == "json") g_format = Format::json;
+  if (format == "logfmt")
+    g_format = Format::logfmt;
+  else if (format == "json")
+    g_format = Format::json;
   else {
     if (error) *error = "unknown --log.format \"" + std::string(format) + "\" (logfmt, json)";
     return false;

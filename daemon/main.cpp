@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
   cli.add_option("--role", probe_role, "With --probe: the host's KSC role")->capture_default_str();
   cli.add_option("--features", probe_features, "With --probe: features (e.g. ksn_proxy,mobile)")
       ->delimiter(',');
-  cli.add_option("--engine", probe_engine, "With --probe --role database: mysql, mssql, postgresql");
+  cli.add_option("--engine", probe_engine,
+                 "With --probe --role database: mysql, mssql, postgresql");
   cli.add_option("--timeout", probe_timeout, "With --probe: probe timeout")->capture_default_str();
   cli.add_flag("--demo", demo,
                "Start the built-in demo estate on 127.77.x.x and probe it (no config needed)");
@@ -129,8 +130,8 @@ int main(int argc, char** argv) {
     }
     // Built as TOML so the command line gets exactly the file's validation and messages.
     std::string toml = "[daemon]\ninterval = \"1h\"\ntimeout = " + quote(probe_timeout) +
-                       "\n[[target]]\nname = " + quote(probe_host) + "\naddress = " +
-                       quote(probe_host) + "\nrole = " + quote(probe_role) + "\n";
+                       "\n[[target]]\nname = " + quote(probe_host) +
+                       "\naddress = " + quote(probe_host) + "\nrole = " + quote(probe_role) + "\n";
     if (!probe_engine.empty()) toml += "engine = " + quote(probe_engine) + "\n";
     toml += "features = [";
     for (std::size_t i = 0; i < probe_features.size(); ++i)

@@ -76,26 +76,25 @@ std::vector<MetricFamily> MetricsRenderer::Collect() const {
   auto duration = family("kscprobe_probe_duration_seconds",
                          "Duration of the last probe of the check.", MetricType::Gauge);
   auto phase = family("kscprobe_probe_phase_seconds",
-                      "Duration of each phase of the last probe of the check.",
-                      MetricType::Gauge);
+                      "Duration of each phase of the last probe of the check.", MetricType::Gauge);
   auto probes = family("kscprobe_probes_total", "Probes run for the check.", MetricType::Counter);
-  auto failures = family("kscprobe_probe_failures_total",
-                         "Failed probes of the check by reason.", MetricType::Counter);
-  auto consecutive = family("kscprobe_probe_consecutive_failures",
-                            "Failed probes of the check since its last success.",
-                            MetricType::Gauge);
-  auto last_success = family("kscprobe_last_success_timestamp_seconds",
-                             "Unix time of the check's last successful probe (0: never).",
-                             MetricType::Gauge);
-  auto not_after = family("kscprobe_tls_cert_not_after_timestamp_seconds",
-                          "Unix time at which the peer's leaf certificate expires.",
-                          MetricType::Gauge);
-  auto tls_info = family("kscprobe_tls_info",
-                         "TLS version and leaf certificate seen on the last handshake.",
-                         MetricType::Gauge);
-  auto http_status = family("kscprobe_probe_http_status_code",
-                            "HTTP status code of the last probe (0: no response).",
-                            MetricType::Gauge);
+  auto failures = family("kscprobe_probe_failures_total", "Failed probes of the check by reason.",
+                         MetricType::Counter);
+  auto consecutive =
+      family("kscprobe_probe_consecutive_failures",
+             "Failed probes of the check since its last success.", MetricType::Gauge);
+  auto last_success =
+      family("kscprobe_last_success_timestamp_seconds",
+             "Unix time of the check's last successful probe (0: never).", MetricType::Gauge);
+  auto not_after =
+      family("kscprobe_tls_cert_not_after_timestamp_seconds",
+             "Unix time at which the peer's leaf certificate expires.", MetricType::Gauge);
+  auto tls_info =
+      family("kscprobe_tls_info", "TLS version and leaf certificate seen on the last handshake.",
+             MetricType::Gauge);
+  auto http_status =
+      family("kscprobe_probe_http_status_code",
+             "HTTP status code of the last probe (0: no response).", MetricType::Gauge);
   auto udp_reply = family("kscprobe_probe_udp_reply",
                           "1 if the UDP port answered (confirmed open); 0 if silent "
                           "(open or filtered) or refused.",
@@ -149,12 +148,11 @@ std::vector<MetricFamily> MetricsRenderer::Collect() const {
                         "Duration of successful probes, per role and check (all targets).",
                         MetricType::Histogram);
   for (const auto& [key, h] : table.latency()) {
-    add_histogram(latency,
-                  {{"role", std::string(to_string(key.role))}, {"check", key.check}}, h);
+    add_histogram(latency, {{"role", std::string(to_string(key.role))}, {"check", key.check}}, h);
   }
 
-  auto checks = family("kscprobe_checks", "Checks in the running plan, per role.",
-                       MetricType::Gauge);
+  auto checks =
+      family("kscprobe_checks", "Checks in the running plan, per role.", MetricType::Gauge);
   for (int r = 0; r < kRoleCount; ++r)
     add_gauge(checks, {{"role", std::string(to_string(static_cast<Role>(r)))}},
               static_cast<double>(checks_per_role[r]));
@@ -167,12 +165,11 @@ std::vector<MetricFamily> MetricsRenderer::Collect() const {
 
   if (src.scheduler) {
     const Scheduler& s = *src.scheduler;
-    auto in_flight = family("kscprobe_probes_in_flight", "Probes running now.",
-                            MetricType::Gauge);
+    auto in_flight = family("kscprobe_probes_in_flight", "Probes running now.", MetricType::Gauge);
     add_gauge(in_flight, {}, s.in_flight());
-    auto queued = family("kscprobe_probes_queued",
-                         "Due probes waiting for a slot of the in-flight budget.",
-                         MetricType::Gauge);
+    auto queued =
+        family("kscprobe_probes_queued", "Due probes waiting for a slot of the in-flight budget.",
+               MetricType::Gauge);
     add_gauge(queued, {}, static_cast<double>(s.queued()));
     auto lag = family("kscprobe_scheduler_lag_seconds",
                       "Delay between a probe's due time and its start.", MetricType::Histogram);

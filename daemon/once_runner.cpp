@@ -37,8 +37,10 @@ void print_table(std::ostream& out, const std::vector<std::vector<std::string>>&
 
 std::string format_latency(double s) {
   char buf[32];
-  if (s < 1) std::snprintf(buf, sizeof buf, "%.1fms", s * 1000);
-  else std::snprintf(buf, sizeof buf, "%.2fs", s);
+  if (s < 1)
+    std::snprintf(buf, sizeof buf, "%.1fms", s * 1000);
+  else
+    std::snprintf(buf, sizeof buf, "%.2fs", s);
   return buf;
 }
 
@@ -99,15 +101,14 @@ int run_once(asio::io_context& io, const Plan& plan, std::ostream& out) {
     const auto& r = results[i];
     if (!r.success) ++failed;
     rows.push_back({t.name, std::string(to_string(t.role)), c.check, c.address,
-                    std::to_string(c.port), std::string(to_string(c.transport)),
-                    result_word(c, r), format_latency(r.duration),
-                    r.success ? "-" : std::string(to_string(r.reason)),
+                    std::to_string(c.port), std::string(to_string(c.transport)), result_word(c, r),
+                    format_latency(r.duration), r.success ? "-" : std::string(to_string(r.reason)),
                     r.tls ? format_expiry(r.tls->not_after) : "-", r.detail});
   }
   print_table(out, rows);
   out << "\n"
-      << plan.checks.size() - failed << " passed, " << failed << " failed ("
-      << plan.targets.size() << " targets)\n";
+      << plan.checks.size() - failed << " passed, " << failed << " failed (" << plan.targets.size()
+      << " targets)\n";
   return failed == 0 ? 0 : 1;
 }
 

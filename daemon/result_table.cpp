@@ -37,7 +37,7 @@ void ResultTable::index_latency() {
 }
 
 ResultTable ResultTable::carry_over(std::shared_ptr<const Plan> plan, const ResultTable& old,
-                                   std::vector<std::uint32_t>* old_to_new) {
+                                    std::vector<std::uint32_t>* old_to_new) {
   ResultTable t(std::move(plan));
   if (old_to_new) old_to_new->assign(old.size(), SchedulerCore::kOrphan);
   if (!old.plan_) return t;

@@ -27,7 +27,7 @@ struct CheckState {
   bool has_result = false;
   bool success = false;
   bool udp_reply = false;
-  Reason reason = Reason::none;            // of the last probe
+  Reason reason = Reason::none;  // of the last probe
   Reason last_failure_reason = Reason::none;
   std::uint16_t http_status = 0;
   std::uint32_t consecutive_failures = 0;
@@ -35,8 +35,8 @@ struct CheckState {
   std::array<float, kPhaseCount> phases{-1, -1, -1, -1};
   std::uint64_t probes_total = 0;
   std::array<std::uint64_t, kReasonCount> failures{};  // indexed by Reason; [none] unused
-  double last_probe_ts = 0;    // unix seconds
-  double last_success_ts = 0;  // unix seconds, 0 = never
+  double last_probe_ts = 0;                            // unix seconds
+  double last_success_ts = 0;                          // unix seconds, 0 = never
   double last_failure_ts = 0;
   std::shared_ptr<const TlsInfo> tls;  // last certificate seen (kept across failures)
   std::string last_detail;

@@ -19,8 +19,8 @@ class Scheduler {
   using Done = std::function<void(ProbeResult)>;
   /// Starts a probe of `spec`; must call `done` exactly once, later (never inline), and stop
   /// soon after `slot` receives a cancellation. `spec` stays alive until `done` is called.
-  using Launcher = std::function<void(const CheckSpec& spec, boost::asio::cancellation_slot slot,
-                                      Done done)>;
+  using Launcher =
+      std::function<void(const CheckSpec& spec, boost::asio::cancellation_slot slot, Done done)>;
   /// A probe of check `index` of the current plan finished.
   using OnResult = std::function<void(std::uint32_t index, const ProbeResult& result)>;
 

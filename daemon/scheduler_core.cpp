@@ -61,16 +61,13 @@ void SchedulerCore::advance(std::int64_t now_ms, std::vector<Start>& starts) {
   drain(now_ms, starts);
 }
 
-void SchedulerCore::complete(std::uint32_t check, std::int64_t now_ms,
-                             std::vector<Start>& starts) {
+void SchedulerCore::complete(std::uint32_t check, std::int64_t now_ms, std::vector<Start>& starts) {
   if (in_flight_ > 0) --in_flight_;
   if (check != kOrphan && check < state_.size() && state_[check] == State::running)
     state_[check] = State::idle;
   drain(now_ms, starts);
 }
 
-std::int64_t SchedulerCore::next_wake_ms() const {
-  return heap_.empty() ? kNever : heap_.top().at;
-}
+std::int64_t SchedulerCore::next_wake_ms() const { return heap_.empty() ? kNever : heap_.top().at; }
 
 }  // namespace kscprobe

@@ -54,9 +54,11 @@ class Estate {
                                  "--write-config", dir_ + "/sim.toml", "--write-expectations",
                                  dir_ + "/expect.tsv"},
         dir_ + "/sim.out", dir_ + "/sim.err");
-    if (!sim_->wait_output([](const std::string& o, const std::string&) {
-          return o.find("kscprobe-sim ready") != std::string::npos;
-        }, 30s))
+    if (!sim_->wait_output(
+            [](const std::string& o, const std::string&) {
+              return o.find("kscprobe-sim ready") != std::string::npos;
+            },
+            30s))
       throw std::runtime_error("simulator did not start: " + sim_->err());
     config_ = fast_config(e2e::read_file(dir_ + "/sim.toml"));
     e2e::write_file(config_path(), config_);
@@ -70,9 +72,9 @@ class Estate {
     daemon_ = std::make_unique<e2e::Process>(argv, dir_ + "/daemon.out", dir_ + "/daemon.err");
     std::smatch m;
     std::regex re("listen_address=127\\.0\\.0\\.1:([0-9]+)");
-    bool ok = daemon_->wait_output([&](const std::string&, const std::string& err) {
-      return std::regex_search(err, m, re);
-    }, 20s);
+    bool ok = daemon_->wait_output(
+        [&](const std::string&, const std::string& err) { return std::regex_search(err, m, re); },
+        20s);
     if (!ok) throw std::runtime_error("daemon did not start: " + daemon_->err());
     std::string err = daemon_->err();
     std::regex_search(err, m, re);
@@ -92,7 +94,8 @@ class Estate {
       text = metrics();
       bool all = !text.empty();
       for (const auto& e : expectations_) {
-        if (!e2e::sample(text, "kscprobe_probe_success", {{"target", e.target}, {"check", e.check}})) {
+        if (!e2e::sample(text, "kscprobe_probe_success",
+                         {{"target", e.target}, {"check", e.check}})) {
           all = false;
           break;
         }
@@ -130,7 +133,8 @@ TEST(E2E, MetricsMatchTheSimulatedEstateAndPassPromtool) {
   int failures_seen = 0;
   for (const auto& e : estate.expectations()) {
     SCOPED_TRACE(e.target + "/" + e.check);
-    auto v = e2e::sample(text, "kscprobe_probe_success", {{"target", e.target}, {"check", e.check}});
+    auto v =
+        e2e::sample(text, "kscprobe_probe_success", {{"target", e.target}, {"check", e.check}});
     ASSERT_TRUE(v.has_value());
     EXPECT_EQ(*v, e.success ? 1.0 : 0.0);
     if (!e.success) {
@@ -147,7 +151,8 @@ TEST(E2E, MetricsMatchTheSimulatedEstateAndPassPromtool) {
                             {{"target", "ksc-demo"}, {"check", "agents_tls"}});
   ASSERT_TRUE(expiry.has_value());
   EXPECT_GT(*expiry, static_cast<double>(std::time(nullptr)));
-  EXPECT_TRUE(e2e::sample(text, "kscprobe_tls_info", {{"target", "ksc-demo"}, {"version", "TLSv1.3"}}));
+  EXPECT_TRUE(
+      e2e::sample(text, "kscprobe_tls_info", {{"target", "ksc-demo"}, {"version", "TLSv1.3"}}));
   EXPECT_TRUE(e2e::sample(text, "kscprobe_probe_latency_seconds_bucket",
                           {{"role", "server"}, {"check", "agents_tls"}, {"le", "+Inf"}}));
   EXPECT_EQ(e2e::sample(text, "kscprobe_config_last_reload_successful", {}), 1.0);
@@ -173,8 +178,8 @@ TEST(E2E, ReloadKeepsCountersRejectsBadFilesAndSigtermStopsFast) {
   Estate estate("127.80");
   estate.start_daemon();
   std::string text = estate.wait_all_probed();
-  auto before = e2e::sample(text, "kscprobe_probes_total",
-                            {{"target", "ksc-demo"}, {"check", "agents_tls"}});
+  auto before =
+      e2e::sample(text, "kscprobe_probes_total", {{"target", "ksc-demo"}, {"check", "agents_tls"}});
   ASSERT_TRUE(before);
 
   // A good file with one more target: it appears, and unchanged checks keep their counters.
@@ -192,8 +197,8 @@ TEST(E2E, ReloadKeepsCountersRejectsBadFilesAndSigtermStopsFast) {
     if (!appeared) std::this_thread::sleep_for(100ms);
   }
   ASSERT_TRUE(appeared) << estate.daemon().err();
-  auto after = e2e::sample(text, "kscprobe_probes_total",
-                           {{"target", "ksc-demo"}, {"check", "agents_tls"}});
+  auto after =
+      e2e::sample(text, "kscprobe_probes_total", {{"target", "ksc-demo"}, {"check", "agents_tls"}});
   ASSERT_TRUE(after);
   EXPECT_GE(*after, *before);
   // Nothing listens on the extra agent's UDP ports: loopback answers ICMP port unreachable.
@@ -202,7 +207,8 @@ TEST(E2E, ReloadKeepsCountersRejectsBadFilesAndSigtermStopsFast) {
             0.0);
 
   // A bad file: logged with its position, the running plan stays, the gauge says so.
-  e2e::write_file(estate.config_path(), good + "\n[[target]]\nname = \"broken\"\nrole = \"sever\"\n");
+  e2e::write_file(estate.config_path(),
+                  good + "\n[[target]]\nname = \"broken\"\nrole = \"sever\"\n");
   estate.daemon().signal(SIGHUP);
   bool rejected = false;
   for (int i = 0; i < 100 && !rejected; ++i) {
@@ -219,8 +225,8 @@ TEST(E2E, ReloadKeepsCountersRejectsBadFilesAndSigtermStopsFast) {
   EXPECT_NE(err.find("sever"), std::string::npos) << err;
 
   // The daemon keeps probing after the rejected reload.
-  auto probes1 = e2e::sample(text, "kscprobe_probes_total",
-                             {{"target", "ksc-demo"}, {"check", "agents_tls"}});
+  auto probes1 =
+      e2e::sample(text, "kscprobe_probes_total", {{"target", "ksc-demo"}, {"check", "agents_tls"}});
   std::this_thread::sleep_for(2500ms);
   auto probes2 = e2e::sample(estate.metrics(), "kscprobe_probes_total",
                              {{"target", "ksc-demo"}, {"check", "agents_tls"}});
@@ -257,7 +263,8 @@ TEST(E2E, ConfigCheckListsEveryErrorWithItsPosition) {
   EXPECT_NE(out.find(bad + ":3:"), std::string::npos) << out;  // timeout >= interval
 
   std::string good = dir + "/good.toml";
-  e2e::write_file(good, "[[target]]\nname = \"ksc01\"\nrole = \"server\"\naddress = \"127.0.0.1\"\n");
+  e2e::write_file(good,
+                  "[[target]]\nname = \"ksc01\"\nrole = \"server\"\naddress = \"127.0.0.1\"\n");
   rc = e2e::run({KSCPROBE_BIN, "--config.check", "--config.file=" + good}, &out);
   EXPECT_EQ(rc, 0) << out;
 }
@@ -295,24 +302,24 @@ TEST(E2E, OncePrintsATableAndFailsOnBrokenPorts) {
 TEST(E2E, CatalogListsEveryCheck) {
   std::string out;
   ASSERT_EQ(e2e::run({KSCPROBE_BIN, "--catalog"}, &out), 0);
-  for (const char* id : {"packages_http", "agents_tls", "shutdown_udp", "console_tls",
-                         "openapi_tls", "metrics_https", "gateway_tls", "signal_udp",
-                         "multicast_udp", "web_console_tls", "ios_mdm_tls", "database_tcp",
-                         "push_tls", "ksn_proxy_https"})
+  for (const char* id :
+       {"packages_http", "agents_tls", "shutdown_udp", "console_tls", "openapi_tls",
+        "metrics_https", "gateway_tls", "signal_udp", "multicast_udp", "web_console_tls",
+        "ios_mdm_tls", "database_tcp", "push_tls", "ksn_proxy_https"})
     EXPECT_NE(out.find(id), std::string::npos) << id;
   EXPECT_NE(out.find("13001"), std::string::npos);
 }
 
 TEST(E2E, DemoModePrintsItsMetricsUrlAndServesIt) {
   std::string dir = e2e::temp_dir();
-  e2e::Process demo({KSCPROBE_BIN, "--demo", "--demo.ephemeral-ports",
-                     "--web.listen-address=127.0.0.1:0"},
-                    dir + "/out", dir + "/err");
+  e2e::Process demo(
+      {KSCPROBE_BIN, "--demo", "--demo.ephemeral-ports", "--web.listen-address=127.0.0.1:0"},
+      dir + "/out", dir + "/err");
   std::smatch m;
   std::regex re("metrics: http://127\\.0\\.0\\.1:([0-9]+)/metrics");
-  ASSERT_TRUE(demo.wait_output([&](const std::string& o, const std::string&) {
-    return std::regex_search(o, m, re);
-  }, 30s)) << demo.out() << demo.err();
+  ASSERT_TRUE(demo.wait_output(
+      [&](const std::string& o, const std::string&) { return std::regex_search(o, m, re); }, 30s))
+      << demo.out() << demo.err();
   std::string o = demo.out();
   std::regex_search(o, m, re);
   unsigned port = static_cast<unsigned>(std::stoul(m[1].str()));

@@ -1,13 +1,13 @@
 #pragma once
 // Small helpers for end-to-end tests: run the built binaries as real processes, read what they
 // print, talk HTTP to them. Every wait is bounded.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -197,8 +197,9 @@ inline std::optional<HttpReply> http_request(unsigned port, const std::string& m
 }
 
 /// Value of the first sample of `name` whose labels contain every `k="v"` of `labels`.
-inline std::optional<double> sample(const std::string& text, const std::string& name,
-                                    const std::vector<std::pair<std::string, std::string>>& labels) {
+inline std::optional<double> sample(
+    const std::string& text, const std::string& name,
+    const std::vector<std::pair<std::string, std::string>>& labels) {
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {

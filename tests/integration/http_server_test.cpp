@@ -30,7 +30,9 @@ class ServerFixture : public ::testing::Test {
           }
           return res;
         },
-        HttpServer::Limits{.max_connections = 8, .header_limit = 4096, .body_limit = 1024,
+        HttpServer::Limits{.max_connections = 8,
+                           .header_limit = 4096,
+                           .body_limit = 1024,
                            .idle_timeout_seconds = 2});
     std::string err;
     ASSERT_TRUE(server_->listen("127.0.0.1:0", &err)) << err;
@@ -114,7 +116,8 @@ TEST_F(ServerFixture, KeepAliveServesSeveralRequestsOnOneConnection) {
 }
 
 TEST_F(ServerFixture, OversizedHeadersAndGarbageGetErrorsNotCrashes) {
-  std::string big = "GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(8000, 'a') + "\r\n\r\n";
+  std::string big =
+      "GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(8000, 'a') + "\r\n\r\n";
   std::string out = raw(big);
   EXPECT_NE(out.find("431"), std::string::npos) << out.substr(0, 200);
   out = raw("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n");

@@ -94,8 +94,9 @@ TEST(Scheduler, ReloadRemapsProbesInFlightAndDropsRemovedChecks) {
   asio::io_context io;
   FakeProber fake{io, 200};
   std::vector<std::pair<std::uint32_t, bool>> results;
-  Scheduler s(io.get_executor(), fake.launcher(),
-              [&](std::uint32_t i, const ProbeResult& r) { results.push_back({i, r.success}); });
+  Scheduler s(io.get_executor(), fake.launcher(), [&](std::uint32_t i, const ProbeResult& r) {
+    results.push_back({i, r.success});
+  });
   auto p1 = plan_of(3, 1000, 10);
   s.set_plan(p1, {});
   // Let the first probes start (each check's phase is within its 1 s interval).

@@ -123,9 +123,10 @@ TEST(MetricsRenderer, RendersEveryFamilyWithLabels) {
   t.record(0, ProbeResult::failure(Reason::tls, "handshake failed"), 130);
   text = render(t);
   EXPECT_NE(text.find("reason=\"tls\"} 1"), std::string::npos) << text;
-  EXPECT_NE(text.find("kscprobe_probe_success{target=\"ksc01\",role=\"server\",check=\"agents_tls\","
-                      "port=\"13000\",transport=\"tls\",site=\"paris\"} 0"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("kscprobe_probe_success{target=\"ksc01\",role=\"server\",check=\"agents_tls\","
+                "port=\"13000\",transport=\"tls\",site=\"paris\"} 0"),
+      std::string::npos);
 }
 
 TEST(MetricsRenderer, NoSuccessSampleBeforeTheFirstProbe) {

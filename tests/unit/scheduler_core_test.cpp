@@ -125,7 +125,7 @@ TEST(SchedulerCore, AdoptedProbesCountAgainstTheBudgetAfterReset) {
   core.adopt_running(SchedulerCore::kOrphan);
   std::vector<Start> starts;
   core.advance(0, starts);
-  EXPECT_TRUE(starts.empty());  // budget full with the two adopted probes
+  EXPECT_TRUE(starts.empty());    // budget full with the two adopted probes
   EXPECT_EQ(core.skipped(), 1u);  // check 0 is still running from the old plan
   core.complete(SchedulerCore::kOrphan, 10, starts);
   ASSERT_EQ(starts.size(), 1u);
