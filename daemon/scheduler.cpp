@@ -99,7 +99,8 @@ void Scheduler::launch(const std::vector<SchedulerCore::Start>& starts) {
 void Scheduler::finished(std::list<Flight>::iterator it, ProbeResult r) {
   std::uint32_t index = it->index;
   flights_.erase(it);
-  if (index != SchedulerCore::kOrphan && on_result_) on_result_(index, r);
+  // A probe cancelled by stop() says nothing about the target: do not record it.
+  if (!stopped_ && index != SchedulerCore::kOrphan && on_result_) on_result_(index, r);
   std::vector<SchedulerCore::Start> starts;
   core_.complete(index, steady_ms(), starts);
   if (!stopped_) launch(starts);
