@@ -313,7 +313,8 @@ TEST(E2E, CatalogListsEveryCheck) {
 TEST(E2E, DemoModePrintsItsMetricsUrlAndServesIt) {
   std::string dir = e2e::temp_dir();
   e2e::Process demo(
-      {KSCPROBE_BIN, "--demo", "--demo.ephemeral-ports", "--web.listen-address=127.0.0.1:0"},
+      {KSCPROBE_BIN, "--demo", "--demo.ephemeral-ports", "--web.listen-address=127.0.0.1:0",
+       "--log.format=json"},
       dir + "/out", dir + "/err");
   std::smatch m;
   std::regex re("metrics: http://127\\.0\\.0\\.1:([0-9]+)/metrics");
@@ -332,4 +333,11 @@ TEST(E2E, DemoModePrintsItsMetricsUrlAndServesIt) {
   EXPECT_TRUE(seen);
   demo.signal(SIGINT);
   EXPECT_EQ(demo.wait(3s), 0);
+  // JSON logs, one object per line; probes cut short by the shutdown are not logged as down.
+  std::string err = demo.err();
+  EXPECT_EQ(err.rfind("{\"ts\":", 0), 0u) << err;
+  EXPECT_NE(err.find("\"msg\":\"kscprobe started\""), std::string::npos) << err;
+  auto stopping = err.find("\"msg\":\"stopping\"");
+  ASSERT_NE(stopping, std::string::npos) << err;
+  EXPECT_EQ(err.find("check down", stopping), std::string::npos) << err.substr(stopping);
 }
