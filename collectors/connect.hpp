@@ -1,0 +1,23 @@
+#pragma once
+// Resolve and connect steps shared by the probers (defined in tcp_prober.cpp).
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <optional>
+
+#include "collectors/deadline.hpp"
+
+namespace kscprobe::detail {
+
+// Resolves run.spec.address, without a lookup for IP literals, and records the resolve phase.
+// Only the first address is returned: a probe measures one path, and trying the next address
+// after a failure would hide which path is broken and stretch the probe past one timeout.
+// On failure run.result holds the reason and nullopt is returned.
+boost::asio::awaitable<std::optional<boost::asio::ip::address>> resolve_address(ProbeRun& run);
+
+// Resolves, then connects `socket` to run.spec.port of the first address, recording the resolve
+// and connect phases. On failure run.result holds the reason and false is returned.
+boost::asio::awaitable<bool> resolve_and_connect(ProbeRun& run,
+                                                 boost::asio::ip::tcp::socket& socket);
+
+}  // namespace kscprobe::detail

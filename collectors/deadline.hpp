@@ -1,0 +1,108 @@
+#pragma once
+// The deadline shared by all probers: a probe's body runs as one coroutine raced against a timer
+// set to the probe's deadline. When the timer wins, the awaitable operator cancels the body's
+// pending operation and waits for the body to return, so every socket and buffer the body owns
+// is gone before the probe completes (no callback can outlive them). A terminal cancellation of
+// the probe from outside is forwarded to both by the parallel group behind the operator.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <string>
+
+#include "collectors/error_mapping.hpp"
+#include "collectors/probe_result.hpp"
+#include "collectors/prober.hpp"
+#include "config/plan.hpp"
+
+namespace kscprobe::detail {
+
+using ProbeClock = std::chrono::steady_clock;
+
+inline double seconds_between(ProbeClock::time_point from, ProbeClock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+// One probe in progress: what the body found so far and the phase it is in (for the timeout
+// text). It lives in the frame of the prober coroutine, which outlives the body.
+struct ProbeRun {
+  ProbeRun(const CheckSpec& check, ProbeEnv& environment)
+      : spec(check),
+        env(environment),
+        start(ProbeClock::now()),
+        deadline(start + check.timeout),
+        phase_start(start) {}
+
+  void begin(Phase p) {
+    phase = p;
+    phase_start = ProbeClock::now();
+  }
+  void end_phase() { result.set_phase(phase, seconds_between(phase_start, ProbeClock::now())); }
+  void fail(Reason reason, std::string detail) {
+    result.success = false;
+    result.reason = reason;
+    result.detail = std::move(detail);
+  }
+  void fail(const boost::system::error_code& ec) {
+    MappedError mapped = map_error(ec, phase);
+    fail(mapped.reason, std::move(mapped.detail));
+  }
+  void succeed(std::string detail = {}) {
+    result.success = true;
+    result.reason = Reason::none;
+    result.detail = std::move(detail);
+  }
+
+  const CheckSpec& spec;
+  ProbeEnv& env;
+  ProbeClock::time_point start;
+  ProbeClock::time_point deadline;
+  ProbeClock::time_point phase_start;
+  Phase phase = Phase::resolve;
+  ProbeResult result;
+};
+
+enum class RaceOutcome { finished, deadline, cancelled };
+
+inline bool cancelled(const boost::asio::cancellation_state& state) {
+  return state.cancelled() != boost::asio::cancellation_type::none;
+}
+
+// Runs `body` until it returns, the deadline passes, or the caller cancels the probe.
+inline boost::asio::awaitable<RaceOutcome> run_until(boost::asio::awaitable<void> body,
+                                                     ProbeClock::time_point deadline) {
+  using namespace boost::asio::experimental::awaitable_operators;
+  // Already cancelled: starting the race would throw operation_aborted from co_await.
+  if (cancelled(co_await boost::asio::this_coro::cancellation_state)) {
+    co_return RaceOutcome::cancelled;
+  }
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, deadline);
+  auto winner = co_await (std::move(body) ||
+                          timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable)));
+  if (cancelled(co_await boost::asio::this_coro::cancellation_state)) {
+    co_return RaceOutcome::cancelled;
+  }
+  co_return winner.index() == 0 ? RaceOutcome::finished : RaceOutcome::deadline;
+}
+
+// The final result: a stopped body becomes `timeout`, named after the phase it was in.
+inline ProbeResult finish(ProbeRun& run, RaceOutcome outcome) {
+  ProbeResult result = std::move(run.result);
+  if (outcome == RaceOutcome::deadline) {
+    result.success = false;
+    result.reason = Reason::timeout;
+    result.detail = timeout_detail(run.spec.timeout, run.phase);
+  } else if (outcome == RaceOutcome::cancelled) {
+    result.success = false;
+    result.reason = Reason::timeout;
+    result.detail = "cancelled during ";
+    result.detail += to_string(run.phase);
+  }
+  result.duration = seconds_between(run.start, ProbeClock::now());
+  return result;
+}
+
+}  // namespace kscprobe::detail

@@ -1,0 +1,31 @@
+#pragma once
+#include <boost/system/error_code.hpp>
+#include <string>
+
+#include "collectors/probe_result.hpp"
+#include "config/duration.hpp"
+
+namespace kscprobe {
+
+/// A failure reason with a short human-readable explanation for ProbeResult::detail.
+struct MappedError {
+  Reason reason = Reason::none;
+  std::string detail;
+};
+
+/// Maps an error reported by a socket, resolver, TLS or HTTP operation during `phase` to exactly
+/// one reason:
+/// - any error while resolving: `resolve`;
+/// - ECONNREFUSED: `refused`; ETIMEDOUT and operation_aborted (our own deadline): `timeout`;
+/// - EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN, EACCES/EPERM (a local firewall),
+///   EADDRNOTAVAIL: `unreachable`;
+/// - ECONNRESET, ECONNABORTED, EPIPE: `reset`;
+/// - OpenSSL errors, and end of stream during the TLS handshake: `tls`;
+/// - malformed HTTP and end of stream before a complete response: `protocol`.
+/// Unknown errors fall back on the phase: connect -> unreachable, tls -> tls, request -> protocol.
+MappedError map_error(const boost::system::error_code& ec, Phase phase);
+
+/// Detail of a probe stopped by its deadline: "no reply within 5s during connect".
+std::string timeout_detail(Duration timeout, Phase phase);
+
+}  // namespace kscprobe

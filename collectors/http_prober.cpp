@@ -1,0 +1,141 @@
+#include "collectors/http_prober.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <string>
+
+#include "collectors/address.hpp"
+#include "collectors/connect.hpp"
+#include "collectors/exposition_parser.hpp"
+#include "collectors/tls_handshake.hpp"
+
+namespace kscprobe {
+namespace detail {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+constexpr std::uint32_t kHeaderLimit = 64 * 1024;
+constexpr std::uint64_t kBodyLimit = 16 * 1024 * 1024;
+
+std::string host_header(const CheckSpec& spec, bool tls) {
+  // Over TLS the Host matches the SNI name when one is configured: virtual hosts that select on
+  // SNI may refuse a request whose Host names another site.
+  std::string host = tls && !spec.tls.server_name.empty() ? spec.tls.server_name
+                                                          : host_for_authority(spec.address);
+  if (spec.port != (tls ? 443 : 80)) host += ":" + std::to_string(spec.port);
+  return host;
+}
+
+template <class Stream>
+asio::awaitable<void> exchange(ProbeRun& run, Stream& stream, bool tls) {
+  const CheckSpec& spec = run.spec;
+  run.begin(Phase::request);
+  http::request<http::empty_body> request{http::verb::get,
+                                          spec.http_path.empty() ? "/" : spec.http_path, 11};
+  request.set(http::field::host, host_header(spec, tls));
+  request.set(http::field::user_agent, "kscprobe/" KSCPROBE_VERSION);
+  request.set(http::field::connection, "close");
+  // What Prometheus asks for, so that a negotiating exporter answers in the text format.
+  request.set(http::field::accept,
+              spec.expect_metrics ? "text/plain;version=0.0.4;q=1,*/*;q=0.1" : "*/*");
+  auto [write_ec, written] =
+      co_await http::async_write(stream, request, asio::as_tuple(asio::use_awaitable));
+  if (write_ec) {
+    run.fail(write_ec);
+    co_return;
+  }
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.header_limit(kHeaderLimit);
+  parser.body_limit(kBodyLimit);
+  auto [read_ec, read] =
+      co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+  boost::system::error_code ec = read_ec;
+  if (ec == asio::ssl::error::stream_truncated && parser.is_header_done()) {
+    // Many servers drop the TCP connection without close_notify after a body delimited by the
+    // end of the connection; for such a body that is its end, as it is for plain HTTP.
+    ec = {};
+    parser.put_eof(ec);
+  }
+  if (ec) {
+    run.fail(ec);
+    co_return;
+  }
+  run.end_phase();
+
+  const auto& response = parser.get();
+  int status = static_cast<int>(response.result_int());
+  run.result.http_status = status;
+  if (!spec.statuses.matches(status)) {
+    run.fail(Reason::http_status,
+             "HTTP status " + std::to_string(status) + " is not in " + spec.statuses.to_string());
+    co_return;
+  }
+  if (spec.expect_metrics) {
+    ExpositionSummary summary;
+    if (!parse_exposition(response.body(), &summary)) {
+      run.fail(Reason::protocol, "invalid metrics exposition: line " +
+                                     std::to_string(summary.error_line) + ": " + summary.error);
+      co_return;
+    }
+    if (summary.samples == 0) {
+      run.fail(Reason::protocol, "metrics exposition has no samples");
+      co_return;
+    }
+    run.succeed("HTTP " + std::to_string(status) + ", " + std::to_string(summary.samples) +
+                " samples");
+    co_return;
+  }
+  run.succeed("HTTP " + std::to_string(status));
+}
+
+asio::awaitable<void> http_body(ProbeRun& run) {
+  tcp::socket socket(co_await asio::this_coro::executor);
+  if (!co_await resolve_and_connect(run, socket)) co_return;
+  co_await exchange(run, socket, false);
+}
+
+asio::awaitable<void> https_body(ProbeRun& run) {
+  auto context = tls_context_for(run);
+  if (!context) co_return;
+  TlsStream stream(co_await asio::this_coro::executor, *context);
+  if (!co_await resolve_and_connect(run, stream.next_layer())) co_return;
+  if (!co_await tls_handshake(run, stream)) co_return;
+  co_await exchange(run, stream, true);
+}
+
+}  // namespace
+}  // namespace detail
+
+boost::asio::awaitable<ProbeResult> probe_http(const CheckSpec& spec, ProbeEnv& env) {
+  detail::ProbeRun run(spec, env);
+  // Checked before any co_await of an awaitable, which would throw in a cancelled coroutine.
+  if (detail::cancelled(co_await boost::asio::this_coro::cancellation_state)) {
+    co_return detail::finish(run, detail::RaceOutcome::cancelled);
+  }
+  auto outcome = co_await detail::run_until(detail::http_body(run), run.deadline);
+  co_return detail::finish(run, outcome);
+}
+
+boost::asio::awaitable<ProbeResult> probe_https(const CheckSpec& spec, ProbeEnv& env) {
+  detail::ProbeRun run(spec, env);
+  // Checked before any co_await of an awaitable, which would throw in a cancelled coroutine.
+  if (detail::cancelled(co_await boost::asio::this_coro::cancellation_state)) {
+    co_return detail::finish(run, detail::RaceOutcome::cancelled);
+  }
+  auto outcome = co_await detail::run_until(detail::https_body(run), run.deadline);
+  co_return detail::finish(run, outcome);
+}
+
+}  // namespace kscprobe

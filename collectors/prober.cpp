@@ -1,0 +1,46 @@
+#include "collectors/prober.hpp"
+
+#include <array>
+#include <boost/asio/this_coro.hpp>
+
+#include "collectors/http_prober.hpp"
+#include "collectors/tcp_prober.hpp"
+#include "collectors/tls_prober.hpp"
+#include "collectors/udp_prober.hpp"
+
+namespace kscprobe {
+namespace {
+
+using ProbeFn = boost::asio::awaitable<ProbeResult> (*)(const CheckSpec&, ProbeEnv&);
+
+// The registry: one prober per Transport, in the enum's order.
+constexpr std::array<ProbeFn, kTransportCount> kProbers = {
+    probe_tcp,    // Transport::tcp
+    probe_tls,    // Transport::tls
+    probe_udp,    // Transport::udp
+    probe_http,   // Transport::http
+    probe_https,  // Transport::https
+};
+static_assert(static_cast<int>(Transport::tcp) == 0 && static_cast<int>(Transport::tls) == 1 &&
+              static_cast<int>(Transport::udp) == 2 && static_cast<int>(Transport::http) == 3 &&
+              static_cast<int>(Transport::https) == 4 && kTransportCount == 5);
+
+}  // namespace
+
+// Cancellation: a terminal cancellation of the coroutine awaiting run_probe stops the probe at
+// once; its result is then Reason::timeout with detail "cancelled during <phase>" (the probe was
+// cut short before it could conclude, which is what `timeout` means to a dashboard).
+boost::asio::awaitable<ProbeResult> run_probe(const CheckSpec& spec, ProbeEnv& env) {
+  auto index = static_cast<std::size_t>(spec.transport);
+  if (index >= kProbers.size()) {
+    co_return ProbeResult::failure(Reason::protocol, "unknown transport");
+  }
+  // co_await on an awaitable throws in a coroutine that is already cancelled; answer directly.
+  auto state = co_await boost::asio::this_coro::cancellation_state;
+  if (state.cancelled() != boost::asio::cancellation_type::none) {
+    co_return ProbeResult::failure(Reason::timeout, "cancelled before start");
+  }
+  co_return co_await kProbers[index](spec, env);
+}
+
+}  // namespace kscprobe
