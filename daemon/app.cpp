@@ -7,6 +7,7 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -196,6 +197,13 @@ struct App::Impl {
   }
 
   bool do_reload(std::string* error_text) {
+    if (options.hooks.reloading) options.hooks.reloading();
+    bool ok = reload_inner(error_text);
+    if (options.hooks.reloaded) options.hooks.reloaded(ok);
+    return ok;
+  }
+
+  bool reload_inner(std::string* error_text) {
     std::shared_ptr<const Plan> plan;
     std::vector<ConfigError> errors;
     if (!load_plan(options, &plan, &errors)) {
@@ -233,6 +241,8 @@ struct App::Impl {
     if (stopping) return;
     stopping = true;
     ready = false;
+    if (options.hooks.stopping) options.hooks.stopping();
+    heartbeat_timer.cancel();
     boost::system::error_code ignored;
     signals.cancel(ignored);
     http.stop();
@@ -240,6 +250,16 @@ struct App::Impl {
     // Give cancelled probes a moment to unwind, then stop the loop whatever is left.
     stop_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(800);
     poll_stop();
+  }
+
+  void heartbeat() {
+    if (!options.hooks.heartbeat || options.hooks.heartbeat_interval.count() <= 0) return;
+    heartbeat_timer.expires_after(options.hooks.heartbeat_interval);
+    heartbeat_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping) return;
+      options.hooks.heartbeat();
+      heartbeat();
+    });
   }
 
   void poll_stop() {
@@ -264,6 +284,7 @@ struct App::Impl {
   prometheus::Gauge* reload_ok = nullptr;
   prometheus::Gauge* reload_ts = nullptr;
   asio::steady_timer stop_timer{io};
+  asio::steady_timer heartbeat_timer{io};
   std::chrono::steady_clock::time_point stop_deadline;
   bool ready = false;
   bool stopping = false;
@@ -285,13 +306,17 @@ bool App::start() {
     return false;
   }
   std::string err;
-  if (!im.http.listen(im.options.listen_address, &err)) {
+  bool listening = im.options.listen_fd >= 0 ? im.http.adopt(im.options.listen_fd, &err)
+                                             : im.http.listen(im.options.listen_address, &err);
+  if (!listening) {
     log::error("cannot start the web listener", {{"error", err}});
     return false;
   }
   im.install(plan);
   im.wait_signal();
   im.ready = true;
+  im.heartbeat();
+  if (im.options.hooks.ready) im.options.hooks.ready();
   std::array<unsigned, kRoleCount> per_role{};
   for (const auto& t : plan->targets) ++per_role[static_cast<int>(t.role)];
   std::string roles;
@@ -311,7 +336,12 @@ bool App::start() {
 }
 
 bool App::reload() { return impl_->do_reload(nullptr); }
-void App::stop() { impl_->stop(); }
+void App::stop() {
+  asio::post(impl_->io, [im = impl_.get()] { im->stop(); });
+}
+void App::request_reload() {
+  asio::post(impl_->io, [im = impl_.get()] { im->do_reload(nullptr); });
+}
 std::string App::listen_address() const { return impl_->http.local_address(); }
 std::shared_ptr<const Plan> App::plan() const { return impl_->table.plan_ptr(); }
 std::string App::render_metrics() const { return impl_->render(); }

@@ -1,5 +1,7 @@
 #pragma once
 #include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +11,19 @@
 
 namespace kscprobe {
 
+/// Hooks for service managers (systemd notify, Windows service control). Each is optional and
+/// runs on the event loop's thread.
+struct LifecycleHooks {
+  std::function<void()> ready;            ///< listener up and the first plan scheduled
+  std::function<void()> reloading;        ///< a reload starts
+  std::function<void(bool ok)> reloaded;  ///< a reload ended (ok: new plan running)
+  std::function<void()> stopping;         ///< shutdown begins
+  /// Called every `heartbeat_interval` from the loop itself, so a stuck loop stops calling it
+  /// (systemd's watchdog). Zero: never.
+  std::function<void()> heartbeat;
+  std::chrono::milliseconds heartbeat_interval{0};
+};
+
 struct AppOptions {
   /// Path of the TOML file; re-read on every reload. Empty when config_text is used.
   std::string config_file;
@@ -16,6 +31,10 @@ struct AppOptions {
   std::string config_text;
   std::string config_name = "demo.toml";
   std::string listen_address = ":9851";
+  /// An already listening TCP socket to serve on instead of binding listen_address (socket
+  /// activation). -1: none.
+  int listen_fd = -1;
+  LifecycleHooks hooks;
   /// Every probe result is logged at debug level when set.
   bool log_probes = false;
 };
@@ -35,7 +54,10 @@ class App {
   /// invalid one is logged with its errors and the running plan stays. Returns success.
   bool reload();
   /// Stops the listener, cancels probes in flight, then stops the io_context (within ~1 s).
+  /// Safe to call from any thread.
   void stop();
+  /// Requests a reload from any thread (e.g. a service control handler).
+  void request_reload();
 
   /// "host:port" of the HTTP listener.
   std::string listen_address() const;

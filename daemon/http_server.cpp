@@ -1,5 +1,7 @@
 #include "daemon/http_server.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -205,6 +207,24 @@ bool HttpServer::listen(const std::string& address, std::string* error) {
     *error = "cannot listen on " + address + ": " + ec.message();
     boost::system::error_code ignored;
     impl_->acceptor.close(ignored);
+    return false;
+  }
+  asio::co_spawn(impl_->ex, impl_->accept_loop(), asio::detached);
+  return true;
+}
+
+bool HttpServer::adopt(int fd, std::string* error) {
+  boost::system::error_code ec;
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    *error = "inherited socket " + std::to_string(fd) + " is not a socket";
+    return false;
+  }
+  auto protocol = ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
+  impl_->acceptor.assign(protocol, fd, ec);
+  if (ec) {
+    *error = "cannot use inherited socket " + std::to_string(fd) + ": " + ec.message();
     return false;
   }
   asio::co_spawn(impl_->ex, impl_->accept_loop(), asio::detached);

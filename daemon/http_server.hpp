@@ -47,6 +47,8 @@ class HttpServer {
 
   /// Binds and starts accepting. ":port" listens on every IPv6 and IPv4 address.
   bool listen(const std::string& address, std::string* error);
+  /// Serves on an already listening socket (socket activation); takes ownership of `fd`.
+  bool adopt(int fd, std::string* error);
   /// "host:port" actually bound (useful with port 0).
   std::string local_address() const;
   unsigned local_port() const;

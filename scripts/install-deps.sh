@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages kscprobe needs to build, run and test. Idempotent: only
-# missing packages are installed, and `apt-get update` runs only when something is missing.
+# Installs the Debian 12 packages kscprobe needs. Idempotent: only missing packages are
+# installed, and `apt-get update` runs only when something is missing.
+#   scripts/install-deps.sh          build and run (scripts/packages/build.txt)
+#   scripts/install-deps.sh --test   also every test stage (scripts/packages/test*.txt)
 set -euo pipefail
+cd "$(dirname "$0")"
 
-packages=(
-  g++ cmake ninja-build ccache pkg-config
-  libboost1.81-dev libssl-dev prometheus-cpp-dev libspdlog-dev libfmt-dev
-  libtomlplusplus-dev libcli11-dev zlib1g-dev
-)
+lists=(packages/build.txt)
 if [[ "${1:-}" == "--test" ]]; then
-  # promtool (from the prometheus package) checks the exposition in the end-to-end test.
-  packages+=(libgtest-dev prometheus openssl)
+  lists+=(packages/test*.txt)
 fi
+mapfile -t packages < <(cat "${lists[@]}" | sed -e 's/#.*//' -e 's/[[:space:]]//g' | grep -v '^$' | sort -u)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,8 +1,36 @@
 #!/usr/bin/env bash
-# One command to test kscprobe: installs what is missing (including prometheus/promtool for the
-# end-to-end test), builds everything and runs every test suite with ctest.
+# One command to test kscprobe: installs what is missing, builds everything, runs every suite
+# with ctest, then every extra stage in scripts/test.d/ (in name order). Exits non-zero if any
+# stage fails, and prints a closing "N passed, N failed" line over the stages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 scripts/build.sh -DKSCPROBE_BUILD_TESTS=ON
-ctest --test-dir build --output-on-failure -j 2 --timeout 300
+ctest --test-dir build --output-on-failure -j 2 --timeout 300 | tee build/ctest.log
+summary=$(grep -E '^[0-9]+% tests passed' build/ctest.log | tail -1)
+
+passed=0
+failed=0
+failed_names=()
+for stage in scripts/test.d/*.sh; do
+  [[ -e "$stage" ]] || continue
+  echo "=== stage $(basename "$stage")"
+  start=$(date +%s)
+  if bash "$stage"; then
+    passed=$((passed + 1))
+    echo "=== stage $(basename "$stage") passed in $(( $(date +%s) - start ))s"
+  else
+    failed=$((failed + 1))
+    failed_names+=("$(basename "$stage")")
+    echo "=== stage $(basename "$stage") FAILED after $(( $(date +%s) - start ))s"
+  fi
+done
+if ((passed + failed)); then
+  echo "stages: $passed passed, $failed failed"
+fi
+if ((failed)); then
+  echo "failed stages: ${failed_names[*]}"
+fi
+# The suites' own summary stays the last line.
+echo "$summary"
+((failed == 0))
