@@ -51,10 +51,10 @@ struct ExtraCheckConfig {
   std::string name;
   std::uint16_t port = 0;
   Transport transport = Transport::tcp;
-  std::string path;                        // http(s); default "/"
-  std::optional<StatusMatcher> statuses;   // http(s)
-  bool expect_metrics = false;             // http(s): body must parse as exposition text
-  std::string payload;                     // udp
+  std::string path;                       // http(s); default "/"
+  std::optional<StatusMatcher> statuses;  // http(s)
+  bool expect_metrics = false;            // http(s): body must parse as exposition text
+  std::string payload;                    // udp
   std::optional<Duration> interval;
   std::optional<Duration> timeout;
   SourcePos pos;
@@ -84,8 +84,34 @@ struct DaemonConfig {
   unsigned max_in_flight = 256;
 };
 
+/// The HTTP listener's security, in exporter-toolkit's terms ([web] or --web.config.file).
+struct WebConfig {
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;         // set: clients must present a certificate signed by it
+  std::string tls_min_version = "TLS12";  // TLS12 | TLS13
+  std::vector<std::pair<std::string, std::string>> basic_auth_users;  // user -> bcrypt hash
+  bool tls_enabled() const { return !tls_cert_file.empty(); }
+  bool operator==(const WebConfig&) const = default;
+};
+
+/// The blackbox-style /probe endpoint ([probe]).
+struct ProbeEndpointConfig {
+  std::vector<std::string> allow;  // CIDR networks that /probe may reach beside the targets
+  unsigned max_concurrent = 16;    // /probe requests served at once
+};
+
+/// Prometheus file_sd files with more targets (top-level `target_files`).
+struct TargetFilesConfig {
+  std::vector<std::string> patterns;  // globs, relative to the config file's directory
+  Duration refresh = std::chrono::seconds(5);
+};
+
 struct Config {
   DaemonConfig daemon;
+  WebConfig web;
+  ProbeEndpointConfig probe;
+  TargetFilesConfig target_files;
   std::vector<TargetConfig> targets;
   std::string source;  // file name, for messages
 };

@@ -1,5 +1,6 @@
 #include "config/loader.hpp"
 
+#include <arpa/inet.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -16,8 +17,12 @@ namespace kscprobe {
 
 namespace {
 
-constexpr std::string_view kTopKeys[] = {"daemon", "target"};
-constexpr std::string_view kDaemonKeys[] = {"interval", "timeout", "max_in_flight"};
+constexpr std::string_view kTopKeys[] = {"daemon", "target", "web", "probe", "target_files"};
+constexpr std::string_view kDaemonKeys[] = {"interval", "timeout", "max_in_flight",
+                                            "target_files_refresh"};
+constexpr std::string_view kWebKeys[] = {"tls_cert_file", "tls_key_file", "tls_client_ca_file",
+                                         "tls_min_version", "basic_auth_users"};
+constexpr std::string_view kProbeKeys[] = {"allow", "max_concurrent"};
 constexpr std::string_view kTargetKeys[] = {"name",        "role",
                                             "address",     "features",
                                             "labels",      "disable",
@@ -119,6 +124,24 @@ bool valid_name(std::string_view s) {
     if (!std::isalnum(c) && c != '_' && c != '.' && c != ':' && c != '@' && c != '-') return false;
   }
   return true;
+}
+
+bool valid_cidr(const std::string& s) {
+  auto slash = s.find('/');
+  std::string addr = s.substr(0, slash);
+  in6_addr a6{};
+  in_addr a4{};
+  int max = 0;
+  if (inet_pton(AF_INET, addr.c_str(), &a4) == 1)
+    max = 32;
+  else if (inet_pton(AF_INET6, addr.c_str(), &a6) == 1)
+    max = 128;
+  else
+    return false;
+  if (slash == std::string::npos) return true;
+  std::string p = s.substr(slash + 1);
+  if (p.empty() || p.size() > 3 || !std::all_of(p.begin(), p.end(), ::isdigit)) return false;
+  return std::stoi(p) <= max;
 }
 
 bool valid_label_name(std::string_view s) {
@@ -267,6 +290,42 @@ class Loader {
         error(d->source(), "daemon must be a table ([daemon]), not " + std::string(type_name(*d)));
       }
     }
+    if (const toml::node* w = root.get("web")) {
+      if (const auto* t = w->as_table()) {
+        load_web(*t, config.web);
+      } else {
+        error(w->source(), "web must be a table ([web]), not " + std::string(type_name(*w)));
+      }
+    }
+    if (const toml::node* p = root.get("probe")) {
+      if (const auto* t = p->as_table()) {
+        load_probe(*t, config.probe);
+      } else {
+        error(p->source(), "probe must be a table ([probe]), not " + std::string(type_name(*p)));
+      }
+    }
+    if (const toml::node* f = root.get("target_files")) {
+      const auto* arr = f->as_array();
+      if (!arr) {
+        error(f->source(),
+              "target_files must be an array of file patterns like "
+              "[\"targets/*.json\"], not " +
+                  std::string(type_name(*f)));
+      } else {
+        for (const auto& item : *arr) {
+          auto v = string_value(item, "target_files entry", "");
+          if (!v) continue;
+          if (v->empty()) {
+            error(item.source(), "target_files entries must not be empty");
+            continue;
+          }
+          std::filesystem::path path(*v);
+          if (path.is_relative() && !base_dir_.empty()) path = base_dir_ / path;
+          config.target_files.patterns.push_back(path.string());
+        }
+      }
+    }
+    config.target_files.refresh = target_files_refresh_;
     if (const toml::node* targets = root.get("target")) {
       const auto* arr = targets->as_array();
       if (!arr) {
@@ -309,6 +368,9 @@ class Loader {
     daemon_timeout_ =
         Effective{timeout.value, timeout.known, timeout_node ? "from [daemon]" : "default"};
 
+    if (const toml::node* n = t.get("target_files_refresh")) {
+      if (auto d = duration_value(*n, "target_files_refresh", context)) target_files_refresh_ = *d;
+    }
     if (const toml::node* n = t.get("max_in_flight")) {
       if (const auto* v = n->as_integer()) {
         long long value = v->get();
@@ -583,6 +645,119 @@ class Loader {
     std::sort(target.labels.begin(), target.labels.end());
   }
 
+  // A file the daemon must read (certificates, keys, CA bundles): relative to the config.
+  std::optional<std::string> readable_file(const toml::node& n, std::string_view key,
+                                           const std::string& context) {
+    auto file = string_value(n, key, context);
+    if (!file) return std::nullopt;
+    if (file->empty()) {
+      error(n.source(), in(context, std::string(key) + " must not be empty"));
+      return std::nullopt;
+    }
+    std::filesystem::path path(*file);
+    if (path.is_relative() && !base_dir_.empty()) path = base_dir_ / path;
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      error(n.source(),
+            in(context, std::string(key) + " " + quote(path.string()) + " is a directory"));
+      return std::nullopt;
+    }
+    errno = 0;
+    std::ifstream in_file(path);
+    if (!in_file) {
+      int err = errno;
+      error(n.source(),
+            in(context, std::string(key) + " " + quote(path.string()) +
+                            " cannot be opened: " + (err ? std::strerror(err) : "unreadable")));
+      return std::nullopt;
+    }
+    return path.string();
+  }
+
+  void load_web(const toml::table& t, WebConfig& web) {
+    const std::string context = "[web]";
+    reject_unknown_keys(t, kWebKeys, context);
+    if (const toml::node* n = t.get("tls_cert_file"))
+      if (auto f = readable_file(*n, "tls_cert_file", context)) web.tls_cert_file = *f;
+    if (const toml::node* n = t.get("tls_key_file"))
+      if (auto f = readable_file(*n, "tls_key_file", context)) web.tls_key_file = *f;
+    if (const toml::node* n = t.get("tls_client_ca_file"))
+      if (auto f = readable_file(*n, "tls_client_ca_file", context)) web.tls_client_ca_file = *f;
+    if (const toml::node* n = t.get("tls_min_version")) {
+      if (auto v = string_value(*n, "tls_min_version", context)) {
+        if (*v != "TLS12" && *v != "TLS13") {
+          error(n->source(),
+                in(context, "tls_min_version " + quote(*v) + " must be TLS12 or TLS13"));
+        } else {
+          web.tls_min_version = *v;
+        }
+      }
+    }
+    const toml::node* cert = t.get("tls_cert_file");
+    const toml::node* key = t.get("tls_key_file");
+    if (cert && !key) error(cert->source(), in(context, "tls_cert_file needs tls_key_file"));
+    if (key && !cert) error(key->source(), in(context, "tls_key_file needs tls_cert_file"));
+    if (const toml::node* ca = t.get("tls_client_ca_file"); ca && !cert)
+      error(ca->source(), in(context, "tls_client_ca_file needs tls_cert_file and tls_key_file"));
+    if (const toml::node* n = t.get("basic_auth_users")) {
+      const auto* users = n->as_table();
+      if (!users) {
+        error(n->source(), in(context,
+                              "basic_auth_users must be a table of user = \"bcrypt hash\", "
+                              "not " +
+                                  std::string(type_name(*n))));
+      } else {
+        for (auto&& [user, hash] : *users) {
+          auto h = string_value(hash, "basic_auth_users." + std::string(user.str()), context);
+          if (!h) continue;
+          if (user.str().empty() || user.str().find(':') != std::string_view::npos) {
+            error(user.source(), in(context, "user name " + quote(user.str()) +
+                                                 " must not be empty or contain ':'"));
+            continue;
+          }
+          if (h->size() != 60 || (*h)[0] != '$' || (*h)[1] != '2' || (*h)[3] != '$') {
+            error(hash.source(),
+                  in(context, "password of " + quote(user.str()) +
+                                  " must be a bcrypt hash ($2y$..., 60 characters), "
+                                  "e.g. from `htpasswd -nBC 10 \"\" | tr -d ':\\n'`"));
+            continue;
+          }
+          web.basic_auth_users.emplace_back(std::string(user.str()), *h);
+        }
+      }
+    }
+  }
+
+  void load_probe(const toml::table& t, ProbeEndpointConfig& probe) {
+    const std::string context = "[probe]";
+    reject_unknown_keys(t, kProbeKeys, context);
+    if (const toml::node* n = t.get("allow")) {
+      const auto* arr = n->as_array();
+      if (!arr) {
+        error(n->source(), in(context, "allow must be an array of networks like [\"10.0.0.0/8\"]"));
+      } else {
+        for (const auto& item : *arr) {
+          auto v = string_value(item, "allow entry", context);
+          if (!v) continue;
+          if (!valid_cidr(*v)) {
+            error(item.source(), in(context, quote(*v) + " is not an IP network like 10.0.0.0/8 or "
+                                                         "fd00::/8"));
+            continue;
+          }
+          probe.allow.push_back(*v);
+        }
+      }
+    }
+    if (const toml::node* n = t.get("max_concurrent")) {
+      const auto* v = n->as_integer();
+      if (!v || v->get() < 1 || v->get() > 1024) {
+        error(n->source(), in(context, "max_concurrent must be an integer in 1..1024"));
+      } else {
+        probe.max_concurrent = static_cast<unsigned>(v->get());
+      }
+    }
+  }
+
   void load_ca_file(const toml::node& n, const std::string& file, TargetConfig& target,
                     const std::string& context) {
     if (file.empty()) {
@@ -839,6 +1014,7 @@ class Loader {
 
   std::string source_;
   std::filesystem::path base_dir_;
+  Duration target_files_refresh_ = std::chrono::seconds(5);
   std::vector<ConfigError> errors_;
   std::map<std::string, int> target_lines_;  // target name -> line of its first definition
   Effective daemon_interval_;

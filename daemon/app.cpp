@@ -19,8 +19,10 @@
 #include "daemon/http_server.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/metrics_renderer.hpp"
+#include "daemon/probe_endpoint.hpp"
 #include "daemon/result_table.hpp"
 #include "daemon/scheduler.hpp"
+#include "daemon/status_page.hpp"
 
 namespace kscprobe {
 
@@ -70,7 +72,12 @@ struct App::Impl {
                       }));
             },
             [this](std::uint32_t index, const ProbeResult& r) { on_result(index, r); }),
-        http(io_.get_executor(), [this](const HttpRequest& req) { return handle(req); }),
+        http(io_.get_executor(),
+             [this](HttpRequest req) -> asio::awaitable<HttpResponse> {
+               if (req.path == "/probe") co_return co_await probe_endpoint.handle(std::move(req));
+               co_return handle(req);
+             }),
+        probe_endpoint(io_.get_executor(), env),
         registry(std::make_shared<prometheus::Registry>()),
         renderer(std::make_shared<MetricsRenderer>([this] {
           return MetricsRenderer::Source{table.plan_ptr() ? &table : nullptr, &scheduler};
@@ -96,7 +103,12 @@ struct App::Impl {
     std::vector<std::uint32_t> old_to_new;
     table = ResultTable::carry_over(plan, table, &old_to_new);
     scheduler.set_plan(plan, old_to_new);
+    AllowList allow;
+    std::string ignored;
+    AllowList::parse(plan->probe.allow, &allow, &ignored);  // validated by the loader
+    probe_endpoint.configure(plan, std::move(allow), plan->probe.max_concurrent);
     reload_ok->Set(1);
+    last_reload_ok = true;
     reload_ts->Set(unix_now());
   }
 
@@ -136,6 +148,7 @@ struct App::Impl {
       if (!get) return method_not_allowed("GET");
       res.content_type = "text/plain; version=0.0.4; charset=utf-8";
       res.body = render();
+      res.compressible = true;
       return res;
     }
     if (req.path == "/-/healthy") {
@@ -167,12 +180,9 @@ struct App::Impl {
     if (req.path == "/") {
       if (!get) return method_not_allowed("GET");
       res.content_type = "text/html; charset=utf-8";
-      res.body =
-          "<!doctype html><html><head><title>kscprobe</title></head><body>"
-          "<h1>kscprobe</h1><p>Kaspersky Security Center network path prober.</p><ul>"
-          "<li><a href=\"/metrics\">/metrics</a></li>"
-          "<li><a href=\"/-/healthy\">/-/healthy</a></li>"
-          "<li><a href=\"/-/ready\">/-/ready</a></li></ul></body></html>\n";
+      res.body = render_status_page(table, StatusPageInfo{KSCPROBE_VERSION, config_source(options),
+                                                          last_reload_ok, unix_now()});
+      res.compressible = true;
       return res;
     }
     res.status = 404;
@@ -208,6 +218,7 @@ struct App::Impl {
     std::vector<ConfigError> errors;
     if (!load_plan(options, &plan, &errors)) {
       reload_ok->Set(0);
+      last_reload_ok = false;
       log::error("configuration reload failed, keeping the running configuration",
                  {{"file", config_source(options)}, {"errors", std::to_string(errors.size())}});
       for (const auto& e : errors) {
@@ -279,6 +290,7 @@ struct App::Impl {
   ResultTable table;
   Scheduler scheduler;
   HttpServer http;
+  ProbeEndpoint probe_endpoint;
   std::shared_ptr<prometheus::Registry> registry;
   std::shared_ptr<MetricsRenderer> renderer;
   prometheus::Gauge* reload_ok = nullptr;
@@ -287,6 +299,7 @@ struct App::Impl {
   asio::steady_timer heartbeat_timer{io};
   std::chrono::steady_clock::time_point stop_deadline;
   bool ready = false;
+  bool last_reload_ok = true;
   bool stopping = false;
 };
 

@@ -1,6 +1,7 @@
 #include "daemon/http_server.hpp"
 
 #include <sys/socket.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
@@ -14,6 +15,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <cstdlib>
 #include <unordered_set>
 
 namespace kscprobe {
@@ -27,6 +29,49 @@ std::string HttpRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
     if (k == name) return v;
   return {};
+}
+
+bool accepts_gzip(std::string_view v) {
+  // Token list like "gzip, deflate;q=0.5"; "gzip;q=0" means no.
+  std::size_t i = 0;
+  while (i < v.size()) {
+    std::size_t end = v.find(',', i);
+    if (end == std::string_view::npos) end = v.size();
+    std::string_view item = v.substr(i, end - i);
+    i = end + 1;
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    std::size_t semi = item.find(';');
+    std::string_view token = item.substr(0, semi);
+    while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+    std::string lower(token);
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower != "gzip" && lower != "*") continue;
+    if (semi != std::string_view::npos) {
+      std::string_view params = item.substr(semi + 1);
+      auto q = params.find("q=");
+      if (q != std::string_view::npos && std::atof(std::string(params.substr(q + 2)).c_str()) <= 0)
+        return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+bool gzip_compress(std::string_view data, std::string* out) {
+  z_stream zs{};
+  // windowBits 15 + 16: gzip wrapper. Level 1: /metrics is large and scraped often.
+  if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
+  out->resize(deflateBound(&zs, static_cast<uLong>(data.size())) + 32);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out->data());
+  zs.avail_out = static_cast<uInt>(out->size());
+  int rc = deflate(&zs, Z_FINISH);
+  std::size_t produced = zs.total_out;
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) return false;
+  out->resize(produced);
+  return true;
 }
 
 bool parse_listen_address(const std::string& text, std::string* host, unsigned* port,
@@ -137,13 +182,22 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         r.headers.emplace_back(std::move(name), std::string(f.value()));
       }
-      HttpResponse out = handler(r);
+      std::string accept_encoding = r.header("accept-encoding");
+      HttpResponse out = co_await handler(std::move(r));
+      if (out.compressible && out.body.size() > 1024 && accepts_gzip(accept_encoding)) {
+        std::string gz;
+        if (gzip_compress(out.body, &gz)) {
+          out.body = std::move(gz);
+          out.headers.push_back({"Content-Encoding", "gzip"});
+        }
+      }
+      if (out.compressible) out.headers.push_back({"Vary", "Accept-Encoding"});
       http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
       res.set(http::field::server, "kscprobe");
       res.set(http::field::content_type, out.content_type);
       for (const auto& [k, v] : out.headers) res.set(k, v);
       res.keep_alive(req.keep_alive());
-      if (r.method != "HEAD") res.body() = std::move(out.body);
+      if (req.method() != http::verb::head) res.body() = std::move(out.body);
       res.prepare_payload();
       stream.expires_after(std::chrono::seconds(limits.idle_timeout_seconds));
       auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));

@@ -1,5 +1,6 @@
 #pragma once
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,7 +23,14 @@ struct HttpResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Gzip the body when the client accepts it (large text bodies such as /metrics).
+  bool compressible = false;
 };
+
+/// Gzip-compresses `data` (RFC 1952) at a fast level. Returns false on a zlib error.
+bool gzip_compress(std::string_view data, std::string* out);
+/// True if an Accept-Encoding header value accepts gzip (q=0 refuses it).
+bool accepts_gzip(std::string_view accept_encoding);
 
 /// Splits "host:port", ":port", "[v6]:port" into host (empty = all interfaces) and port.
 bool parse_listen_address(const std::string& text, std::string* host, unsigned* port,
@@ -32,7 +40,8 @@ bool parse_listen_address(const std::string& text, std::string* host, unsigned* 
 /// size, body size, idle time and connection count so no client can wedge the daemon.
 class HttpServer {
  public:
-  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  /// Handlers are coroutines on the event loop, so an endpoint can probe before answering.
+  using Handler = std::function<boost::asio::awaitable<HttpResponse>(HttpRequest)>;
   struct Limits {
     std::size_t max_connections = 512;
     std::size_t header_limit = 16 * 1024;

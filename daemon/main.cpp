@@ -9,6 +9,11 @@
 #include "daemon/logging.hpp"
 #include "daemon/once_runner.hpp"
 #include "simulator/estate_simulator.hpp"
+#ifdef _WIN32
+#include "windows-service/service.hpp"
+#else
+#include "systemd/sd_notify.hpp"
+#endif
 
 namespace {
 
@@ -38,6 +43,10 @@ int report_errors(const std::vector<kscprobe::ConfigError>& errors) {
 
 int main(int argc, char** argv) {
   using namespace kscprobe;
+#ifdef _WIN32
+  // `kscprobe service ...`: install/uninstall/start/stop, or run under the service manager.
+  if (auto rc = winsvc::maybe_run(argc, argv)) return *rc;
+#endif
   CLI::App cli{
       "kscprobe: watches the network paths of a Kaspersky Security Center estate (administration "
       "servers, distribution points, agents, Web Console, iOS MDM, database) and serves "
@@ -156,6 +165,10 @@ int main(int argc, char** argv) {
 
   if (listen.empty()) listen = demo ? kDemoListen : kDefaultListen;
   options.listen_address = listen;
+#ifndef _WIN32
+  // READY/RELOADING/STOPPING, watchdog and socket activation; a no-op outside systemd.
+  systemd::configure(options);
+#endif
   int exit_code = 0;
   {
     App app(io, options);

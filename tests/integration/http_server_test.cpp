@@ -2,6 +2,7 @@
 #include "daemon/http_server.hpp"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -19,16 +20,19 @@ class ServerFixture : public ::testing::Test {
   void SetUp() override {
     server_ = std::make_unique<HttpServer>(
         io_.get_executor(),
-        [this](const HttpRequest& r) {
+        [this](HttpRequest r) -> asio::awaitable<HttpResponse> {
           ++requests_;
           HttpResponse res;
           if (r.path == "/echo") {
             res.body = r.method + " " + r.path + " q=" + r.query + " ua=" + r.header("user-agent");
+          } else if (r.path == "/big") {
+            for (int i = 0; i < 2000; ++i) res.body += "kscprobe_probe_success{target=\"t\"} 1\n";
+            res.compressible = true;
           } else {
             res.status = 404;
             res.body = "not found";
           }
-          return res;
+          co_return res;
         },
         HttpServer::Limits{.max_connections = 8,
                            .header_limit = 4096,
@@ -103,6 +107,41 @@ TEST_F(ServerFixture, AnswersRequestsWithPathQueryAndHeaders) {
   auto nf = e2e::http_request(port_, "GET", "/other");
   ASSERT_TRUE(nf);
   EXPECT_EQ(nf->status, 404);
+}
+
+TEST_F(ServerFixture, GzipWhenTheClientAsksForIt) {
+  std::string plain = raw("GET /big HTTP/1.0\r\n\r\n");
+  std::string gz = raw("GET /big HTTP/1.0\r\nAccept-Encoding: gzip, deflate\r\n\r\n");
+  std::string refused = raw("GET /big HTTP/1.0\r\nAccept-Encoding: gzip;q=0\r\n\r\n");
+  EXPECT_EQ(plain.find("Content-Encoding"), std::string::npos);
+  EXPECT_EQ(refused.find("Content-Encoding"), std::string::npos);
+  ASSERT_NE(gz.find("Content-Encoding: gzip"), std::string::npos) << gz.substr(0, 300);
+  std::string body = gz.substr(gz.find("\r\n\r\n") + 4);
+  ASSERT_GE(body.size(), 2u);
+  EXPECT_EQ(static_cast<unsigned char>(body[0]), 0x1f);  // gzip magic
+  EXPECT_EQ(static_cast<unsigned char>(body[1]), 0x8b);
+  EXPECT_LT(body.size() * 5, plain.size());
+  // The body inflates back to exactly the uncompressed answer.
+  std::string inflated(plain.size() * 2, '\0');
+  z_stream zs{};
+  ASSERT_EQ(inflateInit2(&zs, 15 + 16), Z_OK);
+  zs.next_in = reinterpret_cast<Bytef*>(body.data());
+  zs.avail_in = static_cast<uInt>(body.size());
+  zs.next_out = reinterpret_cast<Bytef*>(inflated.data());
+  zs.avail_out = static_cast<uInt>(inflated.size());
+  EXPECT_EQ(inflate(&zs, Z_FINISH), Z_STREAM_END);
+  inflated.resize(zs.total_out);
+  inflateEnd(&zs);
+  EXPECT_EQ(inflated, plain.substr(plain.find("\r\n\r\n") + 4));
+}
+
+TEST(AcceptEncoding, Parses) {
+  EXPECT_TRUE(accepts_gzip("gzip"));
+  EXPECT_TRUE(accepts_gzip("deflate, GZIP;q=0.5"));
+  EXPECT_TRUE(accepts_gzip("*"));
+  EXPECT_FALSE(accepts_gzip("gzip;q=0"));
+  EXPECT_FALSE(accepts_gzip("identity"));
+  EXPECT_FALSE(accepts_gzip(""));
 }
 
 TEST_F(ServerFixture, KeepAliveServesSeveralRequestsOnOneConnection) {

@@ -1,0 +1,322 @@
+#include "daemon/probe_endpoint.hpp"
+
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <array>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+
+#include "collectors/prober.hpp"
+
+namespace kscprobe {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::string strip_brackets(std::string_view s) {
+  if (s.size() >= 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
+  return std::string(s);
+}
+
+bool prefix_match(const unsigned char* a, const unsigned char* b, int bits) {
+  int full = bits / 8;
+  if (std::memcmp(a, b, static_cast<std::size_t>(full)) != 0) return false;
+  int rest = bits % 8;
+  if (rest == 0) return true;
+  unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
+  return (a[full] & mask) == (b[full] & mask);
+}
+
+HttpResponse text(unsigned status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+void gauge(MetricFamily& f, std::vector<ClientMetric::Label> labels, double v) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  m.gauge.value = v;
+  f.metric.push_back(std::move(m));
+}
+
+MetricFamily family(const char* name, const char* help) {
+  MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = MetricType::Gauge;
+  return f;
+}
+
+}  // namespace
+
+bool AllowList::parse(const std::vector<std::string>& cidrs, AllowList* out, std::string* error) {
+  AllowList list;
+  for (const auto& c : cidrs) {
+    auto slash = c.find('/');
+    std::string addr = c.substr(0, slash);
+    boost::system::error_code ec;
+    auto a = asio::ip::make_address(addr, ec);
+    int max = a.is_v4() ? 32 : 128;
+    int bits = max;
+    if (!ec && slash != std::string::npos) {
+      std::string p = c.substr(slash + 1);
+      char* end = nullptr;
+      long v = std::strtol(p.c_str(), &end, 10);
+      if (p.empty() || *end != '\0' || v < 0 || v > max) {
+        *error = "\"" + c + "\" has an invalid prefix length (0.." + std::to_string(max) + ")";
+        return false;
+      }
+      bits = static_cast<int>(v);
+    }
+    if (ec) {
+      *error = "\"" + c + "\" is not an IP network like 10.0.0.0/8 or fd00::/8";
+      return false;
+    }
+    if (a.is_v4()) {
+      list.v4_.push_back({a.to_v4().to_uint(), bits});
+    } else {
+      list.v6_.push_back({a.to_v6().to_bytes(), bits});
+    }
+  }
+  *out = std::move(list);
+  return true;
+}
+
+bool AllowList::allows(std::string_view ip_literal) const {
+  boost::system::error_code ec;
+  auto a = asio::ip::make_address(strip_brackets(ip_literal), ec);
+  if (ec) return false;
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  if (a.is_v4()) {
+    auto bytes = a.to_v4().to_bytes();
+    for (const auto& [net, bits] : v4_) {
+      auto nb = asio::ip::address_v4(net).to_bytes();
+      if (prefix_match(bytes.data(), nb.data(), bits)) return true;
+    }
+    return false;
+  }
+  auto bytes = a.to_v6().to_bytes();
+  for (const auto& [net, bits] : v6_)
+    if (prefix_match(bytes.data(), net.data(), bits)) return true;
+  return false;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto decode = [](std::string_view s) {
+    std::string r;
+    r.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      char c = s[i];
+      if (c == '+') {
+        r += ' ';
+      } else if (c == '%' && i + 2 < s.size() &&
+                 std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+                 std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+        r += static_cast<char>(std::strtol(std::string(s.substr(i + 1, 2)).c_str(), nullptr, 16));
+        i += 2;
+      } else {
+        r += c;
+      }
+    }
+    return r;
+  };
+  std::size_t i = 0;
+  while (i <= q.size() && out.size() < 64) {
+    std::size_t end = q.find('&', i);
+    if (end == std::string_view::npos) end = q.size();
+    std::string_view item = q.substr(i, end - i);
+    if (!item.empty()) {
+      std::size_t eq = item.find('=');
+      out.emplace_back(decode(item.substr(0, eq)),
+                       eq == std::string_view::npos ? std::string() : decode(item.substr(eq + 1)));
+    }
+    i = end + 1;
+  }
+  return out;
+}
+
+ProbeEndpoint::ProbeEndpoint(asio::any_io_executor ex, ProbeEnv& env) : ex_(ex), env_(env) {}
+
+void ProbeEndpoint::configure(std::shared_ptr<const Plan> plan, AllowList allow,
+                              unsigned max_concurrent) {
+  plan_ = std::move(plan);
+  allow_ = std::move(allow);
+  max_concurrent_ = max_concurrent ? max_concurrent : 1;
+}
+
+asio::awaitable<HttpResponse> ProbeEndpoint::handle(HttpRequest req) {
+  if (req.method != "GET" && req.method != "HEAD") co_return text(405, "method not allowed\n");
+  std::string target, role_name, check, features;
+  for (auto& [k, v] : parse_query(req.query)) {
+    if (k == "target")
+      target = v;
+    else if (k == "role")
+      role_name = v;
+    else if (k == "check")
+      check = v;
+    else if (k == "features")
+      features = v;
+    else if (k == "module") {
+      // blackbox_exporter's module parameter: accepted and ignored (the catalog decides).
+    } else {
+      co_return text(400, "unknown parameter \"" + k + "\" (target, role, check, features)\n");
+    }
+  }
+  if (target.empty()) co_return text(400, "target parameter is missing\n");
+  if (!plan_) co_return text(503, "no configuration loaded\n");
+
+  // Configured targets, by name or by address, keep their own settings.
+  auto plan = plan_;
+  std::vector<CheckSpec> checks;
+  std::vector<const PlannedTarget*> owners;
+  for (const auto& c : plan->checks) {
+    const auto& t = plan->target_of(c);
+    if (t.name != target && strip_brackets(t.address) != strip_brackets(target)) continue;
+    if (!role_name.empty() && to_string(t.role) != role_name) continue;
+    checks.push_back(c);
+  }
+  std::shared_ptr<Plan> adhoc;
+  if (checks.empty()) {
+    if (!allow_.allows(target)) {
+      co_return text(403, "target \"" + target +
+                              "\" is neither a configured target nor an address inside the /probe "
+                              "allow-list ([probe] allow)\n");
+    }
+    auto role = parse_role(role_name.empty() ? "server" : role_name);
+    if (!role) co_return text(400, "unknown role \"" + role_name + "\"\n");
+    Config cfg;
+    cfg.daemon = plan->daemon;
+    TargetConfig t;
+    t.name = strip_brackets(target);
+    t.address = t.name;
+    t.role = *role;
+    if (*role == Role::database) t.engine = DbEngine::postgresql;
+    std::size_t i = 0;
+    while (i < features.size()) {
+      std::size_t end = features.find(',', i);
+      if (end == std::string::npos) end = features.size();
+      std::string f = features.substr(i, end - i);
+      i = end + 1;
+      if (f.empty()) continue;
+      auto flag = parse_feature(f);
+      if (!flag) co_return text(400, "unknown feature \"" + f + "\"\n");
+      t.features |= *flag;
+    }
+    cfg.targets.push_back(t);
+    adhoc = std::make_shared<Plan>(expand_plan(cfg));
+    checks = adhoc->checks;
+  }
+  if (!check.empty()) {
+    std::erase_if(checks, [&](const CheckSpec& c) { return c.check != check; });
+    if (checks.empty())
+      co_return text(400, "target \"" + target + "\" has no check \"" + check + "\"\n");
+  }
+  if (active_ >= max_concurrent_) co_return text(503, "too many /probe requests at once\n");
+
+  // Like blackbox_exporter: leave half a second of the scrape timeout for the answer.
+  std::string scrape_timeout = req.header("x-prometheus-scrape-timeout-seconds");
+  if (!scrape_timeout.empty()) {
+    double s = std::atof(scrape_timeout.c_str());
+    if (s > 0) {
+      auto budget = Duration(static_cast<long long>((s - 0.5) * 1000));
+      if (budget < Duration(100)) budget = Duration(100);
+      for (auto& c : checks)
+        if (c.timeout > budget) c.timeout = budget;
+    }
+  }
+
+  ++active_;
+  struct Shared {
+    std::vector<ProbeResult> results;
+    std::size_t remaining;
+    asio::steady_timer done;
+  };
+  auto shared = std::make_shared<Shared>(
+      Shared{std::vector<ProbeResult>(checks.size()), checks.size(),
+             asio::steady_timer(ex_, asio::steady_timer::time_point::max())});
+  auto owned = std::make_shared<std::vector<CheckSpec>>(std::move(checks));
+  for (std::size_t i = 0; i < owned->size(); ++i) {
+    asio::co_spawn(ex_, run_probe((*owned)[i], env_),
+                   [shared, owned, i](std::exception_ptr e, ProbeResult r) {
+                     if (e) r = ProbeResult::failure(Reason::protocol, "internal error");
+                     shared->results[i] = std::move(r);
+                     if (--shared->remaining == 0) shared->done.cancel();
+                   });
+  }
+  if (shared->remaining > 0) {
+    boost::system::error_code ec;
+    co_await shared->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  --active_;
+
+  auto success = family("probe_success", "Whether the probe of the check succeeded.");
+  auto duration = family("probe_duration_seconds", "How long the probe took.");
+  auto dns = family("probe_dns_lookup_time_seconds", "How long the DNS lookup took.");
+  auto phase = family("probe_http_duration_seconds",
+                      "Duration of each phase of the probe (resolve, connect, tls, processing).");
+  auto status = family("probe_http_status_code", "HTTP status code of the response.");
+  auto expiry = family("probe_ssl_earliest_cert_expiry",
+                       "Expiry of the peer's leaf certificate (unix seconds).");
+  auto version = family("probe_tls_version_info", "TLS version of the handshake.");
+  auto chain = family("probe_ssl_last_chain_info", "Leaf certificate of the handshake.");
+  auto reason = family("probe_failure_info", "Why the probe of the check failed.");
+  static const char* phase_names[] = {"resolve", "connect", "tls", "processing"};
+  for (std::size_t i = 0; i < owned->size(); ++i) {
+    const auto& c = (*owned)[i];
+    const auto& r = shared->results[i];
+    std::vector<ClientMetric::Label> l{{"check", c.check}};
+    gauge(success, l, r.success ? 1 : 0);
+    gauge(duration, l, r.duration);
+    gauge(dns, l, std::max(0.0, r.phase(Phase::resolve)));
+    if (c.transport == Transport::http || c.transport == Transport::https) {
+      gauge(status, l, r.http_status);
+      for (int p = 0; p < kPhaseCount; ++p) {
+        if (r.phases[p] < 0) continue;
+        auto pl = l;
+        pl.push_back({"phase", phase_names[p]});
+        gauge(phase, pl, r.phases[p]);
+      }
+    }
+    if (r.tls && r.tls->not_after > 0) {
+      gauge(expiry, l, static_cast<double>(r.tls->not_after));
+      auto vl = l;
+      vl.push_back({"version", r.tls->version});
+      gauge(version, vl, 1);
+      auto cl = l;
+      cl.push_back({"fingerprint_sha256", r.tls->fingerprint_sha256});
+      cl.push_back({"subject", r.tls->subject});
+      gauge(chain, cl, 1);
+    }
+    if (!r.success) {
+      auto rl = l;
+      rl.push_back({"reason", std::string(to_string(r.reason))});
+      gauge(reason, rl, 1);
+    }
+  }
+  std::vector<MetricFamily> families;
+  for (auto* f : {&success, &duration, &dns, &phase, &status, &expiry, &version, &chain, &reason})
+    if (!f->metric.empty()) families.push_back(std::move(*f));
+  HttpResponse res;
+  res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  res.body = prometheus::TextSerializer().Serialize(families);
+  res.compressible = true;
+  co_return res;
+}
+
+}  // namespace kscprobe
