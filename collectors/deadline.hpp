@@ -11,6 +11,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "collectors/error_mapping.hpp"
@@ -58,11 +59,37 @@ struct ProbeRun {
 
   const CheckSpec& spec;
   ProbeEnv& env;
+  // Closes the body's socket when the deadline passes (see AbortOnDeadline); empty when the body
+  // holds no socket.
+  std::function<void()> abort_io;
   ProbeClock::time_point start;
   ProbeClock::time_point deadline;
   ProbeClock::time_point phase_start;
   Phase phase = Phase::resolve;
   ProbeResult result;
+};
+
+// Registers `socket` to be closed when the deadline passes, for as long as this guard lives (put
+// it right after the socket, in the body that owns it). Cancellation alone is not enough: a
+// composed operation (Beast's http::async_read) that is between two of its inner reads when the
+// deadline's cancellation is emitted has no handler in the slot, so the cancellation is lost and
+// the probe would wait for the peer as long as the peer stalls. Closing the socket completes
+// whatever operation comes next with an error.
+template <class Socket>
+class AbortOnDeadline {
+ public:
+  AbortOnDeadline(ProbeRun& run, Socket& socket) : run_(run) {
+    run_.abort_io = [&socket] {
+      boost::system::error_code ignored;
+      socket.close(ignored);
+    };
+  }
+  ~AbortOnDeadline() { run_.abort_io = nullptr; }
+  AbortOnDeadline(const AbortOnDeadline&) = delete;
+  AbortOnDeadline& operator=(const AbortOnDeadline&) = delete;
+
+ private:
+  ProbeRun& run_;
 };
 
 enum class RaceOutcome { finished, deadline, cancelled };
@@ -71,17 +98,23 @@ inline bool cancelled(const boost::asio::cancellation_state& state) {
   return state.cancelled() != boost::asio::cancellation_type::none;
 }
 
+// Waits for the deadline; then closes the body's socket, in case the cancellation that the race
+// sends the body is lost (see AbortOnDeadline). Returns early when the body wins.
+inline boost::asio::awaitable<void> expire_at(ProbeRun& run, ProbeClock::time_point deadline) {
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, deadline);
+  auto [ec] = co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+  if (!ec && run.abort_io) run.abort_io();
+}
+
 // Runs `body` until it returns, the deadline passes, or the caller cancels the probe.
 inline boost::asio::awaitable<RaceOutcome> run_until(boost::asio::awaitable<void> body,
-                                                     ProbeClock::time_point deadline) {
+                                                     ProbeRun& run) {
   using namespace boost::asio::experimental::awaitable_operators;
   // Already cancelled: starting the race would throw operation_aborted from co_await.
   if (cancelled(co_await boost::asio::this_coro::cancellation_state)) {
     co_return RaceOutcome::cancelled;
   }
-  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, deadline);
-  auto winner = co_await (std::move(body) ||
-                          timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable)));
+  auto winner = co_await (std::move(body) || expire_at(run, run.deadline));
   if (cancelled(co_await boost::asio::this_coro::cancellation_state)) {
     co_return RaceOutcome::cancelled;
   }

@@ -102,6 +102,7 @@ asio::awaitable<void> exchange(ProbeRun& run, Stream& stream, bool tls) {
 
 asio::awaitable<void> http_body(ProbeRun& run) {
   tcp::socket socket(co_await asio::this_coro::executor);
+  AbortOnDeadline guard(run, socket);
   if (!co_await resolve_and_connect(run, socket)) co_return;
   co_await exchange(run, socket, false);
 }
@@ -110,6 +111,7 @@ asio::awaitable<void> https_body(ProbeRun& run) {
   auto context = tls_context_for(run);
   if (!context) co_return;
   TlsStream stream(co_await asio::this_coro::executor, *context);
+  AbortOnDeadline guard(run, stream.next_layer());
   if (!co_await resolve_and_connect(run, stream.next_layer())) co_return;
   if (!co_await tls_handshake(run, stream)) co_return;
   co_await exchange(run, stream, true);
@@ -124,7 +126,7 @@ boost::asio::awaitable<ProbeResult> probe_http(const CheckSpec& spec, ProbeEnv& 
   if (detail::cancelled(co_await boost::asio::this_coro::cancellation_state)) {
     co_return detail::finish(run, detail::RaceOutcome::cancelled);
   }
-  auto outcome = co_await detail::run_until(detail::http_body(run), run.deadline);
+  auto outcome = co_await detail::run_until(detail::http_body(run), run);
   co_return detail::finish(run, outcome);
 }
 
@@ -134,7 +136,7 @@ boost::asio::awaitable<ProbeResult> probe_https(const CheckSpec& spec, ProbeEnv&
   if (detail::cancelled(co_await boost::asio::this_coro::cancellation_state)) {
     co_return detail::finish(run, detail::RaceOutcome::cancelled);
   }
-  auto outcome = co_await detail::run_until(detail::https_body(run), run.deadline);
+  auto outcome = co_await detail::run_until(detail::https_body(run), run);
   co_return detail::finish(run, outcome);
 }
 

@@ -93,6 +93,7 @@ namespace {
 
 asio::awaitable<void> tcp_body(ProbeRun& run) {
   tcp::socket socket(co_await asio::this_coro::executor);
+  AbortOnDeadline guard(run, socket);
   if (!co_await resolve_and_connect(run, socket)) co_return;
   run.succeed("connected");
   // The socket closes when the body returns; a connect is all this check asks of the peer.
@@ -107,7 +108,7 @@ boost::asio::awaitable<ProbeResult> probe_tcp(const CheckSpec& spec, ProbeEnv& e
   if (detail::cancelled(co_await boost::asio::this_coro::cancellation_state)) {
     co_return detail::finish(run, detail::RaceOutcome::cancelled);
   }
-  auto outcome = co_await detail::run_until(detail::tcp_body(run), run.deadline);
+  auto outcome = co_await detail::run_until(detail::tcp_body(run), run);
   co_return detail::finish(run, outcome);
 }
 

@@ -153,6 +153,7 @@ asio::awaitable<void> tls_body(ProbeRun& run) {
   auto context = tls_context_for(run);
   if (!context) co_return;
   TlsStream stream(co_await asio::this_coro::executor, *context);
+  AbortOnDeadline guard(run, stream.next_layer());
   if (!co_await resolve_and_connect(run, stream.next_layer())) co_return;
   if (!co_await tls_handshake(run, stream)) co_return;
   // No close_notify exchange: the completed handshake is the liveness signal, and waiting for
@@ -169,7 +170,7 @@ boost::asio::awaitable<ProbeResult> probe_tls(const CheckSpec& spec, ProbeEnv& e
   if (detail::cancelled(co_await boost::asio::this_coro::cancellation_state)) {
     co_return detail::finish(run, detail::RaceOutcome::cancelled);
   }
-  auto outcome = co_await detail::run_until(detail::tls_body(run), run.deadline);
+  auto outcome = co_await detail::run_until(detail::tls_body(run), run);
   co_return detail::finish(run, outcome);
 }
 

@@ -48,6 +48,7 @@ asio::awaitable<void> udp_body(ProbeRun& run) {
 
   run.begin(Phase::connect);
   udp::socket socket(co_await asio::this_coro::executor);
+  AbortOnDeadline guard(run, socket);
   udp::endpoint peer(*address, run.spec.port);
   boost::system::error_code ec;
   socket.open(peer.protocol(), ec);
@@ -93,7 +94,7 @@ boost::asio::awaitable<ProbeResult> probe_udp(const CheckSpec& spec, ProbeEnv& e
   if (detail::cancelled(co_await boost::asio::this_coro::cancellation_state)) {
     co_return detail::finish(run, detail::RaceOutcome::cancelled);
   }
-  auto outcome = co_await detail::run_until(detail::udp_body(run), run.deadline);
+  auto outcome = co_await detail::run_until(detail::udp_body(run), run);
   if (outcome == detail::RaceOutcome::deadline && run.phase == Phase::request) {
     // Sent and not refused before the deadline: the honest answer for UDP. The request phase is
     // left unset, since no reply ended it.

@@ -23,6 +23,7 @@
 #include "daemon/result_table.hpp"
 #include "daemon/scheduler.hpp"
 #include "daemon/status_page.hpp"
+#include "daemon/web_security.hpp"
 
 namespace kscprobe {
 
@@ -37,6 +38,11 @@ bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
     *errors = std::move(r.errors);
     if (errors->empty()) errors->push_back({{options.config_file, 0, 0}, "invalid configuration"});
     return false;
+  }
+  if (!options.web_config_file.empty()) {
+    WebConfig web;
+    if (!load_web_config_file(options.web_config_file, &web, errors)) return false;
+    r.config->web = web;
   }
   *plan = std::make_shared<const Plan>(expand_plan(*r.config));
   return true;
@@ -99,7 +105,15 @@ struct App::Impl {
                      .Add({});
   }
 
-  void install(std::shared_ptr<const Plan> plan) {
+  /// Builds the listener's TLS and auth settings; false (and the error) if a file is bad.
+  bool prepare_security(const Plan& plan, std::shared_ptr<const WebSecurity>* sec,
+                        std::string* error) {
+    if (!build_web_security(plan.web, sec, error)) return false;
+    return true;
+  }
+
+  void install(std::shared_ptr<const Plan> plan, std::shared_ptr<const WebSecurity> sec) {
+    http.set_security(std::move(sec));
     std::vector<std::uint32_t> old_to_new;
     table = ResultTable::carry_over(plan, table, &old_to_new);
     scheduler.set_plan(plan, old_to_new);
@@ -227,7 +241,21 @@ struct App::Impl {
       }
       return false;
     }
-    install(plan);
+    std::shared_ptr<const WebSecurity> sec;
+    std::string sec_error;
+    if (!prepare_security(*plan, &sec, &sec_error)) {
+      reload_ok->Set(0);
+      last_reload_ok = false;
+      log::error("configuration reload failed, keeping the running configuration",
+                 {{"file", config_source(options)}, {"error", sec_error}});
+      if (error_text) *error_text += sec_error + "\n";
+      return false;
+    }
+    if (sec->tls.operator bool() != http.tls_enabled()) {
+      log::warn("TLS on the listener changes for new connections only",
+                {{"tls", sec->tls ? "on" : "off"}});
+    }
+    install(plan, std::move(sec));
     log::info("configuration reloaded", {{"file", config_source(options)},
                                          {"targets", std::to_string(plan->targets.size())},
                                          {"checks", std::to_string(plan->checks.size())}});
@@ -319,13 +347,19 @@ bool App::start() {
     return false;
   }
   std::string err;
+  std::shared_ptr<const WebSecurity> sec;
+  if (!im.prepare_security(*plan, &sec, &err)) {
+    log::error("invalid web configuration", {{"error", err}});
+    return false;
+  }
+  im.http.set_security(sec);
   bool listening = im.options.listen_fd >= 0 ? im.http.adopt(im.options.listen_fd, &err)
                                              : im.http.listen(im.options.listen_address, &err);
   if (!listening) {
     log::error("cannot start the web listener", {{"error", err}});
     return false;
   }
-  im.install(plan);
+  im.install(plan, sec);
   im.wait_signal();
   im.ready = true;
   im.heartbeat();
@@ -344,7 +378,9 @@ bool App::start() {
                                  {"roles", roles},
                                  {"checks", std::to_string(plan->checks.size())},
                                  {"max_in_flight", std::to_string(plan->daemon.max_in_flight)},
-                                 {"listen_address", im.http.local_address()}});
+                                 {"listen_address", im.http.local_address()},
+                                 {"tls", sec->tls ? "on" : "off"},
+                                 {"basic_auth", sec->users.empty() ? "off" : "on"}});
   return true;
 }
 

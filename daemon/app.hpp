@@ -30,6 +30,8 @@ struct AppOptions {
   /// In-memory TOML (demo mode); `config_name` names it in messages.
   std::string config_text;
   std::string config_name = "demo.toml";
+  /// exporter-toolkit web configuration (YAML); when set it replaces the file's [web] section.
+  std::string web_config_file;
   std::string listen_address = ":9851";
   /// An already listening TCP socket to serve on instead of binding listen_address (socket
   /// activation). -1: none.

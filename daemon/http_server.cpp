@@ -9,14 +9,18 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cctype>
 #include <cstdlib>
 #include <unordered_set>
+
+#include "daemon/web_security.hpp"
 
 namespace kscprobe {
 
@@ -136,14 +140,33 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   asio::awaitable<void> session(tcp::socket sock) {
     auto self = shared_from_this();
-    beast::tcp_stream stream(std::move(sock));
-    streams.insert(&stream);
+    std::shared_ptr<const WebSecurity> sec = security;  // settings of when the client came
+    beast::tcp_stream tcp_stream(std::move(sock));
+    streams.insert(&tcp_stream);
+    if (sec && sec->tls) {
+      beast::ssl_stream<beast::tcp_stream&> tls_stream(tcp_stream, *sec->tls);
+      // A plain-HTTP client, a port scanner or a slow client fails or times out here.
+      tcp_stream.expires_after(std::chrono::seconds(10));
+      auto [ec] = co_await tls_stream.async_handshake(asio::ssl::stream_base::server,
+                                                      asio::as_tuple(asio::use_awaitable));
+      if (!ec) co_await serve(tls_stream, sec.get());
+    } else {
+      co_await serve(tcp_stream, sec.get());
+    }
+    boost::system::error_code ignored;
+    tcp_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    streams.erase(&tcp_stream);
+  }
+
+  template <class Stream>
+  asio::awaitable<void> serve(Stream& stream, const WebSecurity* sec) {
+    auto& lowest = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(limits.header_limit));
       parser.body_limit(limits.body_limit);
-      stream.expires_after(std::chrono::seconds(limits.idle_timeout_seconds));
+      lowest.expires_after(std::chrono::seconds(limits.idle_timeout_seconds));
       auto [ec, n] =
           co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
       (void)n;
@@ -156,19 +179,21 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           res.set(http::field::connection, "close");
           res.body() = "request too large\n";
           res.prepare_payload();
-          stream.expires_after(std::chrono::seconds(5));
+          lowest.expires_after(std::chrono::seconds(5));
           co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
         } else if (ec != http::error::end_of_stream && ec != asio::error::operation_aborted &&
                    ec != beast::error::timeout && ec != asio::error::eof &&
-                   ec != asio::error::connection_reset) {
+                   ec != asio::error::connection_reset &&
+                   ec.category() != asio::error::get_ssl_category() &&
+                   ec != asio::ssl::error::stream_truncated) {
           http::response<http::string_body> res{http::status::bad_request, 11};
           res.set(http::field::connection, "close");
           res.body() = "bad request\n";
           res.prepare_payload();
-          stream.expires_after(std::chrono::seconds(5));
+          lowest.expires_after(std::chrono::seconds(5));
           co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
         }
-        break;
+        co_return;
       }
       auto& req = parser.get();
       HttpRequest r;
@@ -183,7 +208,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         r.headers.emplace_back(std::move(name), std::string(f.value()));
       }
       std::string accept_encoding = r.header("accept-encoding");
-      HttpResponse out = co_await handler(std::move(r));
+      HttpResponse out;
+      if (sec && !sec->authorized(r.header("authorization"))) {
+        out.status = 401;
+        out.body = "unauthorized\n";
+        out.headers.push_back({"WWW-Authenticate", "Basic realm=\"kscprobe\", charset=\"UTF-8\""});
+      } else {
+        out = co_await handler(std::move(r));
+      }
       if (out.compressible && out.body.size() > 1024 && accepts_gzip(accept_encoding)) {
         std::string gz;
         if (gzip_compress(out.body, &gz)) {
@@ -199,14 +231,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       res.keep_alive(req.keep_alive());
       if (req.method() != http::verb::head) res.body() = std::move(out.body);
       res.prepare_payload();
-      stream.expires_after(std::chrono::seconds(limits.idle_timeout_seconds));
+      lowest.expires_after(std::chrono::seconds(limits.idle_timeout_seconds));
       auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
       (void)wn;
-      if (wec || !res.keep_alive()) break;
+      if (wec || !res.keep_alive()) co_return;
     }
-    boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    streams.erase(&stream);
   }
 
   asio::any_io_executor ex;
@@ -214,6 +243,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Limits limits;
   tcp::acceptor acceptor;
   std::unordered_set<beast::tcp_stream*> streams;
+  std::shared_ptr<const WebSecurity> security;
 };
 
 HttpServer::HttpServer(asio::any_io_executor ex, Handler handler, Limits limits)
@@ -299,6 +329,12 @@ unsigned HttpServer::local_port() const {
   auto ep = impl_->acceptor.local_endpoint(ec);
   return ec ? 0 : ep.port();
 }
+
+void HttpServer::set_security(std::shared_ptr<const WebSecurity> security) {
+  impl_->security = std::move(security);
+}
+
+bool HttpServer::tls_enabled() const { return impl_->security && impl_->security->tls; }
 
 void HttpServer::stop() {
   boost::system::error_code ignored;

@@ -8,6 +8,8 @@
 
 namespace kscprobe {
 
+struct WebSecurity;
+
 /// A request as handlers see it (no Beast types leak out of http_server.cpp).
 struct HttpRequest {
   std::string method;                                        // "GET", "POST", ...
@@ -61,6 +63,9 @@ class HttpServer {
   /// "host:port" actually bound (useful with port 0).
   std::string local_address() const;
   unsigned local_port() const;
+  /// TLS and basic auth for connections accepted from now on (null: plain and open).
+  void set_security(std::shared_ptr<const WebSecurity> security);
+  bool tls_enabled() const;
   /// Stops accepting and closes every open connection.
   void stop();
 

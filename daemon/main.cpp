@@ -8,6 +8,7 @@
 #include "daemon/app.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/once_runner.hpp"
+#include "daemon/web_security.hpp"
 #include "simulator/estate_simulator.hpp"
 #ifdef _WIN32
 #include "windows-service/service.hpp"
@@ -62,6 +63,9 @@ int main(int argc, char** argv) {
   cli.add_option("--config.file", config_file, "TOML file describing the estate");
   cli.add_flag("--config.check", config_check,
                "Validate --config.file, print every error as file:line:column and exit (0: valid)");
+  std::string web_config_file;
+  cli.add_option("--web.config.file", web_config_file,
+                 "exporter-toolkit web configuration (YAML): TLS and basic auth of the endpoint");
   cli.add_option("--web.listen-address", listen,
                  std::string("Address of /metrics (default ") + kDefaultListen + ", demo " +
                      kDemoListen + ")");
@@ -111,6 +115,12 @@ int main(int argc, char** argv) {
     }
     LoadResult r = load_config_file(config_file);
     if (!r.ok()) return report_errors(r.errors);
+    if (!web_config_file.empty()) {
+      WebConfig web;
+      std::vector<ConfigError> web_errors;
+      if (!load_web_config_file(web_config_file, &web, &web_errors))
+        return report_errors(web_errors);
+    }
     Plan plan = expand_plan(*r.config);
     std::cout << config_file << ": valid, " << plan.targets.size() << " targets, "
               << plan.checks.size() << " checks\n";
@@ -165,6 +175,7 @@ int main(int argc, char** argv) {
 
   if (listen.empty()) listen = demo ? kDemoListen : kDefaultListen;
   options.listen_address = listen;
+  options.web_config_file = web_config_file;
 #ifndef _WIN32
   // READY/RELOADING/STOPPING, watchdog and socket activation; a no-op outside systemd.
   systemd::configure(options);

@@ -1057,3 +1057,54 @@ TEST(ConfigLoader, ErrorTextHasOneLinePerError) {
             "k.toml:2:17: [daemon]: max_in_flight 0 is outside 1..65536\n"
             "k.toml:3:11: [daemon]: timeout must be a string like \"15s\", not an integer\n");
 }
+
+// ---------------------------------------------------------------- [web], [probe], target_files
+
+TEST(ConfigLoader, WebProbeAndTargetFilesSections) {
+  Config c = load_ok(R"(target_files = ["targets/*.json", "/abs/*.yml"]
+[daemon]
+target_files_refresh = "30s"
+[web]
+tls_min_version = "TLS13"
+basic_auth_users = { prometheus = "$2b$04$abcdefghijklmnopqrstuuNkW4r0mKJe8Xl1mFJ1N4yAqGvMxr4gS" }
+[probe]
+allow = ["10.0.0.0/8", "fd00::/8", "192.168.1.7"]
+max_concurrent = 4
+)");
+  EXPECT_EQ(c.web.tls_min_version, "TLS13");
+  ASSERT_EQ(c.web.basic_auth_users.size(), 1u);
+  EXPECT_EQ(c.web.basic_auth_users[0].first, "prometheus");
+  EXPECT_EQ(c.probe.allow.size(), 3u);
+  EXPECT_EQ(c.probe.max_concurrent, 4u);
+  ASSERT_EQ(c.target_files.patterns.size(), 2u);
+  EXPECT_EQ(c.target_files.patterns[1], "/abs/*.yml");
+  EXPECT_EQ(c.target_files.refresh, 30s);
+}
+
+TEST(ConfigLoader, WebErrorsArePositioned) {
+  auto errs = errors_of(
+      "[web]\ntls_cert_file = \"/nonexistent/kscprobe.crt\"\ntls_key_file = "
+      "\"/nonexistent/k.key\"\n");
+  ASSERT_EQ(errs.size(), 2u);
+  EXPECT_EQ(errs[0],
+            "k.toml:2:17: [web]: tls_cert_file \"/nonexistent/kscprobe.crt\" cannot be opened: "
+            "No such file or directory");
+  EXPECT_EQ(errs[1].rfind("k.toml:3:16: [web]: tls_key_file", 0), 0u) << errs[1];
+  expect_error("[web]\nbasic_auth_users = { alice = \"secret\" }\n",
+               "k.toml:2:30: [web]: password of \"alice\" must be a bcrypt hash ($2y$..., 60 "
+               "characters), e.g. from `htpasswd -nBC 10 \"\" | tr -d ':\\n'`");
+  expect_error("[web]\ntls_min_version = \"TLS11\"\n",
+               "k.toml:2:19: [web]: tls_min_version \"TLS11\" must be TLS12 or TLS13");
+  expect_error("[web]\ntls_cert = \"x\"\n", "k.toml:2:1: [web]: unknown key \"tls_cert\"");
+}
+
+TEST(ConfigLoader, ProbeAllowListErrorsArePositioned) {
+  expect_error("[probe]\nallow = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n",
+               "k.toml:2:24: [probe]: \"10.0.0.0/33\" is not an IP network like 10.0.0.0/8 or "
+               "fd00::/8");
+  expect_error("[probe]\nmax_concurrent = 0\n",
+               "k.toml:2:18: [probe]: max_concurrent must be an integer in 1..1024");
+  expect_error("target_files = \"targets/*.json\"\n",
+               "k.toml:1:16: target_files must be an array of file patterns like "
+               "[\"targets/*.json\"], not a string");
+}

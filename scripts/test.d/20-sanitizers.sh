@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The unit and integration suites built with AddressSanitizer + UndefinedBehaviorSanitizer
+# (build-asan/), stopping at the first report. ThreadSanitizer is opt-in (KSCPROBE_TSAN=1,
+# build-tsan/): the daemon runs on one thread, and the only other threads are Asio's resolver and
+# the HTTP server test's client, so it costs a third full build for little.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+jobs=$(nproc 2>/dev/null || echo 2)
+# Share ccache entries between build directories (-g embeds the directory otherwise).
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
+
+run_suites() {  # build_dir
+  local dir=$1 start
+  start=$(date +%s)
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${@:2}" >/dev/null
+  timeout 1200 ninja -C "$dir" -j "$jobs" unit_tests integration_tests
+  echo "sanitizers: $dir built in $(($(date +%s) - start)) s"
+  start=$(date +%s)
+  timeout 300 "$dir/tests/unit_tests" --gtest_brief=1
+  timeout 600 "$dir/tests/integration_tests" --gtest_brief=1
+  echo "sanitizers: $dir suites ran in $(($(date +%s) - start)) s"
+}
+
+export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_suites build-asan -DKSCPROBE_SANITIZE=address,undefined
+
+if [[ "${KSCPROBE_TSAN:-0}" == 1 ]]; then
+  export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  run_suites build-tsan -DKSCPROBE_SANITIZE=thread
+fi

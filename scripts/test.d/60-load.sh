@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Time and resource bounds under load (tests/load/): 200 000 probes leave no fd, socket or
+# memory behind, silent probes end at their timeout, the in-flight budget holds and overruns
+# are counted. As root it runs in a network namespace of its own, so its connections use their
+# own loopback and ephemeral ports and never disturb the host's.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+timeout 900 ninja -C build load_tests
+if [[ $(id -u) -eq 0 ]] && command -v ip >/dev/null; then
+  ns=kscprobe-load-$$
+  ip netns add "$ns"
+  trap 'ip netns del "$ns" 2>/dev/null || true' EXIT
+  ip netns exec "$ns" ip link set lo up
+  timeout 400 ip netns exec "$ns" build/tests-load/load_tests
+else
+  timeout 400 build/tests-load/load_tests
+fi

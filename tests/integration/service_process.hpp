@@ -1,0 +1,213 @@
+#pragma once
+// Helpers for the service-manager tests: start the real kscprobe binary with a chosen
+// environment and inherited descriptors (as systemd would), and receive sd_notify datagrams
+// on a unix socket made by the test. Every wait is bounded.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <regex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/e2e/process.hpp"
+
+namespace service_test {
+
+/// A child process started with an explicit environment; `pass_fd`, when >= 0, becomes its
+/// fd 3 and LISTEN_PID is set to the child's own pid when `set_listen_pid` (socket activation).
+class Child {
+ public:
+  Child(std::vector<std::string> argv, std::vector<std::string> env, const std::string& dir,
+        int pass_fd = -1, bool set_listen_pid = false)
+      : out_(dir + "/stdout"), err_(dir + "/stderr") {
+    pid_ = fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      int o = open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int e = open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int n = open("/dev/null", O_RDONLY);
+      dup2(n, 0);
+      dup2(o, 1);
+      dup2(e, 2);
+      if (pass_fd >= 0) {
+        if (pass_fd != 3) {
+          dup2(pass_fd, 3);  // dup2 clears close-on-exec on the new descriptor
+        } else {
+          fcntl(3, F_SETFD, 0);
+        }
+      }
+      if (set_listen_pid) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "LISTEN_PID=%d", static_cast<int>(getpid()));
+        env.push_back(buf);
+      }
+      std::vector<char*> args, envp;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      for (auto& v : env) envp.push_back(v.data());
+      envp.push_back(nullptr);
+      execve(args[0], args.data(), envp.data());
+      _exit(127);
+    }
+  }
+  ~Child() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      int st;
+      waitpid(pid_, &st, 0);
+    }
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  pid_t pid() const { return pid_; }
+  std::string err() const { return e2e::read_file(err_); }
+  void signal(int sig) { kill(pid_, sig); }
+
+  std::optional<int> wait(std::chrono::milliseconds limit) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      int st = 0;
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {
+        exited_ = true;
+        if (WIFEXITED(st)) return WEXITSTATUS(st);
+        if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+        return -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return std::nullopt;
+  }
+
+  /// The port in the daemon's "kscprobe started ... listen_address=HOST:PORT" log line.
+  std::optional<unsigned> wait_listen_port(std::chrono::milliseconds limit) {
+    static const std::regex re(R"(kscprobe started.*listen_address="?[^ "]*:([0-9]+))");
+    auto end = std::chrono::steady_clock::now() + limit;
+    do {
+      std::smatch m;
+      std::string text = err();
+      if (std::regex_search(text, m, re)) return static_cast<unsigned>(std::stoul(m[1]));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } while (std::chrono::steady_clock::now() < end);
+    return std::nullopt;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  std::string out_, err_;
+};
+
+/// One received notification and the pid the kernel says sent it (SO_PASSCRED).
+struct Notification {
+  std::string text;
+  pid_t sender = 0;
+};
+
+/// A unix datagram socket standing in for systemd's NOTIFY_SOCKET.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw std::runtime_error("socket failed");
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    if (path.size() >= sizeof a.sun_path) throw std::runtime_error("socket path too long");
+    std::memcpy(a.sun_path, path.data(), path.size());
+    bool abstract = a.sun_path[0] == '@';
+    if (abstract) a.sun_path[0] = '\0';
+    socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
+    if (!abstract) unlink(path.c_str());
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0)
+      throw std::runtime_error(std::string("bind failed: ") + std::strerror(errno));
+    int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+  }
+  ~NotifySocket() {
+    close(fd_);
+    if (!path_.empty() && path_[0] == '/') unlink(path_.c_str());
+  }
+  NotifySocket(const NotifySocket&) = delete;
+  NotifySocket& operator=(const NotifySocket&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  /// The next datagram, or nullopt after `limit`.
+  std::optional<Notification> receive(std::chrono::milliseconds limit) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(limit.count())) <= 0) return std::nullopt;
+    char buf[4096];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+    iovec iov{buf, sizeof buf};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = recvmsg(fd_, &msg, MSG_DONTWAIT);
+    if (n < 0) return std::nullopt;
+    Notification out;
+    out.text.assign(buf, static_cast<std::size_t>(n));
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+        ucred cred;
+        std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+        out.sender = cred.pid;
+      }
+    }
+    return out;
+  }
+
+  /// Receives until a datagram satisfies `pred` (returned) or `limit` passes; every datagram
+  /// seen on the way is appended to `seen` when given.
+  template <class Pred>
+  std::optional<Notification> receive_until(Pred pred, std::chrono::milliseconds limit,
+                                            std::vector<Notification>* seen = nullptr) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          end - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      auto n = receive(left);
+      if (!n) return std::nullopt;
+      if (seen) seen->push_back(*n);
+      if (pred(*n)) return n;
+    }
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+/// True when the newline-separated notification carries `assignment` (e.g. "READY=1").
+inline bool has(const Notification& n, const std::string& assignment) {
+  std::size_t pos = 0;
+  while (pos <= n.text.size()) {
+    std::size_t nl = n.text.find('\n', pos);
+    if (nl == std::string::npos) nl = n.text.size();
+    if (n.text.compare(pos, nl - pos, assignment) == 0) return true;
+    pos = nl + 1;
+  }
+  return false;
+}
+
+/// The daemon's environment: PATH only, plus `extra`; nothing from the test's own environment
+/// (a NOTIFY_SOCKET of the machine running the tests must not leak in).
+inline std::vector<std::string> clean_env(std::vector<std::string> extra) {
+  extra.push_back("PATH=/usr/bin:/bin");
+  return extra;
+}
+
+}  // namespace service_test

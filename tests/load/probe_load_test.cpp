@@ -1,0 +1,427 @@
+// Time and resource bounds of the probers and the scheduler under load, on loopback peers:
+// - 200 000 probes against open, closed and silent ports leave no fd, socket or memory behind;
+// - no probe outlives its timeout by more than a small margin, even with hundreds in flight;
+// - the scheduler's in-flight budget holds when every target is silent, and the overruns that
+//   follow are counted (kscprobe_scheduler_skipped_total), not hidden.
+// The peers run on their own thread and io_context, so the prober's loop is measured alone.
+// scripts/test.d/60-load.sh runs this binary (inside a fresh network namespace when it can, so
+// the 200 000 connections use a loopback and an ephemeral port range of their own).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "daemon/scheduler.hpp"
+#include "tests/integration/test_servers.hpp"
+
+namespace kscprobe::test {
+namespace {
+
+// Open file descriptors of this process, and how many of them are sockets.
+struct FdCount {
+  int total = 0;
+  int sockets = 0;
+};
+
+FdCount count_fds() {
+  FdCount out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    ++out.total;
+    std::error_code link_ec;
+    auto target = std::filesystem::read_symlink(entry.path(), link_ec).string();
+    if (target.rfind("socket:", 0) == 0) ++out.sockets;
+  }
+  return out;
+}
+
+// Resident set size in KiB (/proc/self/statm counts pages).
+long rss_kib() {
+  long pages = 0, resident = 0;
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return -1;
+  if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = -1;
+  std::fclose(f);
+  return resident * (::sysconf(_SC_PAGESIZE) / 1024);
+}
+
+// The peers, on a thread of their own.
+class PeerThread {
+ public:
+  PeerThread() : guard_(io_.get_executor()) {}
+  ~PeerThread() { stop(); }
+  asio::io_context& io() { return io_; }
+  void start() {
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void stop() {
+    if (!thread_.joinable()) return;
+    guard_.reset();
+    io_.stop();
+    thread_.join();
+  }
+
+ private:
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  std::thread thread_;
+};
+
+// Accepts and closes at once: an open port that a TCP connect check needs nothing more from.
+asio::awaitable<void> accept_close_loop(tcp::acceptor acceptor, std::atomic<long>* accepted) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (!acceptor.is_open()) co_return;
+      continue;
+    }
+    accepted->fetch_add(1);
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  }
+}
+
+std::uint16_t start_accept_close(asio::io_context& io, std::atomic<long>* accepted) {
+  auto acceptor = listen_on(io, loopback_v4());
+  std::uint16_t port = acceptor.local_endpoint().port();
+  asio::co_spawn(io, accept_close_loop(std::move(acceptor), accepted), asio::detached);
+  return port;
+}
+
+// Answers each request with headers that promise 100 bytes of body, sends 3, and holds the
+// connection until the client leaves: an HTTP server stalled after its headers. Concurrent.
+asio::awaitable<void> header_stall_session(tcp::socket socket) {
+  std::array<char, 4096> buffer;
+  auto [ec, n] =
+      co_await socket.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+  if (ec) co_return;
+  static const std::string kHeaders = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc";
+  co_await asio::async_write(socket, asio::buffer(kHeaders), asio::as_tuple(asio::use_awaitable));
+  while (!ec) {
+    std::tie(ec, n) =
+        co_await socket.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+asio::awaitable<void> header_stall_loop(tcp::acceptor acceptor) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    asio::co_spawn(acceptor.get_executor(), header_stall_session(std::move(socket)),
+                   asio::detached);
+  }
+}
+
+std::uint16_t start_header_stall(asio::io_context& io) {
+  auto acceptor = listen_on(io, loopback_v4());
+  std::uint16_t port = acceptor.local_endpoint().port();
+  asio::co_spawn(io, header_stall_loop(std::move(acceptor)), asio::detached);
+  return port;
+}
+
+// Completes TLS handshakes concurrently and closes when the client does (the shared test server
+// serves one connection at a time, which would turn a burst of TLS probes into timeouts).
+asio::awaitable<void> tls_session(tcp::socket socket, std::shared_ptr<ssl::context> context) {
+  ssl::stream<tcp::socket> stream(std::move(socket), *context);
+  auto [ec] = co_await stream.async_handshake(ssl::stream_base::server,
+                                              asio::as_tuple(asio::use_awaitable));
+  std::array<char, 1024> buffer;
+  while (!ec) {
+    std::size_t n = 0;
+    std::tie(ec, n) =
+        co_await stream.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+asio::awaitable<void> tls_accept_loop(tcp::acceptor acceptor, std::shared_ptr<ssl::context> ctx) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    asio::co_spawn(acceptor.get_executor(), tls_session(std::move(socket), ctx), asio::detached);
+  }
+}
+
+std::uint16_t start_concurrent_tls(asio::io_context& io, const sim::Credentials& credentials) {
+  auto acceptor = listen_on(io, loopback_v4());
+  std::uint16_t port = acceptor.local_endpoint().port();
+  asio::co_spawn(io, tls_accept_loop(std::move(acceptor), server_context(credentials)),
+                 asio::detached);
+  return port;
+}
+
+// Runs `total` probes with at most `budget` in flight, cycling through `specs`, and records
+// every result and how far each probe's wall time went past its timeout.
+struct LoadRun {
+  std::map<std::string, long> outcomes;  // "<check>/<reason>" -> count
+  double worst_overrun = -1e9;           // seconds past the timeout, largest seen
+  long threw = 0;
+  long done = 0;
+};
+
+LoadRun run_probes(asio::io_context& io, ProbeEnv& env, const std::vector<CheckSpec>& specs,
+                   const std::vector<int>& weights, long total, unsigned budget,
+                   std::chrono::seconds wall_limit) {
+  LoadRun run;
+  std::vector<std::size_t> schedule;  // one cycle of spec indices following the weights
+  for (std::size_t i = 0; i < specs.size(); ++i) schedule.insert(schedule.end(), weights[i], i);
+  long launched = 0;
+  unsigned in_flight = 0;
+  std::function<void()> launch = [&] {
+    while (in_flight < budget && launched < total) {
+      const CheckSpec& spec = specs[schedule[static_cast<std::size_t>(launched) % schedule.size()]];
+      ++launched;
+      ++in_flight;
+      auto start = std::chrono::steady_clock::now();
+      asio::co_spawn(
+          io, run_probe(spec, env),
+          [&, start, spec_ptr = &spec](std::exception_ptr e, ProbeResult r) {
+            double wall =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            double timeout = std::chrono::duration<double>(spec_ptr->timeout).count();
+            run.worst_overrun = std::max(run.worst_overrun, wall - timeout);
+            if (e) ++run.threw;
+            ++run.outcomes[spec_ptr->check + "/" + std::string(to_string(r.reason))];
+            ++run.done;
+            --in_flight;
+            if (run.done == total) io.stop();
+            launch();
+          });
+    }
+  };
+  asio::steady_timer watchdog(io, wall_limit);
+  watchdog.async_wait([&](boost::system::error_code ec) {
+    if (!ec) io.stop();
+  });
+  launch();
+  io.restart();
+  io.run();
+  watchdog.cancel();
+  // Let the probes the watchdog interrupted (if any) and every closed socket's handlers finish.
+  io.restart();
+  io.poll();
+  return run;
+}
+
+long env_long(const char* name, long fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atol(v) : fallback;
+}
+
+TEST(ProbeLoad, ManyProbesLeaveNoFdSocketOrMemoryBehind) {
+  const long total = env_long("KSCPROBE_LOAD_PROBES", 200000);
+  PeerThread peers;
+  std::atomic<long> accepted{0};
+  std::vector<std::uint16_t> open_ports;
+  for (int i = 0; i < 4; ++i) open_ports.push_back(start_accept_close(peers.io(), &accepted));
+  FullBacklogListener silent_tcp;
+  ASSERT_TRUE(silent_tcp.queue_full());
+  auto credentials = sim::make_self_signed({});
+  std::uint16_t tls_port = start_concurrent_tls(peers.io(), credentials);
+  auto received = std::make_shared<std::string>();
+  std::uint16_t udp_silent = start_udp_server(peers.io(), loopback_v4(), false, received);
+  asio::io_context io;
+  std::uint16_t closed_tcp = closed_tcp_port(io, loopback_v4());
+  std::uint16_t closed_udp = closed_udp_port(io, loopback_v4());
+  peers.start();
+
+  // The mix: mostly cheap connects (open and refused), some silent ports that cost a whole
+  // (short) timeout, UDP both ways, and a few TLS handshakes, which are CPU-bound.
+  std::vector<CheckSpec> specs;
+  std::vector<int> weights;
+  auto add = [&](std::string name, Transport t, std::uint16_t port, int ms, int weight) {
+    CheckSpec s = make_spec(t, "127.0.0.1", port, Duration(ms));
+    s.check = std::move(name);
+    specs.push_back(std::move(s));
+    weights.push_back(weight);
+  };
+  for (std::size_t i = 0; i < open_ports.size(); ++i) {
+    add("tcp_open_" + std::to_string(i), Transport::tcp, open_ports[i], 2000, 15);
+  }
+  add("tcp_closed", Transport::tcp, closed_tcp, 2000, 30);
+  add("tcp_silent", Transport::tcp, silent_tcp.port(), 100, 2);
+  add("udp_closed", Transport::udp, closed_udp, 2000, 4);
+  add("udp_silent", Transport::udp, udp_silent, 50, 3);
+  add("tls_open", Transport::tls, tls_port, 3000, 1);
+  // weights sum to 100: 60% open, 30% refused, 2% silent TCP, 7% UDP, 1% TLS.
+
+  TlsContextCache tls_cache;
+  ProbeEnv env{io.get_executor(), &tls_cache};
+  const unsigned budget = 256;
+  // Warm-up: allocator arenas, the TLS context and Asio's reactor reach their steady size.
+  LoadRun warm = run_probes(io, env, specs, weights, 5000, budget, std::chrono::seconds(60));
+  ASSERT_EQ(warm.done, 5000);
+  FdCount fds_before = count_fds();
+  long rss_before = rss_kib();
+  auto start = std::chrono::steady_clock::now();
+  LoadRun run = run_probes(io, env, specs, weights, total, budget, std::chrono::seconds(240));
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // The peer thread may still be accepting the last connections; they close as they come.
+  for (int i = 0; i < 200 && count_fds().total > fds_before.total; ++i) ::usleep(10 * 1000);
+  FdCount fds_after = count_fds();
+  long rss_after = rss_kib();
+
+  std::printf("[ load ] %ld probes in %.1f s (%.0f/s), budget %u\n", run.done, seconds,
+              run.done / seconds, budget);
+  std::printf("[ load ] fds %d -> %d, sockets %d -> %d, RSS %ld KiB -> %ld KiB (%+ld KiB)\n",
+              fds_before.total, fds_after.total, fds_before.sockets, fds_after.sockets, rss_before,
+              rss_after, rss_after - rss_before);
+  std::printf("[ load ] worst overrun past the timeout: %.1f ms\n", run.worst_overrun * 1000);
+  for (const auto& [k, v] : run.outcomes) std::printf("[ load ]   %-20s %ld\n", k.c_str(), v);
+
+  ASSERT_EQ(run.done, total) << "the probes did not finish within the wall-clock limit";
+  EXPECT_EQ(run.threw, 0);
+  EXPECT_EQ(fds_after.total, fds_before.total);
+  EXPECT_EQ(fds_after.sockets, fds_before.sockets);
+  // A leak of even 40 bytes per probe would add 8 MB over 200 000 probes.
+  EXPECT_LT(rss_after - rss_before, env_long("KSCPROBE_LOAD_RSS_SLACK_KIB", 6 * 1024));
+  // Every probe was classified as its peer dictates.
+  for (const auto& [k, v] : run.outcomes) {
+    bool ok = (k.rfind("tcp_open_", 0) == 0 && k.ends_with("/none")) || k == "tcp_closed/refused" ||
+              k == "tcp_silent/timeout" || k == "udp_closed/refused" || k == "udp_silent/none" ||
+              k == "tls_open/none";
+    EXPECT_TRUE(ok) << k << " x" << v;
+  }
+  peers.stop();
+}
+
+TEST(ProbeLoad, SilentProbesEndAtTheirTimeout) {
+  // Hundreds of probes stuck in every phase at once: connect (SYN dropped), TLS (no
+  // ServerHello), HTTP request (headers then nothing), UDP (no reply). Each must end at its
+  // timeout, within a margin that covers a busy 2-core machine, however many share the loop.
+  PeerThread peers;
+  FullBacklogListener silent_tcp;
+  ASSERT_TRUE(silent_tcp.queue_full());
+  std::uint16_t silent_tls = start_silent_after_hello(peers.io(), loopback_v4());
+  std::uint16_t stall_http = start_header_stall(peers.io());
+  auto received = std::make_shared<std::string>();
+  std::uint16_t udp_silent = start_udp_server(peers.io(), loopback_v4(), false, received);
+  peers.start();
+
+  asio::io_context io;
+  TlsContextCache tls_cache;
+  ProbeEnv env{io.get_executor(), &tls_cache};
+  std::vector<CheckSpec> specs;
+  for (auto [name, t, port] : {std::tuple{"tcp", Transport::tcp, silent_tcp.port()},
+                               std::tuple{"tls", Transport::tls, silent_tls},
+                               std::tuple{"http", Transport::http, stall_http},
+                               std::tuple{"udp", Transport::udp, udp_silent}}) {
+    CheckSpec s = make_spec(t, "127.0.0.1", port, Duration(400));
+    s.check = name;
+    specs.push_back(s);
+  }
+  LoadRun run = run_probes(io, env, specs, {1, 1, 1, 1}, 1000, 1000, std::chrono::seconds(60));
+  std::printf("[ load ] 1000 silent probes at once, timeout 400 ms: worst overrun %.1f ms\n",
+              run.worst_overrun * 1000);
+  for (const auto& [k, v] : run.outcomes) std::printf("[ load ]   %-20s %ld\n", k.c_str(), v);
+  ASSERT_EQ(run.done, 1000);
+  EXPECT_EQ(run.outcomes["tcp/timeout"], 250);
+  EXPECT_EQ(run.outcomes["tls/timeout"], 250);
+  EXPECT_EQ(run.outcomes["http/timeout"], 250);
+  EXPECT_EQ(run.outcomes["udp/none"], 250);  // UDP silence is open|filtered, a success
+  EXPECT_GE(run.worst_overrun, 0.0);
+  EXPECT_LT(run.worst_overrun, 0.25);
+  peers.stop();
+}
+
+TEST(ProbeLoad, BudgetHoldsWhenEveryTargetIsSilentAndOverrunsAreCounted) {
+  FullBacklogListener silent_tcp;
+  ASSERT_TRUE(silent_tcp.queue_full());
+  constexpr unsigned kBudget = 32;
+  constexpr int kChecks = 600;
+  auto plan = std::make_shared<Plan>();
+  plan->daemon.max_in_flight = kBudget;
+  for (int i = 0; i < kChecks; ++i) {
+    plan->targets.push_back({"silent" + std::to_string(i), Role::server, "127.0.0.1", {}});
+    CheckSpec c = make_spec(Transport::tcp, "127.0.0.1", silent_tcp.port(), Duration(300));
+    c.target_index = static_cast<std::uint32_t>(i);
+    c.check = "agents_tcp";
+    c.interval = Duration(1000);
+    plan->checks.push_back(c);
+  }
+
+  asio::io_context io;
+  TlsContextCache tls_cache;
+  ProbeEnv env{io.get_executor(), &tls_cache};
+  unsigned running = 0, max_running = 0, max_reported = 0;
+  std::map<std::string, long> reasons;
+  Scheduler* sched_ptr = nullptr;
+  // The daemon's launcher (daemon/app.cpp): run_probe bound to the scheduler's cancellation.
+  Scheduler scheduler(
+      io.get_executor(),
+      [&](const CheckSpec& spec, asio::cancellation_slot slot, Scheduler::Done done) {
+        ++running;
+        max_running = std::max(max_running, running);
+        max_reported = std::max(max_reported, sched_ptr->in_flight());
+        asio::co_spawn(
+            io, run_probe(spec, env),
+            asio::bind_cancellation_slot(slot, [&, done](std::exception_ptr, ProbeResult r) {
+              --running;
+              done(std::move(r));
+            }));
+      },
+      [&](std::uint32_t, const ProbeResult& r) { ++reasons[std::string(to_string(r.reason))]; });
+  sched_ptr = &scheduler;
+  scheduler.set_plan(plan, {});
+  // 600 checks of 300 ms each through 32 slots take 5.6 s per round against a 1 s interval:
+  // most checks come due again while still queued, which must be counted as skipped.
+  asio::steady_timer stop_at(io, std::chrono::milliseconds(3500));
+  std::size_t max_queued = 0;
+  asio::steady_timer sample(io);
+  std::function<void()> sample_loop = [&] {
+    max_queued = std::max(max_queued, scheduler.queued());
+    max_reported = std::max(max_reported, scheduler.in_flight());
+    sample.expires_after(std::chrono::milliseconds(20));
+    sample.async_wait([&](boost::system::error_code ec) {
+      if (!ec) sample_loop();
+    });
+  };
+  sample_loop();
+  stop_at.async_wait([&](boost::system::error_code) {
+    scheduler.stop();
+    sample.cancel();
+  });
+  asio::steady_timer watchdog(io, std::chrono::seconds(20));
+  watchdog.async_wait([&](boost::system::error_code ec) {
+    if (!ec) io.stop();
+  });
+  // The loop runs until the stopped scheduler's cancelled probes have all come back.
+  std::function<void()> wait_idle;
+  asio::steady_timer idle(io);
+  wait_idle = [&] {
+    idle.expires_after(std::chrono::milliseconds(20));
+    idle.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      if (stop_at.expiry() <= std::chrono::steady_clock::now() && scheduler.in_flight() == 0) {
+        watchdog.cancel();
+        return;
+      }
+      wait_idle();
+    });
+  };
+  wait_idle();
+  io.run();
+
+  std::printf(
+      "[ load ] budget %u, %d silent checks: max in flight %u (scheduler says %u), max queued "
+      "%zu, started %llu, skipped %llu\n",
+      kBudget, kChecks, max_running, max_reported, max_queued,
+      static_cast<unsigned long long>(scheduler.started()),
+      static_cast<unsigned long long>(scheduler.skipped()));
+  EXPECT_EQ(max_running, kBudget);
+  EXPECT_LE(max_reported, kBudget);
+  EXPECT_EQ(scheduler.in_flight(), 0u);
+  EXPECT_GT(max_queued, 400u);
+  EXPECT_GT(scheduler.skipped(), 0u);
+  // Only timeouts were recorded: the budget made probes wait, never fail for another reason.
+  EXPECT_GT(reasons["timeout"], 0);
+  EXPECT_EQ(reasons.size(), 1u);
+}
+
+}  // namespace
+}  // namespace kscprobe::test
