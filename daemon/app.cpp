@@ -281,6 +281,10 @@ struct App::Impl {
     stopping = true;
     ready = false;
     if (options.hooks.stopping) options.hooks.stopping();
+    if (outputs) {
+      outputs->flush_textfile();  // the last state, not one from up to an interval ago
+      outputs->stop();
+    }
     heartbeat_timer.cancel();
     boost::system::error_code ignored;
     signals.cancel(ignored);
@@ -323,6 +327,7 @@ struct App::Impl {
   std::shared_ptr<MetricsRenderer> renderer;
   prometheus::Gauge* reload_ok = nullptr;
   prometheus::Gauge* reload_ts = nullptr;
+  std::unique_ptr<MetricOutputs> outputs;
   asio::steady_timer stop_timer{io};
   asio::steady_timer heartbeat_timer{io};
   std::chrono::steady_clock::time_point stop_deadline;
@@ -360,6 +365,14 @@ bool App::start() {
     return false;
   }
   im.install(plan, sec);
+  if (!im.options.outputs.textfile_path.empty() || !im.options.outputs.push_url.empty()) {
+    im.outputs = std::make_unique<MetricOutputs>(im.io.get_executor(), im.options.outputs,
+                                                 [&im] { return im.render(); });
+    if (!im.outputs->start(&err)) {
+      log::error("cannot start the metric outputs", {{"error", err}});
+      return false;
+    }
+  }
   im.wait_signal();
   im.ready = true;
   im.heartbeat();

@@ -8,6 +8,7 @@
 
 #include "config/config.hpp"
 #include "config/plan.hpp"
+#include "daemon/metric_outputs.hpp"
 
 namespace kscprobe {
 
@@ -37,6 +38,8 @@ struct AppOptions {
   /// activation). -1: none.
   int listen_fd = -1;
   LifecycleHooks hooks;
+  /// Textfile and Pushgateway outputs (off unless a path / URL is set).
+  MetricOutputOptions outputs;
   /// Every probe result is logged at debug level when set.
   bool log_probes = false;
 };

@@ -63,7 +63,18 @@ int main(int argc, char** argv) {
   cli.add_option("--config.file", config_file, "TOML file describing the estate");
   cli.add_flag("--config.check", config_check,
                "Validate --config.file, print every error as file:line:column and exit (0: valid)");
-  std::string web_config_file;
+  std::string web_config_file, textfile_interval = "15s", push_interval = "30s";
+  MetricOutputOptions outputs;
+  cli.add_option("--write-textfile", outputs.textfile_path,
+                 "Also write the metrics to this .prom file (textfile collector), atomically");
+  cli.add_option("--write-textfile.interval", textfile_interval, "How often to write it")
+      ->capture_default_str();
+  cli.add_option("--push.url", outputs.push_url,
+                 "Also push the metrics to this Pushgateway (http://host:9091)");
+  cli.add_option("--push.job", outputs.push_job, "Pushgateway job label")->capture_default_str();
+  cli.add_option("--push.instance", outputs.push_instance,
+                 "Pushgateway instance label (default: host name)");
+  cli.add_option("--push.interval", push_interval, "How often to push")->capture_default_str();
   cli.add_option("--web.config.file", web_config_file,
                  "exporter-toolkit web configuration (YAML): TLS and basic auth of the endpoint");
   cli.add_option("--web.listen-address", listen,
@@ -176,6 +187,18 @@ int main(int argc, char** argv) {
   if (listen.empty()) listen = demo ? kDemoListen : kDefaultListen;
   options.listen_address = listen;
   options.web_config_file = web_config_file;
+  {
+    std::string why;
+    auto ti = parse_duration(textfile_interval, &why);
+    auto pi = ti ? parse_duration(push_interval, &why) : std::nullopt;
+    if (!ti || !pi) {
+      std::cerr << "kscprobe: " << why << '\n';
+      return 2;
+    }
+    outputs.textfile_interval = *ti;
+    outputs.push_interval = *pi;
+    options.outputs = outputs;
+  }
 #ifndef _WIN32
   // READY/RELOADING/STOPPING, watchdog and socket activation; a no-op outside systemd.
   systemd::configure(options);
