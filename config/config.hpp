@@ -101,17 +101,10 @@ struct ProbeEndpointConfig {
   unsigned max_concurrent = 16;    // /probe requests served at once
 };
 
-/// Prometheus file_sd files with more targets (top-level `target_files`).
-struct TargetFilesConfig {
-  std::vector<std::string> patterns;  // globs, relative to the config file's directory
-  Duration refresh = std::chrono::seconds(5);
-};
-
 struct Config {
   DaemonConfig daemon;
   WebConfig web;
   ProbeEndpointConfig probe;
-  TargetFilesConfig target_files;
   std::vector<TargetConfig> targets;
   std::string source;  // file name, for messages
 };

@@ -44,7 +44,6 @@ Plan expand_plan(const Config& config) {
   plan.daemon = config.daemon;
   plan.web = config.web;
   plan.probe = config.probe;
-  plan.target_files = config.target_files;
   for (const TargetConfig& target : config.targets) {
     const auto target_index = static_cast<std::uint32_t>(plan.targets.size());
     plan.targets.push_back(PlannedTarget{target.name, target.role, target.address, target.labels});

@@ -45,7 +45,6 @@ struct Plan {
   DaemonConfig daemon;
   WebConfig web;
   ProbeEndpointConfig probe;
-  TargetFilesConfig target_files;
   std::vector<PlannedTarget> targets;
   std::vector<CheckSpec> checks;
   const PlannedTarget& target_of(const CheckSpec& c) const { return targets[c.target_index]; }

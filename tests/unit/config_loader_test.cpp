@@ -1058,13 +1058,10 @@ TEST(ConfigLoader, ErrorTextHasOneLinePerError) {
             "k.toml:3:11: [daemon]: timeout must be a string like \"15s\", not an integer\n");
 }
 
-// ---------------------------------------------------------------- [web], [probe], target_files
+// ---------------------------------------------------------------- [web], [probe]
 
-TEST(ConfigLoader, WebProbeAndTargetFilesSections) {
-  Config c = load_ok(R"(target_files = ["targets/*.json", "/abs/*.yml"]
-[daemon]
-target_files_refresh = "30s"
-[web]
+TEST(ConfigLoader, WebAndProbeSections) {
+  Config c = load_ok(R"([web]
 tls_min_version = "TLS13"
 basic_auth_users = { prometheus = "$2b$04$abcdefghijklmnopqrstuuNkW4r0mKJe8Xl1mFJ1N4yAqGvMxr4gS" }
 [probe]
@@ -1076,9 +1073,6 @@ max_concurrent = 4
   EXPECT_EQ(c.web.basic_auth_users[0].first, "prometheus");
   EXPECT_EQ(c.probe.allow.size(), 3u);
   EXPECT_EQ(c.probe.max_concurrent, 4u);
-  ASSERT_EQ(c.target_files.patterns.size(), 2u);
-  EXPECT_EQ(c.target_files.patterns[1], "/abs/*.yml");
-  EXPECT_EQ(c.target_files.refresh, 30s);
 }
 
 TEST(ConfigLoader, WebErrorsArePositioned) {
@@ -1104,7 +1098,4 @@ TEST(ConfigLoader, ProbeAllowListErrorsArePositioned) {
                "fd00::/8");
   expect_error("[probe]\nmax_concurrent = 0\n",
                "k.toml:2:18: [probe]: max_concurrent must be an integer in 1..1024");
-  expect_error("target_files = \"targets/*.json\"\n",
-               "k.toml:1:16: target_files must be an array of file patterns like "
-               "[\"targets/*.json\"], not a string");
 }
