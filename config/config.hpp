@@ -101,10 +101,18 @@ struct ProbeEndpointConfig {
   unsigned max_concurrent = 16;    // /probe requests served at once
 };
 
+/// Prometheus file_sd files with more targets (top-level `target_files`), re-read when they
+/// change.
+struct TargetFilesConfig {
+  std::vector<std::string> patterns;  // globs, relative to the config file's directory
+  Duration refresh = std::chrono::seconds(10);
+};
+
 struct Config {
   DaemonConfig daemon;
   WebConfig web;
   ProbeEndpointConfig probe;
+  TargetFilesConfig target_files;
   std::vector<TargetConfig> targets;
   std::string source;  // file name, for messages
 };

@@ -17,8 +17,9 @@ namespace kscprobe {
 
 namespace {
 
-constexpr std::string_view kTopKeys[] = {"daemon", "target", "web", "probe"};
-constexpr std::string_view kDaemonKeys[] = {"interval", "timeout", "max_in_flight"};
+constexpr std::string_view kTopKeys[] = {"daemon", "target", "web", "probe", "target_files"};
+constexpr std::string_view kDaemonKeys[] = {"interval", "timeout", "max_in_flight",
+                                            "target_files_refresh"};
 constexpr std::string_view kWebKeys[] = {"tls_cert_file", "tls_key_file", "tls_client_ca_file",
                                          "tls_min_version", "basic_auth_users"};
 constexpr std::string_view kProbeKeys[] = {"allow", "max_concurrent"};
@@ -303,6 +304,27 @@ class Loader {
         error(p->source(), "probe must be a table ([probe]), not " + std::string(type_name(*p)));
       }
     }
+    if (const toml::node* f = root.get("target_files")) {
+      const auto* arr = f->as_array();
+      if (!arr) {
+        error(f->source(), "target_files must be an array of file patterns like "
+                           "[\"targets/*.json\"], not " +
+                               std::string(type_name(*f)));
+      } else {
+        for (const auto& item : *arr) {
+          auto v = string_value(item, "target_files entry", "");
+          if (!v) continue;
+          if (v->empty()) {
+            error(item.source(), "target_files entries must not be empty");
+            continue;
+          }
+          std::filesystem::path path(*v);
+          if (path.is_relative() && !base_dir_.empty()) path = base_dir_ / path;
+          config.target_files.patterns.push_back(path.string());
+        }
+      }
+    }
+    config.target_files.refresh = target_files_refresh_;
     if (const toml::node* targets = root.get("target")) {
       const auto* arr = targets->as_array();
       if (!arr) {
@@ -345,6 +367,9 @@ class Loader {
     daemon_timeout_ =
         Effective{timeout.value, timeout.known, timeout_node ? "from [daemon]" : "default"};
 
+    if (const toml::node* n = t.get("target_files_refresh")) {
+      if (auto d = duration_value(*n, "target_files_refresh", context)) target_files_refresh_ = *d;
+    }
     if (const toml::node* n = t.get("max_in_flight")) {
       if (const auto* v = n->as_integer()) {
         long long value = v->get();
@@ -988,6 +1013,7 @@ class Loader {
 
   std::string source_;
   std::filesystem::path base_dir_;
+  Duration target_files_refresh_ = std::chrono::seconds(10);
   std::vector<ConfigError> errors_;
   std::map<std::string, int> target_lines_;  // target name -> line of its first definition
   Effective daemon_interval_;

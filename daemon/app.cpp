@@ -23,14 +23,14 @@
 #include "daemon/result_table.hpp"
 #include "daemon/scheduler.hpp"
 #include "daemon/status_page.hpp"
+#include "daemon/target_files.hpp"
 #include "daemon/web_security.hpp"
 
 namespace kscprobe {
 
 namespace asio = boost::asio;
 
-bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
-               std::vector<ConfigError>* errors) {
+bool load_base_config(const AppOptions& options, Config* config, std::vector<ConfigError>* errors) {
   LoadResult r = options.config_file.empty()
                      ? load_config_string(options.config_text, options.config_name)
                      : load_config_file(options.config_file);
@@ -44,7 +44,19 @@ bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
     if (!load_web_config_file(options.web_config_file, &web, errors)) return false;
     r.config->web = web;
   }
-  *plan = std::make_shared<const Plan>(expand_plan(*r.config));
+  *config = std::move(*r.config);
+  return true;
+}
+
+bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
+               std::vector<ConfigError>* errors) {
+  Config config;
+  if (!load_base_config(options, &config, errors)) return false;
+  TargetFiles files;
+  files.scan(config.target_files.patterns, errors);
+  merge_targets(&config, files.targets(), errors);
+  if (!errors->empty()) return false;
+  *plan = std::make_shared<const Plan>(expand_plan(config));
   return true;
 }
 
@@ -112,7 +124,40 @@ struct App::Impl {
     return true;
   }
 
+  /// The plan of `cfg` plus the targets of its target files (re-scanned now). File errors are
+  /// logged; the files' last good content is used.
+  std::shared_ptr<const Plan> plan_from(const Config& cfg) {
+    std::vector<ConfigError> errors;
+    files.scan(cfg.target_files.patterns, &errors);
+    Config merged = cfg;
+    merge_targets(&merged, files.targets(), &errors);
+    for (const auto& e : errors)
+      log::error("target file error, keeping its last good content", {{"error", e.format()}});
+    return std::make_shared<const Plan>(expand_plan(merged));
+  }
+
+  void watch_files() {
+    if (base.target_files.patterns.empty() || stopping) return;
+    files_timer.expires_after(base.target_files.refresh);
+    files_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping) return;
+      std::vector<ConfigError> errors;
+      bool changed = files.scan(base.target_files.patterns, &errors);
+      for (const auto& e : errors)
+        log::error("target file error, keeping its last good content", {{"error", e.format()}});
+      if (changed) {
+        auto plan = plan_from(base);
+        install(plan, current_sec);
+        log::info("target files changed", {{"files", std::to_string(files.files())},
+                                           {"targets", std::to_string(plan->targets.size())},
+                                           {"checks", std::to_string(plan->checks.size())}});
+      }
+      watch_files();
+    });
+  }
+
   void install(std::shared_ptr<const Plan> plan, std::shared_ptr<const WebSecurity> sec) {
+    current_sec = sec;
     http.set_security(std::move(sec));
     std::vector<std::uint32_t> old_to_new;
     table = ResultTable::carry_over(plan, table, &old_to_new);
@@ -228,9 +273,9 @@ struct App::Impl {
   }
 
   bool reload_inner(std::string* error_text) {
-    std::shared_ptr<const Plan> plan;
+    Config cfg;
     std::vector<ConfigError> errors;
-    if (!load_plan(options, &plan, &errors)) {
+    if (!load_base_config(options, &cfg, &errors)) {
       reload_ok->Set(0);
       last_reload_ok = false;
       log::error("configuration reload failed, keeping the running configuration",
@@ -241,6 +286,7 @@ struct App::Impl {
       }
       return false;
     }
+    std::shared_ptr<const Plan> plan = plan_from(cfg);
     std::shared_ptr<const WebSecurity> sec;
     std::string sec_error;
     if (!prepare_security(*plan, &sec, &sec_error)) {
@@ -255,7 +301,10 @@ struct App::Impl {
       log::warn("TLS on the listener changes for new connections only",
                 {{"tls", sec->tls ? "on" : "off"}});
     }
+    bool watch = base.target_files.patterns.empty() && !cfg.target_files.patterns.empty();
+    base = std::move(cfg);
     install(plan, std::move(sec));
+    if (watch) watch_files();
     log::info("configuration reloaded", {{"file", config_source(options)},
                                          {"targets", std::to_string(plan->targets.size())},
                                          {"checks", std::to_string(plan->checks.size())}});
@@ -286,6 +335,7 @@ struct App::Impl {
       outputs->stop();
     }
     heartbeat_timer.cancel();
+    files_timer.cancel();
     boost::system::error_code ignored;
     signals.cancel(ignored);
     http.stop();
@@ -328,6 +378,10 @@ struct App::Impl {
   prometheus::Gauge* reload_ok = nullptr;
   prometheus::Gauge* reload_ts = nullptr;
   std::unique_ptr<MetricOutputs> outputs;
+  Config base;  // the last good configuration file, without the target files' targets
+  TargetFiles files;
+  std::shared_ptr<const WebSecurity> current_sec;
+  asio::steady_timer files_timer{io};
   asio::steady_timer stop_timer{io};
   asio::steady_timer heartbeat_timer{io};
   std::chrono::steady_clock::time_point stop_deadline;
@@ -343,14 +397,14 @@ App::~App() = default;
 
 bool App::start() {
   auto& im = *impl_;
-  std::shared_ptr<const Plan> plan;
   std::vector<ConfigError> errors;
-  if (!load_plan(im.options, &plan, &errors)) {
+  if (!load_base_config(im.options, &im.base, &errors)) {
     log::error("invalid configuration",
                {{"file", config_source(im.options)}, {"errors", std::to_string(errors.size())}});
     for (const auto& e : errors) log::error("configuration error", {{"error", e.format()}});
     return false;
   }
+  std::shared_ptr<const Plan> plan = im.plan_from(im.base);
   std::string err;
   std::shared_ptr<const WebSecurity> sec;
   if (!im.prepare_security(*plan, &sec, &err)) {
@@ -365,6 +419,7 @@ bool App::start() {
     return false;
   }
   im.install(plan, sec);
+  im.watch_files();
   if (!im.options.outputs.textfile_path.empty() || !im.options.outputs.push_url.empty()) {
     im.outputs = std::make_unique<MetricOutputs>(im.io.get_executor(), im.options.outputs,
                                                  [&im] { return im.render(); });

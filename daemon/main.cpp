@@ -8,6 +8,7 @@
 #include "daemon/app.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/once_runner.hpp"
+#include "daemon/target_files.hpp"
 #include "daemon/web_security.hpp"
 #include "simulator/estate_simulator.hpp"
 #ifdef _WIN32
@@ -132,6 +133,12 @@ int main(int argc, char** argv) {
       if (!load_web_config_file(web_config_file, &web, &web_errors))
         return report_errors(web_errors);
     }
+    // Target files are part of the configuration: check them too.
+    std::vector<ConfigError> file_errors;
+    TargetFiles files;
+    files.scan(r.config->target_files.patterns, &file_errors);
+    merge_targets(&*r.config, files.targets(), &file_errors);
+    if (!file_errors.empty()) return report_errors(file_errors);
     Plan plan = expand_plan(*r.config);
     std::cout << config_file << ": valid, " << plan.targets.size() << " targets, "
               << plan.checks.size() << " checks\n";

@@ -21,7 +21,7 @@ using Labels = std::map<std::string, std::string>;
 /// The repository root, from this file's path (CMake compiles it by absolute path).
 fs::path source_root() {
   if (const char* env = std::getenv("KSCPROBE_SOURCE_DIR")) return env;
-  return fs::path(__FILE__).parent_path().parent_path().parent_path();
+  return fs::path(KSCPROBE_SOURCE_DIR);
 }
 
 /// `prometheus` from PATH, or the Debian package's path.

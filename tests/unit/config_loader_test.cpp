@@ -67,7 +67,8 @@ TEST(ConfigLoader, EmptyConfigIsValid) {
 }
 
 TEST(ConfigLoader, EveryKeyIsParsed) {
-  const std::string ca = __FILE__;  // any readable file will do as a CA file here
+  // Any readable file will do as a CA file here.
+  const std::string ca = std::string(KSCPROBE_SOURCE_DIR) + "/tests/unit/config_loader_test.cpp";
   const std::string toml = R"([daemon]
 interval = "1m"
 timeout = "10s"
@@ -168,7 +169,7 @@ transport = "http"
 }
 
 TEST(ConfigLoader, ExampleConfigLoads) {
-  const auto example = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() /
+  const auto example = std::filesystem::path(KSCPROBE_SOURCE_DIR) /
                        "examples" / "kscprobe.example.toml";
   auto result = load_config_file(example.string());
   EXPECT_TRUE(result.ok()) << result.error_text();
@@ -1098,4 +1099,16 @@ TEST(ConfigLoader, ProbeAllowListErrorsArePositioned) {
                "fd00::/8");
   expect_error("[probe]\nmax_concurrent = 0\n",
                "k.toml:2:18: [probe]: max_concurrent must be an integer in 1..1024");
+}
+
+TEST(ConfigLoader, TargetFilesPatterns) {
+  Config c = load_ok(
+      "target_files = [\"targets/*.json\", \"/abs/*.yml\"]\n[daemon]\n"
+      "target_files_refresh = \"30s\"\n");
+  ASSERT_EQ(c.target_files.patterns.size(), 2u);
+  EXPECT_EQ(c.target_files.patterns[1], "/abs/*.yml");
+  EXPECT_EQ(c.target_files.refresh, 30s);
+  expect_error("target_files = \"targets/*.json\"\n",
+               "k.toml:1:16: target_files must be an array of file patterns like "
+               "[\"targets/*.json\"], not a string");
 }

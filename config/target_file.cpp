@@ -1,0 +1,166 @@
+#include "config/target_file.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace kscprobe {
+
+namespace {
+
+constexpr std::string_view kReserved[] = {"target", "check", "port",     "transport",
+                                          "reason", "phase", "instance", "job"};
+
+bool label_name_ok(const std::string& s) {
+  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+bool address_ok(const std::string& s) {
+  return !s.empty() && s.size() < 256 && std::none_of(s.begin(), s.end(), [](char c) {
+    return std::isspace(static_cast<unsigned char>(c)) || c == '/' || c == '"';
+  });
+}
+
+}  // namespace
+
+bool parse_target_file(const std::string& path, std::vector<TargetConfig>* targets,
+                       std::vector<ConfigError>* errors) {
+  std::size_t before = errors->size();
+  auto err = [&](const YAML::Mark& m, std::string msg) {
+    errors->push_back(
+        {{path, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1}, std::move(msg)});
+  };
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    errors->push_back({{path, 0, 0}, "cannot read the target file"});
+    return false;
+  } catch (const YAML::Exception& e) {
+    err(e.mark, e.msg);
+    return false;
+  }
+  if (root.IsNull()) return true;  // an empty file: no targets
+  if (!root.IsSequence()) {
+    err(root.Mark(), "a target file is a list of {\"targets\": [...], \"labels\": {...}} groups");
+    return false;
+  }
+  std::vector<TargetConfig> out;
+  for (std::size_t g = 0; g < root.size(); ++g) {
+    const YAML::Node group = root[g];
+    std::string where = "group #" + std::to_string(g + 1);
+    if (!group.IsMap()) {
+      err(group.Mark(), where + " must be a mapping with targets and labels");
+      continue;
+    }
+    for (const auto& kv : group) {
+      std::string key = kv.first.Scalar();
+      if (key != "targets" && key != "labels")
+        err(kv.first.Mark(), where + ": unknown key \"" + key + "\" (targets, labels)");
+    }
+    TargetConfig proto;
+    bool role_seen = false, ok = true;
+    const YAML::Node labels = group["labels"];
+    if (labels && !labels.IsMap()) {
+      err(labels.Mark(), where + ": labels must be a mapping of name: value");
+      ok = false;
+    } else if (labels) {
+      for (const auto& kv : labels) {
+        std::string name = kv.first.Scalar();
+        if (!kv.second.IsScalar()) {
+          err(kv.second.Mark(), where + ": label \"" + name + "\" must be a string");
+          ok = false;
+          continue;
+        }
+        std::string value = kv.second.Scalar();
+        if (name == "role") {
+          role_seen = true;  // present, even if invalid: one error is enough
+          auto r = parse_role(value);
+          if (!r) {
+            err(kv.second.Mark(),
+                where + ": unknown role \"" + value + "\" (" + std::string(all_role_names()) + ")");
+            ok = false;
+          } else {
+            proto.role = *r;
+          }
+        } else if (name == "features") {
+          std::size_t i = 0;
+          while (i <= value.size()) {
+            std::size_t end = value.find(',', i);
+            if (end == std::string::npos) end = value.size();
+            std::string f = value.substr(i, end - i);
+            f.erase(0, f.find_first_not_of(' '));
+            if (auto sp = f.find_last_not_of(' '); sp != std::string::npos) f.erase(sp + 1);
+            i = end + 1;
+            if (f.empty()) continue;
+            auto flag = parse_feature(f);
+            if (!flag) {
+              err(kv.second.Mark(), where + ": unknown feature \"" + f + "\" (" +
+                                        std::string(all_feature_names()) + ")");
+              ok = false;
+            } else {
+              proto.features |= *flag;
+            }
+          }
+        } else if (name == "engine") {
+          auto e = parse_engine(value);
+          if (!e) {
+            err(kv.second.Mark(),
+                where + ": unknown engine \"" + value + "\" (mysql, mssql, postgresql)");
+            ok = false;
+          } else {
+            proto.engine = *e;
+          }
+        } else if (name.rfind("__", 0) == 0) {
+          // Meta labels: Prometheus drops them after relabelling, so do we.
+        } else if (!label_name_ok(name) || std::find(std::begin(kReserved), std::end(kReserved),
+                                                     name) != std::end(kReserved)) {
+          err(kv.first.Mark(), where + ": label name \"" + name +
+                                   "\" is not allowed (reserved, or not [a-zA-Z_][a-zA-Z0-9_]*)");
+          ok = false;
+        } else {
+          proto.labels.emplace_back(name, value);
+        }
+      }
+    }
+    if (!role_seen) {
+      err(group.Mark(), where + ": labels must say the role (\"role\": \"agent\", ...)");
+      ok = false;
+    }
+    if (proto.role == Role::database && !proto.engine) {
+      err(group.Mark(), where + ": role database needs an \"engine\" label");
+      ok = false;
+    }
+    std::sort(proto.labels.begin(), proto.labels.end());
+    const YAML::Node list = group["targets"];
+    if (!list || !list.IsSequence()) {
+      err(group.Mark(), where + ": targets must be a list of addresses");
+      continue;
+    }
+    for (const auto& t : list) {
+      if (!t.IsScalar() || !address_ok(t.Scalar())) {
+        err(t.Mark(), where + ": \"" + (t.IsScalar() ? t.Scalar() : std::string("?")) +
+                          "\" is not a host name or IP address");
+        continue;
+      }
+      if (!ok) continue;
+      TargetConfig tc = proto;
+      tc.address = t.Scalar();
+      if (tc.address.size() > 2 && tc.address.front() == '[' && tc.address.back() == ']')
+        tc.address = tc.address.substr(1, tc.address.size() - 2);
+      tc.name = tc.address;
+      tc.pos = {path, t.Mark().line + 1, t.Mark().column + 1};
+      out.push_back(std::move(tc));
+    }
+  }
+  if (errors->size() != before) return false;
+  targets->insert(targets->end(), std::make_move_iterator(out.begin()),
+                  std::make_move_iterator(out.end()));
+  return true;
+}
+
+}  // namespace kscprobe

@@ -1,0 +1,133 @@
+#include "config/target_file.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "daemon/target_files.hpp"
+
+using namespace kscprobe;
+
+namespace {
+
+std::string temp_dir() {
+  char tmpl[] = "/tmp/kscprobe-tf-XXXXXX";
+  return mkdtemp(tmpl);
+}
+
+void write(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".new";
+  std::ofstream(tmp) << text;
+  std::filesystem::rename(tmp, path);  // like config management does: a new inode
+}
+
+std::vector<std::string> error_texts(const std::vector<ConfigError>& errors) {
+  std::vector<std::string> out;
+  for (const auto& e : errors) out.push_back(e.format());
+  return out;
+}
+
+}  // namespace
+
+TEST(TargetFile, JsonFileSdGroups) {
+  std::string dir = temp_dir();
+  write(dir + "/a.json", R"([
+  {"targets": ["10.1.0.5", "pc-0042.corp", "[fd00::7]"],
+   "labels": {"role": "agent", "site": "lyon", "__meta_x": "dropped"}},
+  {"targets": ["ksc01.corp"], "labels": {"role": "server", "features": "ksn_proxy, mobile"}},
+  {"targets": ["db.corp"], "labels": {"role": "database", "engine": "mssql"}}
+])");
+  std::vector<TargetConfig> t;
+  std::vector<ConfigError> e;
+  ASSERT_TRUE(parse_target_file(dir + "/a.json", &t, &e)) << error_texts(e)[0];
+  ASSERT_EQ(t.size(), 5u);
+  EXPECT_EQ(t[0].name, "10.1.0.5");
+  EXPECT_EQ(t[0].role, Role::agent);
+  ASSERT_EQ(t[0].labels.size(), 1u);
+  EXPECT_EQ(t[0].labels[0], (std::pair<std::string, std::string>{"site", "lyon"}));
+  EXPECT_EQ(t[2].address, "fd00::7");
+  EXPECT_EQ(t[3].features, kFeatureKsnProxy | kFeatureMobile);
+  EXPECT_EQ(t[4].engine, DbEngine::mssql);
+  EXPECT_EQ(t[1].pos.line, 2);
+}
+
+TEST(TargetFile, YamlAndErrorsWithPositions) {
+  std::string dir = temp_dir();
+  write(dir + "/b.yml",
+        "- targets: [pc-1]\n"
+        "  labels: {role: agnet}\n"
+        "- targets: [pc-2]\n"
+        "  labels: {site: x}\n"
+        "- targets: [pc-3]\n"
+        "  labels: {role: agent, job: nope}\n"
+        "  extra: 1\n");
+  std::vector<TargetConfig> t;
+  std::vector<ConfigError> e;
+  EXPECT_FALSE(parse_target_file(dir + "/b.yml", &t, &e));
+  EXPECT_TRUE(t.empty());  // a bad file contributes nothing
+  auto texts = error_texts(e);
+  ASSERT_EQ(texts.size(), 4u);
+  EXPECT_EQ(texts[0], dir +
+                          "/b.yml:2:18: group #1: unknown role \"agnet\" (server, "
+                          "distribution_point, agent, web_console, ios_mdm, database)");
+  EXPECT_EQ(texts[1],
+            dir + "/b.yml:3:3: group #2: labels must say the role (\"role\": \"agent\", ...)");
+  EXPECT_EQ(texts[2], dir + "/b.yml:7:3: group #3: unknown key \"extra\" (targets, labels)");
+  EXPECT_EQ(texts[3], dir +
+                          "/b.yml:6:25: group #3: label name \"job\" is not allowed (reserved, "
+                          "or not [a-zA-Z_][a-zA-Z0-9_]*)");
+  write(dir + "/c.json", "[{\"targets\": [\"a\"");
+  e.clear();
+  EXPECT_FALSE(parse_target_file(dir + "/c.json", &t, &e));
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].pos.file, dir + "/c.json");
+}
+
+TEST(TargetFiles, RescanKeepsLastGoodContentAndFollowsDeletes) {
+  std::string dir = temp_dir();
+  std::vector<std::string> patterns{dir + "/*.json"};
+  TargetFiles files;
+  std::vector<ConfigError> e;
+  EXPECT_FALSE(files.scan(patterns, &e));  // nothing yet
+  write(dir + "/a.json", R"([{"targets": ["pc-1", "pc-2"], "labels": {"role": "agent"}}])");
+  EXPECT_TRUE(files.scan(patterns, &e));
+  EXPECT_EQ(files.targets().size(), 2u);
+  EXPECT_FALSE(files.scan(patterns, &e));  // unchanged: not re-read
+  // A broken edit: reported once, the last good targets stay.
+  write(dir + "/a.json", R"([{"targets": ["pc-1", "pc-2", "pc-3"], "labels": {"role": "agnet"}}])");
+  EXPECT_FALSE(files.scan(patterns, &e));
+  EXPECT_EQ(e.size(), 1u);
+  EXPECT_FALSE(files.scan(patterns, &e));
+  EXPECT_EQ(e.size(), 1u);
+  EXPECT_EQ(files.targets().size(), 2u);
+  // Fixed: the new content replaces the old.
+  write(dir + "/a.json", R"([{"targets": ["pc-1", "pc-3", "pc-4"], "labels": {"role": "agent"}}])");
+  EXPECT_TRUE(files.scan(patterns, &e));
+  ASSERT_EQ(files.targets().size(), 3u);
+  EXPECT_EQ(files.targets()[1].name, "pc-3");
+  // Deleted: its targets go.
+  std::filesystem::remove(dir + "/a.json");
+  EXPECT_TRUE(files.scan(patterns, &e));
+  EXPECT_TRUE(files.targets().empty());
+}
+
+TEST(TargetFiles, MergeSkipsDuplicateNames) {
+  Config c;
+  TargetConfig a;
+  a.name = "ksc01";
+  c.targets.push_back(a);
+  TargetConfig dup = a;
+  dup.pos = {"f.json", 3, 5};
+  TargetConfig other;
+  other.name = "pc-9";
+  std::vector<ConfigError> e;
+  merge_targets(&c, {dup, other}, &e);
+  ASSERT_EQ(c.targets.size(), 2u);
+  EXPECT_EQ(c.targets[1].name, "pc-9");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].format(),
+            "f.json:3:5: target \"ksc01\" is defined more than once; this one is ignored");
+}
