@@ -307,9 +307,10 @@ class Loader {
     if (const toml::node* f = root.get("target_files")) {
       const auto* arr = f->as_array();
       if (!arr) {
-        error(f->source(), "target_files must be an array of file patterns like "
-                           "[\"targets/*.json\"], not " +
-                               std::string(type_name(*f)));
+        error(f->source(),
+              "target_files must be an array of file patterns like "
+              "[\"targets/*.json\"], not " +
+                  std::string(type_name(*f)));
       } else {
         for (const auto& item : *arr) {
           auto v = string_value(item, "target_files entry", "");

@@ -312,10 +312,9 @@ TEST(E2E, CatalogListsEveryCheck) {
 
 TEST(E2E, DemoModePrintsItsMetricsUrlAndServesIt) {
   std::string dir = e2e::temp_dir();
-  e2e::Process demo(
-      {KSCPROBE_BIN, "--demo", "--demo.ephemeral-ports", "--web.listen-address=127.0.0.1:0",
-       "--log.format=json"},
-      dir + "/out", dir + "/err");
+  e2e::Process demo({KSCPROBE_BIN, "--demo", "--demo.ephemeral-ports",
+                     "--web.listen-address=127.0.0.1:0", "--log.format=json"},
+                    dir + "/out", dir + "/err");
   std::smatch m;
   std::regex re("metrics: http://127\\.0\\.0\\.1:([0-9]+)/metrics");
   ASSERT_TRUE(demo.wait_output(

@@ -169,8 +169,8 @@ transport = "http"
 }
 
 TEST(ConfigLoader, ExampleConfigLoads) {
-  const auto example = std::filesystem::path(KSCPROBE_SOURCE_DIR) /
-                       "examples" / "kscprobe.example.toml";
+  const auto example =
+      std::filesystem::path(KSCPROBE_SOURCE_DIR) / "examples" / "kscprobe.example.toml";
   auto result = load_config_file(example.string());
   EXPECT_TRUE(result.ok()) << result.error_text();
   ASSERT_TRUE(result.config);
