@@ -138,4 +138,17 @@ inline ProbeResult finish(ProbeRun& run, RaceOutcome outcome) {
   return result;
 }
 
+// The whole of a prober: `body(run)` raced against the deadline and outside cancellation.
+// Cancellation is checked before the first co_await of an awaitable, which would throw in a
+// cancelled coroutine.
+inline boost::asio::awaitable<ProbeResult> run_probe_body(
+    const CheckSpec& spec, ProbeEnv& env, boost::asio::awaitable<void> (*body)(ProbeRun&)) {
+  ProbeRun run(spec, env);
+  if (cancelled(co_await boost::asio::this_coro::cancellation_state)) {
+    co_return finish(run, RaceOutcome::cancelled);
+  }
+  auto outcome = co_await run_until(body(run), run);
+  co_return finish(run, outcome);
+}
+
 }  // namespace kscprobe::detail

@@ -103,13 +103,7 @@ asio::awaitable<void> tcp_body(ProbeRun& run) {
 }  // namespace detail
 
 boost::asio::awaitable<ProbeResult> probe_tcp(const CheckSpec& spec, ProbeEnv& env) {
-  detail::ProbeRun run(spec, env);
-  // Checked before any co_await of an awaitable, which would throw in a cancelled coroutine.
-  if (detail::cancelled(co_await boost::asio::this_coro::cancellation_state)) {
-    co_return detail::finish(run, detail::RaceOutcome::cancelled);
-  }
-  auto outcome = co_await detail::run_until(detail::tcp_body(run), run);
-  co_return detail::finish(run, outcome);
+  return detail::run_probe_body(spec, env, &detail::tcp_body);
 }
 
 }  // namespace kscprobe

@@ -53,18 +53,9 @@ std::string timestamp() {
   return buf;
 }
 
-void append_logfmt_value(std::string& out, std::string_view v) {
-  bool quote = v.empty();
-  for (char c : v) {
-    if (c == ' ' || c == '=' || c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
-      quote = true;
-      break;
-    }
-  }
-  if (!quote) {
-    out += v;
-    return;
-  }
+// Quotes and escapes a value the same way for both formats (JSON string escapes, which logfmt
+// parsers accept); logfmt leaves plain words unquoted.
+void append_quoted(std::string& out, std::string_view v) {
   out += '"';
   for (char c : v) {
     switch (c) {
@@ -96,37 +87,21 @@ void append_logfmt_value(std::string& out, std::string_view v) {
   out += '"';
 }
 
-void append_json_string(std::string& out, std::string_view v) {
-  out += '"';
+void append_logfmt_value(std::string& out, std::string_view v) {
+  bool quote = v.empty();
   for (char c : v) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char b[8];
-          std::snprintf(b, sizeof b, "\\u%04x", c);
-          out += b;
-        } else {
-          out += c;
-        }
+    if (c == ' ' || c == '=' || c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+      quote = true;
+      break;
     }
   }
-  out += '"';
+  if (quote)
+    append_quoted(out, v);
+  else
+    out += v;
 }
+
+void append_json_string(std::string& out, std::string_view v) { append_quoted(out, v); }
 
 }  // namespace
 
