@@ -7,6 +7,8 @@
 #include <boost/beast/http/error.hpp>
 #include <cerrno>
 
+#include "daemon/platform_net.hpp"
+
 namespace kscprobe {
 namespace {
 
@@ -85,7 +87,8 @@ MappedError map_error(const error_code& ec, Phase phase) {
     return mapped(Reason::protocol, "malformed HTTP response: " + ec.message());
   if (is_resolver_error(ec)) return mapped(Reason::resolve, "cannot resolve: " + ec.message());
   if (is_system(ec)) {
-    switch (ec.value()) {
+    // Winsock's numbers differ from <cerrno>'s: platform::socket_errno maps them.
+    switch (platform::socket_errno(ec.value())) {
       case ECONNREFUSED:
         return mapped(Reason::refused, "connection refused");
       case ETIMEDOUT:
@@ -94,8 +97,10 @@ MappedError map_error(const error_code& ec, Phase phase) {
         return mapped(Reason::unreachable, "host unreachable");
       case ENETUNREACH:
         return mapped(Reason::unreachable, "network unreachable");
+#ifdef EHOSTDOWN
       case EHOSTDOWN:
         return mapped(Reason::unreachable, "host down");
+#endif
       case ENETDOWN:
         return mapped(Reason::unreachable, "network down");
       case EACCES:

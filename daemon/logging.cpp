@@ -2,10 +2,15 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#ifdef _WIN32
+#include <spdlog/sinks/stdout_color_sinks.h>
+#endif
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+
+#include "daemon/platform.hpp"
 
 namespace kscprobe::log {
 
@@ -16,7 +21,14 @@ Level g_level = Level::info;
 
 std::shared_ptr<spdlog::logger> logger() {
   static std::shared_ptr<spdlog::logger> l = [] {
+#ifdef _WIN32
+    // The Win32 standard error handle rather than the C runtime's stderr stream: a service
+    // starts without standard handles, windows-service/ then points the handle at the log file
+    // (SetStdHandle), and not every C runtime lets its stderr stream follow.
+    auto lg = spdlog::stderr_color_mt("kscprobe", spdlog::color_mode::never);
+#else
     auto lg = spdlog::stderr_logger_mt("kscprobe");
+#endif
     // Every line is fully formatted here (logfmt or JSON); spdlog only does the I/O.
     lg->set_pattern("%v");
     lg->set_level(spdlog::level::trace);
@@ -44,8 +56,7 @@ std::string timestamp() {
   auto now = std::chrono::system_clock::now();
   auto secs = std::chrono::system_clock::to_time_t(now);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
+  std::tm tm = platform::utc_tm(secs);
   char buf[40];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,

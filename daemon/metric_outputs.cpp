@@ -1,10 +1,9 @@
 #include "daemon/metric_outputs.hpp"
 
-#include <unistd.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/host_name.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -18,6 +17,7 @@
 #include <fstream>
 
 #include "daemon/logging.hpp"
+#include "daemon/platform.hpp"
 
 namespace kscprobe {
 
@@ -27,7 +27,7 @@ namespace http = beast::http;
 
 bool write_file_atomically(const std::string& path, const std::string& content,
                            std::string* error) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  std::string tmp = path + ".tmp." + std::to_string(platform::process_id());
   {
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
     if (!f) {
@@ -36,7 +36,7 @@ bool write_file_atomically(const std::string& path, const std::string& content,
     }
     bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
     ok = (std::fflush(f) == 0) && ok;
-    ok = (::fsync(fileno(f)) == 0) && ok;
+    ok = platform::sync_file(f) && ok;
     ok = (std::fclose(f) == 0) && ok;
     if (!ok) {
       *error = "cannot write " + tmp + ": " + std::strerror(errno);
@@ -44,8 +44,11 @@ bool write_file_atomically(const std::string& path, const std::string& content,
       return false;
     }
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    *error = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
+  // std::filesystem::rename replaces an existing file on Windows too (std::rename does not).
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    *error = "cannot rename " + tmp + " to " + path + ": " + ec.message();
     std::remove(tmp.c_str());
     return false;
   }
@@ -207,9 +210,8 @@ bool MetricOutputs::start(std::string* error) {
     }
     std::string instance = im.options.push_instance;
     if (instance.empty()) {
-      char name[256] = {};
-      ::gethostname(name, sizeof name - 1);
-      instance = name;
+      boost::system::error_code ec;
+      instance = asio::ip::host_name(ec);
     }
     auto segment = [](const std::string& s) {
       std::string out;

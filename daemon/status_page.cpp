@@ -5,6 +5,7 @@
 #include <ctime>
 #include <vector>
 
+#include "daemon/platform.hpp"
 #include "daemon/result_table.hpp"
 
 namespace kscprobe {
@@ -30,9 +31,7 @@ std::string ago(double seconds) {
 }
 
 std::string date_of(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
+  std::tm tm = platform::utc_tm(static_cast<std::time_t>(t));
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
   return buf;

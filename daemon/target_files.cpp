@@ -1,23 +1,17 @@
 #include "daemon/target_files.hpp"
 
-#include <glob.h>
-#include <sys/stat.h>
-
 #include <set>
 
 #include "config/target_file.hpp"
+#include "daemon/platform_files.hpp"
 
 namespace kscprobe {
 
 bool TargetFiles::scan(const std::vector<std::string>& patterns, std::vector<ConfigError>* errors) {
   std::set<std::string> present;
   for (const auto& pattern : patterns) {
-    glob_t g{};
-    if (::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &g) == 0) {
-      for (std::size_t i = 0; i < g.gl_pathc && present.size() < 100000; ++i)
-        present.insert(g.gl_pathv[i]);
-    }
-    ::globfree(&g);
+    for (auto& path : platform::glob_files(pattern, 100000 - present.size()))
+      present.insert(std::move(path));
   }
   bool changed = false;
   for (auto it = files_.begin(); it != files_.end();) {
@@ -29,15 +23,13 @@ bool TargetFiles::scan(const std::vector<std::string>& patterns, std::vector<Con
     }
   }
   for (const auto& path : present) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    auto stamp = platform::file_stamp(path);
+    if (!stamp) continue;
     FileState& f = files_[path];
-    long long mtime =
-        static_cast<long long>(st.st_mtim.tv_sec) * 1'000'000'000LL + st.st_mtim.tv_nsec;
-    if (f.mtime_ns == mtime && f.size == st.st_size && f.inode == st.st_ino) continue;
-    f.mtime_ns = mtime;
-    f.size = st.st_size;
-    f.inode = st.st_ino;
+    if (f.mtime_ns == stamp->mtime_ns && f.size == stamp->size && f.inode == stamp->inode) continue;
+    f.mtime_ns = stamp->mtime_ns;
+    f.size = stamp->size;
+    f.inode = stamp->inode;
     std::vector<TargetConfig> fresh;
     if (parse_target_file(path, &fresh, errors)) {
       f.targets = std::move(fresh);

@@ -1,13 +1,16 @@
 #include "daemon/web_security.hpp"
 
-#include <crypt.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <yaml-cpp/yaml.h>
 
+#include <array>
 #include <boost/asio/ssl/context.hpp>
 #include <cstring>
 #include <filesystem>
+
+#include "daemon/bcrypt.hpp"
 
 namespace kscprobe {
 
@@ -45,13 +48,10 @@ bool base64_decode(std::string_view in, std::string* out) {
 
 bool bcrypt_verify(std::string_view password, const std::string& hash) {
   if (hash.size() < 7 || hash[0] != '$' || hash[1] != '2') return false;
-  std::string pw(password);
-  crypt_data data;
-  std::memset(&data, 0, sizeof data);
-  const char* out = crypt_rn(pw.c_str(), hash.c_str(), &data, sizeof data);
-  if (!out || out[0] == '*') return false;
+  std::string out = bcrypt::crypt(password, hash);
+  if (out.empty()) return false;
   // Constant-time comparison of equal-length strings.
-  std::size_t len = std::strlen(out);
+  std::size_t len = out.size();
   if (len != hash.size()) return false;
   unsigned char diff = 0;
   for (std::size_t i = 0; i < len; ++i) diff |= static_cast<unsigned char>(out[i] ^ hash[i]);
@@ -59,15 +59,10 @@ bool bcrypt_verify(std::string_view password, const std::string& hash) {
 }
 
 std::string bcrypt_hash(std::string_view password, int cost) {
-  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (!crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, setting,
-                        sizeof setting))
+  std::array<unsigned char, 16> salt{};
+  if (cost < 4 || cost > 31 || RAND_bytes(salt.data(), static_cast<int>(salt.size())) != 1)
     return {};
-  std::string pw(password);
-  crypt_data data;
-  std::memset(&data, 0, sizeof data);
-  const char* out = crypt_rn(pw.c_str(), setting, &data, sizeof data);
-  return out && out[0] != '*' ? std::string(out) : std::string();
+  return bcrypt::crypt(password, bcrypt::make_setting(cost, salt));
 }
 
 bool WebSecurity::authorized(std::string_view header) const {

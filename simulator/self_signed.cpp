@@ -13,6 +13,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "daemon/platform.hpp"
+
 namespace kscprobe::sim {
 
 namespace {
@@ -144,7 +146,7 @@ Credentials finish(X509* cert, EVP_PKEY* cert_key, EVP_PKEY* signing_key) {
 
   std::tm tm{};
   check(ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm), "ASN1_TIME_to_tm");
-  out.not_after = static_cast<std::int64_t>(timegm(&tm));
+  out.not_after = platform::utc_seconds(&tm);
 
   BioPtr name_bio(BIO_new(BIO_s_mem()));
   if (!name_bio) fail("BIO_new");

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -34,7 +35,9 @@ bool write_file(const std::string& path, const std::string& content) {
     out.close();
     if (!out) return false;
   }
-  return std::rename(tmp.c_str(), path.c_str()) == 0;
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);  // replaces an existing file on Windows too
+  return !ec;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The full Windows service body: the same App as on Linux, driven by the service host. Built
 // by MSVC with vcpkg (CMakePresets.json); the mingw-w64 build on Linux cannot link the App
 // (no OpenSSL or prometheus-cpp there) and uses mingw/reduced_main.cpp instead.
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 
 #include "daemon/app.hpp"
@@ -16,23 +17,21 @@ int app_body(ServiceContext& ctx, const std::vector<std::string>& args) {
   std::string err;
   if (!log::setup(flag_value(args, "--log.level").value_or("info"),
                   flag_value(args, "--log.format").value_or("logfmt"), &err)) {
-    ctx.event(EventType::error, err);
+    ctx.event(EventId::start_failed, err);
     return 2;
   }
   AppOptions options;
   options.config_file = flag_value(args, "--config.file").value_or("kscprobe.toml");
   options.listen_address = flag_value(args, "--web.listen-address").value_or(":9851");
-  options.log_probes = flag_value(args, "--log.probes").has_value();
+  options.log_probes = std::find(args.begin(), args.end(), "--log.probes") != args.end();
   // Hooks run on the event loop; SetServiceStatus and ReportEvent are safe from any thread.
-  options.hooks.ready = [&ctx] {
+  options.hooks.ready = [&ctx, file = options.config_file] {
     ctx.report_running();
-    ctx.event(EventType::info, "kscprobe started");
+    ctx.event(EventId::started, "configuration " + file);
   };
-  options.hooks.reloaded = [&ctx](bool ok) {
-    ctx.event(ok ? EventType::info : EventType::warning,
-              ok ? "configuration reloaded"
-                 : "configuration reload rejected; the previous configuration keeps running "
-                   "(see the log file)");
+  options.hooks.reloaded = [&ctx, file = options.config_file](bool ok) {
+    ctx.event(ok ? EventId::reloaded : EventId::reload_rejected,
+              file + (ok ? "" : " (the errors are in the log file)"));
   };
   options.hooks.stopping = [&ctx] { ctx.report_stopping(); };
   boost::asio::io_context io;
@@ -40,9 +39,8 @@ int app_body(ServiceContext& ctx, const std::vector<std::string>& args) {
   ctx.on_stop([&app] { app.stop(); });
   ctx.on_reload([&app] { app.request_reload(); });
   if (!app.start()) {
-    ctx.event(EventType::error,
-              "kscprobe could not start: invalid configuration or listen "
-              "address (see the log file)");
+    ctx.event(EventId::start_failed,
+              "invalid configuration or listen address (the errors are in the log file)");
     return 1;
   }
   io.run();

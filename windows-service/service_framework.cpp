@@ -88,20 +88,22 @@ std::wstring default_log_path(const std::wstring& name) {
   return base + L"\\" + name + L"\\" + name + L".log";
 }
 
-// Points standard error (the daemon's log) at `path`, appending.
+// Points standard error (the daemon's log) at `path`, appending. The daemon's logger writes to
+// the Win32 standard error handle (daemon/logging.cpp), which is set last, to the file itself,
+// whatever the C runtime did. The C runtime's descriptor 2 and stderr stream (a few messages of
+// the host print there) follow where the runtime lets them: a process started without standard
+// handles has stderr on descriptor -2, which the UCRT documents freopen for, and which msvcrt
+// (mingw-w64's runtime) keeps, at least under wine.
 bool redirect_stderr(const std::wstring& path) {
   HANDLE fh = CreateFileW(path.c_str(), FILE_APPEND_DATA,
                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
                           OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
   if (fh == INVALID_HANDLE_VALUE) return false;
-  SetStdHandle(STD_ERROR_HANDLE, fh);
+  // The descriptor owns `fh` from now on and is never closed: the handle stays valid.
   int fd = _open_osfhandle(reinterpret_cast<intptr_t>(fh), _O_APPEND | _O_WRONLY | _O_BINARY);
-  if (fd < 0) return false;
-  // Descriptor 2 becomes the file.
-  if (fd != 2 && _dup2(fd, 2) != 0) return false;
-  // msvcrt binds stderr to descriptor 2 for good; the UCRT (MSVC) marks it -2 when started
-  // without a handle, and freopen is then the documented way to attach it.
-  if (_fileno(stderr) != 2 && !_wfreopen(path.c_str(), L"a", stderr)) return false;
+  if (fd >= 0 && fd != 2) _dup2(fd, 2);
+  if (_fileno(stderr) != 2) _wfreopen(path.c_str(), L"a", stderr);
+  SetStdHandle(STD_ERROR_HANDLE, fh);
   return true;
 }
 
@@ -166,15 +168,18 @@ class Host final : public ServiceContext {
     std::lock_guard lk(mu_);
     reload_fn_ = std::move(fn);
   }
-  void event(EventType type, const std::string& utf8_text) override {
+  using ServiceContext::event;
+  void event(EventId id, const std::string& utf8_text) override {
     if (!event_source_) event_source_ = RegisterEventSourceW(nullptr, name_.c_str());
     if (!event_source_) return;
+    EventType type = event_type(id);
     WORD t = type == EventType::error     ? EVENTLOG_ERROR_TYPE
              : type == EventType::warning ? EVENTLOG_WARNING_TYPE
                                           : EVENTLOG_INFORMATION_TYPE;
     std::wstring text = to_wide(utf8_text);
     const wchar_t* strings[] = {text.c_str()};
-    ReportEventW(event_source_, t, 0, 1, nullptr, 1, 0, strings, nullptr);
+    // The message (windows-service/messages.mc) is looked up by its full identifier.
+    ReportEventW(event_source_, t, 0, message_id(id), nullptr, 1, 0, strings, nullptr);
   }
   bool is_service() const override { return service_; }
 
@@ -229,8 +234,8 @@ class Host final : public ServiceContext {
     switch (code) {
       case SERVICE_CONTROL_STOP:
       case SERVICE_CONTROL_SHUTDOWN:
-        self->event(EventType::info,
-                    code == SERVICE_CONTROL_STOP ? "stop requested" : "system shutdown, stopping");
+        self->event(EventId::stop_requested,
+                    code == SERVICE_CONTROL_STOP ? "stop requested" : "system shutdown");
         self->set_state(SERVICE_STOP_PENDING, 0, 10000);
         self->request_stop();
         return NO_ERROR;
@@ -252,7 +257,7 @@ class Host final : public ServiceContext {
     try {
       return body_(*this, args_);
     } catch (const std::exception& e) {
-      event(EventType::error, std::string("stopped by an unexpected error: ") + e.what());
+      event(EventId::failed, std::string("unexpected error: ") + e.what());
       std::fprintf(stderr, "kscprobe: unexpected error: %s\n", e.what());
       return 1;
     }
@@ -290,13 +295,16 @@ void WINAPI Host::service_main(DWORD, LPWSTR*) {
   std::wstring path = log_path ? to_wide(*log_path) : default_log_path(h.name_);
   std::wstring dir = path.substr(0, path.find_last_of(L"\\/"));
   CreateDirectoryW(dir.c_str(), nullptr);
-  if (!redirect_stderr(path))
-    h.event(EventType::warning,
-            "cannot open the log file " + to_utf8(path) + ": " + last_error_text());
+  if (!redirect_stderr(path)) {
+    DWORD err = GetLastError();
+    h.event(EventId::log_file, to_utf8(path) + ": " + last_error_text(err));
+  }
   h.event(EventType::info, "starting; log file " + to_utf8(path));
   h.exit_code_ = h.run_body();
-  h.event(h.exit_code_ ? EventType::error : EventType::info,
-          "stopped with exit code " + std::to_string(h.exit_code_));
+  if (h.exit_code_)
+    h.event(EventId::failed, "exit code " + std::to_string(h.exit_code_));
+  else
+    h.event(EventId::stopped, "exit code 0");
   std::fflush(stderr);
   h.set_state(SERVICE_STOPPED, static_cast<DWORD>(h.exit_code_));
 }
@@ -464,6 +472,12 @@ int control(const ServiceInfo& info, const std::wstring& verb) {
 
 }  // namespace
 
+std::vector<std::string> utf8_args() {
+  std::vector<std::string> out;
+  for (const auto& a : wide_args()) out.push_back(to_utf8(a));
+  return out;
+}
+
 std::optional<std::string> flag_value(const std::vector<std::string>& args,
                                       const std::string& key) {
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -475,7 +489,10 @@ std::optional<std::string> flag_value(const std::vector<std::string>& args,
 
 int run_as_service(const std::wstring& name, const ServiceBody& body,
                    const std::vector<std::string>& args) {
-  Host host(name, body, args);
+  // Never destroyed: reporting STOPPED lets the dispatcher return here while the service thread
+  // is still on its way out of ServiceMain (and holding the host's lock), and the process ends
+  // right after anyway.
+  Host& host = *new Host(name, body, args);
   g_host = &host;
   std::wstring n = name;
   SERVICE_TABLE_ENTRYW table[] = {{n.data(), &Host::service_main}, {nullptr, nullptr}};
@@ -491,7 +508,6 @@ int run_as_service(const std::wstring& name, const ServiceBody& body,
     std::fprintf(stderr, "kscprobe: service dispatcher failed: %s\n", last_error_text().c_str());
     code = 1;
   }
-  g_host = nullptr;
   return code;
 }
 

@@ -12,6 +12,49 @@ namespace kscprobe::winsvc {
 
 enum class EventType { info, warning, error };
 
+/// Event Log entries. The numbers and texts are those of windows-service/messages.mc, compiled
+/// into the executable's message table; Event Viewer shows the number as the event ID, so they
+/// stay stable (alerts may filter on them). The free-text entries put their whole text in %1;
+/// the others add it as detail after a fixed sentence.
+enum class EventId : unsigned {
+  info = 1,               ///< informational, free text
+  warning = 2,            ///< warning, free text
+  error = 3,              ///< error, free text
+  started = 100,          ///< the service is running
+  stopped = 101,          ///< the service stopped cleanly
+  stop_requested = 102,   ///< a stop or shutdown control arrived
+  reloaded = 103,         ///< the configuration was reloaded
+  reload_rejected = 104,  ///< warning: a reload found an invalid configuration and kept the old
+  start_failed = 105,     ///< error: the service could not start
+  failed = 106,           ///< error: the service stopped with an error
+  log_file = 107,         ///< warning: the log file cannot be opened
+};
+
+/// The severity of each entry (its message's Severity in messages.mc).
+constexpr EventType event_type(EventId id) {
+  switch (id) {
+    case EventId::warning:
+    case EventId::reload_rejected:
+    case EventId::log_file:
+      return EventType::warning;
+    case EventId::error:
+    case EventId::start_failed:
+    case EventId::failed:
+      return EventType::error;
+    default:
+      return EventType::info;
+  }
+}
+
+/// The full message identifier (severity bits and number), as ReportEvent and FormatMessage take
+/// it and as the message compiler numbers it.
+constexpr unsigned long message_id(EventId id) {
+  unsigned long severity = event_type(id) == EventType::error     ? 3
+                           : event_type(id) == EventType::warning ? 2
+                                                                  : 1;
+  return severity << 30 | static_cast<unsigned long>(id);
+}
+
 /// What a service body sees of the service control manager.
 class ServiceContext {
  public:
@@ -26,7 +69,14 @@ class ServiceContext {
   /// Called for PARAMCHANGE and for the custom control kReloadControl (`sc control NAME 128`).
   virtual void on_reload(std::function<void()> fn) = 0;
   /// Writes to the Windows Event Log (Application log, source = the service name).
-  virtual void event(EventType type, const std::string& utf8_text) = 0;
+  virtual void event(EventId id, const std::string& utf8_text) = 0;
+  /// A free-text entry of the given severity.
+  void event(EventType type, const std::string& utf8_text) {
+    event(type == EventType::error     ? EventId::error
+          : type == EventType::warning ? EventId::warning
+                                       : EventId::info,
+          utf8_text);
+  }
   /// False when running in a console (started by hand, not by the SCM).
   virtual bool is_service() const = 0;
 };
@@ -55,6 +105,9 @@ std::optional<int> handle_command_line(const ServiceInfo& info, const ServiceBod
 /// the process was not started by the SCM). Returns the body's exit code.
 int run_as_service(const std::wstring& name, const ServiceBody& body,
                    const std::vector<std::string>& args);
+
+/// The process's command line (the wide one, so any path works), as UTF-8.
+std::vector<std::string> utf8_args();
 
 /// The value of `--key=value` or `--key value` in `args`, if present.
 std::optional<std::string> flag_value(const std::vector<std::string>& args, const std::string& key);

@@ -4,12 +4,14 @@
 // logger, with a small Beast endpoint (/-/healthy, /-/ready, /metrics with the plan's sizes)
 // standing in for the App. The MSVC build (windows-service/service_app.cpp) runs the full App
 // in the same service host.
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdio>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -18,6 +20,7 @@
 #include "config/loader.hpp"
 #include "config/plan.hpp"
 #include "daemon/logging.hpp"
+#include "windows-service/mingw/config_check.hpp"
 #include "windows-service/service_framework.hpp"
 
 namespace asio = boost::asio;
@@ -33,13 +36,13 @@ struct State {
   std::shared_ptr<const Plan> plan;
 };
 
-bool load(State& s, winsvc::ServiceContext& ctx) {
+bool load(State& s, winsvc::ServiceContext& ctx, bool reload) {
   LoadResult r = load_config_file(s.config_file);
   if (!r.ok()) {
     log::error("invalid configuration",
                {{"file", s.config_file}, {"errors", std::to_string(r.errors.size())}});
     for (const auto& e : r.errors) log::error("configuration error", {{"error", e.format()}});
-    ctx.event(winsvc::EventType::error,
+    ctx.event(reload ? winsvc::EventId::reload_rejected : winsvc::EventId::start_failed,
               "invalid configuration " + s.config_file + ":\n" + r.error_text());
     return false;
   }
@@ -98,7 +101,7 @@ int body(winsvc::ServiceContext& ctx, const std::vector<std::string>& args) {
   }
   State s;
   s.config_file = winsvc::flag_value(args, "--config.file").value_or("kscprobe.toml");
-  if (!load(s, ctx)) return 1;
+  if (!load(s, ctx, false)) return 1;
 
   std::string listen = winsvc::flag_value(args, "--web.listen-address").value_or("127.0.0.1:9851");
   auto colon = listen.rfind(':');
@@ -114,7 +117,7 @@ int body(winsvc::ServiceContext& ctx, const std::vector<std::string>& args) {
   if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
     log::error("cannot start the web listener", {{"address", listen}, {"error", ec.message()}});
-    ctx.event(winsvc::EventType::error, "cannot listen on " + listen + ": " + ec.message());
+    ctx.event(winsvc::EventId::start_failed, "cannot listen on " + listen + ": " + ec.message());
     return 1;
   }
   accept_loop(acc, s);
@@ -128,11 +131,11 @@ int body(winsvc::ServiceContext& ctx, const std::vector<std::string>& args) {
   });
   ctx.on_reload([&] {
     asio::post(io, [&] {
-      bool ok = load(s, ctx);
+      bool ok = load(s, ctx, true);
+      std::string checks = std::to_string(s.plan->checks.size());
       log::info(ok ? "configuration reloaded" : "configuration reload failed",
-                {{"checks", std::to_string(s.plan->checks.size())}});
-      ctx.event(ok ? winsvc::EventType::info : winsvc::EventType::warning,
-                ok ? "configuration reloaded" : "configuration reload rejected");
+                {{"checks", checks}});
+      if (ok) ctx.event(winsvc::EventId::reloaded, s.config_file + ", " + checks + " checks");
     });
   });
   std::string bound = acc.local_endpoint().address().to_string() + ":" +
@@ -144,7 +147,7 @@ int body(winsvc::ServiceContext& ctx, const std::vector<std::string>& args) {
                                  {"checks", std::to_string(s.plan->checks.size())},
                                  {"listen_address", bound},
                                  {"build", "reduced (mingw-w64: no probers, no prometheus-cpp)"}});
-  ctx.event(winsvc::EventType::info, "kscprobe started, listening on " + bound);
+  ctx.event(winsvc::EventId::started, "listening on " + bound);
   io.run();
   log::info("kscprobe stopped");
   return 0;
@@ -157,8 +160,19 @@ int wmain(int, wchar_t**) {
                            L"Probes the network ports of a Kaspersky Security Center estate "
                            L"and serves Prometheus metrics."};
   if (auto rc = winsvc::handle_command_line(info, body)) return *rc;
+  auto args = winsvc::utf8_args();
+  args.erase(args.begin());
+  if (std::find(args.begin(), args.end(), "--config.check") != args.end()) {
+    auto file = winsvc::flag_value(args, "--config.file");
+    if (!file) {
+      std::fprintf(stderr, "kscprobe: --config.check needs --config.file\n");
+      return 2;
+    }
+    return config_check(*file, std::cout);
+  }
   std::fprintf(stderr,
-               "kscprobe %s (reduced Windows build)\nusage: kscprobe service "
+               "kscprobe %s (reduced Windows build)\nusage: kscprobe --config.check "
+               "--config.file=FILE\n       kscprobe service "
                "install|uninstall|start|stop|status|reload|run [--config.file=FILE] "
                "[--web.listen-address=ADDR] [--log.file=FILE]\n",
                KSCPROBE_VERSION);

@@ -1,0 +1,27 @@
+#pragma once
+// File-system calls whose POSIX and Windows forms differ: pattern matching of file names (glob(3)
+// has no Windows counterpart) and the stamp that tells a changed file (stat(2) has no inode and
+// only whole seconds there). Windows builds use std::filesystem.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kscprobe::platform {
+
+/// The paths matching `pattern`, sorted, at most `limit`. POSIX: glob(3), wildcards anywhere.
+/// Windows: * and ? in the last path element only (as Prometheus' file_sd documents), names
+/// compared without regard to case, as the file system does.
+std::vector<std::string> glob_files(const std::string& pattern, std::size_t limit = 100000);
+
+/// What changes when a file is rewritten or replaced: modification time, size and (POSIX) inode.
+struct FileStamp {
+  long long mtime_ns = 0;
+  long long size = 0;
+  unsigned long long inode = 0;  ///< 0 on Windows
+  bool operator==(const FileStamp&) const = default;
+};
+
+/// The stamp of the regular file `path`; nullopt when it is missing or not a regular file.
+std::optional<FileStamp> file_stamp(const std::string& path);
+
+}  // namespace kscprobe::platform

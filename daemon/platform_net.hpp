@@ -1,0 +1,61 @@
+#pragma once
+// The BSD sockets API used directly (inet_pton, getsockname, sockaddr_storage, AF_INET6):
+// <arpa/inet.h> and <sys/socket.h> on POSIX, Winsock 2 on Windows; and socket error numbers as
+// <cerrno> names on both. winsock2.h brings in windows.h, as Boost.Asio's own socket headers do;
+// lean and without the min/max macros.
+#ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#endif
+
+#include <cerrno>
+
+namespace kscprobe::platform {
+
+/// The <cerrno> value of a socket error number (error_code::value() of a system error): itself
+/// on POSIX. On Windows, Winsock's WSAE... numbers become their <cerrno> names (EHOSTDOWN, which
+/// the Windows C library lacks, becomes EHOSTUNREACH) and anything else 0, so that no Win32
+/// error code is taken for the errno value it happens to equal.
+inline int socket_errno(int value) {
+#ifdef _WIN32
+  switch (value) {
+    case WSAECONNREFUSED:
+      return ECONNREFUSED;
+    case WSAETIMEDOUT:
+      return ETIMEDOUT;
+    case WSAEHOSTUNREACH:
+    case WSAEHOSTDOWN:
+      return EHOSTUNREACH;
+    case WSAENETUNREACH:
+      return ENETUNREACH;
+    case WSAENETDOWN:
+      return ENETDOWN;
+    case WSAEACCES:
+      return EACCES;
+    case WSAEADDRNOTAVAIL:
+      return EADDRNOTAVAIL;
+    case WSAECONNRESET:
+      return ECONNRESET;
+    case WSAECONNABORTED:
+      return ECONNABORTED;
+    case ERROR_BROKEN_PIPE:
+      return EPIPE;
+    default:
+      return 0;
+  }
+#else
+  return value;
+#endif
+}
+
+}  // namespace kscprobe::platform
