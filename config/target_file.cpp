@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
+#include <utility>
 
 namespace kscprobe {
 
@@ -25,12 +27,29 @@ bool address_ok(const std::string& s) {
   });
 }
 
+// Bounds that keep the work of one file proportional to its size: a label mapping is copied
+// into every target of its group, and a parser that stops at the first hundred errors does not
+// log a million lines for a generated file gone wrong.
+constexpr std::size_t kMaxLabels = 64;
+constexpr std::size_t kMaxErrors = 100;
+
+/// Where a node starts. A YAML alias (*name) is the very node of its anchor, with the same mark.
+std::pair<int, int> where_of(const YAML::Node& n) { return {n.Mark().line, n.Mark().column}; }
+
 }  // namespace
 
 bool parse_target_file(const std::string& path, std::vector<TargetConfig>* targets,
                        std::vector<ConfigError>* errors) {
   std::size_t before = errors->size();
+  bool gave_up = false;
   auto err = [&](const YAML::Mark& m, std::string msg) {
+    if (gave_up) return;
+    if (errors->size() - before >= kMaxErrors) {
+      errors->push_back({{path, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1},
+                         "too many errors, the rest of the file is not checked"});
+      gave_up = true;
+      return;
+    }
     errors->push_back(
         {{path, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1}, std::move(msg)});
   };
@@ -50,11 +69,20 @@ bool parse_target_file(const std::string& path, std::vector<TargetConfig>* targe
     return false;
   }
   std::vector<TargetConfig> out;
-  for (std::size_t g = 0; g < root.size(); ++g) {
-    const YAML::Node group = root[g];
+  // Aliases make a small file describe a huge one ("- *group" a thousand times over a group of a
+  // thousand targets). A group, target list or target met again can only repeat names, which
+  // are errors anyway: say so once and do not walk it again.
+  std::set<std::pair<int, int>> seen;
+  std::size_t g = 0;
+  for (auto it = root.begin(); it != root.end() && !gave_up; ++it, ++g) {
+    const YAML::Node group = *it;
     std::string where = "group #" + std::to_string(g + 1);
     if (!group.IsMap()) {
       err(group.Mark(), where + " must be a mapping with targets and labels");
+      continue;
+    }
+    if (!seen.insert(where_of(group)).second) {
+      err(group.Mark(), where + " repeats an earlier group (a YAML alias); list each target once");
       continue;
     }
     for (const auto& kv : group) {
@@ -69,7 +97,13 @@ bool parse_target_file(const std::string& path, std::vector<TargetConfig>* targe
       err(labels.Mark(), where + ": labels must be a mapping of name: value");
       ok = false;
     } else if (labels) {
+      std::size_t count = 0;
       for (const auto& kv : labels) {
+        if (++count > kMaxLabels) {
+          err(labels.Mark(), where + ": more than " + std::to_string(kMaxLabels) + " labels");
+          ok = false;
+          break;
+        }
         std::string name = kv.first.Scalar();
         if (!kv.second.IsScalar()) {
           err(kv.second.Mark(), where + ": label \"" + name + "\" must be a string");
@@ -141,7 +175,19 @@ bool parse_target_file(const std::string& path, std::vector<TargetConfig>* targe
       err(group.Mark(), where + ": targets must be a list of addresses");
       continue;
     }
+    if (!seen.insert(where_of(list)).second) {
+      err(list.Mark(), where +
+                           ": targets repeat an earlier list (a YAML alias); list each "
+                           "target once");
+      continue;
+    }
     for (const auto& t : list) {
+      if (gave_up) break;
+      if (t.IsScalar() && !seen.insert(where_of(t)).second) {
+        err(t.Mark(), where + ": \"" + t.Scalar() +
+                          "\" repeats an earlier target (a YAML alias); list each target once");
+        continue;
+      }
       if (!t.IsScalar() || !address_ok(t.Scalar())) {
         err(t.Mark(), where + ": \"" + (t.IsScalar() ? t.Scalar() : std::string("?")) +
                           "\" is not a host name or IP address");

@@ -1,6 +1,5 @@
 #include "daemon/http_server.hpp"
 
-#include <sys/socket.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -16,10 +15,13 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <cctype>
 #include <cstdlib>
-#include <unordered_set>
+#include <unordered_map>
 
+#include "daemon/platform_net.hpp"
 #include "daemon/web_security.hpp"
 
 namespace kscprobe {
@@ -78,6 +80,14 @@ bool gzip_compress(std::string_view data, std::string* out) {
   return true;
 }
 
+// Bodies from this size on are compressed off the event loop.
+constexpr std::size_t kCompressOffLoop = 256 * 1024;
+
+asio::thread_pool& compression_pool() {
+  static asio::thread_pool pool(1);
+  return pool;
+}
+
 bool parse_listen_address(const std::string& text, std::string* host, unsigned* port,
                           std::string* error) {
   std::string h, p;
@@ -129,7 +139,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
         continue;
       }
-      if (streams.size() >= limits.max_connections) {
+      if (streams.size() - closing >= limits.max_connections && !make_room()) {
         boost::system::error_code ignored;
         sock.close(ignored);
         continue;
@@ -142,7 +152,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     auto self = shared_from_this();
     std::shared_ptr<const WebSecurity> sec = security;  // settings of when the client came
     beast::tcp_stream tcp_stream(std::move(sock));
-    streams.insert(&tcp_stream);
+    streams.emplace(&tcp_stream, Connection{std::chrono::steady_clock::now()});
     if (sec && sec->tls) {
       beast::ssl_stream<beast::tcp_stream&> tls_stream(tcp_stream, *sec->tls);
       // A plain-HTTP client, a port scanner or a slow client fails or times out here.
@@ -155,7 +165,30 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     }
     boost::system::error_code ignored;
     tcp_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    streams.erase(&tcp_stream);
+    if (auto it = streams.find(&tcp_stream); it != streams.end()) {
+      if (it->second.closing) --closing;
+      streams.erase(it);
+    }
+  }
+
+  /// At the connection limit: closes the connection that has waited longest for a request (an
+  /// idle keep-alive, a slow or silent client), so that a new client is served rather than
+  /// refused while idle ones hold every slot. False if every connection is busy answering.
+  bool make_room() {
+    Connection* oldest = nullptr;
+    beast::tcp_stream* stream = nullptr;
+    for (auto& [s, c] : streams) {
+      if (c.waiting && !c.closing && (!oldest || c.waiting_since < oldest->waiting_since)) {
+        oldest = &c;
+        stream = s;
+      }
+    }
+    if (!oldest) return false;
+    oldest->closing = true;
+    ++closing;
+    boost::system::error_code ignored;
+    stream->socket().close(ignored);
+    return true;
   }
 
   template <class Stream>
@@ -166,10 +199,16 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(limits.header_limit));
       parser.body_limit(limits.body_limit);
+      // One deadline for the whole request, header and body: a client sending a byte now and
+      // then does not push it back.
       lowest.expires_after(std::chrono::seconds(limits.idle_timeout_seconds));
+      Connection& conn = streams.at(&lowest);
+      conn.waiting = true;
+      conn.waiting_since = std::chrono::steady_clock::now();
       auto [ec, n] =
           co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
       (void)n;
+      conn.waiting = false;
       if (ec) {
         if (ec == http::error::header_limit || ec == http::error::body_limit) {
           http::response<http::string_body> res{ec == http::error::header_limit
@@ -218,7 +257,21 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       }
       if (out.compressible && out.body.size() > 1024 && accepts_gzip(accept_encoding)) {
         std::string gz;
-        if (gzip_compress(out.body, &gz)) {
+        bool compressed = false;
+        if (out.body.size() < kCompressOffLoop) {
+          compressed = gzip_compress(out.body, &gz);
+        } else {
+          // Tens of megabytes (a large estate's /metrics) take a few hundred milliseconds to
+          // compress: done on a worker thread so probes keep starting on time meanwhile. The
+          // body is not touched here until the worker is done with it.
+          compressed = co_await asio::co_spawn(
+              compression_pool().get_executor(),
+              [&body = out.body, &gz]() -> asio::awaitable<bool> {
+                co_return gzip_compress(body, &gz);
+              },
+              asio::use_awaitable);
+        }
+        if (compressed) {
           out.body = std::move(gz);
           out.headers.push_back({"Content-Encoding", "gzip"});
         }
@@ -242,7 +295,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Handler handler;
   Limits limits;
   tcp::acceptor acceptor;
-  std::unordered_set<beast::tcp_stream*> streams;
+  struct Connection {
+    std::chrono::steady_clock::time_point waiting_since;  // for a request (or a TLS handshake)
+    bool waiting = true;   // false while a request is handled and answered
+    bool closing = false;  // closed by make_room(), its session not yet ended
+  };
+  std::unordered_map<beast::tcp_stream*, Connection> streams;
+  std::size_t closing = 0;
   std::shared_ptr<const WebSecurity> security;
 };
 
@@ -284,7 +343,18 @@ bool HttpServer::listen(const std::string& address, std::string* error) {
     }
     impl_->acceptor.open(ep.protocol(), ec);
   }
+#ifdef _WIN32
+  // SO_REUSEADDR would let another process bind the same port on Windows: exclusive use instead
+  // (Windows lets a restarted listener bind at once anyway).
+  if (!ec) {
+    BOOL one = TRUE;
+    if (::setsockopt(impl_->acceptor.native_handle(), SOL_SOCKET, SO_EXCLUSIVEADDRUSE,
+                     reinterpret_cast<const char*>(&one), sizeof one) != 0)
+      ec.assign(WSAGetLastError(), boost::system::system_category());
+  }
+#else
   if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+#endif
   if (!ec) impl_->acceptor.bind(ep, ec);
   if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
@@ -339,7 +409,7 @@ bool HttpServer::tls_enabled() const { return impl_->security && impl_->security
 void HttpServer::stop() {
   boost::system::error_code ignored;
   impl_->acceptor.close(ignored);
-  for (auto* s : impl_->streams) s->socket().close(ignored);
+  for (auto& entry : impl_->streams) entry.first->socket().close(ignored);
 }
 
 }  // namespace kscprobe

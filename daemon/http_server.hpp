@@ -45,9 +45,12 @@ class HttpServer {
   /// Handlers are coroutines on the event loop, so an endpoint can probe before answering.
   using Handler = std::function<boost::asio::awaitable<HttpResponse>(HttpRequest)>;
   struct Limits {
+    /// At the limit, the connection waiting longest for a request is closed to make room.
     std::size_t max_connections = 512;
     std::size_t header_limit = 16 * 1024;
     std::size_t body_limit = 64 * 1024;
+    /// Deadline for a whole request (header and body, however slowly it trickles in), for an
+    /// idle keep-alive connection, and for writing a response.
     unsigned idle_timeout_seconds = 30;
   };
 

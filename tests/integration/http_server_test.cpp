@@ -2,6 +2,7 @@
 #include "daemon/http_server.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <zlib.h>
 
 #include <boost/asio/io_context.hpp>
@@ -183,4 +184,82 @@ TEST_F(ServerFixture, IdleConnectionsAreClosedByTheTimeout) {
   close(fd);
   EXPECT_LE(n, 0);  // closed by the server, not answered
   EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+namespace {
+
+int connect_to(unsigned port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/// True once the server has closed `fd` (end of stream or reset), waiting up to `limit`.
+bool closed_by_server(int fd, std::chrono::milliseconds limit) {
+  pollfd p{fd, POLLIN, 0};
+  if (poll(&p, 1, static_cast<int>(limit.count())) <= 0) return false;
+  char buf[256];
+  return recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0;
+}
+
+}  // namespace
+
+TEST_F(ServerFixture, ATricklingClientCannotPushTheRequestDeadlineBack) {
+  // Slowloris: one byte of a never-ending header every 200 ms. The deadline (2 s here) counts
+  // from the start of the request, so the server closes the connection although bytes keep
+  // coming.
+  int fd = connect_to(port_);
+  ASSERT_GE(fd, 0);
+  const std::string header = "GET /echo HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(200, 'a');
+  auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (std::size_t i = 0; i < header.size() && !closed; ++i) {
+    if (send(fd, &header[i], 1, MSG_NOSIGNAL) != 1) {
+      closed = true;
+      break;
+    }
+    closed = closed_by_server(fd, std::chrono::milliseconds(200));
+    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(8)) break;
+  }
+  auto took = std::chrono::steady_clock::now() - start;
+  close(fd);
+  EXPECT_TRUE(closed);
+  EXPECT_GE(took, std::chrono::milliseconds(1800));
+  EXPECT_LT(took, std::chrono::milliseconds(3500));
+}
+
+TEST_F(ServerFixture, AtTheConnectionLimitTheLongestWaitingConnectionMakesRoom) {
+  // Eight (the limit) clients connect and send nothing; a ninth still gets its answer, and the
+  // connection that waited longest is the one closed for it.
+  std::vector<int> idle;
+  for (int i = 0; i < 8; ++i) {
+    int fd = connect_to(port_);
+    ASSERT_GE(fd, 0);
+    idle.push_back(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // all accepted
+  for (std::size_t round = 0; round < 3; ++round) {
+    auto r = e2e::http_request(port_, "GET", "/echo");
+    ASSERT_TRUE(r) << "round " << round;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_TRUE(closed_by_server(idle[round], std::chrono::milliseconds(1000))) << round;
+    // Back to eight idle connections, once the answered one is gone.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    int fd = connect_to(port_);
+    ASSERT_GE(fd, 0);
+    idle.push_back(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // The younger idle connections are still open: only as many were closed as needed.
+  for (std::size_t i = 3; i < idle.size(); ++i)
+    EXPECT_FALSE(closed_by_server(idle[i], std::chrono::milliseconds(0))) << i;
+  for (int fd : idle) close(fd);
 }

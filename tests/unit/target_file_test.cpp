@@ -86,6 +86,67 @@ TEST(TargetFile, YamlAndErrorsWithPositions) {
   EXPECT_EQ(e[0].pos.file, dir + "/c.json");
 }
 
+TEST(TargetFile, YamlAliasesDoNotMultiplyTargets) {
+  // A 12 kB file that names 200 targets and repeats their group 500 times through an alias
+  // (found by tests/fuzz/fuzz_target_file.cpp: a 48 kB one made the parser allocate 3.6 GB).
+  std::string dir = temp_dir();
+  std::string text = "- &g {targets: [";
+  for (int i = 0; i < 200; ++i) text += (i ? ", 10.9.0." : "10.9.0.") + std::to_string(i);
+  text += "], labels: {role: agent}}\n";
+  for (int i = 0; i < 500; ++i) text += "- *g\n";
+  write(dir + "/bomb.yml", text);
+  std::vector<TargetConfig> t;
+  std::vector<ConfigError> e;
+  EXPECT_FALSE(parse_target_file(dir + "/bomb.yml", &t, &e));
+  EXPECT_TRUE(t.empty());
+  ASSERT_EQ(e.size(), 101u);  // 100 errors, then one saying the rest is not checked
+  EXPECT_EQ(e[0].format(), dir +
+                               "/bomb.yml:1:3: group #2 repeats an earlier group (a YAML alias); "
+                               "list each target once");
+  EXPECT_EQ(e[100].message, "too many errors, the rest of the file is not checked");
+
+  // A repeated target list, or one target repeated, is named once per repetition.
+  write(dir + "/lists.yml",
+        "- {targets: &t [pc-1, &p pc-2], labels: {role: agent}}\n"
+        "- {targets: *t, labels: {role: server}}\n"
+        "- {targets: [pc-3, *p], labels: {role: agent}}\n");
+  e.clear();
+  EXPECT_FALSE(parse_target_file(dir + "/lists.yml", &t, &e));
+  auto texts = error_texts(e);
+  ASSERT_EQ(texts.size(), 2u);
+  EXPECT_EQ(texts[0], dir +
+                          "/lists.yml:1:13: group #2: targets repeat an earlier list (a YAML "
+                          "alias); list each target once");
+  EXPECT_EQ(texts[1], dir +
+                          "/lists.yml:1:23: group #3: \"pc-2\" repeats an earlier target (a YAML "
+                          "alias); list each target once");
+
+  // Sharing a label mapping through an alias is fine: it names no target twice.
+  write(dir + "/labels.yml",
+        "- {targets: [pc-1], labels: &l {role: agent, site: lyon}}\n"
+        "- {targets: [pc-2], labels: *l}\n");
+  e.clear();
+  ASSERT_TRUE(parse_target_file(dir + "/labels.yml", &t, &e)) << error_texts(e)[0];
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[1].labels, t[0].labels);
+}
+
+TEST(TargetFile, LabelCountIsBounded) {
+  std::string dir = temp_dir();
+  std::string labels = "role: agent";
+  for (int i = 0; i < 63; ++i) labels += ", l" + std::to_string(i) + ": x";
+  write(dir + "/ok.yml", "- {targets: [pc-1], labels: {" + labels + "}}\n");
+  write(dir + "/many.yml", "- {targets: [pc-1], labels: {" + labels + ", l63: x}}\n");
+  std::vector<TargetConfig> t;
+  std::vector<ConfigError> e;
+  ASSERT_TRUE(parse_target_file(dir + "/ok.yml", &t, &e));
+  EXPECT_EQ(t.at(0).labels.size(), 63u);
+  t.clear();
+  EXPECT_FALSE(parse_target_file(dir + "/many.yml", &t, &e));
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].format(), dir + "/many.yml:1:29: group #1: more than 64 labels");
+}
+
 TEST(TargetFiles, RescanKeepsLastGoodContentAndFollowsDeletes) {
   std::string dir = temp_dir();
   std::vector<std::string> patterns{dir + "/*.json"};
