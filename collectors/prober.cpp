@@ -4,6 +4,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include "collectors/http_prober.hpp"
+#include "collectors/icmp_prober.hpp"
 #include "collectors/tcp_prober.hpp"
 #include "collectors/tls_prober.hpp"
 #include "collectors/udp_prober.hpp"
@@ -20,10 +21,12 @@ constexpr std::array<ProbeFn, kTransportCount> kProbers = {
     probe_udp,    // Transport::udp
     probe_http,   // Transport::http
     probe_https,  // Transport::https
+    probe_icmp,   // Transport::icmp
 };
 static_assert(static_cast<int>(Transport::tcp) == 0 && static_cast<int>(Transport::tls) == 1 &&
               static_cast<int>(Transport::udp) == 2 && static_cast<int>(Transport::http) == 3 &&
-              static_cast<int>(Transport::https) == 4 && kTransportCount == 5);
+              static_cast<int>(Transport::https) == 4 && static_cast<int>(Transport::icmp) == 5 &&
+              kTransportCount == 6);
 
 }  // namespace
 

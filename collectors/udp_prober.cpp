@@ -1,15 +1,15 @@
 #include "collectors/udp_prober.hpp"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <array>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <cerrno>
 
+#include "collectors/address.hpp"
 #include "collectors/connect.hpp"
+#include "collectors/datagram_mux.hpp"
 #include "collectors/deadline.hpp"
+#include "daemon/platform_net.hpp"
 
 namespace kscprobe {
 namespace detail {
@@ -21,7 +21,7 @@ using asio::ip::udp;
 // A plain connected UDP socket learns of ICMP port-unreachable and admin-prohibited only; with
 // IP_RECVERR the kernel also reports host and network unreachable, which are `unreachable`.
 void enable_icmp_errors(udp::socket& socket, bool v6) {
-#if defined(IP_RECVERR) && defined(IPV6_RECVERR)
+#if defined(IP_RECVERR) && defined(IPV6_RECVERR) && !defined(_WIN32)  // Windows' differs
   int one = 1;
   if (v6) {
     ::setsockopt(socket.native_handle(), IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one);
@@ -35,7 +35,12 @@ void enable_icmp_errors(udp::socket& socket, bool v6) {
 }
 
 void fail_udp(ProbeRun& run, const boost::system::error_code& ec) {
+#ifdef _WIN32
+  // Winsock reports an ICMP port unreachable on a UDP socket as WSAECONNRESET.
+  if (ec == asio::error::connection_refused || ec == asio::error::connection_reset) {
+#else
   if (ec == asio::error::connection_refused) {
+#endif
     run.fail(Reason::refused, "port unreachable (ICMP): closed");
   } else {
     run.fail(ec);
@@ -85,24 +90,112 @@ asio::awaitable<void> udp_body(ProbeRun& run) {
   run.succeed("open");
 }
 
-}  // namespace
-}  // namespace detail
-
-boost::asio::awaitable<ProbeResult> probe_udp(const CheckSpec& spec, ProbeEnv& env) {
-  detail::ProbeRun run(spec, env);
+// One connected socket per probe, held until a reply, an error or the deadline.
+asio::awaitable<ProbeResult> probe_udp_connected(const CheckSpec& spec, ProbeEnv& env) {
+  ProbeRun run(spec, env);
   // Checked before any co_await of an awaitable, which would throw in a cancelled coroutine.
-  if (detail::cancelled(co_await boost::asio::this_coro::cancellation_state)) {
-    co_return detail::finish(run, detail::RaceOutcome::cancelled);
+  if (cancelled(co_await asio::this_coro::cancellation_state)) {
+    co_return finish(run, RaceOutcome::cancelled);
   }
-  auto outcome = co_await detail::run_until(detail::udp_body(run), run);
-  if (outcome == detail::RaceOutcome::deadline && run.phase == Phase::request) {
+  auto outcome = co_await run_until(udp_body(run), run);
+  if (outcome == RaceOutcome::deadline && run.phase == Phase::request) {
     // Sent and not refused before the deadline: the honest answer for UDP. The request phase is
     // left unset, since no reply ended it.
     run.result.udp_reply = false;
     run.succeed("no reply: open|filtered");
-    outcome = detail::RaceOutcome::finished;
+    outcome = RaceOutcome::finished;
   }
-  co_return detail::finish(run, outcome);
+  co_return finish(run, outcome);
+}
+
+#if defined(__linux__)
+
+// Resolves a DNS name raced against the deadline, as the other probers do (a lookup cannot be
+// interrupted; see resolve_address).
+asio::awaitable<void> resolve_body(ProbeRun& run, std::optional<asio::ip::address>* address) {
+  *address = co_await resolve_address(run);
+}
+
+// Errors of sendto() that a connect() of the socket would have raised: the route to the peer.
+bool is_route_error(int error) {
+  return error == ENETUNREACH || error == EHOSTUNREACH || error == EACCES || error == EINVAL ||
+         error == EADDRNOTAVAIL || error == ENETDOWN || error == EAFNOSUPPORT;
+}
+
+// The same probe on the shared sockets of a DatagramMux: only this suspended coroutine waits
+// through the timeout, with no socket, timer or racing coroutines of its own. Phases as on a
+// connected socket: `connect` until the kernel took the datagram, `request` from then until the
+// reply.
+asio::awaitable<ProbeResult> probe_udp_shared(const CheckSpec& spec, ProbeEnv& env) {
+  ProbeRun run(spec, env);
+  if (cancelled(co_await asio::this_coro::cancellation_state)) {
+    co_return finish(run, RaceOutcome::cancelled);
+  }
+  std::optional<asio::ip::address> address;
+  if (auto literal = parse_ip_literal(spec.address)) {
+    run.begin(Phase::resolve);
+    run.result.set_phase(Phase::resolve, 0);
+    address = literal;
+  } else {
+    auto outcome = co_await run_until(resolve_body(run, &address), run);
+    if (outcome != RaceOutcome::finished || !address) co_return finish(run, outcome);
+  }
+
+  run.begin(Phase::connect);
+  std::string_view payload = spec.udp_payload;
+  if (payload.empty()) payload = kDefaultUdpPayload;
+  DatagramOutcome o = co_await env.udp->async_probe(
+      udp::endpoint(*address, spec.port), payload, spec.timeout, run.deadline, asio::use_awaitable);
+  auto sent = [&] {
+    run.result.set_phase(Phase::connect, seconds_between(run.phase_start, o.sent_at));
+    run.phase = Phase::request;
+    run.phase_start = o.sent_at;
+  };
+  using Kind = DatagramOutcome::Kind;
+  switch (o.kind) {
+    case Kind::reply:
+      sent();
+      run.result.set_phase(Phase::request, seconds_between(o.sent_at, o.done_at));
+      run.result.udp_reply = true;
+      run.succeed("open");
+      break;
+    case Kind::silence:
+      // Sent and not refused before the deadline: the honest answer for UDP. The request phase
+      // is left unset, since no reply ended it.
+      sent();
+      run.result.udp_reply = false;
+      run.succeed("no reply: open|filtered");
+      break;
+    case Kind::error:
+    case Kind::no_socket:
+      // As on a socket of its own: opening it and routing fail in connect, sending in request.
+      if (o.sent) {
+        sent();
+      } else if (o.kind == Kind::error && !is_route_error(o.error)) {
+        run.end_phase();
+        run.begin(Phase::request);
+      }
+      fail_udp(run, boost::system::error_code(o.error, boost::system::system_category()));
+      break;
+    case Kind::unsent:
+      co_return finish(run, RaceOutcome::deadline);
+    case Kind::cancelled:
+      if (o.sent) sent();
+      co_return finish(run, RaceOutcome::cancelled);
+  }
+  co_return finish(run, RaceOutcome::finished);
+}
+
+#endif
+
+}  // namespace
+}  // namespace detail
+
+boost::asio::awaitable<ProbeResult> probe_udp(const CheckSpec& spec, ProbeEnv& env) {
+#if defined(__linux__)
+  if (env.udp != nullptr) return detail::probe_udp_shared(spec, env);
+#endif
+  return detail::probe_udp_connected(spec, env);
 }
 
 }  // namespace kscprobe

@@ -7,8 +7,9 @@
 
 namespace kscprobe {
 
-/// UDP check: sends spec.udp_payload (kDefaultUdpPayload when empty) on a connected socket and
-/// waits for a datagram until the deadline. A reply: success, udp_reply, "open". ICMP port
+/// UDP check: sends spec.udp_payload (kDefaultUdpPayload when empty) and waits for a datagram
+/// until the deadline, on env.udp's shared sockets (Linux), or on a connected socket of its own
+/// when env.udp is null. A reply: success, udp_reply, "open". ICMP port
 /// unreachable: Reason::refused. Silence: success without udp_reply, "no reply: open|filtered"
 /// (KSC's UDP ports never answer, so silence is the most a probe can learn).
 boost::asio::awaitable<ProbeResult> probe_udp(const CheckSpec& spec, ProbeEnv& env);

@@ -7,6 +7,7 @@ namespace kscprobe {
 namespace {
 
 constexpr std::uint32_t kAlways = kFeatureNone;
+constexpr std::string_view kIcmpPurpose = "host reachability: ICMP echo request and reply";
 
 // The port facts of Kaspersky Security Center's documentation ("ports used by Kaspersky Security
 // Center"), one row per probe-able port. Processes and purposes are shown by `--catalog`.
@@ -361,6 +362,80 @@ constexpr CatalogEntry kCatalog[] = {
      "",
      false,
      "feature push_server"},
+    // Host reachability, for every role: tells a host that is down from a closed port. Not a KSC
+    // port, so behind a feature of its own.
+    {Role::server,
+     "icmp_echo",
+     0,
+     Transport::icmp,
+     "(host)",
+     kIcmpPurpose,
+     kFeatureIcmp,
+     {},
+     0,
+     "",
+     false,
+     "feature icmp"},
+    {Role::distribution_point,
+     "icmp_echo",
+     0,
+     Transport::icmp,
+     "(host)",
+     kIcmpPurpose,
+     kFeatureIcmp,
+     {},
+     0,
+     "",
+     false,
+     "feature icmp"},
+    {Role::agent,
+     "icmp_echo",
+     0,
+     Transport::icmp,
+     "(host)",
+     kIcmpPurpose,
+     kFeatureIcmp,
+     {},
+     0,
+     "",
+     false,
+     "feature icmp"},
+    {Role::web_console,
+     "icmp_echo",
+     0,
+     Transport::icmp,
+     "(host)",
+     kIcmpPurpose,
+     kFeatureIcmp,
+     {},
+     0,
+     "",
+     false,
+     "feature icmp"},
+    {Role::ios_mdm,
+     "icmp_echo",
+     0,
+     Transport::icmp,
+     "(host)",
+     kIcmpPurpose,
+     kFeatureIcmp,
+     {},
+     0,
+     "",
+     false,
+     "feature icmp"},
+    {Role::database,
+     "icmp_echo",
+     0,
+     Transport::icmp,
+     "(host)",
+     kIcmpPurpose,
+     kFeatureIcmp,
+     {},
+     0,
+     "",
+     false,
+     "feature icmp"},
 };
 
 struct Named {
@@ -374,10 +449,11 @@ constexpr Named kFeatures[] = {
     {"local", kFeatureLocal},
     {"on_admin_server", kFeatureOnAdminServer},
     {"push_server", kFeaturePushServer},
+    {"icmp", kFeatureIcmp},
 };
 constexpr std::string_view kRoleNames[] = {
     "server", "distribution_point", "agent", "web_console", "ios_mdm", "database"};
-constexpr std::string_view kTransportNames[] = {"tcp", "tls", "udp", "http", "https"};
+constexpr std::string_view kTransportNames[] = {"tcp", "tls", "udp", "http", "https", "icmp"};
 constexpr std::string_view kEngineNames[] = {"mysql", "mssql", "postgresql"};
 
 }  // namespace
@@ -417,19 +493,23 @@ std::string features_to_string(std::uint32_t mask) {
   return out;
 }
 std::string_view all_feature_names() {
-  return "ksn_proxy, mobile, uefi, local, on_admin_server, push_server";
+  return "ksn_proxy, mobile, uefi, local, on_admin_server, push_server, icmp";
 }
 std::string_view all_role_names() {
   return "server, distribution_point, agent, web_console, ios_mdm, database";
 }
-std::string_view all_transport_names() { return "tcp, tls, udp, http, https"; }
+std::string_view all_transport_names() { return "tcp, tls, udp, http, https, icmp"; }
 
 std::span<const CatalogEntry> catalog() { return kCatalog; }
 
 bool catalog_has_check(Role role, std::string_view id) {
+  return catalog_check_transport(role, id).has_value();
+}
+
+std::optional<Transport> catalog_check_transport(Role role, std::string_view id) {
   for (const auto& e : kCatalog)
-    if (e.role == role && e.id == id) return true;
-  return false;
+    if (e.role == role && e.id == id) return e.transport;
+  return std::nullopt;
 }
 
 }  // namespace kscprobe

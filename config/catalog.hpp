@@ -19,8 +19,9 @@ enum class Role : std::uint8_t {
 inline constexpr int kRoleCount = 6;
 
 /// How a check talks to its port.
-enum class Transport : std::uint8_t { tcp, tls, udp, http, https };
-inline constexpr int kTransportCount = 5;
+/// `icmp` is an ICMP echo to the host: no port (CatalogEntry::port and CheckSpec::port are 0).
+enum class Transport : std::uint8_t { tcp, tls, udp, http, https, icmp };
+inline constexpr int kTransportCount = 6;
 
 /// Conditions under which the KSC documentation says a port is open. Bit flags.
 enum Feature : std::uint32_t {
@@ -31,6 +32,8 @@ enum Feature : std::uint32_t {
   kFeatureLocal = 1u << 3,
   kFeatureOnAdminServer = 1u << 4,
   kFeaturePushServer = 1u << 5,
+  /// Not a KSC condition: switches on the host reachability check (ICMP echo) of any role.
+  kFeatureIcmp = 1u << 6,
 };
 
 /// Database engines of the `database` role.
@@ -43,7 +46,7 @@ std::optional<Role> parse_role(std::string_view s);
 std::optional<Transport> parse_transport(std::string_view s);
 std::optional<DbEngine> parse_engine(std::string_view s);
 /// One feature flag by name ("ksn_proxy", "mobile", "uefi", "local", "on_admin_server",
-/// "push_server"), or nullopt.
+/// "push_server", "icmp"), or nullopt.
 std::optional<std::uint32_t> parse_feature(std::string_view s);
 /// Comma-separated names of the flags set in `mask`.
 std::string features_to_string(std::uint32_t mask);
@@ -56,6 +59,7 @@ std::string_view all_transport_names();
 struct CatalogEntry {
   Role role;
   std::string_view id;
+  /// 0 for transport icmp, which has no port.
   std::uint16_t port;
   Transport transport;
   std::string_view process;
@@ -78,5 +82,8 @@ std::span<const CatalogEntry> catalog();
 
 /// True if some catalog row of `role` has this id.
 bool catalog_has_check(Role role, std::string_view id);
+
+/// The transport of the catalog check `id` of `role`, or nullopt if there is none.
+std::optional<Transport> catalog_check_transport(Role role, std::string_view id);
 
 }  // namespace kscprobe

@@ -9,8 +9,11 @@
 #include <ostream>
 #include <vector>
 
+#include "collectors/datagram_mux.hpp"
+#include "collectors/icmp_prober.hpp"
 #include "collectors/prober.hpp"
 #include "collectors/tls_context_cache.hpp"
+#include "daemon/platform.hpp"
 
 namespace kscprobe {
 
@@ -46,9 +49,7 @@ std::string format_latency(double s) {
 
 std::string format_expiry(std::int64_t not_after) {
   if (not_after <= 0) return "-";
-  std::time_t t = static_cast<std::time_t>(not_after);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
+  std::tm tm = platform::utc_tm(static_cast<std::time_t>(not_after));
   char date[32];
   std::strftime(date, sizeof date, "%Y-%m-%d", &tm);
   auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -66,7 +67,9 @@ std::string result_word(const CheckSpec& spec, const ProbeResult& r) {
 
 int run_once(asio::io_context& io, const Plan& plan, std::ostream& out) {
   TlsContextCache tls_cache;
-  ProbeEnv env{io.get_executor(), &tls_cache};
+  DatagramMux udp_mux(io.get_executor());
+  IcmpMux icmp_mux(io.get_executor());  // the table shows why, if no ICMP socket can be opened
+  ProbeEnv env{io.get_executor(), &tls_cache, &udp_mux, &icmp_mux};
   std::vector<ProbeResult> results(plan.checks.size());
   std::size_t next = 0;
   unsigned in_flight = 0;
@@ -101,7 +104,8 @@ int run_once(asio::io_context& io, const Plan& plan, std::ostream& out) {
     const auto& r = results[i];
     if (!r.success) ++failed;
     rows.push_back({t.name, std::string(to_string(t.role)), c.check, c.address,
-                    std::to_string(c.port), std::string(to_string(c.transport)), result_word(c, r),
+                    c.transport == Transport::icmp ? "-" : std::to_string(c.port),
+                    std::string(to_string(c.transport)), result_word(c, r),
                     format_latency(r.duration), r.success ? "-" : std::string(to_string(r.reason)),
                     r.tls ? format_expiry(r.tls->not_after) : "-", r.detail});
   }
@@ -116,7 +120,7 @@ void print_catalog(std::ostream& out) {
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"ROLE", "CHECK", "PORT", "TRANSPORT", "PROCESS", "CONDITION", "PURPOSE"});
   for (const auto& e : catalog()) {
-    std::string port = std::to_string(e.port);
+    std::string port = e.transport == Transport::icmp ? "-" : std::to_string(e.port);
     if (e.port_on_admin_server) port += " (" + std::to_string(e.port_on_admin_server) + ")";
     rows.push_back({std::string(to_string(e.role)), std::string(e.id), port,
                     std::string(to_string(e.transport)), std::string(e.process),
@@ -126,7 +130,8 @@ void print_catalog(std::ostream& out) {
   print_table(out, rows);
   out << "\nEvery port can be changed per target with [target.ports] <check> = <port>.\n"
          "UDP checks cannot prove a port open: silence means open|filtered, an ICMP "
-         "port-unreachable means refused.\n";
+         "port-unreachable means refused.\n"
+         "icmp_echo pings the host (no port): features = [\"icmp\"] switches it on.\n";
 }
 
 }  // namespace kscprobe

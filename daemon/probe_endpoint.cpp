@@ -270,6 +270,8 @@ asio::awaitable<HttpResponse> ProbeEndpoint::handle(HttpRequest req) {
   auto dns = family("probe_dns_lookup_time_seconds", "How long the DNS lookup took.");
   auto phase = family("probe_http_duration_seconds",
                       "Duration of each phase of the probe (resolve, connect, tls, processing).");
+  auto icmp_phase = family("probe_icmp_duration_seconds",
+                           "Duration of each phase of the ICMP echo (resolve, rtt).");
   auto status = family("probe_http_status_code", "HTTP status code of the response.");
   auto expiry = family("probe_ssl_earliest_cert_expiry",
                        "Expiry of the peer's leaf certificate (unix seconds).");
@@ -293,6 +295,15 @@ asio::awaitable<HttpResponse> ProbeEndpoint::handle(HttpRequest req) {
         gauge(phase, pl, r.phases[p]);
       }
     }
+    if (c.transport == Transport::icmp) {
+      auto pl = l;
+      pl.push_back({"phase", "resolve"});
+      gauge(icmp_phase, pl, std::max(0.0, r.phase(Phase::resolve)));
+      if (r.phase(Phase::request) >= 0) {
+        pl.back().value = "rtt";
+        gauge(icmp_phase, pl, r.phase(Phase::request));
+      }
+    }
     if (r.tls && r.tls->not_after > 0) {
       gauge(expiry, l, static_cast<double>(r.tls->not_after));
       auto vl = l;
@@ -310,7 +321,8 @@ asio::awaitable<HttpResponse> ProbeEndpoint::handle(HttpRequest req) {
     }
   }
   std::vector<MetricFamily> families;
-  for (auto* f : {&success, &duration, &dns, &phase, &status, &expiry, &version, &chain, &reason})
+  for (auto* f : {&success, &duration, &dns, &phase, &icmp_phase, &status, &expiry, &version,
+                  &chain, &reason})
     if (!f->metric.empty()) families.push_back(std::move(*f));
   HttpResponse res;
   res.content_type = "text/plain; version=0.0.4; charset=utf-8";

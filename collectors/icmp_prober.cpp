@@ -1,0 +1,616 @@
+#include "collectors/icmp_prober.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstring>
+#include <optional>
+#include <random>
+
+#include "collectors/address.hpp"
+#include "collectors/connect.hpp"
+#include "collectors/deadline.hpp"
+
+#if defined(__linux__)
+#include <linux/errqueue.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <cerrno>
+#endif
+
+namespace kscprobe {
+
+namespace asio = boost::asio;
+
+std::string icmp_error_text(bool v6, std::uint8_t type, std::uint8_t code) {
+  static constexpr std::string_view kUnreachable4[] = {
+      "network unreachable",
+      "host unreachable",
+      "protocol unreachable",
+      "port unreachable",
+      "fragmentation needed",
+      "source route failed",
+      "destination network unknown",
+      "destination host unknown",
+      "source host isolated",
+      "network administratively prohibited",
+      "host administratively prohibited",
+      "network unreachable for TOS",
+      "host unreachable for TOS",
+      "communication administratively prohibited",
+      "host precedence violation",
+      "precedence cutoff in effect",
+  };
+  static constexpr std::string_view kUnreachable6[] = {
+      "no route to destination",
+      "communication administratively prohibited",
+      "beyond scope of source address",
+      "address unreachable",
+      "port unreachable",
+      "source address failed ingress/egress policy",
+      "reject route to destination",
+  };
+  if (!v6) {
+    if (type == 3 && code < std::size(kUnreachable4)) return std::string(kUnreachable4[code]);
+    if (type == 11) {
+      return code == 0 ? "time to live exceeded in transit" : "fragment reassembly time exceeded";
+    }
+    if (type == 12) return "parameter problem";
+  } else {
+    if (type == 1 && code < std::size(kUnreachable6)) return std::string(kUnreachable6[code]);
+    if (type == 2) return "packet too big";
+    if (type == 3) {
+      return code == 0 ? "hop limit exceeded in transit" : "fragment reassembly time exceeded";
+    }
+    if (type == 4) return "parameter problem";
+  }
+  return "ICMP" + std::string(v6 ? "v6" : "") + " error type " + std::to_string(type) + " code " +
+         std::to_string(code);
+}
+
+#if defined(__linux__)
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using detail::PendingProbes;
+
+constexpr int kSocketBufferBytes = 4 << 20;
+constexpr int kReadBudget = 256;
+// Echo request: 8 bytes of header, then a recognisable payload (56 bytes in all, like ping).
+constexpr std::size_t kEchoBytes = 56;
+constexpr std::uint8_t kEchoRequest4 = 8, kEchoReply4 = 0;
+constexpr std::uint8_t kEchoRequest6 = 128, kEchoReply6 = 129;
+// ICMP errors that conclude a probe; others (redirect, source quench) say nothing of the host.
+bool is_error_type(bool v6, std::uint8_t type) {
+  return v6 ? (type == 1 || type == 3 || type == 4) : (type == 3 || type == 11 || type == 12);
+}
+
+std::uint16_t read16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
+
+// RFC 1071. Only IPv4 raw sockets need it: the kernel fills the checksum of ICMPv6 and of ping
+// sockets.
+std::uint16_t internet_checksum(const std::uint8_t* data, std::size_t size) {
+  std::uint32_t sum = 0;
+  for (std::size_t i = 0; i + 1 < size; i += 2) sum += read16(data + i);
+  if (size % 2) sum += static_cast<std::uint32_t>(data[size - 1]) << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<std::uint16_t>(~sum);
+}
+
+asio::ip::address address_of(const sockaddr_storage& storage) {
+  if (storage.ss_family == AF_INET6) {
+    sockaddr_in6 sin6;
+    std::memcpy(&sin6, &storage, sizeof sin6);
+    asio::ip::address_v6::bytes_type bytes;
+    std::memcpy(bytes.data(), &sin6.sin6_addr, bytes.size());
+    return asio::ip::address_v6(bytes, sin6.sin6_scope_id);
+  }
+  sockaddr_in sin;
+  std::memcpy(&sin, &storage, sizeof sin);
+  return asio::ip::address_v4(ntohl(sin.sin_addr.s_addr));
+}
+
+asio::ip::address address_from_bytes(bool v6, const std::uint8_t* p) {
+  if (v6) {
+    asio::ip::address_v6::bytes_type bytes;
+    std::memcpy(bytes.data(), p, bytes.size());
+    return asio::ip::address_v6(bytes);
+  }
+  asio::ip::address_v4::bytes_type bytes;
+  std::memcpy(bytes.data(), p, bytes.size());
+  return asio::ip::address_v4(bytes);
+}
+
+socklen_t sockaddr_of(const PeerKey& key, std::uint32_t scope_id, sockaddr_storage* storage) {
+  std::memset(storage, 0, sizeof *storage);
+  if (key.v6) {
+    sockaddr_in6 sin6{};
+    sin6.sin6_family = AF_INET6;
+    std::memcpy(&sin6.sin6_addr, key.address.data(), 16);
+    sin6.sin6_scope_id = scope_id;
+    std::memcpy(storage, &sin6, sizeof sin6);
+    return sizeof sin6;
+  }
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  std::memcpy(&sin.sin_addr, key.address.data(), 4);
+  std::memcpy(storage, &sin, sizeof sin);
+  return sizeof sin;
+}
+
+std::string errno_text(int error) { return std::strerror(error); }
+
+}  // namespace
+
+struct IcmpMux::Impl : std::enable_shared_from_this<IcmpMux::Impl> {
+  struct Family {
+    Family(const asio::any_io_executor& executor, bool is_v6) : descriptor(executor), v6(is_v6) {}
+    asio::posix::stream_descriptor descriptor;
+    bool v6;
+    bool raw = false;  // else a ping socket
+    bool write_waiting = false;
+    bool reported = false;  // on_unavailable was called
+    std::uint16_t next_sequence = 0;
+    PendingProbes::Backlog backlog;
+  };
+
+  Impl(const asio::any_io_executor& ex, Options o)
+      : executor(ex),
+        options(std::move(o)),
+        pending(PendingProbes::create(ex)),
+        v4(ex, false),
+        v6(ex, true) {
+    std::random_device random;
+    identifier = static_cast<std::uint16_t>(random());
+  }
+
+  // A ping socket or a raw socket, as the options allow; 0 or the errno of the last attempt.
+  int open(Family& f) {
+    if (f.descriptor.is_open()) return 0;
+    const int domain = f.v6 ? AF_INET6 : AF_INET;
+    const int protocol = f.v6 ? static_cast<int>(IPPROTO_ICMPV6) : static_cast<int>(IPPROTO_ICMP);
+    std::string why;
+    int error = 0;
+    int fd = -1;
+    bool raw = false;
+    if (options.kind != IcmpSocketKind::raw) {
+      fd = ::socket(domain, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+      if (fd < 0) {
+        error = errno;
+        why = "ping socket: " + errno_text(error) + " (net.ipv4.ping_group_range)";
+      } else {
+        // A ping socket hears of ICMP errors only through its error queue.
+        const int one = 1;
+        const int rc = f.v6 ? ::setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one)
+                            : ::setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof one);
+        if (rc != 0) {
+          error = errno;
+          why = "ping socket: IP_RECVERR: " + errno_text(error);
+          ::close(fd);
+          fd = -1;
+        }
+      }
+    }
+    if (fd < 0 && options.kind != IcmpSocketKind::ping) {
+      fd = ::socket(domain, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+      if (fd < 0) {
+        error = errno;
+        if (!why.empty()) why += "; ";
+        why += "raw socket: " + errno_text(error) + " (CAP_NET_RAW)";
+      } else {
+        raw = true;
+        set_filter(fd, f.v6);
+      }
+    }
+    if (fd < 0) {
+      if (!f.reported && options.on_unavailable) {
+        f.reported = true;
+        options.on_unavailable(std::string(kNoIcmpSocket) + " (" + (f.v6 ? "IPv6" : "IPv4") + ": " +
+                               why + ")");
+      }
+      return error != 0 ? error : EPERM;
+    }
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kSocketBufferBytes, sizeof kSocketBufferBytes);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSocketBufferBytes, sizeof kSocketBufferBytes);
+    boost::system::error_code ec;
+    f.descriptor.assign(fd, ec);
+    if (ec) {
+      ::close(fd);
+      return ec.value();
+    }
+    f.raw = raw;
+    start_read(f);
+    return 0;
+  }
+
+  // A raw socket receives every ICMP message for the host: keep only replies and errors.
+  static void set_filter(int fd, bool v6) {
+    if (v6) {
+      icmp6_filter filter;
+      ICMP6_FILTER_SETBLOCKALL(&filter);
+      ICMP6_FILTER_SETPASS(kEchoReply6, &filter);
+      ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &filter);
+      ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &filter);
+      ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &filter);
+      ::setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
+    } else {
+      // ICMP_FILTER of <linux/icmp.h> (SOL_RAW, option 1): a bit set blocks that type.
+      constexpr int kIcmpFilter = 1;
+      std::uint32_t blocked = ~((1u << kEchoReply4) | (1u << 3) | (1u << 11) | (1u << 12));
+      ::setsockopt(fd, SOL_RAW, kIcmpFilter, &blocked, sizeof blocked);
+    }
+  }
+
+  std::uint16_t next_sequence(Family& f, const asio::ip::address& target) {
+    // Skips a sequence still pending for this target (after 65 536 probes within a timeout).
+    for (int i = 0; i < 16; ++i) {
+      std::uint16_t sequence = f.next_sequence++;
+      if (!pending->waiting_for(PeerKey::of(target, sequence))) return sequence;
+    }
+    return f.next_sequence++;
+  }
+
+  enum class Sent { sent, full, failed };
+
+  Sent try_send(Family& f, PendingProbes::Entry& entry) {
+    std::array<std::uint8_t, kEchoBytes> packet{};
+    packet[0] = f.v6 ? kEchoRequest6 : kEchoRequest4;
+    packet[4] = static_cast<std::uint8_t>(identifier >> 8);
+    packet[5] = static_cast<std::uint8_t>(identifier);
+    packet[6] = static_cast<std::uint8_t>(entry.key.tag >> 8);
+    packet[7] = static_cast<std::uint8_t>(entry.key.tag);
+    static constexpr std::string_view kPayload = "kscprobe host reachability";
+    std::memcpy(packet.data() + 8, kPayload.data(), kPayload.size());
+    if (!f.v6 && f.raw) {
+      std::uint16_t sum = internet_checksum(packet.data(), packet.size());
+      packet[2] = static_cast<std::uint8_t>(sum >> 8);
+      packet[3] = static_cast<std::uint8_t>(sum);
+    }
+    sockaddr_storage to;
+    socklen_t to_len = sockaddr_of(entry.key, entry.scope_id, &to);
+    int error = 0;
+    // As for UDP: a send may report the socket's pending error about an earlier request
+    // (clearing it); a second attempt tells whether the failure is this request's own.
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      ssize_t n =
+          ::sendto(f.descriptor.native_handle(), packet.data(), packet.size(),
+                   MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&to), to_len);
+      if (n >= 0) {
+        entry.sent = true;
+        entry.sent_at = Clock::now();
+        return Sent::sent;
+      }
+      error = errno;
+      if (error == EAGAIN || error == EWOULDBLOCK) return Sent::full;
+    }
+    DatagramOutcome outcome;
+    outcome.kind = DatagramOutcome::Kind::error;
+    outcome.error = error;
+    outcome.done_at = Clock::now();
+    pending->finish(&entry, outcome);
+    return Sent::failed;
+  }
+
+  void send_or_queue(Family& f, PendingProbes::Entry& entry) {
+    if (!f.backlog.empty()) {
+      f.backlog.push_back(entry);
+      return;
+    }
+    if (try_send(f, entry) == Sent::full) {
+      f.backlog.push_back(entry);
+      wait_writable(f);
+    }
+  }
+
+  void wait_writable(Family& f) {
+    if (f.write_waiting) return;
+    f.write_waiting = true;
+    f.descriptor.async_wait(asio::posix::descriptor_base::wait_write,
+                            [self = shared_from_this(), &f](const boost::system::error_code& ec) {
+                              f.write_waiting = false;
+                              if (ec || self->closed) return;
+                              self->flush(f);
+                            });
+  }
+
+  void flush(Family& f) {
+    while (!f.backlog.empty()) {
+      PendingProbes::Entry& entry = f.backlog.front();
+      entry.backlog_hook.unlink();
+      if (try_send(f, entry) == Sent::full) {
+        f.backlog.push_front(entry);
+        wait_writable(f);
+        return;
+      }
+    }
+  }
+
+  void start_read(Family& f) {
+    f.descriptor.async_wait(asio::posix::descriptor_base::wait_read,
+                            [self = shared_from_this(), &f](const boost::system::error_code& ec) {
+                              if (ec || self->closed) return;
+                              self->drain(f);
+                            });
+  }
+
+  void drain(Family& f) {
+    for (int i = 0; i < kReadBudget; ++i) {
+      if ((!f.raw && read_error(f)) || read_packet(f)) continue;
+      start_read(f);
+      return;
+    }
+    asio::post(executor, [self = shared_from_this(), &f] {
+      if (!self->closed) self->drain(f);
+    });
+  }
+
+  // Ping sockets: one ICMP error from the error queue; false when it is empty. The data is the
+  // echo request the error quotes; msg_name its destination.
+  bool read_error(Family& f) {
+    sockaddr_storage from{};
+    alignas(cmsghdr) char control[512];
+    std::uint8_t data[64];
+    iovec iov{data, sizeof data};
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof from;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(f.descriptor.native_handle(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+    if (n < 0) return errno == EINTR;
+    const auto now = Clock::now();
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      const bool recverr = (c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+                           (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR);
+      if (!recverr) continue;
+      sock_extended_err ee;
+      std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
+      if (ee.ee_origin != SO_EE_ORIGIN_ICMP && ee.ee_origin != SO_EE_ORIGIN_ICMP6) continue;
+      if (!is_error_type(f.v6, ee.ee_type) || n < 8) continue;
+      DatagramOutcome outcome;
+      outcome.kind = DatagramOutcome::Kind::error;
+      outcome.error = static_cast<int>(ee.ee_errno);
+      outcome.icmp_type = ee.ee_type;
+      outcome.icmp_code = ee.ee_code;
+      outcome.done_at = now;
+      const std::size_t offender_at = sizeof(sock_extended_err);
+      if (c->cmsg_len >= CMSG_LEN(offender_at + sizeof(sockaddr_in))) {
+        sockaddr_storage offender{};
+        std::memcpy(&offender, CMSG_DATA(c) + offender_at,
+                    std::min<std::size_t>(sizeof offender, c->cmsg_len - CMSG_LEN(offender_at)));
+        if (offender.ss_family == AF_INET || offender.ss_family == AF_INET6) {
+          outcome.offender = address_of(offender);
+        }
+      }
+      pending->finish_key(PeerKey::of(address_of(from), read16(data + 6)), outcome);
+    }
+    return true;
+  }
+
+  // One ICMP message (an echo reply, or on a raw socket also an error); false when none waits.
+  bool read_packet(Family& f) {
+    sockaddr_storage from{};
+    socklen_t from_len = sizeof from;
+    ssize_t n = ::recvfrom(f.descriptor.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT,
+                           reinterpret_cast<sockaddr*>(&from), &from_len);
+    if (n < 0) {
+      const int error = errno;
+      return error != EAGAIN && error != EWOULDBLOCK;  // else the socket's pending error
+    }
+    const auto now = Clock::now();
+    const std::uint8_t* icmp = buffer.data();
+    std::size_t size = static_cast<std::size_t>(n);
+    if (f.raw && !f.v6) {
+      // An IPv4 raw socket reads the IP header too.
+      if (size < 20) return true;
+      const std::size_t header = static_cast<std::size_t>(icmp[0] & 0x0f) * 4;
+      if (size < header + 8) return true;
+      icmp += header;
+      size -= header;
+    }
+    if (size < 8) return true;
+    const std::uint8_t type = icmp[0];
+    if (type == (f.v6 ? kEchoReply6 : kEchoReply4)) {
+      // A ping socket only delivers replies to its own identifier, which the kernel chose.
+      if (f.raw && read16(icmp + 4) != identifier) return true;
+      DatagramOutcome outcome;
+      outcome.kind = DatagramOutcome::Kind::reply;
+      outcome.done_at = now;
+      pending->finish_key(PeerKey::of(address_of(from), read16(icmp + 6)), outcome);
+      return true;
+    }
+    if (!f.raw || !is_error_type(f.v6, type)) return true;
+    // An error quotes the IP header of the request and its first 8 bytes: the echo header.
+    const std::uint8_t* inner = icmp + 8;
+    const std::size_t inner_size = size - 8;
+    const std::uint8_t* quoted = nullptr;
+    const std::uint8_t* destination = nullptr;
+    if (f.v6) {
+      if (inner_size < 40 + 8 || inner[6] != IPPROTO_ICMPV6) return true;
+      destination = inner + 24;
+      quoted = inner + 40;
+      if (quoted[0] != kEchoRequest6) return true;
+    } else {
+      if (inner_size < 20) return true;
+      const std::size_t header = static_cast<std::size_t>(inner[0] & 0x0f) * 4;
+      if (inner_size < header + 8 || inner[9] != IPPROTO_ICMP) return true;
+      destination = inner + 16;
+      quoted = inner + header;
+      if (quoted[0] != kEchoRequest4) return true;
+    }
+    if (read16(quoted + 4) != identifier) return true;
+    DatagramOutcome outcome;
+    outcome.kind = DatagramOutcome::Kind::error;
+    outcome.error = EHOSTUNREACH;
+    outcome.icmp_type = type;
+    outcome.icmp_code = icmp[1];
+    outcome.offender = address_of(from);
+    outcome.done_at = now;
+    pending->finish_key(PeerKey::of(address_from_bytes(f.v6, destination), read16(quoted + 6)),
+                        outcome);
+    return true;
+  }
+
+  void close() {
+    closed = true;
+    pending->close();
+    boost::system::error_code ignored;
+    v4.descriptor.close(ignored);
+    v6.descriptor.close(ignored);
+  }
+
+  asio::any_io_executor executor;
+  Options options;
+  std::shared_ptr<PendingProbes> pending;
+  Family v4;
+  Family v6;
+  std::uint16_t identifier = 0;  // of raw sockets' requests
+  bool closed = false;
+  std::array<std::uint8_t, 2048> buffer{};
+};
+
+IcmpMux::IcmpMux(asio::any_io_executor executor) : IcmpMux(std::move(executor), Options{}) {}
+
+IcmpMux::IcmpMux(asio::any_io_executor executor, Options options)
+    : impl_(std::make_shared<Impl>(executor, std::move(options))) {}
+
+IcmpMux::~IcmpMux() { impl_->close(); }
+
+void IcmpMux::start(const asio::ip::address& target, Clock::duration timeout,
+                    Clock::time_point deadline, PendingProbes::Handler handler) {
+  Impl& im = *impl_;
+  asio::ip::address to = target;
+  if (to.is_v6() && to.to_v6().is_v4_mapped()) {
+    to = asio::ip::make_address_v4(asio::ip::v4_mapped, to.to_v6());
+  }
+  Impl::Family& f = to.is_v6() ? im.v6 : im.v4;
+  DatagramOutcome outcome;
+  if (im.closed) {
+    outcome.kind = DatagramOutcome::Kind::cancelled;
+  } else if (int error = im.open(f); error != 0) {
+    outcome.kind = DatagramOutcome::Kind::no_socket;
+    outcome.error = error;
+  } else {
+    const PeerKey key = PeerKey::of(to, im.next_sequence(f, to));
+    PendingProbes::Entry* entry = im.pending->add(key, timeout, deadline, std::move(handler));
+    if (entry == nullptr) return;
+    if (to.is_v6()) entry->scope_id = to.to_v6().scope_id();
+    im.send_or_queue(f, *entry);
+    return;
+  }
+  outcome.done_at = Clock::now();
+  im.pending->post_completion(std::move(handler), outcome);
+}
+
+std::string_view IcmpMux::socket_kind(bool v6) const {
+  const Impl::Family& f = v6 ? impl_->v6 : impl_->v4;
+  if (!f.descriptor.is_open()) return "";
+  return f.raw ? "raw" : "ping";
+}
+
+std::size_t IcmpMux::pending() const { return impl_->pending->size(); }
+
+#else  // !__linux__
+
+struct IcmpMux::Impl {
+  std::shared_ptr<detail::PendingProbes> pending;
+};
+
+IcmpMux::IcmpMux(asio::any_io_executor executor) : IcmpMux(std::move(executor), Options{}) {}
+
+IcmpMux::IcmpMux(asio::any_io_executor executor, Options)
+    : impl_(std::make_shared<Impl>(Impl{detail::PendingProbes::create(executor)})) {}
+
+IcmpMux::~IcmpMux() { impl_->pending->close(); }
+
+void IcmpMux::start(const asio::ip::address&, Clock::duration, Clock::time_point,
+                    detail::PendingProbes::Handler handler) {
+  DatagramOutcome outcome;
+  outcome.kind = DatagramOutcome::Kind::no_socket;
+  impl_->pending->post_completion(std::move(handler), outcome);
+}
+
+std::string_view IcmpMux::socket_kind(bool) const { return ""; }
+
+std::size_t IcmpMux::pending() const { return impl_->pending->size(); }
+
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// The prober
+
+namespace detail {
+namespace {
+
+// Resolves a DNS name raced against the deadline (see udp_prober.cpp).
+asio::awaitable<void> resolve_body(ProbeRun& run, std::optional<asio::ip::address>* address) {
+  *address = co_await resolve_address(run);
+}
+
+}  // namespace
+}  // namespace detail
+
+boost::asio::awaitable<ProbeResult> probe_icmp(const CheckSpec& spec, ProbeEnv& env) {
+  using namespace detail;
+  ProbeRun run(spec, env);
+  if (cancelled(co_await asio::this_coro::cancellation_state)) {
+    co_return finish(run, RaceOutcome::cancelled);
+  }
+  std::optional<asio::ip::address> address;
+  if (auto literal = parse_ip_literal(spec.address)) {
+    run.begin(Phase::resolve);
+    run.result.set_phase(Phase::resolve, 0);
+    address = literal;
+  } else {
+    auto outcome = co_await run_until(resolve_body(run, &address), run);
+    if (outcome != RaceOutcome::finished || !address) co_return finish(run, outcome);
+  }
+  run.begin(Phase::request);
+  if (env.icmp == nullptr) {
+    run.fail(Reason::unreachable, std::string(kNoIcmpSocket));
+    co_return finish(run, RaceOutcome::finished);
+  }
+  DatagramOutcome o =
+      co_await env.icmp->async_echo(*address, spec.timeout, run.deadline, asio::use_awaitable);
+  using Kind = DatagramOutcome::Kind;
+  switch (o.kind) {
+    case Kind::reply:
+      run.result.set_phase(Phase::request, seconds_between(o.sent_at, o.done_at));
+      run.succeed("echo reply");
+      break;
+    case Kind::error:
+      if (o.sent) {
+        std::string detail = icmp_error_text(address->is_v6() && !address->to_v6().is_v4_mapped(),
+                                             o.icmp_type, o.icmp_code);
+        if (!o.offender.is_unspecified()) detail += " (ICMP from " + o.offender.to_string() + ")";
+        run.fail(Reason::unreachable, std::move(detail));
+      } else {
+        // Refused by the routing table or a local firewall before anything was sent.
+        MappedError mapped = map_error(
+            boost::system::error_code(o.error, boost::system::system_category()), Phase::connect);
+        run.fail(Reason::unreachable, std::move(mapped.detail));
+      }
+      break;
+    case Kind::silence:
+      run.fail(Reason::timeout, "no echo reply within " + format_duration(spec.timeout));
+      break;
+    case Kind::unsent:
+      co_return finish(run, RaceOutcome::deadline);
+    case Kind::cancelled:
+      co_return finish(run, RaceOutcome::cancelled);
+    case Kind::no_socket:
+      run.fail(Reason::unreachable, std::string(kNoIcmpSocket));
+      break;
+  }
+  co_return finish(run, RaceOutcome::finished);
+}
+
+}  // namespace kscprobe

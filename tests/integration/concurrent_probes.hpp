@@ -1,0 +1,66 @@
+#pragma once
+// Runs many probes at once on one io_context, as the scheduler does, each with its own wall time
+// and optionally its own cancellation signal.
+#include <filesystem>
+#include <functional>
+
+#include "tests/integration/test_servers.hpp"
+
+namespace kscprobe::test {
+
+// Starts every spec in the same turn of the loop and runs until all have finished (or their
+// longest timeout plus 10 s, which fails the test). `cancels[i]`, when given and not null, is
+// bound to probe i. `during` runs on the loop once every probe has started.
+inline std::vector<Probed> probe_all(asio::io_context& io, const std::vector<CheckSpec>& specs,
+                                     ProbeEnv& env,
+                                     const std::vector<asio::cancellation_signal*>& cancels = {},
+                                     std::function<void()> during = {}) {
+  std::vector<Probed> out(specs.size());
+  std::size_t done = 0;
+  bool threw = false;
+  const auto start = std::chrono::steady_clock::now();
+  auto longest = Duration(0);
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    longest = std::max(longest, specs[i].timeout);
+    auto on_done = [&, i](std::exception_ptr error, ProbeResult result) {
+      threw = threw || error != nullptr;
+      out[i].result = std::move(result);
+      out[i].wall_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (++done == specs.size()) io.stop();
+    };
+    if (i < cancels.size() && cancels[i] != nullptr) {
+      asio::co_spawn(io, run_probe(specs[i], env),
+                     asio::bind_cancellation_slot(cancels[i]->slot(), on_done));
+    } else {
+      asio::co_spawn(io, run_probe(specs[i], env), on_done);
+    }
+  }
+  if (during) asio::post(io, during);
+  asio::steady_timer watchdog(io, longest + std::chrono::seconds(10));
+  watchdog.async_wait([&io](boost::system::error_code ec) {
+    if (!ec) io.stop();
+  });
+  io.restart();
+  if (!specs.empty()) io.run();
+  watchdog.cancel();
+  io.restart();
+  io.poll();  // the watchdog's cancellation
+  EXPECT_FALSE(threw) << "run_probe threw";
+  EXPECT_EQ(done, specs.size()) << "probes did not finish within their timeout + 10 s";
+  return out;
+}
+
+// Open file descriptors of this process that are sockets.
+inline int open_sockets() {
+  int sockets = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    std::error_code link_ec;
+    auto target = std::filesystem::read_symlink(entry.path(), link_ec).string();
+    if (target.rfind("socket:", 0) == 0) ++sockets;
+  }
+  return sockets;
+}
+
+}  // namespace kscprobe::test
