@@ -15,7 +15,7 @@ endif()
 # The fault-matrix peer and the load tests: targets outside the default build (EXCLUDE_FROM_ALL)
 # that their test stages build on demand, so the ordinary build stays as fast as before.
 if(KSCPROBE_BUILD_TESTS AND NOT KSCPROBE_BUILD_FUZZERS)
-  foreach(_dir fault load)
+  foreach(_dir fault load bench)
     if(EXISTS ${CMAKE_SOURCE_DIR}/tests/${_dir}/CMakeLists.txt)
       add_subdirectory(${CMAKE_SOURCE_DIR}/tests/${_dir} ${CMAKE_BINARY_DIR}/tests-${_dir})
     endif()
