@@ -115,6 +115,7 @@ asio::awaitable<void> https_body(ProbeRun& run) {
   if (!co_await resolve_and_connect(run, stream.next_layer())) co_return;
   if (!co_await tls_handshake(run, stream)) co_return;
   co_await exchange(run, stream, true);
+  if (run.result.success) keep_session(stream);
 }
 
 }  // namespace

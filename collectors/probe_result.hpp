@@ -35,6 +35,7 @@ struct TlsInfo {
   std::int64_t not_after = 0;      // unix seconds
   bool verified = false;           // chain (ca_file) and pin checks passed, if configured
   std::string verify_error;        // why verification failed
+  bool resumed = false;            // a resumed session: the above are from the last full handshake
 };
 
 /// The outcome of one probe. Probers fill it; they never touch metrics.

@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -9,8 +10,42 @@
 namespace boost::asio::ssl {
 class context;
 }
+struct ssl_session_st;  // OpenSSL's SSL_SESSION
 
 namespace kscprobe {
+
+struct TlsInfo;
+
+/// TLS sessions kept per check, so that most probes resume a session instead of running a full
+/// handshake: a resumed handshake skips the certificate chain (its transfer, parsing and
+/// signature check), which is most of a TLS probe's CPU. What a full handshake showed (version,
+/// certificate, verification) is kept with the session and reported by the resumed probes; a
+/// full handshake is run again once per period (`[daemon] tls_full_handshake_interval`), and
+/// whenever the server declines the session (it restarted, its ticket key or certificate
+/// changed), so a changed certificate shows at once or within the period. Thread-safe.
+class TlsSessionStore {
+ public:
+  TlsSessionStore();
+  ~TlsSessionStore();
+  TlsSessionStore(const TlsSessionStore&) = delete;
+  TlsSessionStore& operator=(const TlsSessionStore&) = delete;
+
+  /// The session to offer for `key` when its last full handshake is younger than `period`, with
+  /// what that handshake showed in `*info`; null otherwise. The session stays owned by the store
+  /// (SSL_set_session takes its own reference).
+  ssl_session_st* resumable(const std::string& key, std::chrono::milliseconds period,
+                            TlsInfo* info);
+  /// A full handshake for `key` completed and showed `info`.
+  void full_handshake(const std::string& key, const TlsInfo& info);
+  /// The server issued a session for `key`; the store takes the reference.
+  void new_session(const std::string& key, ssl_session_st* session);
+  std::size_t size() const;
+
+ private:
+  struct Entry;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<Entry>> entries_;
+};
 
 /// Client TLS contexts, one per distinct setting (the CA file), created on first use and reused:
 /// OpenSSL 3 makes creating a context and loading a certificate store expensive, far too much to
@@ -35,7 +70,11 @@ class TlsContextCache {
   /// Number of cached contexts.
   std::size_t size() const;
 
+  /// The sessions of every context of this cache.
+  TlsSessionStore& sessions() { return sessions_; }
+
  private:
+  TlsSessionStore sessions_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> contexts_;
 };

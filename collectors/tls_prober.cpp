@@ -6,6 +6,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <ctime>
 #include <string>
 
@@ -13,6 +16,7 @@
 #include "collectors/connect.hpp"
 #include "collectors/tls_context_cache.hpp"
 #include "collectors/tls_handshake.hpp"
+#include "daemon/platform.hpp"
 
 namespace kscprobe {
 namespace detail {
@@ -50,7 +54,7 @@ std::string subject_rfc2253(X509* cert) {
 std::int64_t not_after_unix(X509* cert) {
   std::tm tm{};
   if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) return 0;
-  return static_cast<std::int64_t>(timegm(&tm));
+  return platform::utc_seconds(&tm);
 }
 
 // Pins are documented as lowercase hex without separators; accept the common "AB:CD:.." spelling
@@ -87,6 +91,56 @@ std::shared_ptr<asio::ssl::context> tls_context_for(ProbeRun& run) {
   return context;
 }
 
+namespace {
+
+// A session is only offered to the very check that got it: same address, port, name and trust.
+std::string session_key(const CheckSpec& spec, const std::string& name) {
+  std::string key = spec.address;
+  key += '\n';
+  key += std::to_string(spec.port);
+  key += '\n';
+  key += name;
+  key += '\n';
+  key += spec.tls.ca_file;
+  key += '\n';
+  key += spec.tls.fingerprint_sha256;
+  return key;
+}
+
+// TLS 1.3 servers issue sessions after the handshake (NewSessionTicket), which a probe that
+// closes at once never reads: after a full handshake, read for a moment so the next probes can
+// resume. Ends as soon as a session arrives, or after at most 250 ms (within the deadline).
+asio::awaitable<void> wait_for_session(ProbeRun& run, TlsStream& stream, TlsSessionTarget& target) {
+  auto left = run.deadline - ProbeClock::now() - std::chrono::milliseconds(20);
+  auto wait = std::min<ProbeClock::duration>(left, std::chrono::milliseconds(250));
+  if (wait <= ProbeClock::duration::zero()) co_return;
+  auto ex = co_await asio::this_coro::executor;
+  auto alive = std::make_shared<bool>(true);
+  auto cancel = [&stream, alive] {
+    if (!*alive) return;
+    boost::system::error_code ignored;
+    stream.next_layer().cancel(ignored);
+  };
+  // Called from inside OpenSSL while the read is being processed: cancel once it is pending
+  // again.
+  target.on_session = [ex, cancel] { asio::post(ex, cancel); };
+  asio::steady_timer timer(ex, wait);
+  timer.async_wait([cancel](boost::system::error_code ec) {
+    if (!ec) cancel();
+  });
+  char byte;
+  co_await stream.async_read_some(asio::buffer(&byte, 1), asio::as_tuple(asio::use_awaitable));
+  *alive = false;
+  target.on_session = nullptr;
+  timer.cancel();
+}
+
+}  // namespace
+
+void keep_session(TlsStream& stream) {
+  SSL_set_shutdown(stream.native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+}
+
 asio::awaitable<bool> tls_handshake(ProbeRun& run, TlsStream& stream) {
   SSL* ssl = stream.native_handle();
   const TlsOptions& options = run.spec.tls;
@@ -94,6 +148,26 @@ asio::awaitable<bool> tls_handshake(ProbeRun& run, TlsStream& stream) {
   if (!name.empty()) SSL_set_tlsext_host_name(ssl, name.c_str());
   // The hostname becomes part of chain verification, whose result is read after the handshake.
   if (!options.ca_file.empty() && !name.empty()) SSL_set1_host(ssl, name.c_str());
+
+  // Session resumption, for scheduled probes: offer the check's session while its last full
+  // handshake is recent enough, and keep any session the server issues.
+  TlsSessionTarget* target = nullptr;
+  TlsInfo remembered;
+  const auto period =
+      std::chrono::duration_cast<std::chrono::milliseconds>(run.spec.tls_full_handshake_interval);
+  if (period.count() > 0 && run.env.tls) {
+    target = new TlsSessionTarget{&run.env.tls->sessions(), session_key(run.spec, name)};
+    SSL_set_ex_data(ssl, tls_session_target_index(), target);  // freed with the SSL object
+    if (auto* session = target->store->resumable(target->key, period, &remembered)) {
+      // Offered as a copy: an OpenSSL client marks a TLS 1.3 session it resumed as used up, yet
+      // servers with stateless tickets (OpenSSL's and Go's defaults) accept it again, and one
+      // session per full handshake period is all a probe needs.
+      if (SSL_SESSION* copy = SSL_SESSION_dup(session)) {
+        SSL_set_session(ssl, copy);
+        SSL_SESSION_free(copy);  // the SSL object holds its own reference
+      }
+    }
+  }
 
   run.begin(Phase::tls);
   auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::client,
@@ -105,6 +179,20 @@ asio::awaitable<bool> tls_handshake(ProbeRun& run, TlsStream& stream) {
   run.end_phase();
 
   TlsInfo& info = run.result.tls.emplace();
+  if (target && SSL_session_reused(ssl)) {
+    // The server accepted the session of the last full handshake, so it still holds the keys
+    // of that handshake: its certificate and verification stand as they were then.
+    info = remembered;
+    info.version = SSL_get_version(ssl);
+    info.resumed = true;
+    if ((!options.ca_file.empty() || !options.fingerprint_sha256.empty()) && !info.verified) {
+      keep_session(stream);
+      run.fail(Reason::tls,
+               "certificate not trusted (at the last full handshake): " + info.verify_error);
+      co_return false;
+    }
+    co_return true;
+  }
   info.version = SSL_get_version(ssl);
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr) {
@@ -140,7 +228,16 @@ asio::awaitable<bool> tls_handshake(ProbeRun& run, TlsStream& stream) {
     }
   }
   info.verified = checked && failure.empty();
+  if (target) {
+    target->store->full_handshake(target->key, info);
+    if (!target->received && SSL_version(ssl) == TLS1_3_VERSION &&
+        run.spec.transport == Transport::tls)
+      co_await wait_for_session(run, stream, *target);
+  }
   if (!failure.empty()) {
+    // The handshake itself went well: the session stays usable for the next probes, which
+    // report the same verdict until the next full handshake.
+    keep_session(stream);
     run.fail(Reason::tls, std::move(failure));
     co_return false;
   }
@@ -156,9 +253,11 @@ asio::awaitable<void> tls_body(ProbeRun& run) {
   AbortOnDeadline guard(run, stream.next_layer());
   if (!co_await resolve_and_connect(run, stream.next_layer())) co_return;
   if (!co_await tls_handshake(run, stream)) co_return;
+  keep_session(stream);
   // No close_notify exchange: the completed handshake is the liveness signal, and waiting for
   // the peer's close would only add a round trip (or a stall) to every probe.
-  run.succeed(std::string(run.result.tls->version) + " handshake completed");
+  run.succeed(std::string(run.result.tls->version) +
+              (run.result.tls->resumed ? " session resumed" : " handshake completed"));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <thread>
 
 #include "tests/integration/test_servers.hpp"
 
@@ -283,6 +284,132 @@ TEST_F(TlsProberTest, ContextsAreCachedPerCaFile) {
   EXPECT_EQ(cache_.size(), 0u);
   probe_tls(make_spec(Transport::tls, "127.0.0.1", port));
   EXPECT_EQ(cache_.size(), 1u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Session resumption between full handshakes
+
+// A TLS server whose context (certificate and session ticket keys) the test can replace, as a
+// KSC server does when it restarts with a renewed certificate.
+struct SwappableTlsServer {
+  std::shared_ptr<std::shared_ptr<ssl::context>> context =
+      std::make_shared<std::shared_ptr<ssl::context>>();
+  std::shared_ptr<int> handshakes = std::make_shared<int>(0);
+  std::uint16_t start(asio::io_context& io, std::shared_ptr<ssl::context> first) {
+    *context = std::move(first);
+    auto acceptor = listen_on(io, loopback_v4());
+    std::uint16_t port = acceptor.local_endpoint().port();
+    asio::co_spawn(io, loop(std::move(acceptor), context, handshakes), asio::detached);
+    return port;
+  }
+  static asio::awaitable<void> loop(tcp::acceptor acceptor,
+                                    std::shared_ptr<std::shared_ptr<ssl::context>> context,
+                                    std::shared_ptr<int> handshakes) {
+    for (int i = 0; i < 100; ++i) {
+      auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      ssl::stream<tcp::socket> stream(std::move(socket), **context);
+      auto [hs_ec] = co_await stream.async_handshake(ssl::stream_base::server,
+                                                     asio::as_tuple(asio::use_awaitable));
+      if (hs_ec) continue;
+      ++*handshakes;
+      std::array<char, 256> buffer;
+      for (;;) {
+        auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(buffer),
+                                                            asio::as_tuple(asio::use_awaitable));
+        if (read_ec) break;
+      }
+    }
+  }
+};
+
+CheckSpec resuming_spec(std::uint16_t port) {
+  auto spec = make_spec(Transport::tls, "127.0.0.1", port);
+  spec.tls_full_handshake_interval = std::chrono::hours(1);
+  return spec;
+}
+
+TEST_F(TlsProberTest, ResumesTheSessionAndReportsTheCertificateOfTheFullHandshake) {
+  for (bool tls12 : {false, true}) {
+    SCOPED_TRACE(tls12 ? "TLS 1.2" : "TLS 1.3");
+    SwappableTlsServer server;
+    std::uint16_t port = server.start(io_, server_context(*self_signed_, tls12));
+    auto spec = resuming_spec(port);
+    Probed first = probe_tls(spec);
+    ASSERT_TRUE(first.result.success) << first.result.detail;
+    ASSERT_TRUE(first.result.tls);
+    EXPECT_FALSE(first.result.tls->resumed);
+    EXPECT_NE(first.result.detail.find("handshake completed"), std::string::npos);
+    for (int i = 0; i < 3; ++i) {
+      Probed next = probe_tls(spec);
+      ASSERT_TRUE(next.result.success) << next.result.detail;
+      ASSERT_TRUE(next.result.tls);
+      EXPECT_TRUE(next.result.tls->resumed) << "probe " << i + 2;
+      EXPECT_EQ(next.result.tls->version, tls12 ? "TLSv1.2" : "TLSv1.3");
+      EXPECT_EQ(next.result.tls->fingerprint_sha256, self_signed_->fingerprint_sha256);
+      EXPECT_EQ(next.result.tls->subject, "CN=ksc01");
+      EXPECT_EQ(next.result.tls->not_after, self_signed_->not_after);
+      EXPECT_GT(next.result.phase(Phase::tls), 0);
+      EXPECT_NE(next.result.detail.find("session resumed"), std::string::npos);
+    }
+  }
+}
+
+TEST_F(TlsProberTest, WithoutAPeriodEveryProbeIsAFullHandshake) {
+  SwappableTlsServer server;
+  std::uint16_t port = server.start(io_, server_context(*self_signed_));
+  auto spec = make_spec(Transport::tls, "127.0.0.1", port);  // period 0, as /probe uses
+  for (int i = 0; i < 3; ++i) {
+    Probed p = probe_tls(spec);
+    ASSERT_TRUE(p.result.success) << p.result.detail;
+    EXPECT_FALSE(p.result.tls->resumed);
+  }
+}
+
+TEST_F(TlsProberTest, ARenewedServerCertificateShowsAtTheNextProbe) {
+  SwappableTlsServer server;
+  std::uint16_t port = server.start(io_, server_context(*self_signed_));
+  auto spec = resuming_spec(port);
+  ASSERT_TRUE(probe_tls(spec).result.success);
+  ASSERT_TRUE(probe_tls(spec).result.tls->resumed);
+  // The server restarts with another certificate (and other ticket keys): the session is
+  // declined, the probe falls back to a full handshake and reports the new certificate.
+  *server.context = server_context(*rsa_);
+  Probed p = probe_tls(spec);
+  ASSERT_TRUE(p.result.success) << p.result.detail;
+  EXPECT_FALSE(p.result.tls->resumed);
+  EXPECT_EQ(p.result.tls->fingerprint_sha256, rsa_->fingerprint_sha256);
+  EXPECT_EQ(p.result.tls->subject, "CN=ksc-rsa");
+  Probed again = probe_tls(spec);
+  EXPECT_TRUE(again.result.tls->resumed);
+  EXPECT_EQ(again.result.tls->fingerprint_sha256, rsa_->fingerprint_sha256);
+}
+
+TEST_F(TlsProberTest, AFailedPinStaysFailedOnResumedProbes) {
+  SwappableTlsServer server;
+  std::uint16_t port = server.start(io_, server_context(*self_signed_));
+  auto spec = resuming_spec(port);
+  spec.tls.fingerprint_sha256 = std::string(64, '0');
+  for (int i = 0; i < 3; ++i) {
+    Probed p = probe_tls(spec);
+    EXPECT_FALSE(p.result.success);
+    EXPECT_EQ(p.result.reason, Reason::tls);
+    ASSERT_TRUE(p.result.tls);
+    EXPECT_EQ(p.result.tls->fingerprint_sha256, self_signed_->fingerprint_sha256);
+    EXPECT_EQ(p.result.tls->resumed, i > 0) << i;
+  }
+}
+
+TEST_F(TlsProberTest, AnElapsedPeriodForcesAFullHandshake) {
+  SwappableTlsServer server;
+  std::uint16_t port = server.start(io_, server_context(*self_signed_));
+  auto spec = resuming_spec(port);
+  spec.tls_full_handshake_interval = std::chrono::milliseconds(300);
+  EXPECT_FALSE(probe_tls(spec).result.tls->resumed);
+  EXPECT_TRUE(probe_tls(spec).result.tls->resumed);
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  EXPECT_FALSE(probe_tls(spec).result.tls->resumed);
+  EXPECT_TRUE(probe_tls(spec).result.tls->resumed);
 }
 
 }  // namespace
