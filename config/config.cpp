@@ -2,6 +2,18 @@
 
 namespace kscprobe {
 
+std::string_view to_string(Detail d) {
+  switch (d) {
+    case Detail::full:
+      return "full";
+    case Detail::basic:
+      return "basic";
+    case Detail::aggregate:
+      return "aggregate";
+  }
+  return "full";
+}
+
 std::string ConfigError::format() const {
   std::string out = pos.file.empty() ? std::string("<config>") : pos.file;
   if (pos.line > 0) {

@@ -1,4 +1,5 @@
 #pragma once
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -81,7 +82,40 @@ struct TargetConfig {
 struct DaemonConfig {
   Duration interval = std::chrono::seconds(30);
   Duration timeout = std::chrono::seconds(5);
-  unsigned max_in_flight = 256;
+  unsigned max_in_flight = 256;             // TCP, TLS and HTTP(S) probes at once
+  unsigned max_datagram_in_flight = 50000;  // UDP and ICMP probes waiting for a reply at once
+  unsigned max_quiet_in_flight = 0;         // probes of checks that last got no answer; 0: 1/4
+                                            // of max_in_flight
+  // TLS checks resume their session between full handshakes this far apart ("0s": never).
+  Duration tls_full_handshake_interval = std::chrono::hours(1);
+  unsigned shard_index = 0;  // this instance probes the targets of shard
+  unsigned shard_count = 1;  // shard_index of shard_count (see shard_of)
+};
+
+/// How much of a check's state /metrics shows, per role ([metrics] detail).
+enum class Detail : std::uint8_t {
+  full,       // every series per check
+  basic,      // per check: kscprobe_probe_success and kscprobe_last_success_timestamp_seconds;
+              // counters and the rest as aggregates
+  aggregate,  // aggregates only; failing checks are still named by kscprobe_probe_success 0
+};
+std::string_view to_string(Detail d);
+
+/// The /metrics output ([metrics]).
+struct MetricsConfig {
+  /// Per role, in Role's order. Agents default to basic: 100 000 agents in full detail would be
+  /// well over a million series.
+  std::array<Detail, kRoleCount> detail = default_detail();
+  /// Target labels kept by the aggregates beside role/check/transport. `site` by default: the
+  /// alert rules in monitoring/ group agents by it.
+  std::vector<std::string> aggregate_labels = {"site"};
+  static std::array<Detail, kRoleCount> default_detail() {
+    std::array<Detail, kRoleCount> d{};
+    d.fill(Detail::full);
+    d[static_cast<int>(Role::agent)] = Detail::basic;
+    return d;
+  }
+  bool operator==(const MetricsConfig&) const = default;
 };
 
 /// The HTTP listener's security, in exporter-toolkit's terms ([web] or --web.config.file).
@@ -110,6 +144,7 @@ struct TargetFilesConfig {
 
 struct Config {
   DaemonConfig daemon;
+  MetricsConfig metrics;
   WebConfig web;
   ProbeEndpointConfig probe;
   TargetFilesConfig target_files;

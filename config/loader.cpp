@@ -1,6 +1,7 @@
 #include "config/loader.hpp"
 
-#include <arpa/inet.h>
+#include "config/plan.hpp"
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -13,13 +14,24 @@
 #include <span>
 #include <sstream>
 
+#include "daemon/platform_net.hpp"
+
 namespace kscprobe {
 
 namespace {
 
-constexpr std::string_view kTopKeys[] = {"daemon", "target", "web", "probe", "target_files"};
-constexpr std::string_view kDaemonKeys[] = {"interval", "timeout", "max_in_flight",
+constexpr std::string_view kTopKeys[] = {"daemon", "target",       "web",
+                                         "probe",  "target_files", "metrics"};
+constexpr std::string_view kDaemonKeys[] = {"interval",
+                                            "timeout",
+                                            "max_in_flight",
+                                            "max_datagram_in_flight",
+                                            "max_quiet_in_flight",
+                                            "shard",
+                                            "tls_full_handshake_interval",
                                             "target_files_refresh"};
+constexpr std::string_view kMetricsKeys[] = {"detail", "aggregate_labels"};
+constexpr std::string_view kDetailNames[] = {"full", "basic", "aggregate"};
 constexpr std::string_view kWebKeys[] = {"tls_cert_file", "tls_key_file", "tls_client_ca_file",
                                          "tls_min_version", "basic_auth_users"};
 constexpr std::string_view kProbeKeys[] = {"allow", "max_concurrent"};
@@ -40,9 +52,9 @@ constexpr std::string_view kReservedLabels[] = {"target", "role",  "check",    "
                                                 "reason", "phase", "instance", "job"};
 constexpr std::string_view kRoleNames[] = {
     "server", "distribution_point", "agent", "web_console", "ios_mdm", "database"};
-constexpr std::string_view kTransportNames[] = {"tcp", "tls", "udp", "http", "https"};
-constexpr std::string_view kFeatureNames[] = {"ksn_proxy", "mobile",          "uefi",
-                                              "local",     "on_admin_server", "push_server"};
+constexpr std::string_view kTransportNames[] = {"tcp", "tls", "udp", "http", "https", "icmp"};
+constexpr std::string_view kFeatureNames[] = {"ksn_proxy",       "mobile",      "uefi", "local",
+                                              "on_admin_server", "push_server", "icmp"};
 constexpr std::string_view kEngineNames[] = {"mysql", "mssql", "postgresql"};
 
 constexpr long long kMaxInFlight = 65536;
@@ -297,6 +309,14 @@ class Loader {
         error(w->source(), "web must be a table ([web]), not " + std::string(type_name(*w)));
       }
     }
+    if (const toml::node* m = root.get("metrics")) {
+      if (const auto* t = m->as_table()) {
+        load_metrics(*t, config.metrics);
+      } else {
+        error(m->source(),
+              "metrics must be a table ([metrics]), not " + std::string(type_name(*m)));
+      }
+    }
     if (const toml::node* p = root.get("probe")) {
       if (const auto* t = p->as_table()) {
         load_probe(*t, config.probe);
@@ -372,17 +392,112 @@ class Loader {
       if (auto d = duration_value(*n, "target_files_refresh", context)) target_files_refresh_ = *d;
     }
     if (const toml::node* n = t.get("max_in_flight")) {
-      if (const auto* v = n->as_integer()) {
-        long long value = v->get();
-        if (value < 1 || value > kMaxInFlight) {
-          error(n->source(),
-                in(context, "max_in_flight " + std::to_string(value) + " is outside 1..65536"));
-        } else {
-          daemon.max_in_flight = static_cast<unsigned>(value);
+      if (auto v = unsigned_value(*n, "max_in_flight", 1, kMaxInFlight, context))
+        daemon.max_in_flight = *v;
+    }
+    if (const toml::node* n = t.get("max_datagram_in_flight")) {
+      if (auto v = unsigned_value(*n, "max_datagram_in_flight", 1, 1000000, context))
+        daemon.max_datagram_in_flight = *v;
+    }
+    if (const toml::node* n = t.get("max_quiet_in_flight")) {
+      if (auto v = unsigned_value(*n, "max_quiet_in_flight", 1, kMaxInFlight, context))
+        daemon.max_quiet_in_flight = *v;
+    }
+    if (const toml::node* n = t.get("tls_full_handshake_interval")) {
+      const auto* text = n->as_string();
+      if (text && (text->get() == "0s" || text->get() == "0")) {
+        daemon.tls_full_handshake_interval = Duration(0);
+      } else if (auto d = duration_value(*n, "tls_full_handshake_interval", context)) {
+        daemon.tls_full_handshake_interval = *d;
+      }
+    }
+    if (const toml::node* n = t.get("shard")) {
+      if (auto v = string_value(*n, "shard", context)) {
+        std::string why;
+        if (!parse_shard(*v, &daemon.shard_index, &daemon.shard_count, &why))
+          error(n->source(), in(context, "shard: " + why));
+      }
+    }
+  }
+
+  std::optional<unsigned> unsigned_value(const toml::node& n, std::string_view key, long long min,
+                                         long long max, const std::string& context) {
+    const auto* v = n.as_integer();
+    if (!v) {
+      error(n.source(), in(context, std::string(key) + " must be an integer, not " +
+                                        std::string(type_name(n))));
+      return std::nullopt;
+    }
+    long long value = v->get();
+    if (value < min || value > max) {
+      error(n.source(), in(context, std::string(key) + " " + std::to_string(value) +
+                                        " is outside " + std::to_string(min) + ".." +
+                                        std::to_string(max)));
+      return std::nullopt;
+    }
+    return static_cast<unsigned>(value);
+  }
+
+  void load_metrics(const toml::table& t, MetricsConfig& metrics) {
+    const std::string context = "[metrics]";
+    reject_unknown_keys(t, kMetricsKeys, context);
+    if (const toml::node* n = t.get("detail")) {
+      if (const auto* roles = n->as_table()) {
+        for (auto&& [role_key, level] : *roles) {
+          auto role = parse_role(role_key.str());
+          if (!role) {
+            error(role_key.source(),
+                  in(context, "detail: unknown role " + quote(role_key.str()) +
+                                  suggestion(role_key.str(), kRoleNames) + "; valid roles: " +
+                                  std::string(all_role_names())));
+            continue;
+          }
+          auto name = string_value(level, "detail." + std::string(role_key.str()), context);
+          if (!name) continue;
+          auto it = std::find(std::begin(kDetailNames), std::end(kDetailNames), *name);
+          if (it == std::end(kDetailNames)) {
+            error(level.source(), in(context, "detail." + std::string(role_key.str()) + ": " +
+                                                  quote(*name) + " is not a detail level" +
+                                                  suggestion(*name, kDetailNames) +
+                                                  "; levels are full, basic, aggregate"));
+            continue;
+          }
+          metrics.detail[static_cast<int>(*role)] =
+              static_cast<Detail>(it - std::begin(kDetailNames));
         }
       } else {
-        error(n->source(),
-              in(context, "max_in_flight must be an integer, not " + std::string(type_name(*n))));
+        error(n->source(), in(context, "detail must be a table of role = level, like "
+                                       "{ agent = \"basic\" }, not " +
+                                           std::string(type_name(*n))));
+      }
+    }
+    if (const toml::node* n = t.get("aggregate_labels")) {
+      const auto* arr = n->as_array();
+      if (!arr) {
+        error(n->source(), in(context, "aggregate_labels must be an array of label names like "
+                                       "[\"site\"], not " +
+                                           std::string(type_name(*n))));
+        return;
+      }
+      metrics.aggregate_labels.clear();  // the list replaces the default ["site"]
+      for (const auto& item : *arr) {
+        auto v = string_value(item, "aggregate_labels entry", context);
+        if (!v) continue;
+        if (!valid_label_name(*v) ||
+            std::find(std::begin(kReservedLabels), std::end(kReservedLabels), *v) !=
+                std::end(kReservedLabels)) {
+          error(item.source(), in(context, "aggregate_labels: " + quote(*v) +
+                                               " is not a target label name (it must match "
+                                               "[a-zA-Z_][a-zA-Z0-9_]* and not be one of the "
+                                               "exporter's own labels)"));
+          continue;
+        }
+        if (std::find(metrics.aggregate_labels.begin(), metrics.aggregate_labels.end(), *v) !=
+            metrics.aggregate_labels.end()) {
+          error(item.source(), in(context, "aggregate_labels: " + quote(*v) + " is listed twice"));
+          continue;
+        }
+        metrics.aggregate_labels.push_back(*v);
       }
     }
   }
@@ -835,6 +950,10 @@ class Loader {
                                             "; its checks: " + join(ids)));
         continue;
       }
+      if (role && catalog_check_transport(*role, id) == Transport::icmp) {
+        error(key.source(), in(context, "ports: " + quote(id) + " has no port (an ICMP echo)"));
+        continue;
+      }
       if (auto port = port_value(value, "ports." + id, context)) target.ports[id] = *port;
     }
   }
@@ -876,9 +995,16 @@ class Loader {
 
     reject_unknown_keys(t, kCheckKeys, context);
 
+    // An ICMP echo has no port: none is required, and one given is a mistake.
+    const toml::node* transport_node = t.get("transport");
+    const bool is_icmp = transport_node && transport_node->value<std::string>() == "icmp";
     if (const toml::node* n = t.get("port")) {
-      if (auto port = port_value(*n, "port", context)) check.port = *port;
-    } else {
+      if (is_icmp) {
+        error(n->source(), in(context, "port is not valid for icmp checks (no port to probe)"));
+      } else if (auto port = port_value(*n, "port", context)) {
+        check.port = *port;
+      }
+    } else if (!is_icmp) {
       error(t.source(), in(context, "missing required key \"port\""));
     }
 

@@ -39,12 +39,66 @@ std::uint16_t row_port(const CatalogEntry& row, const TargetConfig& target) {
 
 }  // namespace
 
+unsigned shard_of(std::string_view target_name, unsigned count) {
+  if (count <= 1) return 0;
+  std::uint64_t key = 1469598103934665603ull;  // FNV-1a of the name
+  for (unsigned char c : target_name) {
+    key ^= c;
+    key *= 1099511628211ull;
+  }
+  // Jump consistent hash (Lamping and Veach, 2014).
+  std::int64_t bucket = -1, next = 0;
+  while (next < static_cast<std::int64_t>(count)) {
+    bucket = next;
+    key = key * 2862933555777941757ull + 1;
+    next = static_cast<std::int64_t>(
+        static_cast<double>(bucket + 1) *
+        (static_cast<double>(1ll << 31) / static_cast<double>((key >> 33) + 1)));
+  }
+  return static_cast<unsigned>(bucket);
+}
+
+bool parse_shard(std::string_view text, unsigned* index, unsigned* count, std::string* why) {
+  auto slash = text.find('/');
+  auto number = [](std::string_view s, unsigned* out) {
+    if (s.empty() || s.size() > 6) return false;
+    unsigned v = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + static_cast<unsigned>(c - '0');
+    }
+    *out = v;
+    return true;
+  };
+  unsigned i = 0, n = 0;
+  if (slash == std::string_view::npos || !number(text.substr(0, slash), &i) ||
+      !number(text.substr(slash + 1), &n)) {
+    *why = "\"" + std::string(text) + "\" is not i/n, like \"0/3\" (shards are numbered from 0)";
+    return false;
+  }
+  if (n < 1 || n > 1024) {
+    *why = "the number of shards must be in 1..1024, not " + std::to_string(n);
+    return false;
+  }
+  if (i >= n) {
+    *why = "shard " + std::to_string(i) + " does not exist with " + std::to_string(n) +
+           " shards: they are numbered 0.." + std::to_string(n - 1);
+    return false;
+  }
+  *index = i;
+  *count = n;
+  return true;
+}
+
 Plan expand_plan(const Config& config) {
   Plan plan;
   plan.daemon = config.daemon;
   plan.web = config.web;
   plan.probe = config.probe;
+  plan.metrics = config.metrics;
+  const unsigned shards = config.daemon.shard_count;
   for (const TargetConfig& target : config.targets) {
+    if (shards > 1 && shard_of(target.name, shards) != config.daemon.shard_index) continue;
     const auto target_index = static_cast<std::uint32_t>(plan.targets.size());
     plan.targets.push_back(PlannedTarget{target.name, target.role, target.address, target.labels});
     const Duration target_interval = target.interval.value_or(config.daemon.interval);
@@ -67,6 +121,7 @@ Plan expand_plan(const Config& config) {
       spec.expect_metrics = row.expects_metrics;
       spec.udp_payload = target.udp_payload;
       spec.tls = target.tls;
+      spec.tls_full_handshake_interval = config.daemon.tls_full_handshake_interval;
       plan.checks.push_back(std::move(spec));
     }
 
@@ -84,6 +139,7 @@ Plan expand_plan(const Config& config) {
       spec.expect_metrics = extra.expect_metrics;
       spec.udp_payload = extra.payload.empty() ? target.udp_payload : extra.payload;
       spec.tls = target.tls;
+      spec.tls_full_handshake_interval = config.daemon.tls_full_handshake_interval;
       plan.checks.push_back(std::move(spec));
     }
   }

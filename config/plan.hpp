@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -34,6 +35,10 @@ struct CheckSpec {
   std::string udp_payload;
   // tls/https
   TlsOptions tls;
+  /// Resume TLS sessions between full handshakes at most this far apart; 0: every probe runs a
+  /// full handshake (the /probe endpoint, tools). Not part of same_settings: it changes cost,
+  /// not what is checked.
+  Duration tls_full_handshake_interval{0};
 
   /// Identity across reloads: same key and same settings keep state and counters.
   std::string key(const PlannedTarget& t) const;
@@ -43,6 +48,7 @@ struct CheckSpec {
 
 struct Plan {
   DaemonConfig daemon;
+  MetricsConfig metrics;
   WebConfig web;
   ProbeEndpointConfig probe;
   std::vector<PlannedTarget> targets;
@@ -54,6 +60,14 @@ struct Plan {
 /// rule for a distribution point on the server host, extra checks, interval/timeout inheritance.
 /// The config must already be validated (see load_config).
 Plan expand_plan(const Config& config);
+
+/// The shard in [0, count) a target belongs to: a jump consistent hash of its name, so every
+/// instance sharing one configuration agrees, and going from n to n+1 shards moves only about
+/// 1/(n+1) of the targets.
+unsigned shard_of(std::string_view target_name, unsigned count);
+
+/// Parses "i/n" (0 <= i < n <= 1024) as given to `--shard` and `[daemon] shard`.
+bool parse_shard(std::string_view text, unsigned* index, unsigned* count, std::string* why);
 
 /// Default UDP payload: a few bytes that no KSC service acts on.
 inline constexpr std::string_view kDefaultUdpPayload = "kscprobe\n";

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,8 @@ struct AppOptions {
   MetricOutputOptions outputs;
   /// Every probe result is logged at debug level when set.
   bool log_probes = false;
+  /// --shard: (index, count), overriding the file's [daemon] shard.
+  std::optional<std::pair<unsigned, unsigned>> shard;
 };
 
 /// The daemon: event loop users, scheduler, result table, HTTP endpoint, signals, reload.

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <iostream>
+#include <optional>
+#include <tuple>
 
 #include "config/loader.hpp"
 #include "daemon/app.hpp"
@@ -99,6 +101,10 @@ int main(int argc, char** argv) {
                "Start the built-in demo estate on 127.77.x.x and probe it (no config needed)");
   cli.add_flag("--demo.ephemeral-ports", demo_ephemeral,
                "Demo estate on random ports instead of KSC's defaults");
+  std::string shard;
+  cli.add_option("--shard", shard,
+                 "Probe only the targets of shard i of n (\"i/n\", from 0), so n instances "
+                 "sharing one configuration cover the estate once; overrides [daemon] shard");
   cli.add_flag("--version", version, "Print the version and exit");
   try {
     cli.parse(argc, argv);
@@ -114,6 +120,16 @@ int main(int argc, char** argv) {
     print_catalog(std::cout);
     return 0;
   }
+  std::optional<std::pair<unsigned, unsigned>> shard_override;
+  if (!shard.empty()) {
+    unsigned index = 0, count = 1;
+    std::string why;
+    if (!parse_shard(shard, &index, &count, &why)) {
+      std::cerr << "kscprobe: --shard: " << why << '\n';
+      return 2;
+    }
+    shard_override = std::make_pair(index, count);
+  }
   std::string log_error;
   if (!log::setup(log_level, log_format, &log_error)) {
     std::cerr << "kscprobe: " << log_error << '\n';
@@ -127,6 +143,8 @@ int main(int argc, char** argv) {
     }
     LoadResult r = load_config_file(config_file);
     if (!r.ok()) return report_errors(r.errors);
+    if (shard_override)
+      std::tie(r.config->daemon.shard_index, r.config->daemon.shard_count) = *shard_override;
     if (!web_config_file.empty()) {
       WebConfig web;
       std::vector<ConfigError> web_errors;
@@ -141,7 +159,10 @@ int main(int argc, char** argv) {
     if (!file_errors.empty()) return report_errors(file_errors);
     Plan plan = expand_plan(*r.config);
     std::cout << config_file << ": valid, " << plan.targets.size() << " targets, "
-              << plan.checks.size() << " checks\n";
+              << plan.checks.size() << " checks";
+    if (plan.daemon.shard_count > 1)
+      std::cout << " in shard " << plan.daemon.shard_index << "/" << plan.daemon.shard_count;
+    std::cout << "\n";
     return 0;
   }
 
@@ -149,6 +170,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<sim::EstateSimulator> simulator;
   AppOptions options;
   options.log_probes = log_probes;
+  options.shard = shard_override;
   if (demo) {
     simulator = std::make_unique<sim::EstateSimulator>(
         io, sim::EstateOptions{.address_prefix = "127.77", .ephemeral_ports = demo_ephemeral});

@@ -1,11 +1,13 @@
 #include "daemon/metrics_renderer.hpp"
 
-#include <prometheus/metric_family.h>
-
 #include <array>
+#include <charconv>
 #include <cmath>
+#include <ctime>
 #include <limits>
-#include <map>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
 
 #include "daemon/result_table.hpp"
 #include "daemon/scheduler.hpp"
@@ -14,177 +16,431 @@ namespace kscprobe {
 
 namespace {
 
-using prometheus::ClientMetric;
-using prometheus::MetricFamily;
-using prometheus::MetricType;
-using Labels = std::vector<ClientMetric::Label>;
-
-MetricFamily family(std::string name, std::string help, MetricType type) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = type;
-  return f;
-}
-
-void add_gauge(MetricFamily& f, Labels labels, double v) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  m.gauge.value = v;
-  f.metric.push_back(std::move(m));
-}
-
-void add_counter(MetricFamily& f, Labels labels, double v) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  m.counter.value = v;
-  f.metric.push_back(std::move(m));
-}
-
-void add_histogram(MetricFamily& f, Labels labels, const HistogramData& h) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  m.histogram.sample_count = h.count;
-  m.histogram.sample_sum = h.sum;
-  std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
-    cumulative += h.buckets[i];
-    m.histogram.bucket.push_back({cumulative, kLatencyBuckets[i]});
+void escape_into(std::string& out, std::string_view v) {
+  for (char c : v) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
+    }
   }
-  m.histogram.bucket.push_back({h.count, std::numeric_limits<double>::infinity()});
-  f.metric.push_back(std::move(m));
 }
 
-Labels with(const Labels& base, std::string name, std::string value) {
-  Labels l = base;
-  l.push_back({std::move(name), std::move(value)});
-  return l;
+void add_label(std::string& out, std::string_view name, std::string_view value) {
+  if (!out.empty()) out += ',';
+  out += name;
+  out += "=\"";
+  escape_into(out, value);
+  out += '"';
+}
+
+template <class T>
+void append_number(std::string& out, T v) {
+  if constexpr (std::is_integral_v<T>) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+    return;
+  } else {
+    if (std::isnan(v)) {
+      out += "NaN";
+      return;
+    }
+    if (std::isinf(v)) {
+      out += v > 0 ? "+Inf" : "-Inf";
+      return;
+    }
+    char buf[32];
+    std::to_chars_result r;
+    if (v == std::trunc(v) && std::fabs(v) < 1e15) {
+      r = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v));
+    } else {
+      r = std::to_chars(buf, buf + sizeof buf, v);  // shortest text that reads back the same
+    }
+    out.append(buf, r.ptr);
+  }
+}
+
+/// One family being written: its HELP and TYPE lines go out with its first sample, so a family
+/// without samples leaves no trace (as prometheus-cpp did).
+class Family {
+ public:
+  Family(std::string& out, std::string_view name, std::string_view help, std::string_view type)
+      : out_(out), name_(name), help_(help), type_(type) {}
+
+  /// name{labels[,extra]} value
+  template <class T>
+  void sample(std::string_view labels, std::string_view extra, T value,
+              std::string_view suffix = {}) {
+    if (!started_) {
+      started_ = true;
+      out_ += "# HELP ";
+      out_ += name_;
+      out_ += ' ';
+      out_ += help_;
+      out_ += "\n# TYPE ";
+      out_ += name_;
+      out_ += ' ';
+      out_ += type_;
+      out_ += '\n';
+    }
+    out_ += name_;
+    out_ += suffix;
+    if (!labels.empty() || !extra.empty()) {
+      out_ += '{';
+      out_ += labels;
+      if (!labels.empty() && !extra.empty()) out_ += ',';
+      out_ += extra;
+      out_ += '}';
+    }
+    out_ += ' ';
+    append_number(out_, value);
+    out_ += '\n';
+  }
+
+  void histogram(std::string_view labels, const HistogramData& h) {
+    std::uint64_t cumulative = 0;
+    std::string le;
+    for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+      cumulative += h.buckets[i];
+      le = "le=\"";
+      append_number(le, kLatencyBuckets[i]);
+      le += '"';
+      sample(labels, le, cumulative, "_bucket");
+    }
+    sample(labels, "le=\"+Inf\"", h.count, "_bucket");
+    sample(labels, {}, h.sum, "_sum");
+    sample(labels, {}, h.count, "_count");
+  }
+
+ private:
+  std::string& out_;
+  std::string_view name_, help_, type_;
+  bool started_ = false;
+};
+
+std::string extra_label(std::string_view name, std::string_view value) {
+  std::string s;
+  add_label(s, name, value);
+  return s;
 }
 
 }  // namespace
 
-std::vector<MetricFamily> MetricsRenderer::Collect() const {
-  Source src = source_();
-  std::vector<MetricFamily> out;
-  if (!src.table || !src.table->plan_ptr()) return out;
-  const ResultTable& table = *src.table;
-  const Plan& plan = table.plan();
+/// Label sets escaped once per plan: a check's own set, and for checks shown as aggregates the
+/// group (role, check, transport and the [metrics] aggregate_labels) they are counted in.
+struct MetricsRenderer::Cache {
+  std::shared_ptr<const Plan> plan;
+  std::string labels;                  // every check's label set, one after another
+  std::vector<std::uint32_t> offsets;  // check i: labels[offsets[i], offsets[i + 1])
+  std::vector<Detail> detail;          // per check
+  std::vector<std::uint32_t> group;    // per check: its aggregate group
+  std::vector<std::string> group_labels;
 
-  auto success = family("kscprobe_probe_success",
-                        "1 if the last probe of the check succeeded (UDP: 1 unless refused).",
-                        MetricType::Gauge);
-  auto duration = family("kscprobe_probe_duration_seconds",
-                         "Duration of the last probe of the check.", MetricType::Gauge);
-  auto phase = family("kscprobe_probe_phase_seconds",
-                      "Duration of each phase of the last probe of the check.", MetricType::Gauge);
-  auto probes = family("kscprobe_probes_total", "Probes run for the check.", MetricType::Counter);
-  auto failures = family("kscprobe_probe_failures_total", "Failed probes of the check by reason.",
-                         MetricType::Counter);
-  auto consecutive =
-      family("kscprobe_probe_consecutive_failures",
-             "Failed probes of the check since its last success.", MetricType::Gauge);
-  auto last_success =
-      family("kscprobe_last_success_timestamp_seconds",
-             "Unix time of the check's last successful probe (0: never).", MetricType::Gauge);
-  auto not_after =
-      family("kscprobe_tls_cert_not_after_timestamp_seconds",
-             "Unix time at which the peer's leaf certificate expires.", MetricType::Gauge);
-  auto tls_info =
-      family("kscprobe_tls_info", "TLS version and leaf certificate seen on the last handshake.",
-             MetricType::Gauge);
-  auto http_status =
-      family("kscprobe_probe_http_status_code",
-             "HTTP status code of the last probe (0: no response).", MetricType::Gauge);
-  auto udp_reply = family("kscprobe_probe_udp_reply",
-                          "1 if the UDP port answered (confirmed open); 0 if silent "
-                          "(open or filtered) or refused.",
-                          MetricType::Gauge);
-
-  std::array<std::uint64_t, kRoleCount> checks_per_role{};
-  for (std::uint32_t i = 0; i < table.size(); ++i) {
-    const CheckSpec& c = plan.checks[i];
-    const PlannedTarget& t = plan.target_of(c);
-    const CheckState& s = table.state(i);
-    ++checks_per_role[static_cast<int>(t.role)];
-    Labels base;
-    base.reserve(5 + t.labels.size() + 1);
-    base.push_back({"target", t.name});
-    base.push_back({"role", std::string(to_string(t.role))});
-    base.push_back({"check", c.check});
-    base.push_back({"port", std::to_string(c.port)});
-    base.push_back({"transport", std::string(to_string(c.transport))});
-    for (const auto& [k, v] : t.labels) base.push_back({k, v});
-
-    add_counter(probes, base, static_cast<double>(s.probes_total));
-    add_gauge(last_success, base, s.last_success_ts);
-    if (!s.has_result) continue;  // no value until the first probe: absent, not a false 0
-    add_gauge(success, base, s.success ? 1 : 0);
-    add_gauge(duration, base, s.duration);
-    for (int p = 0; p < kPhaseCount; ++p) {
-      if (s.phases[p] < 0) continue;
-      add_gauge(phase, with(base, "phase", std::string(to_string(static_cast<Phase>(p)))),
-                s.phases[p]);
-    }
-    for (int r = 1; r < kReasonCount; ++r) {
-      if (s.failures[r] == 0) continue;
-      add_counter(failures, with(base, "reason", std::string(to_string(static_cast<Reason>(r)))),
-                  static_cast<double>(s.failures[r]));
-    }
-    add_gauge(consecutive, base, s.consecutive_failures);
-    if (s.tls && s.tls->not_after > 0) {
-      add_gauge(not_after, base, static_cast<double>(s.tls->not_after));
-      Labels l = base;
-      l.push_back({"version", s.tls->version});
-      l.push_back({"fingerprint_sha256", s.tls->fingerprint_sha256});
-      l.push_back({"subject", s.tls->subject});
-      add_gauge(tls_info, std::move(l), 1);
-    }
-    if (c.transport == Transport::http || c.transport == Transport::https)
-      add_gauge(http_status, base, s.http_status);
-    if (c.transport == Transport::udp) add_gauge(udp_reply, base, s.udp_reply ? 1 : 0);
+  std::string_view of(std::uint32_t i) const {
+    return std::string_view(labels).substr(offsets[i], offsets[i + 1] - offsets[i]);
   }
 
-  auto latency = family("kscprobe_probe_latency_seconds",
-                        "Duration of successful probes, per role and check (all targets).",
-                        MetricType::Histogram);
-  for (const auto& [key, h] : table.latency()) {
-    add_histogram(latency, {{"role", std::string(to_string(key.role))}, {"check", key.check}}, h);
+  void build(const std::shared_ptr<const Plan>& p) {
+    plan = p;
+    const std::size_t n = p->checks.size();
+    labels.clear();
+    offsets.assign(1, 0);
+    offsets.reserve(n + 1);
+    detail.resize(n);
+    group.assign(n, 0);
+    group_labels.clear();
+    std::unordered_map<std::string, std::uint32_t> groups;
+    std::string one, key;
+    for (std::size_t i = 0; i < n; ++i) {
+      const CheckSpec& c = p->checks[i];
+      const PlannedTarget& t = p->target_of(c);
+      one.clear();
+      add_label(one, "target", t.name);
+      add_label(one, "role", to_string(t.role));
+      add_label(one, "check", c.check);
+      char port[8];
+      auto r = std::to_chars(port, port + sizeof port, c.port);
+      add_label(one, "port", std::string_view(port, static_cast<std::size_t>(r.ptr - port)));
+      add_label(one, "transport", to_string(c.transport));
+      for (const auto& [k, v] : t.labels) add_label(one, k, v);
+      labels += one;
+      offsets.push_back(static_cast<std::uint32_t>(labels.size()));
+      detail[i] = p->metrics.detail[static_cast<int>(t.role)];
+      key.clear();
+      add_label(key, "role", to_string(t.role));
+      add_label(key, "check", c.check);
+      add_label(key, "transport", to_string(c.transport));
+      for (const auto& name : p->metrics.aggregate_labels) {
+        std::string_view value;
+        for (const auto& [k, v] : t.labels)
+          if (k == name) value = v;
+        add_label(key, name, value);
+      }
+      auto [it, added] = groups.try_emplace(key, static_cast<std::uint32_t>(group_labels.size()));
+      if (added) group_labels.push_back(key);
+      group[i] = it->second;
+    }
   }
+};
 
-  auto checks =
-      family("kscprobe_checks", "Checks in the running plan, per role.", MetricType::Gauge);
-  for (int r = 0; r < kRoleCount; ++r)
-    add_gauge(checks, {{"role", std::string(to_string(static_cast<Role>(r)))}},
-              static_cast<double>(checks_per_role[r]));
-  auto targets = family("kscprobe_targets", "Targets in the running plan.", MetricType::Gauge);
-  add_gauge(targets, {}, static_cast<double>(plan.targets.size()));
+MetricsRenderer::MetricsRenderer() : cache_(std::make_unique<Cache>()) {}
+MetricsRenderer::~MetricsRenderer() = default;
 
-  for (auto* f : {&success, &duration, &phase, &probes, &failures, &consecutive, &last_success,
-                  &not_after, &tls_info, &http_status, &udp_reply, &latency, &checks, &targets})
-    if (!f->metric.empty()) out.push_back(std::move(*f));
+double thread_cpu_seconds() {
+#ifdef CLOCK_THREAD_CPUTIME_ID
+  timespec ts{};
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+#endif
+  return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+}
+
+void MetricsRenderer::render(const Source& src, std::string& out) {
+  if (src.table && src.table->plan_ptr()) {
+    const ResultTable& table = *src.table;
+    if (cache_->plan != table.plan_ptr()) cache_->build(table.plan_ptr());
+    const Cache& cache = *cache_;
+    const Plan& plan = table.plan();
+    const auto n = static_cast<std::uint32_t>(table.size());
+    // A scrape of a large estate is tens of megabytes: grow once.
+    out.reserve(out.size() +
+                static_cast<std::size_t>(n) * (cache.labels.size() / (n ? n : 1) + 60));
+
+    auto full = [&](std::uint32_t i) { return cache.detail[i] == Detail::full; };
+    // Success and last success stay per check in full and basic; aggregate names failing ones.
+    auto named = [&](std::uint32_t i) {
+      const CheckState& s = table.state(i);
+      return cache.detail[i] != Detail::aggregate || (s.has_result && !s.success);
+    };
+
+    {
+      Family f(out, "kscprobe_probe_success",
+               "1 if the last probe of the check succeeded (UDP: 1 unless refused).", "gauge");
+      for (std::uint32_t i = 0; i < n; ++i) {
+        const CheckState& s = table.state(i);
+        // No value until the first probe: absent, not a false 0.
+        if (s.has_result && named(i)) f.sample(cache.of(i), {}, s.success ? 1.0 : 0.0);
+      }
+    }
+    {
+      Family f(out, "kscprobe_probe_duration_seconds", "Duration of the last probe of the check.",
+               "gauge");
+      for (std::uint32_t i = 0; i < n; ++i)
+        if (full(i) && table.state(i).has_result)
+          f.sample(cache.of(i), {}, table.state(i).duration);
+    }
+    {
+      Family f(out, "kscprobe_probe_phase_seconds",
+               "Duration of each phase of the last probe of the check.", "gauge");
+      std::array<std::string, kPhaseCount> phase_label;
+      for (int p = 0; p < kPhaseCount; ++p)
+        phase_label[p] = extra_label("phase", to_string(static_cast<Phase>(p)));
+      for (std::uint32_t i = 0; i < n; ++i) {
+        const CheckState& s = table.state(i);
+        if (!full(i) || !s.has_result) continue;
+        for (int p = 0; p < kPhaseCount; ++p)
+          if (s.phases[p] >= 0) f.sample(cache.of(i), phase_label[p], s.phases[p]);
+      }
+    }
+
+    // Counters of checks shown as aggregates are summed per group.
+    const std::size_t groups = cache.group_labels.size();
+    std::vector<std::uint64_t> group_probes(groups);
+    std::vector<std::array<std::uint64_t, kReasonCount>> group_failures(groups);
+    // Checks per group by the state of their last probe: [none] = up, [reason] = down for that
+    // reason, and unknown (not probed yet) apart.
+    std::vector<std::array<std::uint64_t, kReasonCount>> group_states(groups);
+    std::vector<std::uint64_t> group_unknown(groups);
+    std::vector<bool> group_summed(groups);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      std::uint32_t g = cache.group[i];
+      const CheckState& s = table.state(i);
+      if (!s.has_result) {
+        ++group_unknown[g];
+      } else {
+        ++group_states[g][static_cast<int>(s.success ? Reason::none : s.reason)];
+      }
+      if (full(i)) continue;
+      group_summed[g] = true;
+      group_probes[g] += s.probes_total;
+      for (int r = 1; r < kReasonCount; ++r) group_failures[g][r] += s.failures[r];
+    }
+    std::array<std::string, kReasonCount> reason_label;
+    for (int r = 1; r < kReasonCount; ++r)
+      reason_label[r] = extra_label("reason", to_string(static_cast<Reason>(r)));
+
+    {
+      Family f(out, "kscprobe_probes_total",
+               "Probes run, per check (full detail) or per aggregate group.", "counter");
+      for (std::uint32_t i = 0; i < n; ++i)
+        if (full(i)) f.sample(cache.of(i), {}, table.state(i).probes_total);
+      for (std::size_t g = 0; g < groups; ++g)
+        if (group_summed[g]) f.sample(cache.group_labels[g], {}, group_probes[g]);
+    }
+    {
+      Family f(out, "kscprobe_probe_failures_total",
+               "Failed probes by reason, per check (full detail) or per aggregate group.",
+               "counter");
+      for (std::uint32_t i = 0; i < n; ++i) {
+        if (!full(i)) continue;
+        const CheckState& s = table.state(i);
+        for (int r = 1; r < kReasonCount; ++r)
+          if (s.failures[r]) f.sample(cache.of(i), reason_label[r], s.failures[r]);
+      }
+      for (std::size_t g = 0; g < groups; ++g)
+        for (int r = 1; r < kReasonCount; ++r)
+          if (group_summed[g] && group_failures[g][r])
+            f.sample(cache.group_labels[g], reason_label[r], group_failures[g][r]);
+    }
+    {
+      Family f(out, "kscprobe_probe_consecutive_failures",
+               "Failed probes of the check since its last success.", "gauge");
+      for (std::uint32_t i = 0; i < n; ++i)
+        if (full(i) && table.state(i).has_result)
+          f.sample(cache.of(i), {}, table.state(i).consecutive_failures);
+    }
+    {
+      Family f(out, "kscprobe_last_success_timestamp_seconds",
+               "Unix time of the check's last successful probe (0: never).", "gauge");
+      for (std::uint32_t i = 0; i < n; ++i)
+        if (named(i)) f.sample(cache.of(i), {}, table.state(i).last_success_ts);
+    }
+    {
+      Family f(out, "kscprobe_tls_cert_not_after_timestamp_seconds",
+               "Unix time at which the peer's leaf certificate expires.", "gauge");
+      for (std::uint32_t i = 0; i < n; ++i) {
+        const CheckState& s = table.state(i);
+        if (full(i) && s.has_result && s.tls && s.tls->not_after > 0)
+          f.sample(cache.of(i), {}, static_cast<double>(s.tls->not_after));
+      }
+    }
+    {
+      Family f(out, "kscprobe_tls_info",
+               "TLS version and leaf certificate seen on the last handshake.", "gauge");
+      std::string extra;
+      for (std::uint32_t i = 0; i < n; ++i) {
+        const CheckState& s = table.state(i);
+        if (!full(i) || !s.has_result || !s.tls || s.tls->not_after <= 0) continue;
+        extra.clear();
+        add_label(extra, "version", s.tls->version);
+        add_label(extra, "fingerprint_sha256", s.tls->fingerprint_sha256);
+        add_label(extra, "subject", s.tls->subject);
+        f.sample(cache.of(i), extra, 1.0);
+      }
+    }
+    {
+      Family f(out, "kscprobe_probe_http_status_code",
+               "HTTP status code of the last probe (0: no response).", "gauge");
+      for (std::uint32_t i = 0; i < n; ++i) {
+        Transport t = plan.checks[i].transport;
+        if (full(i) && table.state(i).has_result && (t == Transport::http || t == Transport::https))
+          f.sample(cache.of(i), {}, table.state(i).http_status);
+      }
+    }
+    {
+      Family f(out, "kscprobe_probe_udp_reply",
+               "1 if the UDP port answered (confirmed open); 0 if silent (open or filtered) or "
+               "refused.",
+               "gauge");
+      for (std::uint32_t i = 0; i < n; ++i)
+        if (full(i) && table.state(i).has_result && plan.checks[i].transport == Transport::udp)
+          f.sample(cache.of(i), {}, table.state(i).udp_reply ? 1.0 : 0.0);
+    }
+    {
+      Family f(out, "kscprobe_probe_latency_seconds",
+               "Duration of successful probes, per role and check (all targets).", "histogram");
+      std::string labels;
+      for (const auto& [key, h] : table.latency()) {
+        labels.clear();
+        add_label(labels, "role", to_string(key.role));
+        add_label(labels, "check", key.check);
+        f.histogram(labels, h);
+      }
+    }
+    {
+      Family f(out, "kscprobe_aggregate_checks",
+               "Checks per role, check, transport and aggregate label set, by the outcome of "
+               "their last probe: up, unknown (not probed yet), or the failure reason.",
+               "gauge");
+      std::array<std::string, kReasonCount> state_label;
+      state_label[0] = extra_label("state", "up");
+      for (int r = 1; r < kReasonCount; ++r)
+        state_label[r] = extra_label("state", to_string(static_cast<Reason>(r)));
+      const std::string unknown = extra_label("state", "unknown");
+      for (std::size_t g = 0; g < groups; ++g) {
+        // up and unknown always (stable series for ratios); a reason while checks fail for it.
+        f.sample(cache.group_labels[g], state_label[0], group_states[g][0]);
+        f.sample(cache.group_labels[g], unknown, group_unknown[g]);
+        for (int r = 1; r < kReasonCount; ++r)
+          if (group_states[g][r])
+            f.sample(cache.group_labels[g], state_label[r], group_states[g][r]);
+      }
+    }
+    {
+      std::array<std::uint64_t, kRoleCount> per_role{};
+      for (const auto& c : plan.checks) ++per_role[static_cast<int>(plan.target_of(c).role)];
+      Family f(out, "kscprobe_checks", "Checks in the running plan, per role.", "gauge");
+      std::string labels;
+      for (int r = 0; r < kRoleCount; ++r) {
+        labels.clear();
+        add_label(labels, "role", to_string(static_cast<Role>(r)));
+        f.sample(labels, {}, per_role[r]);
+      }
+    }
+    {
+      Family f(out, "kscprobe_targets", "Targets in the running plan.", "gauge");
+      f.sample({}, {}, static_cast<std::uint64_t>(plan.targets.size()));
+    }
+    {
+      Family f(out, "kscprobe_shard_info",
+               "This instance probes the targets of shard `shard` of `shards` ([daemon] shard, "
+               "--shard).",
+               "gauge");
+      std::string labels;
+      add_label(labels, "shard", std::to_string(plan.daemon.shard_index));
+      add_label(labels, "shards", std::to_string(plan.daemon.shard_count));
+      f.sample(labels, {}, 1.0);
+    }
+  }
 
   if (src.scheduler) {
     const Scheduler& s = *src.scheduler;
-    auto in_flight = family("kscprobe_probes_in_flight", "Probes running now.", MetricType::Gauge);
-    add_gauge(in_flight, {}, s.in_flight());
-    auto queued =
-        family("kscprobe_probes_queued", "Due probes waiting for a slot of the in-flight budget.",
-               MetricType::Gauge);
-    add_gauge(queued, {}, static_cast<double>(s.queued()));
-    auto lag = family("kscprobe_scheduler_lag_seconds",
-                      "Delay between a probe's due time and its start.", MetricType::Histogram);
-    add_histogram(lag, {}, s.lag());
-    auto skipped = family("kscprobe_scheduler_skipped_total",
-                          "Probes not started because the previous probe of the same check was "
-                          "still running or waiting (overruns).",
-                          MetricType::Counter);
-    add_counter(skipped, {}, static_cast<double>(s.skipped()));
-    out.push_back(std::move(in_flight));
-    out.push_back(std::move(queued));
-    out.push_back(std::move(lag));
-    out.push_back(std::move(skipped));
+    std::array<std::string, kLaneCount> lane_label;
+    for (int l = 0; l < kLaneCount; ++l) lane_label[l] = extra_label("lane", to_string(Lane(l)));
+    {
+      Family f(out, "kscprobe_probes_in_flight", "Probes running now, per budget lane.", "gauge");
+      for (int l = 0; l < kLaneCount; ++l) f.sample(lane_label[l], {}, s.in_flight(Lane(l)));
+    }
+    {
+      Family f(out, "kscprobe_probes_queued",
+               "Due probes waiting for a slot of their lane's in-flight budget.", "gauge");
+      for (int l = 0; l < kLaneCount; ++l)
+        f.sample(lane_label[l], {}, static_cast<std::uint64_t>(s.queued(Lane(l))));
+    }
+    Family(out, "kscprobe_scheduler_lag_seconds", "Delay between a probe's due time and its start.",
+           "histogram")
+        .histogram({}, s.lag());
+    Family(out, "kscprobe_scheduler_skipped_total",
+           "Probes not started because the previous probe of the same check was still running "
+           "or waiting (overruns).",
+           "counter")
+        .sample({}, {}, s.skipped());
   }
-  return out;
+  Family(out, "kscprobe_metrics_render_cpu_seconds",
+         "CPU time the previous /metrics render took on the event loop.", "gauge")
+      .sample({}, {}, last_cpu_seconds_);
+  Family(out, "kscprobe_metrics_render_bytes",
+         "Size of the previous /metrics render, uncompressed.", "gauge")
+      .sample({}, {}, static_cast<std::uint64_t>(last_bytes_));
 }
 
 }  // namespace kscprobe

@@ -1,26 +1,50 @@
 #pragma once
-#include <prometheus/collectable.h>
-
-#include <functional>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
 
 namespace kscprobe {
 
 class ResultTable;
 class Scheduler;
+struct Plan;
 
-/// Builds every kscprobe_* family from the result table at scrape time (nothing is stored as
-/// prometheus-cpp metric objects between scrapes, so the table stays compact).
-class MetricsRenderer : public prometheus::Collectable {
+/// Writes every kscprobe_* family as exposition text straight from the result table at scrape
+/// time (nothing is stored as metric objects between scrapes, so the table stays compact).
+///
+/// Large estates are why it writes text itself rather than building prometheus-cpp objects:
+/// 200 000 checks are 400 000 series or more, and a label set per series per scrape. Here each
+/// check's label set is escaped once per plan and copied from a cache, and how much of a check
+/// is shown follows its role's [metrics] detail level (full, basic, aggregate).
+class MetricsRenderer {
  public:
   struct Source {
     const ResultTable* table = nullptr;
     const Scheduler* scheduler = nullptr;
   };
-  explicit MetricsRenderer(std::function<Source()> source) : source_(std::move(source)) {}
-  std::vector<prometheus::MetricFamily> Collect() const override;
+  MetricsRenderer();
+  ~MetricsRenderer();
+  MetricsRenderer(const MetricsRenderer&) = delete;
+  MetricsRenderer& operator=(const MetricsRenderer&) = delete;
+
+  /// Appends the families to `out`. Not const: the label cache follows the table's plan.
+  void render(const Source& src, std::string& out);
+
+  /// CPU seconds and bytes of the previous render (shown by the next one).
+  void set_last_render(double cpu_seconds, std::size_t bytes) {
+    last_cpu_seconds_ = cpu_seconds;
+    last_bytes_ = bytes;
+  }
 
  private:
-  std::function<Source()> source_;
+  struct Cache;
+  std::unique_ptr<Cache> cache_;
+  double last_cpu_seconds_ = 0;
+  std::size_t last_bytes_ = 0;
 };
+
+/// CPU time of the calling thread, in seconds (to measure a render on the event loop).
+double thread_cpu_seconds();
 
 }  // namespace kscprobe

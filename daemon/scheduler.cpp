@@ -7,6 +7,10 @@ namespace kscprobe {
 
 namespace asio = boost::asio;
 
+Lane Scheduler::lane_for(Transport t) {
+  return t == Transport::udp || t == Transport::icmp ? Lane::datagram : Lane::connect;
+}
+
 std::int64_t Scheduler::steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -34,9 +38,14 @@ void Scheduler::set_plan(std::shared_ptr<const Plan> plan,
   slots.reserve(plan_->checks.size());
   for (const auto& c : plan_->checks) {
     std::int64_t iv = c.interval.count();
-    slots.push_back({iv, SchedulerCore::offset_for(c.key(plan_->target_of(c)), iv)});
+    slots.push_back(
+        {iv, SchedulerCore::offset_for(c.key(plan_->target_of(c)), iv), lane_for(c.transport)});
   }
-  SchedulerCore core(plan_->daemon.max_in_flight);
+  const DaemonConfig& d = plan_->daemon;
+  SchedulerCore core(SchedulerCore::Budgets{
+      d.max_in_flight, d.max_datagram_in_flight,
+      d.max_quiet_in_flight ? d.max_quiet_in_flight
+                            : SchedulerCore::default_quiet_budget(d.max_in_flight)});
   core.reset(std::move(slots), steady_ms(), wall_ms());
   // Probes still running from the previous plan keep their budget slot; the ones whose check
   // survived are remapped so their result is recorded and they are not started twice.
@@ -44,7 +53,7 @@ void Scheduler::set_plan(std::shared_ptr<const Plan> plan,
     std::uint32_t ni = SchedulerCore::kOrphan;
     if (f.index != SchedulerCore::kOrphan && f.index < old_to_new.size()) ni = old_to_new[f.index];
     f.index = ni;
-    core.adopt_running(ni);
+    core.adopt_running(ni, f.lane);
   }
   core_ = std::move(core);
   armed_for_ = SchedulerCore::kNever;
@@ -87,6 +96,7 @@ void Scheduler::launch(const std::vector<SchedulerCore::Start>& starts) {
     ++started_;
     auto it = flights_.emplace(flights_.end());
     it->index = s.check;
+    it->lane = s.lane;
     it->plan = plan_;
     const CheckSpec& spec = plan_->checks[s.check];
     launcher_(spec, it->signal.slot(), [this, it, alive = alive_](ProbeResult r) {
@@ -98,11 +108,16 @@ void Scheduler::launch(const std::vector<SchedulerCore::Start>& starts) {
 
 void Scheduler::finished(std::list<Flight>::iterator it, ProbeResult r) {
   std::uint32_t index = it->index;
+  Lane lane = it->lane;
   flights_.erase(it);
   // A probe cancelled by stop() says nothing about the target: do not record it.
-  if (!stopped_ && index != SchedulerCore::kOrphan && on_result_) on_result_(index, r);
+  if (!stopped_ && index != SchedulerCore::kOrphan) {
+    // No answer at all: the next rounds wait in the quiet lane until the target answers again.
+    core_.set_quiet(index, r.reason == Reason::timeout);
+    if (on_result_) on_result_(index, r);
+  }
   std::vector<SchedulerCore::Start> starts;
-  core_.complete(index, steady_ms(), starts);
+  core_.complete(index, lane, steady_ms(), starts);
   if (!stopped_) launch(starts);
 }
 

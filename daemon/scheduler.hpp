@@ -34,12 +34,17 @@ class Scheduler {
   void stop();
 
   unsigned in_flight() const { return static_cast<unsigned>(flights_.size()); }
+  unsigned in_flight(Lane lane) const { return core_.in_flight(lane); }
   std::size_t queued() const { return core_.queued(); }
+  std::size_t queued(Lane lane) const { return core_.queued(lane); }
   std::uint64_t skipped() const { return core_.skipped(); }
   std::uint64_t started() const { return started_; }
   /// Lag between a check's due time and its start, in seconds.
   const HistogramData& lag() const { return lag_; }
   std::int64_t last_scheduled_ms() const { return last_tick_ms_; }
+
+  /// The budget lane of a transport's probes (quiet is decided per check at run time).
+  static Lane lane_for(Transport t);
 
   static std::int64_t steady_ms();
   static std::int64_t wall_ms();
@@ -47,6 +52,7 @@ class Scheduler {
  private:
   struct Flight {
     std::uint32_t index;
+    Lane lane;
     std::shared_ptr<const Plan> plan;
     boost::asio::cancellation_signal signal;
   };

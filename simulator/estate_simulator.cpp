@@ -732,7 +732,12 @@ std::string EstateSimulator::config_toml() const {
          "[daemon]\n"
          "interval = \"5s\"\n"
          "timeout = \"2s\"\n"
-         "max_in_flight = 64\n";
+         "max_in_flight = 64\n"
+         "\n"
+         "# A small estate: every series of every check, agents included (large estates keep\n"
+         "# agents at the default \"basic\").\n"
+         "[metrics]\n"
+         "detail = { agent = \"full\" }\n";
   for (std::size_t ti = 0; ti < impl_->estate.size(); ++ti) {
     const TargetDef& t = impl_->estate[ti];
     out << "\n[[target]]\n"

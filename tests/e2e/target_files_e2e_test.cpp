@@ -24,6 +24,8 @@ TEST(TargetFilesE2E, FilesAreFollowedWithoutRestartAndBadEditsKeepTheLastGoodCon
       dir + "/k.toml",
       "target_files = [\"targets/*.json\"]\n"
       "[daemon]\ninterval = \"1s\"\ntimeout = \"500ms\"\ntarget_files_refresh = \"200ms\"\n"
+      // Every series per agent: the test follows each target's own probe counter.
+      "[metrics]\ndetail = { agent = \"full\" }\n"
       "[[target]]\nname = \"pc-static\"\nrole = \"agent\"\naddress = \"127.84.0.1\"\n");
   replace_file(
       dir + "/targets/site-a.json",

@@ -216,6 +216,10 @@ cat >"$work/vanish.toml" <<'EOF'
 interval = "1s"
 timeout = "700ms"
 
+# Every series of the check (agents default to "basic"): the stage reads its failure counters.
+[metrics]
+detail = { agent = "full" }
+
 [[target]]
 name = "vanish"
 role = "agent"

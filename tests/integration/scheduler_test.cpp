@@ -20,9 +20,9 @@ std::shared_ptr<Plan> plan_of(int n, int interval_ms, unsigned budget) {
     p->targets.push_back({"t" + std::to_string(i), Role::agent, "127.0.0.1", {}});
     CheckSpec c;
     c.target_index = static_cast<std::uint32_t>(i);
-    c.check = "signal_udp";
-    c.port = 15000;
-    c.transport = Transport::udp;
+    c.check = "agents_tcp";  // a connection check: max_in_flight is its lane's budget
+    c.port = 14000;
+    c.transport = Transport::tcp;
     c.interval = Duration(interval_ms);
     c.timeout = Duration(interval_ms / 2);
     p->checks.push_back(c);

@@ -276,7 +276,7 @@ agents_tls = 13010
 )",
                "k.toml:6:1: target \"dp1\": ports: \"agents_tls\" is not a check of role "
                "distribution_point; its checks: signal_udp, multicast_udp, gateway_tls, "
-               "ksn_proxy_tcp, ksn_proxy_udp, ksn_proxy_https, push_tls");
+               "ksn_proxy_tcp, ksn_proxy_udp, ksn_proxy_https, push_tls, icmp_echo");
 }
 
 TEST(ConfigLoader, DisableMustNameChecksOfTheRole) {
@@ -287,7 +287,8 @@ address = "pc1.corp.example"
 disable = ["signal_udp", "multicast_ud"]
 )",
                "k.toml:5:26: target \"pc1\": disable: \"multicast_ud\" is not a check of role "
-               "agent (did you mean \"multicast_udp\"?); its checks: signal_udp, multicast_udp");
+               "agent (did you mean \"multicast_udp\"?); its checks: signal_udp, multicast_udp, "
+               "icmp_echo");
 }
 
 // ---------------------------------------------------------------- durations
@@ -600,7 +601,7 @@ features = ["mobile", "ksnproxy"]
 )",
                "k.toml:5:23: target \"ksc01\": unknown feature \"ksnproxy\" (did you mean "
                "\"ksn_proxy\"?); valid features: ksn_proxy, mobile, uefi, local, "
-               "on_admin_server, push_server");
+               "on_admin_server, push_server, icmp");
 }
 
 TEST(ConfigLoader, FeaturesMustBeAnArray) {
@@ -705,7 +706,7 @@ path = "/x"
       "k.toml:5:1: target \"ksc01\": check #1: missing required key \"name\"",
       "k.toml:5:1: target \"ksc01\": check #1: missing required key \"port\"",
       "k.toml:5:1: target \"ksc01\": check #1: missing required key \"transport\" (one of tcp, "
-      "tls, udp, http, https)",
+      "tls, udp, http, https, icmp)",
   };
   EXPECT_EQ(errors, expected);
 }
@@ -774,7 +775,7 @@ port = 9443
 transport = "htps"
 )",
                "k.toml:8:13: target \"ksc01\": check \"api\": unknown transport \"htps\" (did "
-               "you mean \"https\"?); valid transports: tcp, tls, udp, http, https");
+               "you mean \"https\"?); valid transports: tcp, tls, udp, http, https, icmp");
 }
 
 TEST(ConfigLoader, HttpOnlyKeysOnOtherTransports) {
@@ -1042,7 +1043,7 @@ address = "db host"
       "k.toml:4:17: [daemon]: max_in_flight 0 is outside 1..65536",
       "k.toml:10:1: target \"ksc01\": unknown key \"adress\" (did you mean \"address\"?)",
       "k.toml:11:13: target \"ksc01\": unknown feature \"mobil\" (did you mean \"mobile\"?); "
-      "valid features: ksn_proxy, mobile, uefi, local, on_admin_server, push_server",
+      "valid features: ksn_proxy, mobile, uefi, local, on_admin_server, push_server, icmp",
       "k.toml:13:14: target \"ksc01\": ports.agents_tls 99999 is outside 1..65535",
       "k.toml:16:8: target \"ksc01\": duplicate target name (first defined on line 7)",
       "k.toml:17:8: target \"ksc01\": unknown role \"databse\" (did you mean \"database\"?); "
@@ -1111,4 +1112,64 @@ TEST(ConfigLoader, TargetFilesPatterns) {
   expect_error("target_files = \"targets/*.json\"\n",
                "k.toml:1:16: target_files must be an array of file patterns like "
                "[\"targets/*.json\"], not a string");
+}
+
+// ---------------------------------------------------------------- budgets, shard, [metrics]
+
+TEST(ConfigLoader, BudgetsShardAndMetricsDetail) {
+  Config c = load_ok(R"([daemon]
+max_in_flight = 100
+max_datagram_in_flight = 20000
+max_quiet_in_flight = 10
+shard = "2/5"
+
+[metrics]
+detail = { agent = "aggregate", distribution_point = "basic" }
+aggregate_labels = ["site", "ksc_group"]
+)");
+  EXPECT_EQ(c.daemon.max_in_flight, 100u);
+  EXPECT_EQ(c.daemon.max_datagram_in_flight, 20000u);
+  EXPECT_EQ(c.daemon.max_quiet_in_flight, 10u);
+  EXPECT_EQ(c.daemon.shard_index, 2u);
+  EXPECT_EQ(c.daemon.shard_count, 5u);
+  EXPECT_EQ(c.metrics.detail[static_cast<int>(Role::agent)], Detail::aggregate);
+  EXPECT_EQ(c.metrics.detail[static_cast<int>(Role::distribution_point)], Detail::basic);
+  EXPECT_EQ(c.metrics.detail[static_cast<int>(Role::server)], Detail::full);
+  EXPECT_EQ(c.metrics.aggregate_labels, (std::vector<std::string>{"site", "ksc_group"}));
+}
+
+TEST(ConfigLoader, DefaultDetailIsBasicForAgentsAndFullElsewhere) {
+  Config c = load_ok("");
+  EXPECT_EQ(c.metrics.detail[static_cast<int>(Role::agent)], Detail::basic);
+  EXPECT_EQ(c.metrics.detail[static_cast<int>(Role::server)], Detail::full);
+  EXPECT_EQ(c.daemon.shard_count, 1u);
+  EXPECT_EQ(c.metrics.aggregate_labels, std::vector<std::string>{"site"});
+  EXPECT_TRUE(load_ok("[metrics]\naggregate_labels = []\n").metrics.aggregate_labels.empty());
+}
+
+TEST(ConfigLoader, BadShardIsPositioned) {
+  expect_error("[daemon]\nshard = \"3/3\"\n",
+               "k.toml:2:9: [daemon]: shard: shard 3 does not exist with 3 shards: they are "
+               "numbered 0..2");
+  expect_error("[daemon]\nshard = \"half\"\n",
+               "k.toml:2:9: [daemon]: shard: \"half\" is not i/n, like \"0/3\" (shards are "
+               "numbered from 0)");
+}
+
+TEST(ConfigLoader, BadDetailLevelAndRoleArePositioned) {
+  expect_error("[metrics]\ndetail = { agent = \"basik\" }\n",
+               "k.toml:2:20: [metrics]: detail.agent: \"basik\" is not a detail level (did you "
+               "mean \"basic\"?); levels are full, basic, aggregate");
+  auto errors = errors_of("[metrics]\ndetail = { agnet = \"basic\" }\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("k.toml:2:12: [metrics]: detail: unknown role \"agnet\" (did you "
+                           "mean \"agent\"?)"),
+            std::string::npos)
+      << errors[0];
+  expect_error("[metrics]\naggregate_labels = [\"target\"]\n",
+               "k.toml:2:21: [metrics]: aggregate_labels: \"target\" is not a target label name "
+               "(it must match [a-zA-Z_][a-zA-Z0-9_]* and not be one of the exporter's own "
+               "labels)");
+  expect_error("[daemon]\nmax_datagram_in_flight = 0\n",
+               "k.toml:2:26: [daemon]: max_datagram_in_flight 0 is outside 1..1000000");
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -377,4 +378,57 @@ TEST(Plan, EmptyConfigGivesEmptyPlan) {
   EXPECT_TRUE(plan.targets.empty());
   EXPECT_TRUE(plan.checks.empty());
   EXPECT_EQ(plan.daemon.max_in_flight, 256u);
+}
+
+TEST(Plan, ShardsPartitionTheTargetsExactly) {
+  // 3 000 targets; every shard count from 1 to 7: each target lands in exactly one shard's plan,
+  // with all of its checks, and the shards are about even.
+  Config config;
+  for (int i = 0; i < 3000; ++i) {
+    TargetConfig t;
+    t.name = "pc-" + std::to_string(i);
+    t.role = Role::agent;
+    t.address = "127.1." + std::to_string(i / 250) + "." + std::to_string(i % 250);
+    config.targets.push_back(t);
+  }
+  const std::size_t all_checks = expand_plan(config).checks.size();
+  for (unsigned n = 1; n <= 7; ++n) {
+    std::map<std::string, int> seen;
+    std::size_t checks = 0;
+    for (unsigned i = 0; i < n; ++i) {
+      config.daemon.shard_index = i;
+      config.daemon.shard_count = n;
+      Plan p = expand_plan(config);
+      checks += p.checks.size();
+      for (const auto& t : p.targets) ++seen[t.name];
+      EXPECT_GT(p.targets.size(), 3000 / n * 8 / 10) << "shard " << i << "/" << n;
+      EXPECT_LT(p.targets.size(), 3000 / n * 12 / 10 + 1) << "shard " << i << "/" << n;
+    }
+    EXPECT_EQ(seen.size(), 3000u) << n;
+    for (const auto& [name, times] : seen) EXPECT_EQ(times, 1) << name << " in " << n;
+    EXPECT_EQ(checks, all_checks);
+  }
+}
+
+TEST(Plan, GrowingTheShardCountMovesFewTargets) {
+  int moved = 0;
+  for (int i = 0; i < 10000; ++i) {
+    std::string name = "pc-" + std::to_string(i);
+    if (shard_of(name, 4) != shard_of(name, 5)) ++moved;
+  }
+  // A consistent hash moves about 1/5 of them; a plain modulo would move 4/5.
+  EXPECT_GT(moved, 1500);
+  EXPECT_LT(moved, 2500);
+}
+
+TEST(Plan, ParseShard) {
+  unsigned i = 9, n = 9;
+  std::string why;
+  EXPECT_TRUE(parse_shard("0/1", &i, &n, &why));
+  EXPECT_EQ(i, 0u);
+  EXPECT_EQ(n, 1u);
+  EXPECT_TRUE(parse_shard("4/5", &i, &n, &why));
+  EXPECT_EQ(i, 4u);
+  for (const char* bad : {"5/5", "1/0", "a/3", "1", "1/", "/3", "-1/3", "1/2000"})
+    EXPECT_FALSE(parse_shard(bad, &i, &n, &why)) << bad;
 }

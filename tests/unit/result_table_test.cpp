@@ -1,7 +1,9 @@
 #include "daemon/result_table.hpp"
 
 #include <gtest/gtest.h>
-#include <prometheus/text_serializer.h>
+
+#include <cstdlib>
+#include <set>
 
 #include "daemon/metrics_renderer.hpp"
 #include "daemon/scheduler_core.hpp"
@@ -29,6 +31,7 @@ std::shared_ptr<Plan> make_plan(std::uint16_t agents_port = 13000) {
   u.port = 15000;
   u.transport = Transport::udp;
   p->checks = {a, u};
+  p->metrics.detail.fill(Detail::full);
   return p;
 }
 
@@ -49,8 +52,10 @@ ProbeResult ok_tls() {
 }
 
 std::string render(const ResultTable& table) {
-  MetricsRenderer renderer([&] { return MetricsRenderer::Source{&table, nullptr}; });
-  return prometheus::TextSerializer().Serialize(renderer.Collect());
+  MetricsRenderer renderer;
+  std::string out;
+  renderer.render({&table, nullptr}, out);
+  return out;
 }
 
 }  // namespace
@@ -136,4 +141,148 @@ TEST(MetricsRenderer, NoSuccessSampleBeforeTheFirstProbe) {
   EXPECT_NE(text.find("kscprobe_probes_total{target=\"ksc01\""), std::string::npos);
   EXPECT_NE(text.find("kscprobe_last_success_timestamp_seconds{target=\"pc-1\""),
             std::string::npos);
+}
+
+namespace {
+
+// 3 agents at two sites, each with one UDP check; 1 server (full detail).
+std::shared_ptr<Plan> estate_plan(Detail agents, std::vector<std::string> aggregate_labels) {
+  auto p = std::make_shared<Plan>();
+  p->targets.push_back({"ksc01", Role::server, "127.0.0.1", {{"site", "paris"}}});
+  const char* sites[] = {"paris", "paris", "lyon"};
+  for (int i = 0; i < 3; ++i)
+    p->targets.push_back({"pc-" + std::to_string(i),
+                          Role::agent,
+                          "127.0.1." + std::to_string(i),
+                          {{"site", sites[i]}}});
+  CheckSpec server;
+  server.target_index = 0;
+  server.check = "agents_tcp";
+  server.address = "127.0.0.1";
+  server.port = 14000;
+  p->checks.push_back(server);
+  for (std::uint32_t i = 1; i <= 3; ++i) {
+    CheckSpec u;
+    u.target_index = i;
+    u.check = "signal_udp";
+    u.address = p->targets[i].address;
+    u.port = 15000;
+    u.transport = Transport::udp;
+    p->checks.push_back(u);
+  }
+  p->metrics.detail[static_cast<int>(Role::agent)] = agents;
+  p->metrics.aggregate_labels = std::move(aggregate_labels);
+  return p;
+}
+
+std::size_t count(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1))
+    ++n;
+  return n;
+}
+
+void record_estate(ResultTable& t) {
+  ProbeResult ok;
+  ok.success = true;
+  t.record(0, ok, 100);
+  t.record(1, ok, 100);
+  t.record(2, ok, 100);
+  t.record(2, ProbeResult::failure(Reason::refused, "port unreachable"), 160);
+  t.record(3, ProbeResult::failure(Reason::unreachable, "host unreachable"), 160);
+}
+
+}  // namespace
+
+TEST(MetricsRenderer, BasicDetailKeepsSuccessPerCheckAndAggregatesTheRest) {
+  ResultTable t(estate_plan(Detail::basic, {"site"}));
+  record_estate(t);
+  std::string text = render(t);
+  // Every agent keeps its success and last success series, named.
+  EXPECT_EQ(count(text, "kscprobe_probe_success{target=\"pc-"), 3u) << text;
+  EXPECT_EQ(count(text, "kscprobe_last_success_timestamp_seconds{target=\"pc-"), 3u) << text;
+  // Nothing else per agent.
+  EXPECT_EQ(count(text, "{target=\"pc-"), 6u) << text;
+  // Probes are countable by role, check and transport, per site.
+  EXPECT_NE(text.find("kscprobe_probes_total{role=\"agent\",check=\"signal_udp\","
+                      "transport=\"udp\",site=\"paris\"} 3"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("kscprobe_probes_total{role=\"agent\",check=\"signal_udp\","
+                      "transport=\"udp\",site=\"lyon\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("kscprobe_probe_failures_total{role=\"agent\",check=\"signal_udp\","
+                      "transport=\"udp\",site=\"paris\",reason=\"refused\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("kscprobe_aggregate_checks{role=\"agent\",check=\"signal_udp\","
+                      "transport=\"udp\",site=\"paris\",state=\"up\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("kscprobe_aggregate_checks{role=\"agent\",check=\"signal_udp\","
+                      "transport=\"udp\",site=\"paris\",state=\"refused\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("kscprobe_aggregate_checks{role=\"agent\",check=\"signal_udp\","
+                      "transport=\"udp\",site=\"lyon\",state=\"unreachable\"} 1"),
+            std::string::npos);
+  // Checks in full detail are counted per state too (alerts can rely on the sums at any level),
+  // but their counters are not summed again.
+  EXPECT_NE(text.find("kscprobe_aggregate_checks{role=\"server\",check=\"agents_tcp\","
+                      "transport=\"tcp\",site=\"paris\",state=\"up\"} 1"),
+            std::string::npos);
+  EXPECT_EQ(text.find("kscprobe_probes_total{role=\"server\""), std::string::npos);
+  // The server stays in full detail.
+  EXPECT_NE(text.find("kscprobe_probes_total{target=\"ksc01\""), std::string::npos);
+  EXPECT_NE(text.find("kscprobe_probe_duration_seconds{target=\"ksc01\""), std::string::npos);
+}
+
+TEST(MetricsRenderer, AggregateDetailStillNamesFailingChecks) {
+  ResultTable t(estate_plan(Detail::aggregate, {}));
+  record_estate(t);
+  std::string text = render(t);
+  // pc-1 (refused) and pc-2 (unreachable) are failing: named with success 0; pc-0 is not.
+  EXPECT_NE(text.find("kscprobe_probe_success{target=\"pc-1\""), std::string::npos) << text;
+  EXPECT_NE(text.find("kscprobe_probe_success{target=\"pc-2\""), std::string::npos);
+  EXPECT_NE(text.find("kscprobe_last_success_timestamp_seconds{target=\"pc-1\""),
+            std::string::npos);
+  EXPECT_EQ(text.find("{target=\"pc-0\""), std::string::npos);
+  // Without aggregate labels, one group per role/check/transport.
+  EXPECT_NE(text.find("kscprobe_probes_total{role=\"agent\",check=\"signal_udp\","
+                      "transport=\"udp\"} 4"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("kscprobe_aggregate_checks{role=\"agent\",check=\"signal_udp\","
+                      "transport=\"udp\",state=\"refused\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("kscprobe_aggregate_checks{role=\"agent\",check=\"signal_udp\","
+                      "transport=\"udp\",state=\"up\"} 1"),
+            std::string::npos);
+}
+
+TEST(MetricsRenderer, EveryFamilyIsContiguousAndEveryLineIsWellFormed) {
+  ResultTable t(estate_plan(Detail::basic, {"site"}));
+  record_estate(t);
+  std::string text = render(t);
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text.back(), '\n');
+  std::set<std::string> finished;
+  std::string current;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      std::string name = line.substr(7, line.find(' ', 7) - 7);
+      EXPECT_TRUE(finished.insert(name).second) << "family written twice: " << name;
+      current = name;
+      continue;
+    }
+    if (line.rfind("# HELP ", 0) == 0) continue;
+    ASSERT_EQ(line.rfind(current, 0), 0u) << "sample outside its family: " << line;
+    auto space = line.rfind(' ');
+    ASSERT_NE(space, std::string::npos) << line;
+    std::string value = line.substr(space + 1);
+    char* parsed_end = nullptr;
+    std::strtod(value.c_str(), &parsed_end);
+    EXPECT_EQ(*parsed_end, '\0') << line;
+  }
 }

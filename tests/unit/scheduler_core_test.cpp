@@ -46,7 +46,7 @@ TEST(SchedulerCore, FirstRunWaitsForThePhaseThenRepeatsEveryInterval) {
   EXPECT_EQ(starts[0].due_ms, 5950);
   EXPECT_EQ(core.next_wake_ms(), 6950);
   starts.clear();
-  core.complete(0, 6000, starts);
+  core.complete(0, Lane::connect, 6000, starts);
   core.advance(6950, starts);
   ASSERT_EQ(starts.size(), 1u);
   EXPECT_EQ(starts[0].due_ms, 6950);
@@ -66,7 +66,7 @@ TEST(SchedulerCore, BudgetLimitsInFlightAndQueuesTheRestInOrder) {
   // Finishing probes releases slots one by one; every check starts exactly once.
   for (int round = 0; round < 10 && !starts.empty(); ++round) {
     std::vector<Start> next;
-    for (auto& s : starts) core.complete(s.check, 100 + round, next);
+    for (auto& s : starts) core.complete(s.check, Lane::connect, 100 + round, next);
     for (auto& s : next) {
       order.push_back(s.check);
       EXPECT_EQ(s.due_ms, 0);  // lag = now - due is measurable
@@ -91,7 +91,7 @@ TEST(SchedulerCore, OverrunIsCountedNotRunTwice) {
   core.advance(2000, starts);  // still running
   EXPECT_TRUE(starts.empty());
   EXPECT_EQ(core.skipped(), 2u);
-  core.complete(0, 2100, starts);
+  core.complete(0, Lane::connect, 2100, starts);
   core.advance(3000, starts);
   EXPECT_EQ(starts.size(), 1u);
 }
@@ -112,7 +112,7 @@ TEST(SchedulerCore, SilentChecksHoldingTheBudgetDelayButNeverDropOthers) {
   EXPECT_EQ(core.queued(), 4u);
   // Once a stuck probe ends (its timeout), the oldest waiting check takes its slot.
   std::vector<Start> next;
-  core.complete(starts[0].check, 1500, next);
+  core.complete(starts[0].check, Lane::connect, 1500, next);
   ASSERT_EQ(next.size(), 1u);
   EXPECT_EQ(next[0].check, 2u);
   EXPECT_EQ(next[0].due_ms, 0);
@@ -121,13 +121,13 @@ TEST(SchedulerCore, SilentChecksHoldingTheBudgetDelayButNeverDropOthers) {
 TEST(SchedulerCore, AdoptedProbesCountAgainstTheBudgetAfterReset) {
   SchedulerCore core(2);
   core.reset(std::vector<SchedulerCore::Slot>(3, {1000, 0}), 0, 0);
-  core.adopt_running(0);
-  core.adopt_running(SchedulerCore::kOrphan);
+  core.adopt_running(0, Lane::connect);
+  core.adopt_running(SchedulerCore::kOrphan, Lane::connect);
   std::vector<Start> starts;
   core.advance(0, starts);
   EXPECT_TRUE(starts.empty());    // budget full with the two adopted probes
   EXPECT_EQ(core.skipped(), 1u);  // check 0 is still running from the old plan
-  core.complete(SchedulerCore::kOrphan, 10, starts);
+  core.complete(SchedulerCore::kOrphan, Lane::connect, 10, starts);
   ASSERT_EQ(starts.size(), 1u);
   EXPECT_EQ(starts[0].check, 1u);
 }
@@ -139,7 +139,7 @@ TEST(SchedulerCore, HaltStopsEverything) {
   core.advance(0, starts);
   core.halt();
   starts.clear();
-  core.complete(0, 1, starts);
+  core.complete(0, Lane::connect, 1, starts);
   EXPECT_TRUE(starts.empty());
   EXPECT_EQ(core.next_wake_ms(), SchedulerCore::kNever);
 }
@@ -159,7 +159,7 @@ TEST(SchedulerCore, ProbesOfOneIntervalAreSpreadOverIt) {
     for (auto& s : starts) {
       ++per_second[now / 1000];
       std::vector<Start> none;
-      core.complete(s.check, now, none);
+      core.complete(s.check, Lane::connect, now, none);
     }
   }
   int total = 0;
@@ -168,4 +168,85 @@ TEST(SchedulerCore, ProbesOfOneIntervalAreSpreadOverIt) {
     EXPECT_LE(n, 30);
   }
   EXPECT_EQ(total, 600);
+}
+
+TEST(SchedulerCore, DatagramProbesHaveABudgetOfTheirOwn) {
+  // Connection budget 2, datagram budget 100: 50 silent UDP checks waiting for their deadline
+  // do not take a connection slot, and 3 TCP checks still run two at a time.
+  SchedulerCore core(SchedulerCore::Budgets{2, 100, 1});
+  std::vector<SchedulerCore::Slot> slots(50, {1000, 0, Lane::datagram});
+  for (int i = 0; i < 3; ++i) slots.push_back({1000, 0, Lane::connect});
+  core.reset(slots, 0, 0);
+  std::vector<Start> starts;
+  core.advance(0, starts);
+  EXPECT_EQ(starts.size(), 52u);
+  EXPECT_EQ(core.in_flight(Lane::datagram), 50u);
+  EXPECT_EQ(core.in_flight(Lane::connect), 2u);
+  EXPECT_EQ(core.queued(Lane::connect), 1u);
+  EXPECT_EQ(core.queued(), 1u);
+  // A TCP probe ends: the waiting TCP check starts, though every UDP probe is still pending.
+  std::vector<Start> next;
+  core.complete(50, Lane::connect, 10, next);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].check, 52u);
+  EXPECT_EQ(next[0].lane, Lane::connect);
+}
+
+TEST(SchedulerCore, ChecksWithoutAnswerWaitInTheQuietLaneAndNeverDelayHealthyOnes) {
+  // 20 connection checks, budget 4, quiet budget 1. Checks 0..9 belong to offline hosts: after
+  // their first (timed out) round they move to the quiet lane, where one at a time holds a slot,
+  // and the 10 healthy checks get the whole connection budget at once.
+  SchedulerCore core(SchedulerCore::Budgets{4, 10, 1});
+  core.reset(std::vector<SchedulerCore::Slot>(20, {10000, 0}), 0, 0);
+  for (std::uint32_t i = 0; i < 10; ++i) core.set_quiet(i, true);
+  std::vector<Start> starts;
+  core.advance(0, starts);
+  // One quiet probe (check 0) and four healthy ones (10..13).
+  ASSERT_EQ(starts.size(), 5u);
+  std::set<std::uint32_t> started;
+  for (const auto& s : starts) started.insert(s.check);
+  EXPECT_EQ(started, (std::set<std::uint32_t>{0, 10, 11, 12, 13}));
+  EXPECT_EQ(core.in_flight(Lane::quiet), 1u);
+  EXPECT_EQ(core.queued(Lane::quiet), 9u);
+  // Healthy probes answer in 1 ms each: all ten finish while the quiet one still waits.
+  std::vector<Start> next;
+  for (std::uint32_t c : {10u, 11u, 12u, 13u}) core.complete(c, Lane::connect, 1, next);
+  std::vector<Start> more;
+  for (const auto& s : next) core.complete(s.check, Lane::connect, 2, more);
+  next.insert(next.end(), more.begin(), more.end());
+  started.clear();
+  for (const auto& s : next) started.insert(s.check);
+  EXPECT_EQ(started, (std::set<std::uint32_t>{14, 15, 16, 17, 18, 19}));
+  EXPECT_EQ(core.queued(Lane::connect), 0u);
+  // A quiet host that answers again goes back to the connection lane for its next round.
+  core.set_quiet(0, false);
+  EXPECT_EQ(core.lane_of(0), Lane::connect);
+  // Datagram checks never move.
+  SchedulerCore udp(SchedulerCore::Budgets{1, 1, 1});
+  udp.reset({{1000, 0, Lane::datagram}}, 0, 0);
+  udp.set_quiet(0, true);
+  EXPECT_EQ(udp.lane_of(0), Lane::datagram);
+}
+
+TEST(SchedulerCore, ResetOfTwoHundredThousandChecksKeepsEveryPhase) {
+  SchedulerCore core(256);
+  std::vector<SchedulerCore::Slot> slots;
+  for (int i = 0; i < 200000; ++i)
+    slots.push_back({60000, SchedulerCore::offset_for("pc-" + std::to_string(i) + "/s", 60000),
+                     Lane::datagram});
+  core.reset(slots, 0, 0);
+  std::vector<Start> starts;
+  std::int64_t last_due = -1;
+  for (std::int64_t now = 0; now < 60000; ++now) {
+    std::size_t before = starts.size();
+    core.advance(now, starts);
+    for (std::size_t i = before; i < starts.size(); ++i) {
+      EXPECT_GE(starts[i].due_ms, last_due);  // started in due order
+      last_due = starts[i].due_ms;
+      std::vector<Start> none;
+      core.complete(starts[i].check, starts[i].lane, now, none);
+    }
+  }
+  EXPECT_EQ(starts.size(), 200000u);
+  EXPECT_EQ(core.skipped(), 0u);
 }
