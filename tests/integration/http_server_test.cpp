@@ -29,6 +29,11 @@ class ServerFixture : public ::testing::Test {
           } else if (r.path == "/big") {
             for (int i = 0; i < 2000; ++i) res.body += "kscprobe_probe_success{target=\"t\"} 1\n";
             res.compressible = true;
+          } else if (r.path == "/huge") {
+            // Past the size compressed off the event loop (256 KiB).
+            for (int i = 0; i < 30000; ++i)
+              res.body += "kscprobe_probe_success{target=\"pc-" + std::to_string(i) + "\"} 1\n";
+            res.compressible = true;
           } else {
             res.status = 404;
             res.body = "not found";
@@ -134,6 +139,46 @@ TEST_F(ServerFixture, GzipWhenTheClientAsksForIt) {
   inflated.resize(zs.total_out);
   inflateEnd(&zs);
   EXPECT_EQ(inflated, plain.substr(plain.find("\r\n\r\n") + 4));
+}
+
+namespace {
+
+std::string inflate_gzip(const std::string& body, std::size_t limit) {
+  std::string out(limit, '\0');
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) return {};
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
+  zs.avail_in = static_cast<uInt>(body.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  int rc = inflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  inflateEnd(&zs);
+  return rc == Z_STREAM_END ? out : std::string();
+}
+
+}  // namespace
+
+TEST_F(ServerFixture, LargeBodiesAreCompressedOffTheLoopIntactUnderConcurrentScrapes) {
+  std::string plain = raw("GET /huge HTTP/1.0\r\n\r\n");
+  std::string expected = plain.substr(plain.find("\r\n\r\n") + 4);
+  ASSERT_GT(expected.size(), 256u * 1024);
+  // Four clients at once: the compressions run on the worker while the loop serves the others.
+  std::vector<std::string> answers(4);
+  std::vector<std::thread> clients;
+  for (auto& a : answers)
+    clients.emplace_back(
+        [this, &a] { a = raw("GET /huge HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n"); });
+  // Meanwhile the loop keeps answering small requests.
+  std::string echo = raw("GET /echo HTTP/1.0\r\n\r\n");
+  for (auto& c : clients) c.join();
+  EXPECT_NE(echo.find("GET /echo"), std::string::npos);
+  for (const auto& a : answers) {
+    ASSERT_NE(a.find("Content-Encoding: gzip"), std::string::npos) << a.substr(0, 300);
+    std::string body = a.substr(a.find("\r\n\r\n") + 4);
+    EXPECT_LT(body.size() * 5, expected.size());
+    EXPECT_EQ(inflate_gzip(body, expected.size() * 2), expected);
+  }
 }
 
 TEST(AcceptEncoding, Parses) {
