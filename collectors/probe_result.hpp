@@ -42,8 +42,8 @@ struct TlsInfo {
 struct ProbeResult {
   bool success = false;
   Reason reason = Reason::none;
-  std::string detail;      // human-readable: "connection refused", "certificate expired", ...
-  double duration = 0;     // seconds, whole probe
+  std::string detail;   // human-readable: "connection refused", "certificate expired", ...
+  double duration = 0;  // seconds, whole probe
   std::array<double, kPhaseCount> phases{-1, -1, -1, -1};  // seconds; < 0: phase not reached
   std::optional<TlsInfo> tls;
   int http_status = 0;     // http(s): status code, 0 if none

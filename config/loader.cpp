@@ -1,7 +1,5 @@
 #include "config/loader.hpp"
 
-#include "config/plan.hpp"
-
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -14,6 +12,7 @@
 #include <span>
 #include <sstream>
 
+#include "config/plan.hpp"
 #include "daemon/platform_net.hpp"
 
 namespace kscprobe {
@@ -430,9 +429,9 @@ class Loader {
     }
     long long value = v->get();
     if (value < min || value > max) {
-      error(n.source(), in(context, std::string(key) + " " + std::to_string(value) +
-                                        " is outside " + std::to_string(min) + ".." +
-                                        std::to_string(max)));
+      error(n.source(),
+            in(context, std::string(key) + " " + std::to_string(value) + " is outside " +
+                            std::to_string(min) + ".." + std::to_string(max)));
       return std::nullopt;
     }
     return static_cast<unsigned>(value);
@@ -448,35 +447,37 @@ class Loader {
           if (!role) {
             error(role_key.source(),
                   in(context, "detail: unknown role " + quote(role_key.str()) +
-                                  suggestion(role_key.str(), kRoleNames) + "; valid roles: " +
-                                  std::string(all_role_names())));
+                                  suggestion(role_key.str(), kRoleNames) +
+                                  "; valid roles: " + std::string(all_role_names())));
             continue;
           }
           auto name = string_value(level, "detail." + std::string(role_key.str()), context);
           if (!name) continue;
           auto it = std::find(std::begin(kDetailNames), std::end(kDetailNames), *name);
           if (it == std::end(kDetailNames)) {
-            error(level.source(), in(context, "detail." + std::string(role_key.str()) + ": " +
-                                                  quote(*name) + " is not a detail level" +
-                                                  suggestion(*name, kDetailNames) +
-                                                  "; levels are full, basic, aggregate"));
+            error(level.source(),
+                  in(context, "detail." + std::string(role_key.str()) + ": " + quote(*name) +
+                                  " is not a detail level" + suggestion(*name, kDetailNames) +
+                                  "; levels are full, basic, aggregate"));
             continue;
           }
           metrics.detail[static_cast<int>(*role)] =
               static_cast<Detail>(it - std::begin(kDetailNames));
         }
       } else {
-        error(n->source(), in(context, "detail must be a table of role = level, like "
-                                       "{ agent = \"basic\" }, not " +
-                                           std::string(type_name(*n))));
+        error(n->source(), in(context,
+                              "detail must be a table of role = level, like "
+                              "{ agent = \"basic\" }, not " +
+                                  std::string(type_name(*n))));
       }
     }
     if (const toml::node* n = t.get("aggregate_labels")) {
       const auto* arr = n->as_array();
       if (!arr) {
-        error(n->source(), in(context, "aggregate_labels must be an array of label names like "
-                                       "[\"site\"], not " +
-                                           std::string(type_name(*n))));
+        error(n->source(), in(context,
+                              "aggregate_labels must be an array of label names like "
+                              "[\"site\"], not " +
+                                  std::string(type_name(*n))));
         return;
       }
       metrics.aggregate_labels.clear();  // the list replaces the default ["site"]

@@ -11,8 +11,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
-#include <tuple>
 #include <sstream>
+#include <tuple>
 
 #include "collectors/datagram_mux.hpp"
 #include "collectors/icmp_prober.hpp"
