@@ -269,6 +269,39 @@ TEST(E2E, ConfigCheckListsEveryErrorWithItsPosition) {
   EXPECT_EQ(rc, 0) << out;
 }
 
+TEST(E2E, ShardFlagSplitsTheTargetsAndRejectsABadShard) {
+  std::string dir = e2e::temp_dir();
+  std::string file = dir + "/agents.toml";
+  std::string toml;
+  for (int i = 0; i < 90; ++i)
+    toml += "[[target]]\nname = \"pc-" + std::to_string(i) +
+            "\"\nrole = \"agent\"\naddress = \"127.0.3." + std::to_string(i + 1) + "\"\n";
+  e2e::write_file(file, toml);
+  // Three instances with one file: each checks a part, together all 90 targets.
+  int total = 0;
+  for (int i = 0; i < 3; ++i) {
+    std::string out;
+    std::string shard = std::to_string(i) + "/3";
+    int rc = e2e::run({KSCPROBE_BIN, "--config.check", "--config.file=" + file, "--shard=" + shard},
+                      &out);
+    ASSERT_EQ(rc, 0) << out;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(out, m,
+                                  std::regex("valid, ([0-9]+) targets, [0-9]+ checks in "
+                                             "shard " +
+                                             shard)))
+        << out;
+    int targets = std::stoi(m[1].str());
+    EXPECT_GT(targets, 15) << out;
+    total += targets;
+  }
+  EXPECT_EQ(total, 90);
+  std::string out;
+  int rc = e2e::run({KSCPROBE_BIN, "--config.check", "--config.file=" + file, "--shard=3/3"}, &out);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("--shard: shard 3 does not exist with 3 shards"), std::string::npos) << out;
+}
+
 TEST(E2E, OncePrintsATableAndFailsOnBrokenPorts) {
   Estate estate("127.81");
   std::string out;

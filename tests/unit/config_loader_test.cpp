@@ -1147,6 +1147,22 @@ TEST(ConfigLoader, DefaultDetailIsBasicForAgentsAndFullElsewhere) {
   EXPECT_TRUE(load_ok("[metrics]\naggregate_labels = []\n").metrics.aggregate_labels.empty());
 }
 
+TEST(ConfigLoader, TlsFullHandshakeInterval) {
+  EXPECT_EQ(load_ok("").daemon.tls_full_handshake_interval, std::chrono::hours(1));
+  EXPECT_EQ(load_ok("[daemon]\ntls_full_handshake_interval = \"90m\"\n")
+                .daemon.tls_full_handshake_interval,
+            std::chrono::minutes(90));
+  // "0s": no resumption, a full handshake every probe.
+  EXPECT_EQ(load_ok("[daemon]\ntls_full_handshake_interval = \"0s\"\n")
+                .daemon.tls_full_handshake_interval.count(),
+            0);
+  auto errors = errors_of("[daemon]\ntls_full_handshake_interval = 3600\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("k.toml:2:31: [daemon]: tls_full_handshake_interval must be a string"),
+            std::string::npos)
+      << errors[0];
+}
+
 TEST(ConfigLoader, BadShardIsPositioned) {
   expect_error("[daemon]\nshard = \"3/3\"\n",
                "k.toml:2:9: [daemon]: shard: shard 3 does not exist with 3 shards: they are "
