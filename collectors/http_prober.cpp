@@ -30,8 +30,9 @@ constexpr std::uint64_t kBodyLimit = 16 * 1024 * 1024;
 std::string host_header(const CheckSpec& spec, bool tls) {
   // Over TLS the Host matches the SNI name when one is configured: virtual hosts that select on
   // SNI may refuse a request whose Host names another site.
-  std::string host = tls && !spec.tls.server_name.empty() ? spec.tls.server_name
-                                                          : host_for_authority(spec.address);
+  std::string host = tls && !spec.options().tls.server_name.empty()
+                         ? spec.options().tls.server_name
+                         : host_for_authority(spec.address);
   if (spec.port != (tls ? 443 : 80)) host += ":" + std::to_string(spec.port);
   return host;
 }
@@ -40,14 +41,14 @@ template <class Stream>
 asio::awaitable<void> exchange(ProbeRun& run, Stream& stream, bool tls) {
   const CheckSpec& spec = run.spec;
   run.begin(Phase::request);
-  http::request<http::empty_body> request{http::verb::get,
-                                          spec.http_path.empty() ? "/" : spec.http_path, 11};
+  http::request<http::empty_body> request{
+      http::verb::get, spec.options().http_path.empty() ? "/" : spec.options().http_path, 11};
   request.set(http::field::host, host_header(spec, tls));
   request.set(http::field::user_agent, "kscprobe/" KSCPROBE_VERSION);
   request.set(http::field::connection, "close");
   // What Prometheus asks for, so that a negotiating exporter answers in the text format.
   request.set(http::field::accept,
-              spec.expect_metrics ? "text/plain;version=0.0.4;q=1,*/*;q=0.1" : "*/*");
+              spec.options().expect_metrics ? "text/plain;version=0.0.4;q=1,*/*;q=0.1" : "*/*");
   auto [write_ec, written] =
       co_await http::async_write(stream, request, asio::as_tuple(asio::use_awaitable));
   if (write_ec) {
@@ -77,12 +78,12 @@ asio::awaitable<void> exchange(ProbeRun& run, Stream& stream, bool tls) {
   const auto& response = parser.get();
   int status = static_cast<int>(response.result_int());
   run.result.http_status = status;
-  if (!spec.statuses.matches(status)) {
-    run.fail(Reason::http_status,
-             "HTTP status " + std::to_string(status) + " is not in " + spec.statuses.to_string());
+  if (!spec.options().statuses.matches(status)) {
+    run.fail(Reason::http_status, "HTTP status " + std::to_string(status) + " is not in " +
+                                      spec.options().statuses.to_string());
     co_return;
   }
-  if (spec.expect_metrics) {
+  if (spec.options().expect_metrics) {
     ExpositionSummary summary;
     if (!parse_exposition(response.body(), &summary)) {
       run.fail(Reason::protocol, "invalid metrics exposition: line " +

@@ -73,7 +73,7 @@ std::string normalize_pin(std::string_view pin) {
 // The name to send as SNI and check the certificate against: the configured server name, else
 // the address when it is a DNS name (an IP literal is not a valid SNI value).
 std::string server_name_of(const CheckSpec& spec) {
-  std::string name = spec.tls.server_name;
+  std::string name = spec.options().tls.server_name;
   if (name.empty() && !parse_ip_literal(spec.address)) name = spec.address;
   if (!name.empty() && name.back() == '.') name.pop_back();
   return name;
@@ -86,7 +86,7 @@ std::shared_ptr<asio::ssl::context> tls_context_for(ProbeRun& run) {
   static TlsContextCache fallback;
   TlsContextCache& cache = run.env.tls ? *run.env.tls : fallback;
   std::string error;
-  auto context = cache.get(run.spec.tls, &error);
+  auto context = cache.get(run.spec.options().tls, &error);
   if (!context) run.fail(Reason::tls, error);
   return context;
 }
@@ -101,9 +101,9 @@ std::string session_key(const CheckSpec& spec, const std::string& name) {
   key += '\n';
   key += name;
   key += '\n';
-  key += spec.tls.ca_file;
+  key += spec.options().tls.ca_file;
   key += '\n';
-  key += spec.tls.fingerprint_sha256;
+  key += spec.options().tls.fingerprint_sha256;
   return key;
 }
 
@@ -143,7 +143,7 @@ void keep_session(TlsStream& stream) {
 
 asio::awaitable<bool> tls_handshake(ProbeRun& run, TlsStream& stream) {
   SSL* ssl = stream.native_handle();
-  const TlsOptions& options = run.spec.tls;
+  const TlsOptions& options = run.spec.options().tls;
   std::string name = server_name_of(run.spec);
   if (!name.empty()) SSL_set_tlsext_host_name(ssl, name.c_str());
   // The hostname becomes part of chain verification, whose result is read after the handshake.
@@ -153,8 +153,8 @@ asio::awaitable<bool> tls_handshake(ProbeRun& run, TlsStream& stream) {
   // handshake is recent enough, and keep any session the server issues.
   TlsSessionTarget* target = nullptr;
   TlsInfo remembered;
-  const auto period =
-      std::chrono::duration_cast<std::chrono::milliseconds>(run.spec.tls_full_handshake_interval);
+  const auto period = std::chrono::duration_cast<std::chrono::milliseconds>(
+      run.spec.options().tls_full_handshake_interval);
   if (period.count() > 0 && run.env.tls) {
     target = new TlsSessionTarget{&run.env.tls->sessions(), session_key(run.spec, name)};
     SSL_set_ex_data(ssl, tls_session_target_index(), target);  // freed with the SSL object

@@ -70,7 +70,7 @@ asio::awaitable<void> udp_body(ProbeRun& run) {
   run.end_phase();
 
   run.begin(Phase::request);
-  std::string_view payload = run.spec.udp_payload;
+  std::string_view payload = run.spec.options().udp_payload;
   if (payload.empty()) payload = kDefaultUdpPayload;
   auto [send_ec, sent] =
       co_await socket.async_send(asio::buffer(payload), asio::as_tuple(asio::use_awaitable));
@@ -142,7 +142,7 @@ asio::awaitable<ProbeResult> probe_udp_shared(const CheckSpec& spec, ProbeEnv& e
   }
 
   run.begin(Phase::connect);
-  std::string_view payload = spec.udp_payload;
+  std::string_view payload = spec.options().udp_payload;
   if (payload.empty()) payload = kDefaultUdpPayload;
   DatagramOutcome o = co_await env.udp->async_probe(
       udp::endpoint(*address, spec.port), payload, spec.timeout, run.deadline, asio::use_awaitable);

@@ -6,11 +6,21 @@ namespace kscprobe {
 
 std::string CheckSpec::key(const PlannedTarget& t) const { return t.name + "/" + check; }
 
+const ProbeOptions CheckSpec::kDefaultOptions{};
+
+ProbeOptions& CheckSpec::mutable_options() {
+  if (!options_ || options_.use_count() > 1) options_ = std::make_shared<ProbeOptions>(options());
+  // Owned by this check alone from here on (see above), so changing it changes no other check.
+  return const_cast<ProbeOptions&>(*options_);
+}
+
 bool CheckSpec::same_settings(const CheckSpec& o) const {
+  const ProbeOptions& a = options();
+  const ProbeOptions& b = o.options();
   return check == o.check && address == o.address && port == o.port && transport == o.transport &&
-         interval == o.interval && timeout == o.timeout && http_path == o.http_path &&
-         statuses == o.statuses && expect_metrics == o.expect_metrics &&
-         udp_payload == o.udp_payload && tls == o.tls;
+         interval == o.interval && timeout == o.timeout && a.http_path == b.http_path &&
+         a.statuses == b.statuses && a.expect_metrics == b.expect_metrics &&
+         a.udp_payload == b.udp_payload && a.tls == b.tls;
 }
 
 namespace {
@@ -36,6 +46,24 @@ std::uint16_t row_port(const CatalogEntry& row, const TargetConfig& target) {
   }
   return row.port;
 }
+
+/// One shared copy per distinct ProbeOptions. Checks come target by target and the targets of a
+/// group have the same settings, so the few most recent distinct sets catch nearly every check.
+class OptionsPool {
+ public:
+  std::shared_ptr<const ProbeOptions> get(ProbeOptions&& o) {
+    for (const auto& p : recent_)
+      if (*p == o) return p;
+    auto p = std::make_shared<const ProbeOptions>(std::move(o));
+    if (recent_.size() == kRecent) recent_.erase(recent_.begin());
+    recent_.push_back(p);
+    return p;
+  }
+
+ private:
+  static constexpr std::size_t kRecent = 16;
+  std::vector<std::shared_ptr<const ProbeOptions>> recent_;
+};
 
 }  // namespace
 
@@ -97,6 +125,9 @@ Plan expand_plan(const Config& config) {
   plan.probe = config.probe;
   plan.metrics = config.metrics;
   const unsigned shards = config.daemon.shard_count;
+  OptionsPool pool;
+  // Agents, most of a large estate, have two checks each; the vector is fitted at the end.
+  plan.checks.reserve(2 * config.targets.size());
   for (const TargetConfig& target : config.targets) {
     if (shards > 1 && shard_of(target.name, shards) != config.daemon.shard_index) continue;
     const auto target_index = static_cast<std::uint32_t>(plan.targets.size());
@@ -114,14 +145,16 @@ Plan expand_plan(const Config& config) {
       spec.transport = row.transport;
       spec.interval = target_interval;
       spec.timeout = target_timeout;
-      if (!row.http_path.empty()) spec.http_path = std::string(row.http_path);
+      ProbeOptions o;
+      if (!row.http_path.empty()) o.http_path = std::string(row.http_path);
       if (row.id == "metrics_https" && !target.metrics_path.empty()) {
-        spec.http_path = target.metrics_path;
+        o.http_path = target.metrics_path;
       }
-      spec.expect_metrics = row.expects_metrics;
-      spec.udp_payload = target.udp_payload;
-      spec.tls = target.tls;
-      spec.tls_full_handshake_interval = config.daemon.tls_full_handshake_interval;
+      o.expect_metrics = row.expects_metrics;
+      o.udp_payload = target.udp_payload;
+      o.tls = target.tls;
+      o.tls_full_handshake_interval = config.daemon.tls_full_handshake_interval;
+      spec.share_options(pool.get(std::move(o)));
       plan.checks.push_back(std::move(spec));
     }
 
@@ -134,15 +167,19 @@ Plan expand_plan(const Config& config) {
       spec.transport = extra.transport;
       spec.interval = extra.interval.value_or(target_interval);
       spec.timeout = extra.timeout.value_or(target_timeout);
-      spec.http_path = extra.path.empty() ? std::string("/") : extra.path;
-      if (extra.statuses) spec.statuses = *extra.statuses;
-      spec.expect_metrics = extra.expect_metrics;
-      spec.udp_payload = extra.payload.empty() ? target.udp_payload : extra.payload;
-      spec.tls = target.tls;
-      spec.tls_full_handshake_interval = config.daemon.tls_full_handshake_interval;
+      ProbeOptions o;
+      o.http_path = extra.path.empty() ? std::string("/") : extra.path;
+      if (extra.statuses) o.statuses = *extra.statuses;
+      o.expect_metrics = extra.expect_metrics;
+      o.udp_payload = extra.payload.empty() ? target.udp_payload : extra.payload;
+      o.tls = target.tls;
+      o.tls_full_handshake_interval = config.daemon.tls_full_handshake_interval;
+      spec.share_options(pool.get(std::move(o)));
       plan.checks.push_back(std::move(spec));
     }
   }
+  plan.checks.shrink_to_fit();
+  plan.targets.shrink_to_fit();
   return plan;
 }
 

@@ -18,15 +18,9 @@ struct PlannedTarget {
   std::vector<std::pair<std::string, std::string>> labels;  // sorted by name
 };
 
-/// One probe to run on a schedule: everything a prober needs, resolved from config + catalog.
-struct CheckSpec {
-  std::uint32_t target_index = 0;  // into Plan::targets
-  std::string check;               // check id: catalog id or extra check name
-  std::string address;             // DNS name or IP literal
-  std::uint16_t port = 0;
-  Transport transport = Transport::tcp;
-  Duration interval{0};
-  Duration timeout{0};
+/// What a check sends and accepts beyond where and when (http, udp, tls). Equal for most checks
+/// of a plan, so a plan keeps one copy of each distinct set and its checks share it.
+struct ProbeOptions {
   // http/https
   std::string http_path = "/";
   StatusMatcher statuses = StatusMatcher::answering();
@@ -39,11 +33,35 @@ struct CheckSpec {
   /// full handshake (the /probe endpoint, tools). Not part of same_settings: it changes cost,
   /// not what is checked.
   Duration tls_full_handshake_interval{0};
+  bool operator==(const ProbeOptions&) const = default;
+};
+
+/// One probe to run on a schedule: everything a prober needs, resolved from config + catalog.
+/// Kept small: a 100 000-device estate has hundreds of thousands of them.
+struct CheckSpec {
+  std::uint32_t target_index = 0;  // into Plan::targets
+  std::uint16_t port = 0;
+  Transport transport = Transport::tcp;
+  std::string check;    // check id: catalog id or extra check name
+  std::string address;  // DNS name or IP literal
+  Duration interval{0};
+  Duration timeout{0};
+
+  /// The options, shared with the checks that have the same; defaults when none were set.
+  const ProbeOptions& options() const { return options_ ? *options_ : kDefaultOptions; }
+  /// The options of this check alone, to change them (copied first if shared).
+  ProbeOptions& mutable_options();
+  /// Shares `o` (expand_plan gives equal options one copy).
+  void share_options(std::shared_ptr<const ProbeOptions> o) { options_ = std::move(o); }
 
   /// Identity across reloads: same key and same settings keep state and counters.
   std::string key(const PlannedTarget& t) const;
   /// True if the probe itself would behave the same (used to keep state on reload).
   bool same_settings(const CheckSpec& o) const;
+
+ private:
+  static const ProbeOptions kDefaultOptions;
+  std::shared_ptr<const ProbeOptions> options_;
 };
 
 struct Plan {

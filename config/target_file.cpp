@@ -38,8 +38,8 @@ std::pair<int, int> where_of(const YAML::Node& n) { return {n.Mark().line, n.Mar
 
 }  // namespace
 
-bool parse_target_file(const std::string& path, std::vector<TargetConfig>* targets,
-                       std::vector<ConfigError>* errors) {
+bool parse_target_groups(const std::string& path, std::vector<TargetGroup>* groups,
+                         std::vector<ConfigError>* errors) {
   std::size_t before = errors->size();
   bool gave_up = false;
   auto err = [&](const YAML::Mark& m, std::string msg) {
@@ -68,7 +68,7 @@ bool parse_target_file(const std::string& path, std::vector<TargetConfig>* targe
     err(root.Mark(), "a target file is a list of {\"targets\": [...], \"labels\": {...}} groups");
     return false;
   }
-  std::vector<TargetConfig> out;
+  std::vector<TargetGroup> out;
   // Aliases make a small file describe a huge one ("- *group" a thousand times over a group of a
   // thousand targets). A group, target list or target met again can only repeat names, which
   // are errors anyway: say so once and do not walk it again.
@@ -181,6 +181,7 @@ bool parse_target_file(const std::string& path, std::vector<TargetConfig>* targe
                            "target once");
       continue;
     }
+    std::vector<TargetGroup::Member>* members = nullptr;  // of this group, once it has one
     for (const auto& t : list) {
       if (gave_up) break;
       if (t.IsScalar() && !seen.insert(where_of(t)).second) {
@@ -194,18 +195,43 @@ bool parse_target_file(const std::string& path, std::vector<TargetConfig>* targe
         continue;
       }
       if (!ok) continue;
-      TargetConfig tc = proto;
-      tc.address = t.Scalar();
-      if (tc.address.size() > 2 && tc.address.front() == '[' && tc.address.back() == ']')
-        tc.address = tc.address.substr(1, tc.address.size() - 2);
-      tc.name = tc.address;
-      tc.pos = {path, t.Mark().line + 1, t.Mark().column + 1};
-      out.push_back(std::move(tc));
+      if (members == nullptr) {
+        out.push_back(TargetGroup{proto, {}});
+        members = &out.back().members;
+        members->reserve(list.size());
+      }
+      std::string address = t.Scalar();
+      if (address.size() > 2 && address.front() == '[' && address.back() == ']')
+        address = address.substr(1, address.size() - 2);
+      members->push_back({std::move(address), t.Mark().line + 1, t.Mark().column + 1});
     }
   }
   if (errors->size() != before) return false;
-  targets->insert(targets->end(), std::make_move_iterator(out.begin()),
-                  std::make_move_iterator(out.end()));
+  groups->insert(groups->end(), std::make_move_iterator(out.begin()),
+                 std::make_move_iterator(out.end()));
+  return true;
+}
+
+void expand_target_groups(const std::string& path, const std::vector<TargetGroup>& groups,
+                          std::vector<TargetConfig>* targets) {
+  std::size_t count = 0;
+  for (const auto& g : groups) count += g.members.size();
+  targets->reserve(targets->size() + count);
+  for (const auto& g : groups) {
+    for (const auto& m : g.members) {
+      TargetConfig& tc = targets->emplace_back(g.proto);
+      tc.address = m.address;
+      tc.name = m.address;
+      tc.pos = {path, m.line, m.column};
+    }
+  }
+}
+
+bool parse_target_file(const std::string& path, std::vector<TargetConfig>* targets,
+                       std::vector<ConfigError>* errors) {
+  std::vector<TargetGroup> groups;
+  if (!parse_target_groups(path, &groups, errors)) return false;
+  expand_target_groups(path, groups, targets);
   return true;
 }
 

@@ -2,7 +2,6 @@
 
 #include <set>
 
-#include "config/target_file.hpp"
 #include "daemon/platform_files.hpp"
 
 namespace kscprobe {
@@ -16,7 +15,7 @@ bool TargetFiles::scan(const std::vector<std::string>& patterns, std::vector<Con
   bool changed = false;
   for (auto it = files_.begin(); it != files_.end();) {
     if (!present.count(it->first)) {
-      changed = changed || !it->second.targets.empty();
+      changed = changed || !it->second.groups.empty();
       it = files_.erase(it);
     } else {
       ++it;
@@ -30,9 +29,9 @@ bool TargetFiles::scan(const std::vector<std::string>& patterns, std::vector<Con
     f.mtime_ns = stamp->mtime_ns;
     f.size = stamp->size;
     f.inode = stamp->inode;
-    std::vector<TargetConfig> fresh;
-    if (parse_target_file(path, &fresh, errors)) {
-      f.targets = std::move(fresh);
+    std::vector<TargetGroup> fresh;
+    if (parse_target_groups(path, &fresh, errors)) {
+      f.groups = std::move(fresh);
       changed = true;
     }
   }
@@ -41,22 +40,23 @@ bool TargetFiles::scan(const std::vector<std::string>& patterns, std::vector<Con
 
 std::vector<TargetConfig> TargetFiles::targets() const {
   std::vector<TargetConfig> out;
-  for (const auto& [path, f] : files_) out.insert(out.end(), f.targets.begin(), f.targets.end());
+  for (const auto& [path, f] : files_) expand_target_groups(path, f.groups, &out);
   return out;
 }
 
-void merge_targets(Config* config, const std::vector<TargetConfig>& extra,
+void merge_targets(Config* config, std::vector<TargetConfig>&& extra,
                    std::vector<ConfigError>* errors) {
   std::set<std::string> names;
   for (const auto& t : config->targets) names.insert(t.name);
-  for (const auto& t : extra) {
+  config->targets.reserve(config->targets.size() + extra.size());
+  for (auto& t : extra) {
     if (!names.insert(t.name).second) {
       errors->push_back({t.pos, "target \"" + t.name +
                                     "\" is defined more than once; this one is "
                                     "ignored"});
       continue;
     }
-    config->targets.push_back(t);
+    config->targets.push_back(std::move(t));
   }
 }
 

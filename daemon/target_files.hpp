@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/target_file.hpp"
 
 namespace kscprobe {
 
@@ -24,13 +25,13 @@ class TargetFiles {
     long long mtime_ns = -1;
     long long size = -1;
     unsigned long long inode = 0;
-    std::vector<TargetConfig> targets;  // last good content
+    std::vector<TargetGroup> groups;  // last good content
   };
   std::map<std::string, FileState> files_;
 };
 
-/// Adds `extra` targets to `config`, skipping (with an error) any whose name is already used.
-void merge_targets(Config* config, const std::vector<TargetConfig>& extra,
+/// Moves `extra` targets into `config`, skipping (with an error) any whose name is already used.
+void merge_targets(Config* config, std::vector<TargetConfig>&& extra,
                    std::vector<ConfigError>* errors);
 
 }  // namespace kscprobe

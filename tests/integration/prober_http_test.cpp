@@ -44,7 +44,7 @@ sim::Credentials* HttpProberTest::credentials_ = nullptr;
 TEST_F(HttpProberTest, Status200AndRequestHeaders) {
   std::uint16_t port = serve(HttpReply{});
   auto spec = make_spec(Transport::http, "127.0.0.1", port);
-  spec.http_path = "/health?x=1";
+  spec.mutable_options().http_path = "/health?x=1";
   Probed p = probe(io_, spec, env_);
   ASSERT_TRUE(p.result.success) << p.result.detail;
   EXPECT_EQ(p.result.http_status, 200);
@@ -83,7 +83,7 @@ TEST_F(HttpProberTest, CustomStatusList) {
   StatusMatcher only_401;
   only_401.add(401);
   auto spec = make_spec(Transport::http, "127.0.0.1", ok_port);
-  spec.statuses = only_401;
+  spec.mutable_options().statuses = only_401;
   Probed p = probe(io_, spec, env_);
   EXPECT_EQ(p.result.reason, Reason::http_status) << p.result.detail;
   EXPECT_EQ(p.result.http_status, 200);
@@ -124,8 +124,8 @@ TEST_F(HttpProberTest, SilentServerIsTimeoutDuringRequest) {
 TEST_F(HttpProberTest, HttpsWithValidMetrics) {
   std::uint16_t port = serve(HttpReply{.body = std::string(kMetricsBody)}, /*tls=*/true);
   auto spec = make_spec(Transport::https, "127.0.0.1", port);
-  spec.http_path = "/metrics";
-  spec.expect_metrics = true;
+  spec.mutable_options().http_path = "/metrics";
+  spec.mutable_options().expect_metrics = true;
   Probed p = probe(io_, spec, env_);
   ASSERT_TRUE(p.result.success) << p.result.detail;
   EXPECT_EQ(p.result.http_status, 200);
@@ -147,7 +147,7 @@ TEST_F(HttpProberTest, HttpsWithInvalidMetricsIsProtocol) {
   body += "ksc_broken{server=ksc01} 1\n";
   std::uint16_t port = serve(HttpReply{.body = body}, /*tls=*/true);
   auto spec = make_spec(Transport::https, "127.0.0.1", port);
-  spec.expect_metrics = true;
+  spec.mutable_options().expect_metrics = true;
   Probed p = probe(io_, spec, env_);
   EXPECT_FALSE(p.result.success);
   EXPECT_EQ(p.result.reason, Reason::protocol);
@@ -159,7 +159,7 @@ TEST_F(HttpProberTest, HttpsWithInvalidMetricsIsProtocol) {
 TEST_F(HttpProberTest, MetricsWithoutSamplesIsProtocol) {
   std::uint16_t port = serve(HttpReply{.body = "<html>login</html>\n"});
   auto spec = make_spec(Transport::http, "127.0.0.1", port);
-  spec.expect_metrics = true;
+  spec.mutable_options().expect_metrics = true;
   Probed p = probe(io_, spec, env_);
   EXPECT_EQ(p.result.reason, Reason::protocol) << p.result.detail;
 
@@ -180,8 +180,8 @@ TEST_F(HttpProberTest, MetricsAreNotCheckedUnlessAsked) {
 TEST_F(HttpProberTest, HttpsUsesTheTlsChecks) {
   std::uint16_t port = serve(HttpReply{}, /*tls=*/true);
   auto spec = make_spec(Transport::https, "127.0.0.1", port);
-  spec.tls.fingerprint_sha256 = std::string(64, 'a');
-  spec.tls.server_name = "metrics.ksc.test";
+  spec.mutable_options().tls.fingerprint_sha256 = std::string(64, 'a');
+  spec.mutable_options().tls.server_name = "metrics.ksc.test";
   Probed p = probe(io_, spec, env_);
   EXPECT_EQ(p.result.reason, Reason::tls);
   EXPECT_EQ(p.result.http_status, 0);  // no request after a failed check
@@ -190,7 +190,7 @@ TEST_F(HttpProberTest, HttpsUsesTheTlsChecks) {
   EXPECT_EQ(seen_->sni, "metrics.ksc.test");
   EXPECT_TRUE(seen_->method.empty());
 
-  spec.tls.fingerprint_sha256 = credentials_->fingerprint_sha256;
+  spec.mutable_options().tls.fingerprint_sha256 = credentials_->fingerprint_sha256;
   p = probe(io_, spec, env_);
   EXPECT_TRUE(p.result.success) << p.result.detail;
   drain();

@@ -113,7 +113,7 @@ TEST_F(TlsProberTest, SendsServerNameAsSni) {
   auto seen = std::make_shared<Seen>();
   std::uint16_t port = start_tls_server(io_, loopback_v4(), *self_signed_, seen);
   auto spec = make_spec(Transport::tls, "127.0.0.1", port);
-  spec.tls.server_name = "ksc01.example";
+  spec.mutable_options().tls.server_name = "ksc01.example";
   Probed p = probe_tls(spec);
   ASSERT_TRUE(p.result.success) << p.result.detail;
   io_.restart();
@@ -156,8 +156,8 @@ TEST_F(TlsProberTest, CaFileTrustsItsLeaf) {
   TempFile ca_file("ca_good.pem", ca_->cert_pem);
   std::uint16_t port = start_tls_server(io_, loopback_v4(), *signed_);
   auto spec = make_spec(Transport::tls, "127.0.0.1", port);
-  spec.tls.ca_file = ca_file.path();
-  spec.tls.server_name = "ksc01.test";
+  spec.mutable_options().tls.ca_file = ca_file.path();
+  spec.mutable_options().tls.server_name = "ksc01.test";
   Probed p = probe_tls(spec);
   ASSERT_TRUE(p.result.success) << p.result.detail;
   ASSERT_TRUE(p.result.tls.has_value());
@@ -170,8 +170,8 @@ TEST_F(TlsProberTest, WrongCaFailsButStillReportsTheCertificate) {
   TempFile ca_file("ca_other.pem", other_ca_->cert_pem);
   std::uint16_t port = start_tls_server(io_, loopback_v4(), *signed_);
   auto spec = make_spec(Transport::tls, "127.0.0.1", port);
-  spec.tls.ca_file = ca_file.path();
-  spec.tls.server_name = "ksc01.test";
+  spec.mutable_options().tls.ca_file = ca_file.path();
+  spec.mutable_options().tls.server_name = "ksc01.test";
   Probed p = probe_tls(spec);
   EXPECT_FALSE(p.result.success);
   EXPECT_EQ(p.result.reason, Reason::tls);
@@ -188,7 +188,7 @@ TEST_F(TlsProberTest, SelfSignedLeafFailsAgainstACaFile) {
   TempFile ca_file("ca_for_self.pem", ca_->cert_pem);
   std::uint16_t port = start_tls_server(io_, loopback_v4(), *self_signed_);
   auto spec = make_spec(Transport::tls, "127.0.0.1", port);
-  spec.tls.ca_file = ca_file.path();
+  spec.mutable_options().tls.ca_file = ca_file.path();
   Probed p = probe_tls(spec);
   EXPECT_EQ(p.result.reason, Reason::tls);
   ASSERT_TRUE(p.result.tls.has_value());
@@ -200,8 +200,8 @@ TEST_F(TlsProberTest, CaFileChecksTheHostname) {
   TempFile ca_file("ca_host.pem", ca_->cert_pem);
   std::uint16_t port = start_tls_server(io_, loopback_v4(), *signed_);
   auto spec = make_spec(Transport::tls, "127.0.0.1", port);
-  spec.tls.ca_file = ca_file.path();
-  spec.tls.server_name = "other.test";
+  spec.mutable_options().tls.ca_file = ca_file.path();
+  spec.mutable_options().tls.server_name = "other.test";
   Probed p = probe_tls(spec);
   EXPECT_EQ(p.result.reason, Reason::tls);
   ASSERT_TRUE(p.result.tls.has_value());
@@ -213,11 +213,11 @@ TEST_F(TlsProberTest, CaFileChecksTheHostname) {
 TEST_F(TlsProberTest, UnreadableCaFileIsTlsWithTheFileName) {
   std::uint16_t port = start_tls_server(io_, loopback_v4(), *self_signed_);
   auto spec = make_spec(Transport::tls, "127.0.0.1", port);
-  spec.tls.ca_file = ::testing::TempDir() + "kscprobe_no_such_ca.pem";
+  spec.mutable_options().tls.ca_file = ::testing::TempDir() + "kscprobe_no_such_ca.pem";
   Probed p = probe_tls(spec);
   EXPECT_FALSE(p.result.success);
   EXPECT_EQ(p.result.reason, Reason::tls);
-  EXPECT_NE(p.result.detail.find(spec.tls.ca_file), std::string::npos) << p.result.detail;
+  EXPECT_NE(p.result.detail.find(spec.options().tls.ca_file), std::string::npos) << p.result.detail;
   EXPECT_LT(p.result.phase(Phase::connect), 0);  // no point connecting without a context
   EXPECT_EQ(cache_.size(), 0u);                  // failures are not cached
 }
@@ -227,7 +227,7 @@ TEST_F(TlsProberTest, PinMatchVerifies) {
   for (std::string pin :
        {self_signed_->fingerprint_sha256, to_upper_with_colons(self_signed_->fingerprint_sha256)}) {
     auto spec = make_spec(Transport::tls, "127.0.0.1", port);
-    spec.tls.fingerprint_sha256 = pin;
+    spec.mutable_options().tls.fingerprint_sha256 = pin;
     Probed p = probe_tls(spec);
     EXPECT_TRUE(p.result.success) << pin << ": " << p.result.detail;
     ASSERT_TRUE(p.result.tls.has_value());
@@ -238,7 +238,7 @@ TEST_F(TlsProberTest, PinMatchVerifies) {
 TEST_F(TlsProberTest, PinMismatchIsTls) {
   std::uint16_t port = start_tls_server(io_, loopback_v4(), *self_signed_);
   auto spec = make_spec(Transport::tls, "127.0.0.1", port);
-  spec.tls.fingerprint_sha256 = rsa_->fingerprint_sha256;
+  spec.mutable_options().tls.fingerprint_sha256 = rsa_->fingerprint_sha256;
   Probed p = probe_tls(spec);
   EXPECT_FALSE(p.result.success);
   EXPECT_EQ(p.result.reason, Reason::tls);
@@ -325,7 +325,7 @@ struct SwappableTlsServer {
 
 CheckSpec resuming_spec(std::uint16_t port) {
   auto spec = make_spec(Transport::tls, "127.0.0.1", port);
-  spec.tls_full_handshake_interval = std::chrono::hours(1);
+  spec.mutable_options().tls_full_handshake_interval = std::chrono::hours(1);
   return spec;
 }
 
@@ -389,7 +389,7 @@ TEST_F(TlsProberTest, AFailedPinStaysFailedOnResumedProbes) {
   SwappableTlsServer server;
   std::uint16_t port = server.start(io_, server_context(*self_signed_));
   auto spec = resuming_spec(port);
-  spec.tls.fingerprint_sha256 = std::string(64, '0');
+  spec.mutable_options().tls.fingerprint_sha256 = std::string(64, '0');
   for (int i = 0; i < 3; ++i) {
     Probed p = probe_tls(spec);
     EXPECT_FALSE(p.result.success);
@@ -404,7 +404,7 @@ TEST_F(TlsProberTest, AnElapsedPeriodForcesAFullHandshake) {
   SwappableTlsServer server;
   std::uint16_t port = server.start(io_, server_context(*self_signed_));
   auto spec = resuming_spec(port);
-  spec.tls_full_handshake_interval = std::chrono::milliseconds(300);
+  spec.mutable_options().tls_full_handshake_interval = std::chrono::milliseconds(300);
   EXPECT_FALSE(probe_tls(spec).result.tls->resumed);
   EXPECT_TRUE(probe_tls(spec).result.tls->resumed);
   std::this_thread::sleep_for(std::chrono::milliseconds(350));

@@ -58,7 +58,7 @@ TEST_P(UdpProberTest, ClosedPortIsRefused) {
 TEST_P(UdpProberTest, ReplyMeansOpen) {
   std::uint16_t port = start_udp_server(io_, loopback_v4(), /*echo=*/true, received_);
   auto spec = make_spec(Transport::udp, "127.0.0.1", port);
-  spec.udp_payload = "KSC\x01ping";
+  spec.mutable_options().udp_payload = "KSC\x01ping";
   Probed p = probe(io_, spec, env_);
   EXPECT_TRUE(p.result.success) << p.result.detail;
   EXPECT_TRUE(p.result.udp_reply);

@@ -270,42 +270,42 @@ transport = "udp"
   const CheckSpec& api = find(plan, "web", "api");
   EXPECT_EQ(api.port, 9443);
   EXPECT_EQ(api.transport, Transport::https);
-  EXPECT_EQ(api.http_path, "/health");
-  EXPECT_TRUE(api.statuses.matches(200));
-  EXPECT_FALSE(api.statuses.matches(201));
-  EXPECT_TRUE(api.statuses.matches(302));
-  EXPECT_FALSE(api.statuses.matches(404));
-  EXPECT_TRUE(api.expect_metrics);
+  EXPECT_EQ(api.options().http_path, "/health");
+  EXPECT_TRUE(api.options().statuses.matches(200));
+  EXPECT_FALSE(api.options().statuses.matches(201));
+  EXPECT_TRUE(api.options().statuses.matches(302));
+  EXPECT_FALSE(api.options().statuses.matches(404));
+  EXPECT_TRUE(api.options().expect_metrics);
   const CheckSpec& plain = find(plan, "web", "plain");
-  EXPECT_EQ(plain.http_path, "/");
-  EXPECT_EQ(plain.statuses, StatusMatcher::answering());
-  EXPECT_FALSE(plain.expect_metrics);
-  EXPECT_EQ(find(plan, "web", "syslog").udp_payload, "<14>kscprobe");
-  EXPECT_EQ(find(plan, "web", "beacon").udp_payload, "target-default");
+  EXPECT_EQ(plain.options().http_path, "/");
+  EXPECT_EQ(plain.options().statuses, StatusMatcher::answering());
+  EXPECT_FALSE(plain.options().expect_metrics);
+  EXPECT_EQ(find(plan, "web", "syslog").options().udp_payload, "<14>kscprobe");
+  EXPECT_EQ(find(plan, "web", "beacon").options().udp_payload, "target-default");
 }
 
 TEST(Plan, HttpPathsAndMetricsPath) {
   Plan plain = plan_of(server());
-  EXPECT_EQ(find(plain, "ksc01", "metrics_https").http_path, "/metrics");
-  EXPECT_TRUE(find(plain, "ksc01", "metrics_https").expect_metrics);
-  EXPECT_EQ(find(plain, "ksc01", "tunnel_https").http_path, "/");
-  EXPECT_FALSE(find(plain, "ksc01", "tunnel_https").expect_metrics);
+  EXPECT_EQ(find(plain, "ksc01", "metrics_https").options().http_path, "/metrics");
+  EXPECT_TRUE(find(plain, "ksc01", "metrics_https").options().expect_metrics);
+  EXPECT_EQ(find(plain, "ksc01", "tunnel_https").options().http_path, "/");
+  EXPECT_FALSE(find(plain, "ksc01", "tunnel_https").options().expect_metrics);
   Plan custom = plan_of(server("metrics_path = \"/ksc/metrics\""));
-  EXPECT_EQ(find(custom, "ksc01", "metrics_https").http_path, "/ksc/metrics");
-  EXPECT_EQ(find(custom, "ksc01", "tunnel_https").http_path, "/");
+  EXPECT_EQ(find(custom, "ksc01", "metrics_https").options().http_path, "/ksc/metrics");
+  EXPECT_EQ(find(custom, "ksc01", "tunnel_https").options().http_path, "/");
 }
 
 TEST(Plan, UdpPayloadAndTlsComeFromTheTarget) {
   Plan plan = plan_of(server(
       "udp_payload = \"hi\"\nserver_name = \"ksc01.internal\"\n"
       "fingerprint_sha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\""));
-  EXPECT_EQ(find(plan, "ksc01", "shutdown_udp").udp_payload, "hi");
+  EXPECT_EQ(find(plan, "ksc01", "shutdown_udp").options().udp_payload, "hi");
   const CheckSpec& tls = find(plan, "ksc01", "agents_tls");
-  EXPECT_EQ(tls.tls.server_name, "ksc01.internal");
-  EXPECT_EQ(tls.tls.fingerprint_sha256,
+  EXPECT_EQ(tls.options().tls.server_name, "ksc01.internal");
+  EXPECT_EQ(tls.options().tls.fingerprint_sha256,
             "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
   // Empty means "the prober's default payload".
-  EXPECT_EQ(find(plan_of(server()), "ksc01", "shutdown_udp").udp_payload, "");
+  EXPECT_EQ(find(plan_of(server()), "ksc01", "shutdown_udp").options().udp_payload, "");
 }
 
 TEST(Plan, TargetsKeepOrderLabelsAndIndexes) {
@@ -363,14 +363,42 @@ TEST(Plan, KeyAndSameSettings) {
   EXPECT_TRUE(differs([](CheckSpec& s) { s.transport = Transport::tcp; }));
   EXPECT_TRUE(differs([](CheckSpec& s) { s.interval = Duration(1); }));
   EXPECT_TRUE(differs([](CheckSpec& s) { s.timeout = Duration(1); }));
-  EXPECT_TRUE(differs([](CheckSpec& s) { s.http_path = "/other"; }));
-  EXPECT_TRUE(differs([](CheckSpec& s) { s.statuses.add(100); }));
-  EXPECT_TRUE(differs([](CheckSpec& s) { s.expect_metrics = true; }));
-  EXPECT_TRUE(differs([](CheckSpec& s) { s.udp_payload = "x"; }));
-  EXPECT_TRUE(differs([](CheckSpec& s) { s.tls.ca_file = "/ca.pem"; }));
-  EXPECT_TRUE(differs([](CheckSpec& s) { s.tls.server_name = "n"; }));
-  EXPECT_TRUE(differs([](CheckSpec& s) { s.tls.fingerprint_sha256 = "ab"; }));
+  EXPECT_TRUE(differs([](CheckSpec& s) { s.mutable_options().http_path = "/other"; }));
+  EXPECT_TRUE(differs([](CheckSpec& s) { s.mutable_options().statuses.add(100); }));
+  EXPECT_TRUE(differs([](CheckSpec& s) { s.mutable_options().expect_metrics = true; }));
+  EXPECT_TRUE(differs([](CheckSpec& s) { s.mutable_options().udp_payload = "x"; }));
+  EXPECT_TRUE(differs([](CheckSpec& s) { s.mutable_options().tls.ca_file = "/ca.pem"; }));
+  EXPECT_TRUE(differs([](CheckSpec& s) { s.mutable_options().tls.server_name = "n"; }));
+  EXPECT_TRUE(differs([](CheckSpec& s) { s.mutable_options().tls.fingerprint_sha256 = "ab"; }));
   EXPECT_TRUE(differs([](CheckSpec& s) { s.check = "other"; }));
+}
+
+TEST(Plan, ChecksWithEqualOptionsShareOneCopy) {
+  Plan plan = plan_of(
+      "[[target]]\nname = \"a\"\nrole = \"agent\"\naddress = \"10.0.0.1\"\n"
+      "[[target]]\nname = \"b\"\nrole = \"agent\"\naddress = \"10.0.0.2\"\n"
+      "[[target]]\nname = \"c\"\nrole = \"agent\"\naddress = \"10.0.0.3\"\n"
+      "udp_payload = \"other\"\n");
+  const CheckSpec& a = find(plan, "a", "signal_udp");
+  const CheckSpec& b = find(plan, "b", "signal_udp");
+  const CheckSpec& c = find(plan, "c", "signal_udp");
+  EXPECT_EQ(&a.options(), &b.options());  // one copy for the estate's agents
+  EXPECT_NE(&a.options(), &c.options());
+  EXPECT_EQ(c.options().udp_payload, "other");
+
+  // Changing a check's options copies them first: the checks sharing them keep theirs.
+  CheckSpec changed = a;
+  changed.mutable_options().udp_payload = "mine";
+  EXPECT_EQ(changed.options().udp_payload, "mine");
+  EXPECT_EQ(a.options().udp_payload, "");
+  EXPECT_EQ(b.options().udp_payload, "");
+  EXPECT_FALSE(a.same_settings(changed));
+  // A check built by hand has the defaults until changed.
+  CheckSpec blank;
+  EXPECT_EQ(blank.options().http_path, "/");
+  EXPECT_EQ(blank.options().statuses, StatusMatcher::answering());
+  blank.mutable_options().http_path = "/x";
+  EXPECT_EQ(CheckSpec().options().http_path, "/");
 }
 
 TEST(Plan, EmptyConfigGivesEmptyPlan) {

@@ -54,6 +54,39 @@ TEST(TargetFile, JsonFileSdGroups) {
   EXPECT_EQ(t[1].pos.line, 2);
 }
 
+TEST(TargetFile, GroupsKeepTheirAddressesCompactly) {
+  std::string dir = temp_dir();
+  write(dir + "/g.yml",
+        "- targets: [pc-1, pc-2]\n"
+        "  labels: {role: agent, site: lyon}\n"
+        "- targets: []\n"
+        "  labels: {role: agent}\n"
+        "- targets:\n"
+        "    - ksc01\n"
+        "  labels: {role: server}\n");
+  std::vector<TargetGroup> groups;
+  std::vector<ConfigError> e;
+  ASSERT_TRUE(parse_target_groups(dir + "/g.yml", &groups, &e)) << error_texts(e)[0];
+  ASSERT_EQ(groups.size(), 2u);  // the empty group has nothing to keep
+  ASSERT_EQ(groups[0].members.size(), 2u);
+  EXPECT_EQ(groups[0].members[1].address, "pc-2");
+  EXPECT_EQ(groups[0].members[1].line, 1);
+  EXPECT_EQ(groups[0].members[1].column, 19);
+  EXPECT_TRUE(groups[0].proto.name.empty());
+  EXPECT_EQ(groups[1].proto.role, Role::server);
+  EXPECT_EQ(groups[1].members[0].line, 6);
+
+  std::vector<TargetConfig> t;
+  expand_target_groups(dir + "/g.yml", groups, &t);
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[1].name, "pc-2");
+  EXPECT_EQ(t[1].address, "pc-2");
+  EXPECT_EQ(t[1].labels, (std::vector<std::pair<std::string, std::string>>{{"site", "lyon"}}));
+  EXPECT_EQ(t[1].pos.file, dir + "/g.yml");
+  EXPECT_EQ(t[1].pos.column, 19);
+  EXPECT_EQ(t[2].role, Role::server);
+}
+
 TEST(TargetFile, YamlAndErrorsWithPositions) {
   std::string dir = temp_dir();
   write(dir + "/b.yml",
