@@ -4,6 +4,8 @@
 #include <cstring>
 #include <utility>
 
+#include "collectors/wake_grid.hpp"
+
 #if defined(__linux__)
 #include <linux/errqueue.h>
 #include <netinet/in.h>
@@ -55,9 +57,9 @@ namespace detail {
 
 namespace {
 
-// Under load the timer does not wake for every single deadline: once it has fired, the next
-// wake-up is at least this much later, and every probe due by then ends in the same turn. An
-// isolated probe still ends exactly at its deadline.
+// Under load the timer does not wake for every single deadline: it wakes on the loop's wake grid
+// (wake_grid.hpp), at least this much after it last fired, and every probe due by then ends in
+// the same turn.
 constexpr auto kTimerCoalescing = std::chrono::milliseconds(4);
 // Beyond this many deadline FIFOs, the empty ones are dropped.
 constexpr std::size_t kFifosKept = 8;
@@ -141,7 +143,7 @@ PendingProbes::Entry* PendingProbes::add(const PeerKey& key, Clock::duration tim
 
   entry->slot = asio::get_associated_cancellation_slot(entry->handler);
   if (entry->slot.is_connected()) entry->slot.template emplace<CancelHandler>(this, entry);
-  arm(deadline);
+  arm(on_wake_grid(deadline));
   return entry;
 }
 
@@ -238,7 +240,7 @@ void PendingProbes::on_timer(std::uint64_t generation) {
   if (fifos_.size() > kFifosKept) {
     std::erase_if(fifos_, [](const std::unique_ptr<Fifo>& f) { return f->list.empty(); });
   }
-  if (next != Clock::time_point::max()) arm(std::max(next, now + kTimerCoalescing));
+  if (next != Clock::time_point::max()) arm(on_wake_grid(std::max(next, now + kTimerCoalescing)));
 }
 
 void PendingProbes::close() {

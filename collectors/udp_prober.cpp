@@ -1,6 +1,7 @@
 #include "collectors/udp_prober.hpp"
 
 #include <array>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <cerrno>
@@ -122,30 +123,10 @@ bool is_route_error(int error) {
          error == EADDRNOTAVAIL || error == ENETDOWN || error == EAFNOSUPPORT;
 }
 
-// The same probe on the shared sockets of a DatagramMux: only this suspended coroutine waits
-// through the timeout, with no socket, timer or racing coroutines of its own. Phases as on a
-// connected socket: `connect` until the kernel took the datagram, `request` from then until the
-// reply.
-asio::awaitable<ProbeResult> probe_udp_shared(const CheckSpec& spec, ProbeEnv& env) {
-  ProbeRun run(spec, env);
-  if (cancelled(co_await asio::this_coro::cancellation_state)) {
-    co_return finish(run, RaceOutcome::cancelled);
-  }
-  std::optional<asio::ip::address> address;
-  if (auto literal = parse_ip_literal(spec.address)) {
-    run.begin(Phase::resolve);
-    run.result.set_phase(Phase::resolve, 0);
-    address = literal;
-  } else {
-    auto outcome = co_await run_until(resolve_body(run, &address), run);
-    if (outcome != RaceOutcome::finished || !address) co_return finish(run, outcome);
-  }
-
-  run.begin(Phase::connect);
-  std::string_view payload = spec.options().udp_payload;
-  if (payload.empty()) payload = kDefaultUdpPayload;
-  DatagramOutcome o = co_await env.udp->async_probe(
-      udp::endpoint(*address, spec.port), payload, spec.timeout, run.deadline, asio::use_awaitable);
+// What a DatagramMux outcome means for a probe in `run`, which entered the connect phase when
+// it handed the datagram over. Phases as on a connected socket: `connect` until the kernel took
+// the datagram, `request` from then until the reply.
+ProbeResult conclude(ProbeRun& run, const DatagramOutcome& o) {
   auto sent = [&] {
     run.result.set_phase(Phase::connect, seconds_between(run.phase_start, o.sent_at));
     run.phase = Phase::request;
@@ -178,18 +159,76 @@ asio::awaitable<ProbeResult> probe_udp_shared(const CheckSpec& spec, ProbeEnv& e
       fail_udp(run, boost::system::error_code(o.error, boost::system::system_category()));
       break;
     case Kind::unsent:
-      co_return finish(run, RaceOutcome::deadline);
+      return finish(run, RaceOutcome::deadline);
     case Kind::cancelled:
       if (o.sent) sent();
-      co_return finish(run, RaceOutcome::cancelled);
+      return finish(run, RaceOutcome::cancelled);
   }
-  co_return finish(run, RaceOutcome::finished);
+  return finish(run, RaceOutcome::finished);
+}
+
+std::string_view payload_of(const CheckSpec& spec) {
+  std::string_view payload = spec.options().udp_payload;
+  return payload.empty() ? kDefaultUdpPayload : payload;
+}
+
+// The same probe on the shared sockets of a DatagramMux: only this suspended coroutine waits
+// through the timeout, with no socket, timer or racing coroutines of its own.
+asio::awaitable<ProbeResult> probe_udp_shared(const CheckSpec& spec, ProbeEnv& env) {
+  ProbeRun run(spec, env);
+  if (cancelled(co_await asio::this_coro::cancellation_state)) {
+    co_return finish(run, RaceOutcome::cancelled);
+  }
+  std::optional<asio::ip::address> address;
+  if (auto literal = parse_ip_literal(spec.address)) {
+    run.begin(Phase::resolve);
+    run.result.set_phase(Phase::resolve, 0);
+    address = literal;
+  } else {
+    auto outcome = co_await run_until(resolve_body(run, &address), run);
+    if (outcome != RaceOutcome::finished || !address) co_return finish(run, outcome);
+  }
+
+  run.begin(Phase::connect);
+  DatagramOutcome o =
+      co_await env.udp->async_probe(udp::endpoint(*address, spec.port), payload_of(spec),
+                                    spec.timeout, run.deadline, asio::use_awaitable);
+  co_return conclude(run, o);
 }
 
 #endif
 
 }  // namespace
 }  // namespace detail
+
+bool start_udp_probe(const CheckSpec& spec, ProbeEnv& env, boost::asio::cancellation_slot slot,
+                     std::function<void(ProbeResult)>& done) {
+#if defined(__linux__)
+  if (env.udp == nullptr) return false;
+  auto address = parse_ip_literal(spec.address);
+  if (!address) return false;
+  const auto start = detail::ProbeClock::now();
+  env.udp->async_probe(boost::asio::ip::udp::endpoint(*address, spec.port),
+                       detail::payload_of(spec), spec.timeout, start + spec.timeout,
+                       boost::asio::bind_cancellation_slot(
+                           slot, [&spec, &env, start, done = std::move(done)](DatagramOutcome o) {
+                             detail::ProbeRun run(spec, env);
+                             run.start = start;
+                             run.deadline = start + spec.timeout;
+                             run.result.set_phase(Phase::resolve, 0);
+                             run.phase = Phase::connect;
+                             run.phase_start = start;
+                             done(detail::conclude(run, o));
+                           }));
+  return true;
+#else
+  (void)spec;
+  (void)env;
+  (void)slot;
+  (void)done;
+  return false;
+#endif
+}
 
 boost::asio::awaitable<ProbeResult> probe_udp(const CheckSpec& spec, ProbeEnv& env) {
 #if defined(__linux__)

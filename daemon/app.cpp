@@ -18,6 +18,7 @@
 #include "collectors/icmp_prober.hpp"
 #include "collectors/prober.hpp"
 #include "collectors/tls_context_cache.hpp"
+#include "collectors/udp_prober.hpp"
 #include "config/loader.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/logging.hpp"
@@ -93,6 +94,9 @@ struct App::Impl {
         scheduler(
             io_.get_executor(),
             [this](const CheckSpec& spec, asio::cancellation_slot slot, Scheduler::Done done) {
+              // Most checks of a large estate are UDP to agents: a callback, no coroutine.
+              if (spec.transport == Transport::udp && start_udp_probe(spec, env, slot, done))
+                return;
               asio::co_spawn(
                   io.get_executor(), run_probe(spec, env),
                   asio::bind_cancellation_slot(

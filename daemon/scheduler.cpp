@@ -3,6 +3,8 @@
 #include <boost/asio/post.hpp>
 #include <chrono>
 
+#include "collectors/wake_grid.hpp"
+
 namespace kscprobe {
 
 namespace asio = boost::asio;
@@ -69,7 +71,10 @@ void Scheduler::stop() {
 
 void Scheduler::arm() {
   std::int64_t next = core_.next_wake_ms();
-  if (next == SchedulerCore::kNever || next == armed_for_) return;
+  if (next == SchedulerCore::kNever) return;
+  // Checks due within one step of the wake grid start together, in one wake-up of the loop.
+  next = on_wake_grid_ms(next);
+  if (next == armed_for_) return;
   armed_for_ = next;
   timer_.expires_at(std::chrono::steady_clock::time_point(std::chrono::milliseconds(next)));
   timer_.async_wait([this, alive = alive_](boost::system::error_code ec) {

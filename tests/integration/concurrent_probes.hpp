@@ -4,17 +4,21 @@
 #include <filesystem>
 #include <functional>
 
+#include "collectors/udp_prober.hpp"
 #include "tests/integration/test_servers.hpp"
 
 namespace kscprobe::test {
 
 // Starts every spec in the same turn of the loop and runs until all have finished (or their
 // longest timeout plus 10 s, which fails the test). `cancels[i]`, when given and not null, is
-// bound to probe i. `during` runs on the loop once every probe has started.
+// bound to probe i. `during` runs on the loop once every probe has started. With
+// `udp_callbacks`, UDP probes start as the daemon starts them, through start_udp_probe where it
+// applies.
 inline std::vector<Probed> probe_all(asio::io_context& io, const std::vector<CheckSpec>& specs,
                                      ProbeEnv& env,
                                      const std::vector<asio::cancellation_signal*>& cancels = {},
-                                     std::function<void()> during = {}) {
+                                     std::function<void()> during = {},
+                                     bool udp_callbacks = false) {
   std::vector<Probed> out(specs.size());
   std::size_t done = 0;
   bool threw = false;
@@ -29,9 +33,17 @@ inline std::vector<Probed> probe_all(asio::io_context& io, const std::vector<Che
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (++done == specs.size()) io.stop();
     };
-    if (i < cancels.size() && cancels[i] != nullptr) {
-      asio::co_spawn(io, run_probe(specs[i], env),
-                     asio::bind_cancellation_slot(cancels[i]->slot(), on_done));
+    asio::cancellation_slot slot;
+    if (i < cancels.size() && cancels[i] != nullptr) slot = cancels[i]->slot();
+    std::function<void(ProbeResult)> callback = [on_done](ProbeResult r) {
+      on_done(nullptr, std::move(r));
+    };
+    if (udp_callbacks && specs[i].transport == Transport::udp &&
+        start_udp_probe(specs[i], env, slot, callback)) {
+      continue;
+    }
+    if (slot.is_connected()) {
+      asio::co_spawn(io, run_probe(specs[i], env), asio::bind_cancellation_slot(slot, on_done));
     } else {
       asio::co_spawn(io, run_probe(specs[i], env), on_done);
     }

@@ -8,14 +8,39 @@
 namespace kscprobe::test {
 namespace {
 
-// Every test runs twice: on the shared sockets of a DatagramMux, as the daemon does on Linux, and
-// with a connected socket per probe (ProbeEnv::udp null). Both must give the same result.
-class UdpProberTest : public ::testing::TestWithParam<bool> {
+// Every test runs three times: on the shared sockets of a DatagramMux, as a coroutine
+// (probe_udp) and as the scheduler starts agents' checks (start_udp_probe, a callback), and with
+// a connected socket per probe (ProbeEnv::udp null). All must give the same result.
+enum class UdpPath { shared_coroutine, shared_callback, socket_per_probe };
+
+std::string path_name(const ::testing::TestParamInfo<UdpPath>& info) {
+  switch (info.param) {
+    case UdpPath::shared_coroutine:
+      return "SharedSocket";
+    case UdpPath::shared_callback:
+      return "SharedSocketCallback";
+    case UdpPath::socket_per_probe:
+      return "SocketPerProbe";
+  }
+  return "?";
+}
+
+class UdpProberTest : public ::testing::TestWithParam<UdpPath> {
  protected:
   void SetUp() override {
-    if (GetParam()) env_.udp = &mux_;
+    if (shared()) env_.udp = &mux_;
   }
-  bool shared() const { return GetParam(); }
+  bool shared() const { return GetParam() != UdpPath::socket_per_probe; }
+
+  // The tests call these rather than the helpers of the same name, to run on this path.
+  std::vector<Probed> probe_all(asio::io_context& io, const std::vector<CheckSpec>& specs,
+                                ProbeEnv& env,
+                                const std::vector<asio::cancellation_signal*>& cancels = {}) {
+    return test::probe_all(io, specs, env, cancels, {}, GetParam() == UdpPath::shared_callback);
+  }
+  Probed probe(asio::io_context& io, const CheckSpec& spec, ProbeEnv& env) {
+    return probe_all(io, {spec}, env).at(0);
+  }
 
   asio::io_context io_;
   TlsContextCache cache_;
@@ -24,10 +49,10 @@ class UdpProberTest : public ::testing::TestWithParam<bool> {
   std::shared_ptr<std::string> received_ = std::make_shared<std::string>();
 };
 
-INSTANTIATE_TEST_SUITE_P(Paths, UdpProberTest, ::testing::Values(true, false),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? "SharedSocket" : "SocketPerProbe";
-                         });
+INSTANTIATE_TEST_SUITE_P(Paths, UdpProberTest,
+                         ::testing::Values(UdpPath::shared_coroutine, UdpPath::shared_callback,
+                                           UdpPath::socket_per_probe),
+                         path_name);
 
 TEST_P(UdpProberTest, SilenceIsOpenOrFiltered) {
   std::uint16_t port = start_udp_server(io_, loopback_v4(), /*echo=*/false, received_);
@@ -124,10 +149,10 @@ class UdpProberFaultTest : public UdpProberTest {
   ScopedNetns netns_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Paths, UdpProberFaultTest, ::testing::Values(true, false),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? "SharedSocket" : "SocketPerProbe";
-                         });
+INSTANTIATE_TEST_SUITE_P(Paths, UdpProberFaultTest,
+                         ::testing::Values(UdpPath::shared_coroutine, UdpPath::shared_callback,
+                                           UdpPath::socket_per_probe),
+                         path_name);
 
 TEST_P(UdpProberFaultTest, IcmpRejectsMapLikeOnAConnectedSocket) {
   ASSERT_TRUE(netns_.nft(R"(table ip t {
@@ -198,17 +223,30 @@ TEST_P(UdpProberFaultTest, LocalFirewallIsUnreachable) {
 // ---------------------------------------------------------------------------------------------
 // The multiplexer itself
 
-class DatagramMuxTest : public ::testing::Test {
+// On the shared sockets only, as a coroutine and as a callback (start_udp_probe).
+class DatagramMuxTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override { env_.udp = &mux_; }
+  std::vector<Probed> probe_all(asio::io_context& io, const std::vector<CheckSpec>& specs,
+                                ProbeEnv& env,
+                                const std::vector<asio::cancellation_signal*>& cancels = {},
+                                std::function<void()> during = {}) {
+    return test::probe_all(io, specs, env, cancels, std::move(during), GetParam());
+  }
   asio::io_context io_;
   TlsContextCache cache_;
   DatagramMux mux_{io_.get_executor()};
+
   ProbeEnv env_{io_.get_executor(), &cache_};
   std::shared_ptr<std::string> received_ = std::make_shared<std::string>();
 };
 
-TEST_F(DatagramMuxTest, HundredsOfProbesShareOneSocketAndEachGetsItsOwnAnswer) {
+INSTANTIATE_TEST_SUITE_P(Paths, DatagramMuxTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Callback" : "Coroutine";
+                         });
+
+TEST_P(DatagramMuxTest, HundredsOfProbesShareOneSocketAndEachGetsItsOwnAnswer) {
   ScopedNetns netns;  // a wildcard listener serves every 127.x address, without the host's
   ASSERT_TRUE(netns.ok()) << netns.error();
   // Silent hosts: one wildcard socket answers nothing for all of them. Its buffer holds the
@@ -274,7 +312,7 @@ TEST_F(DatagramMuxTest, HundredsOfProbesShareOneSocketAndEachGetsItsOwnAnswer) {
 }
 
 // Two probes to the same address and port at the same time both take the one answer.
-TEST_F(DatagramMuxTest, ProbesToTheSameDestinationShareTheAnswer) {
+TEST_P(DatagramMuxTest, ProbesToTheSameDestinationShareTheAnswer) {
   udp::socket server(io_, udp::endpoint(loopback_v4(), 0));
   const std::uint16_t port = server.local_endpoint().port();
   auto served = std::make_shared<int>(0);
@@ -305,7 +343,7 @@ TEST_F(DatagramMuxTest, ProbesToTheSameDestinationShareTheAnswer) {
   }
 }
 
-TEST_F(DatagramMuxTest, EachTimeoutEndsAtItsOwnDeadline) {
+TEST_P(DatagramMuxTest, EachTimeoutEndsAtItsOwnDeadline) {
   std::uint16_t port = start_udp_server(io_, loopback_v4(), /*echo=*/false, received_);
   std::vector<CheckSpec> specs;
   for (int ms : {600, 200, 400, 200, 600, 400, 200}) {
@@ -321,7 +359,7 @@ TEST_F(DatagramMuxTest, EachTimeoutEndsAtItsOwnDeadline) {
   }
 }
 
-TEST_F(DatagramMuxTest, CancellingOneProbeEndsItAtOnceAndLeavesTheOthers) {
+TEST_P(DatagramMuxTest, CancellingOneProbeEndsItAtOnceAndLeavesTheOthers) {
   auto datagrams = std::make_shared<int>(0);
   asio::cancellation_signal cancel;
   std::uint16_t port = start_udp_server(io_, loopback_v4(), /*echo=*/false, received_, [&] {
@@ -346,7 +384,7 @@ TEST_F(DatagramMuxTest, CancellingOneProbeEndsItAtOnceAndLeavesTheOthers) {
   EXPECT_EQ(mux_.pending(), 0u);
 }
 
-TEST_F(DatagramMuxTest, DestroyingTheMuxCompletesItsProbesAsCancelled) {
+TEST_P(DatagramMuxTest, DestroyingTheMuxCompletesItsProbesAsCancelled) {
   auto mux = std::make_unique<DatagramMux>(io_.get_executor());
   env_.udp = mux.get();
   std::uint16_t port = start_udp_server(io_, loopback_v4(), /*echo=*/false, received_,
