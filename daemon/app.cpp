@@ -278,7 +278,9 @@ struct App::Impl {
 
   std::string render() const {
     double cpu_start = thread_cpu_seconds();
-    std::string out = prometheus::TextSerializer().Serialize(registry->Collect());
+    std::string out;
+    out.reserve(renderer->last_bytes() + renderer->last_bytes() / 16);
+    out += prometheus::TextSerializer().Serialize(registry->Collect());
     renderer->render({table.plan_ptr() ? &table : nullptr, &scheduler}, out);
     renderer->set_last_render(thread_cpu_seconds() - cpu_start, out.size());
     return out;

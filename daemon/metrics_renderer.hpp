@@ -36,6 +36,9 @@ class MetricsRenderer {
     last_cpu_seconds_ = cpu_seconds;
     last_bytes_ = bytes;
   }
+  /// Bytes of the previous render: what to reserve for the next one, which is about as large
+  /// (a 70 MB body grown by doubling would briefly take twice that).
+  std::size_t last_bytes() const { return last_bytes_; }
 
  private:
   struct Cache;

@@ -29,6 +29,14 @@ class ServerFixture : public ::testing::Test {
           } else if (r.path == "/big") {
             for (int i = 0; i < 2000; ++i) res.body += "kscprobe_probe_success{target=\"t\"} 1\n";
             res.compressible = true;
+          } else if (r.path == "/noise") {
+            // Incompressible: the gzip output outgrows any estimate made from the input.
+            std::uint32_t x = 12345;
+            for (int i = 0; i < 300000; ++i) {
+              x = x * 1664525u + 1013904223u;
+              res.body += static_cast<char>(x >> 24);
+            }
+            res.compressible = true;
           } else if (r.path == "/huge") {
             // Past the size compressed off the event loop (256 KiB).
             for (int i = 0; i < 30000; ++i)
@@ -179,6 +187,17 @@ TEST_F(ServerFixture, LargeBodiesAreCompressedOffTheLoopIntactUnderConcurrentScr
     EXPECT_LT(body.size() * 5, expected.size());
     EXPECT_EQ(inflate_gzip(body, expected.size() * 2), expected);
   }
+}
+
+TEST_F(ServerFixture, IncompressibleBodiesAreStillGzippedIntact) {
+  std::string plain = raw("GET /noise HTTP/1.0\r\n\r\n");
+  std::string expected = plain.substr(plain.find("\r\n\r\n") + 4);
+  ASSERT_EQ(expected.size(), 300000u);
+  std::string gz = raw("GET /noise HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n");
+  ASSERT_NE(gz.find("Content-Encoding: gzip"), std::string::npos) << gz.substr(0, 300);
+  std::string body = gz.substr(gz.find("\r\n\r\n") + 4);
+  EXPECT_GT(body.size(), expected.size());  // gzip adds its framing to random bytes
+  EXPECT_EQ(inflate_gzip(body, expected.size() * 2), expected);
 }
 
 TEST(AcceptEncoding, Parses) {
