@@ -41,6 +41,15 @@ struct ProbeRun {
     phase = p;
     phase_start = ProbeClock::now();
   }
+  // For a probe of an IP literal (no lookup) started outside a coroutine at `t`, connecting
+  // since: what its coroutine would have recorded.
+  void connecting_since(ProbeClock::time_point t) {
+    start = t;
+    deadline = t + spec.timeout;
+    result.set_phase(Phase::resolve, 0);
+    phase = Phase::connect;
+    phase_start = t;
+  }
   void end_phase() { result.set_phase(phase, seconds_between(phase_start, ProbeClock::now())); }
   void fail(Reason reason, std::string detail) {
     result.success = false;

@@ -213,11 +213,7 @@ bool start_udp_probe(const CheckSpec& spec, ProbeEnv& env, boost::asio::cancella
                        boost::asio::bind_cancellation_slot(
                            slot, [&spec, &env, start, done = std::move(done)](DatagramOutcome o) {
                              detail::ProbeRun run(spec, env);
-                             run.start = start;
-                             run.deadline = start + spec.timeout;
-                             run.result.set_phase(Phase::resolve, 0);
-                             run.phase = Phase::connect;
-                             run.phase_start = start;
+                             run.connecting_since(start);
                              done(detail::conclude(run, o));
                            }));
   return true;

@@ -17,6 +17,7 @@
 #include "collectors/datagram_mux.hpp"
 #include "collectors/icmp_prober.hpp"
 #include "collectors/prober.hpp"
+#include "collectors/tcp_prober.hpp"
 #include "collectors/tls_context_cache.hpp"
 #include "collectors/udp_prober.hpp"
 #include "config/loader.hpp"
@@ -96,6 +97,8 @@ struct App::Impl {
             [this](const CheckSpec& spec, asio::cancellation_slot slot, Scheduler::Done done) {
               // Most checks of a large estate are UDP to agents: a callback, no coroutine.
               if (spec.transport == Transport::udp && start_udp_probe(spec, env, slot, done))
+                return;
+              if (spec.transport == Transport::tcp && start_tcp_probe(spec, env, slot, done))
                 return;
               asio::co_spawn(
                   io.get_executor(), run_probe(spec, env),

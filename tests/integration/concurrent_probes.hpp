@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "collectors/tcp_prober.hpp"
 #include "collectors/udp_prober.hpp"
 #include "tests/integration/test_servers.hpp"
 
@@ -11,14 +12,13 @@ namespace kscprobe::test {
 
 // Starts every spec in the same turn of the loop and runs until all have finished (or their
 // longest timeout plus 10 s, which fails the test). `cancels[i]`, when given and not null, is
-// bound to probe i. `during` runs on the loop once every probe has started. With
-// `udp_callbacks`, UDP probes start as the daemon starts them, through start_udp_probe where it
-// applies.
+// bound to probe i. `during` runs on the loop once every probe has started. With `callbacks`,
+// TCP and UDP probes start as the daemon's scheduler starts them, through start_tcp_probe and
+// start_udp_probe where those apply.
 inline std::vector<Probed> probe_all(asio::io_context& io, const std::vector<CheckSpec>& specs,
                                      ProbeEnv& env,
                                      const std::vector<asio::cancellation_signal*>& cancels = {},
-                                     std::function<void()> during = {},
-                                     bool udp_callbacks = false) {
+                                     std::function<void()> during = {}, bool callbacks = false) {
   std::vector<Probed> out(specs.size());
   std::size_t done = 0;
   bool threw = false;
@@ -38,8 +38,12 @@ inline std::vector<Probed> probe_all(asio::io_context& io, const std::vector<Che
     std::function<void(ProbeResult)> callback = [on_done](ProbeResult r) {
       on_done(nullptr, std::move(r));
     };
-    if (udp_callbacks && specs[i].transport == Transport::udp &&
+    if (callbacks && specs[i].transport == Transport::udp &&
         start_udp_probe(specs[i], env, slot, callback)) {
+      continue;
+    }
+    if (callbacks && specs[i].transport == Transport::tcp &&
+        start_tcp_probe(specs[i], env, slot, callback)) {
       continue;
     }
     if (slot.is_connected()) {
