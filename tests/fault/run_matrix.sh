@@ -2,8 +2,10 @@
 # The fault matrix (tests/fault/README.md): every network fault of tests/fault/matrix.tsv is
 # produced for real between two network namespaces created here, probed by kscprobe --once and by
 # prometheus-blackbox-exporter from the same namespace, and each verdict is compared with the
-# expected one. Then the "host vanishes mid-run" case runs the daemon, takes the target's link
-# down while it probes, and brings it back.
+# expected one. The ICMP echo rows (transport icmp) run twice: once on a raw socket (ping sockets
+# forbidden by net.ipv4.ping_group_range) and once on a ping socket (CAP_NET_RAW dropped), since
+# the two read echo replies and ICMP errors in different ways. Then the "host vanishes mid-run"
+# case runs the daemon, takes the target's link down while it probes, and brings it back.
 #
 #   tests/fault/run_matrix.sh BUILD_DIR [RESULTS_TSV]
 #
@@ -44,6 +46,10 @@ trap 'exit 130' INT TERM
 
 in_p() { ip netns exec "$ns_p" "$@"; }
 in_t() { ip netns exec "$ns_t" "$@"; }
+# Background jobs call `ip netns exec` directly, not through in_p/in_t: a function run with `&`
+# gets a subshell of its own, and $! would name that subshell, so cleanup's kill would orphan
+# the `timeout` below it (and the server under that) for minutes. ip netns exec execs its
+# command, so $! is the `timeout` itself, which passes the SIGTERM on.
 
 # --- the two hosts -----------------------------------------------------------------------------
 ip netns add "$ns_p"
@@ -53,6 +59,9 @@ in_p ip link set lo up
 in_t ip link set lo up
 in_p ip addr add 10.200.1.1/24 dev "$veth_p"
 in_t ip addr add 10.200.1.2/24 dev "$veth_t"
+# Hosts for the ICMP echo rows (an echo has no port, so each fault needs an address of its own):
+# .3 drops echo requests, .4 rejects them with host-unreachable, .5 with admin-prohibited.
+for a in 3 4 5; do in_t ip addr add "10.200.1.$a/24" dev "$veth_t"; done
 in_p ip link set "$veth_p" up
 in_t ip link set "$veth_t" up
 # Linux rate-limits the ICMP errors it sends (a burst of ~6, then 1/s per destination, and a
@@ -69,11 +78,15 @@ table ip fault {
     meta l4proto { tcp, udp } th dport 7201 reject with icmp type port-unreachable
     meta l4proto { tcp, udp } th dport 7202 reject with icmp type host-unreachable
     meta l4proto { tcp, udp } th dport 7203 reject with icmp type admin-prohibited
+    ip daddr 10.200.1.3 icmp type echo-request drop
+    ip daddr 10.200.1.4 icmp type echo-request reject with icmp type host-unreachable
+    ip daddr 10.200.1.5 icmp type echo-request reject with icmp type admin-prohibited
   }
 }
 EOF
 
-in_t timeout 300 "$peer" --address 10.200.1.2 --lifetime 280 >"$work/peer.out" 2>&1 &
+ip netns exec "$ns_t" timeout 300 "$peer" --address 10.200.1.2 --lifetime 280 \
+  >"$work/peer.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
   grep -q 'fault-peer ready' "$work/peer.out" && break
@@ -83,30 +96,51 @@ grep -q 'fault-peer ready' "$work/peer.out" || { cat "$work/peer.out"; exit 1; }
 
 # --- kscprobe --once over the whole matrix ------------------------------------------------------
 rows=$(grep -v '^#' "$here/matrix.tsv" | grep -v '^$')
-config=$work/matrix.toml
-{
+# The name of a row's check in kscprobe's table: a transport, or the catalog's icmp_echo, which
+# `features = ["icmp"]` switches on (the way users enable it).
+check_name() { if [[ "$1" == icmp ]]; then echo icmp_echo; else echo "$1"; fi; }
+write_config() {  # rows (one target per case, one extra check per port-based transport)
+  local prev="" case transport host port
   printf '[daemon]\ninterval = "10s"\ntimeout = "1s"\nmax_in_flight = 256\n'
-  prev=""
   while IFS=$'\t' read -r case transport host port _; do
     if [[ "$case" != "$prev" ]]; then
       printf '\n[[target]]\nname = "%s"\nrole = "agent"\naddress = "%s"\n' "$case" "$host"
       printf 'disable = ["signal_udp", "multicast_udp"]\n'
+      if awk -F'\t' -v c="$case" '$1 == c && $2 == "icmp" { f = 1 } END { exit !f }' <<<"$1"; then
+        printf 'features = ["icmp"]\n'
+      fi
       prev=$case
     fi
+    [[ "$transport" == icmp ]] && continue
     printf '[[target.check]]\nname = "%s"\nport = %s\ntransport = "%s"\n' \
       "$transport" "$port" "$transport"
     if [[ "$transport" == http* ]]; then printf 'path = "/metrics"\n'; fi
-  done <<<"$rows"
-} >"$config"
+  done <<<"$1"
+}
+run_once() {  # config output [command prefix...]
+  local config=$1 out=$2
+  shift 2
+  in_p timeout 60 "$@" "$kscprobe" --once --config.file="$config" >"$out" 2>"$out.err" || true
+  if ! grep -q 'passed,' "$out"; then
+    echo "fault matrix: kscprobe --once did not finish ($config)" >&2
+    cat "$out" "$out.err" >&2
+    exit 1
+  fi
+}
 
+# Raw ICMP socket: the prober runs as root, and ping sockets are forbidden (the kernel default).
+in_p sysctl -qw net.ipv4.ping_group_range="1 0"
+write_config "$rows" >"$work/matrix.toml"
 start=$(date +%s%N)
-in_p timeout 60 "$kscprobe" --once --config.file="$config" >"$work/once.txt" 2>"$work/once.err" || true
+run_once "$work/matrix.toml" "$work/once.txt"
 once_ms=$((($(date +%s%N) - start) / 1000000))
-if ! grep -q 'passed,' "$work/once.txt"; then
-  echo "fault matrix: kscprobe --once did not finish" >&2
-  cat "$work/once.txt" "$work/once.err" >&2
-  exit 1
-fi
+# Ping socket: allowed for every group, and CAP_NET_RAW dropped so that no raw socket can stand in.
+icmp_rows=$(awk -F'\t' '$2 == "icmp"' <<<"$rows")
+in_p sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+write_config "$icmp_rows" >"$work/matrix-ping.toml"
+run_once "$work/matrix-ping.toml" "$work/once-ping.txt" \
+  setpriv --inh-caps=-net_raw --bounding-set=-net_raw --
+in_p sysctl -qw net.ipv4.ping_group_range="1 0"
 
 # --- blackbox_exporter on the same targets, from the same namespace -----------------------------
 cat >"$work/blackbox.yml" <<'EOF'
@@ -132,8 +166,12 @@ modules:
     http:
       preferred_ip_protocol: ip4
       tls_config: {insecure_skip_verify: true}
+  icmp:
+    prober: icmp
+    timeout: 1s
+    icmp: {preferred_ip_protocol: ip4}
 EOF
-in_p timeout 200 "$blackbox" --config.file="$work/blackbox.yml" \
+ip netns exec "$ns_p" timeout 200 "$blackbox" --config.file="$work/blackbox.yml" \
   --web.listen-address=127.0.0.1:9115 >"$work/blackbox.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
@@ -145,6 +183,7 @@ bb_target() {  # module host port
   case $1 in
     http) echo "http://$2:$3/metrics" ;;
     https) echo "https://$2:$3/metrics" ;;
+    icmp) echo "$2" ;;
     *) echo "$2:$3" ;;
   esac
 }
@@ -171,44 +210,76 @@ in_p bash -c '
 
 # --- compare ------------------------------------------------------------------------------------
 failures=0
+checked=0
 printf 'case\ttransport\ttarget\texpected\tkscprobe\tkscprobe detail\tblackbox expected\tblackbox\n' \
   >"$results"
 i=0
-while IFS=$'\t' read -r case transport host port expect module bb_expect; do
+while IFS=$'\t' read -r case transport host port expect module bb_expect detail_want; do
   i=$((i + 1))
-  line=$(awk -v t="$case" -v c="$transport" '$1 == t && $3 == c' "$work/once.txt")
-  if [[ -z "$line" ]]; then
-    got="missing"
-    detail=""
-  else
-    result=$(awk '{print $7}' <<<"$line")
-    reason=$(awk '{print $9}' <<<"$line")
-    success=1
-    [[ "$result" == "FAIL" ]] && success=0
-    [[ "$reason" == "-" ]] && reason=none
-    got="$success:$reason"
-    # DETAIL is the last column and may hold spaces; CERT EXPIRY is "-" or "date (Nd)".
-    detail=$(sed -E 's/^([^ ]+ +){9}(-|[0-9-]+ \([-0-9]+d\)) +//' <<<"$line")
-  fi
   bb_got="-"
+  bb_seconds=""
   if [[ "$module" != "-" ]]; then
     bb_got=$(awk '$1 == "probe_success" {print $2}' "$work/bb/$i" 2>/dev/null || true)
     [[ -n "$bb_got" ]] || bb_got="none"
+    bb_seconds=$(awk '$1 == "probe_duration_seconds" {printf "%.2f", $2}' "$work/bb/$i" \
+      2>/dev/null || true)
   fi
-  verdict=ok
-  [[ "$got" == "$expect" ]] || verdict=FAIL
-  [[ "$bb_got" == "$bb_expect" ]] || verdict=FAIL
-  # Where blackbox has a verdict, it must agree with kscprobe's success.
-  if [[ "$bb_got" =~ ^[01]$ && "$bb_got" != "${got%%:*}" ]]; then verdict=FAIL; fi
-  if [[ "$verdict" != ok ]]; then
-    failures=$((failures + 1))
-    echo "FAIL $case/$transport ($host:$port): kscprobe $got (want $expect) [$detail]," \
-      "blackbox $bb_got (want $bb_expect)" >&2
+  target="$host:$port"
+  label=$transport
+  # An ICMP row is checked in both kscprobe runs: the raw socket's and the ping socket's.
+  passes=("$work/once.txt")
+  if [[ "$transport" == icmp ]]; then
+    target=$host
+    passes=("$work/once.txt" "$work/once-ping.txt")
   fi
-  printf '%s\t%s\t%s:%s\t%s\t%s\t%s\t%s\t%s\n' "$case" "$transport" "$host" "$port" "$expect" \
-    "$got" "$detail" "$bb_expect" "$bb_got" >>"$results"
+  for once in "${passes[@]}"; do
+    if [[ "$transport" == icmp ]]; then
+      label=icmp/raw
+      [[ "$once" == "$work/once-ping.txt" ]] && label=icmp/ping
+    fi
+    checked=$((checked + 1))
+    line=$(awk -v t="$case" -v c="$(check_name "$transport")" '$1 == t && $3 == c' "$once")
+    latency=""
+    if [[ -z "$line" ]]; then
+      got="missing"
+      detail=""
+    else
+      result=$(awk '{print $7}' <<<"$line")
+      latency=$(awk '{print $8}' <<<"$line")
+      reason=$(awk '{print $9}' <<<"$line")
+      success=1
+      [[ "$result" == "FAIL" ]] && success=0
+      [[ "$reason" == "-" ]] && reason=none
+      got="$success:$reason"
+      # DETAIL is the last column and may hold spaces; CERT EXPIRY is "-" or "date (Nd)".
+      detail=$(sed -E 's/^([^ ]+ +){9}(-|[0-9-]+ \([-0-9]+d\)) +//' <<<"$line")
+    fi
+    verdict=ok
+    [[ "$got" == "$expect" ]] || verdict=FAIL
+    [[ "$bb_got" == "$bb_expect" ]] || verdict=FAIL
+    # Where blackbox has a verdict, it must agree with kscprobe's success.
+    if [[ "$bb_got" =~ ^[01]$ && "$bb_got" != "${got%%:*}" ]]; then verdict=FAIL; fi
+    # The optional last column: text kscprobe's detail must contain (which ICMP error came back).
+    detail_miss=""
+    if [[ -n "$detail_want" && "$detail" != *"$detail_want"* ]]; then
+      verdict=FAIL
+      detail_miss=" (detail lacks \"$detail_want\")"
+    fi
+    if [[ "$verdict" != ok ]]; then
+      failures=$((failures + 1))
+      echo "FAIL $case/$label ($target): kscprobe $got (want $expect) [$detail]$detail_miss," \
+        "blackbox $bb_got (want $bb_expect)" >&2
+    fi
+    if [[ "$transport" == icmp ]]; then
+      # blackbox ignores the ICMP errors its echo gets: it fails at its timeout, kscprobe at once.
+      echo "icmp $case ($label): kscprobe $got in $latency, blackbox $bb_got in ${bb_seconds}s"
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case" "$label" "$target" "$expect" "$got" \
+      "$detail" "$bb_expect" "$bb_got" >>"$results"
+  done
 done <<<"$rows"
-echo "fault matrix: $i cases, $failures failed; kscprobe --once took ${once_ms} ms"
+echo "fault matrix: $i cases ($checked kscprobe results), $failures failed;" \
+  "kscprobe --once took ${once_ms} ms"
 
 # --- the host vanishes mid-run, then comes back -------------------------------------------------
 cat >"$work/vanish.toml" <<'EOF'
@@ -225,6 +296,7 @@ name = "vanish"
 role = "agent"
 address = "10.200.1.2"
 disable = ["signal_udp", "multicast_udp"]
+features = ["icmp"]
 [[target.check]]
 name = "tcp"
 port = 8080
@@ -242,7 +314,7 @@ name = "udp"
 port = 15000
 transport = "udp"
 EOF
-in_p timeout 120 "$kscprobe" --config.file="$work/vanish.toml" \
+ip netns exec "$ns_p" timeout 120 "$kscprobe" --config.file="$work/vanish.toml" \
   --web.listen-address=127.0.0.1:9851 >"$work/daemon.out" 2>"$work/daemon.err" &
 pids+=($!)
 
@@ -251,7 +323,8 @@ scrape() { in_p curl -s -m 2 http://127.0.0.1:9851/metrics 2>/dev/null || true; 
 successes() {
   scrape | awk '/^kscprobe_probe_success\{/ && /target="vanish"/ {
       match($0, /check="[^"]*"/); c = substr($0, RSTART + 7, RLENGTH - 8); s[c] = $2 }
-    END { printf "tcp=%s tls=%s https=%s udp=%s", s["tcp"], s["tls"], s["https"], s["udp"] }'
+    END { printf "tcp=%s tls=%s https=%s udp=%s icmp=%s", s["tcp"], s["tls"], s["https"], s["udp"],
+      s["icmp_echo"] }'
 }
 # reasons counted so far for one check: "timeout=3 unreachable=1"
 reasons() {
@@ -269,18 +342,18 @@ wait_for() {  # pattern seconds
 }
 
 vanish_ok=1
-if wait_for '^tcp=1 tls=1 https=1 udp=1$' 15; then
+if wait_for '^tcp=1 tls=1 https=1 udp=1 icmp=1$' 15; then
   echo "vanish: all up: $(successes)"
   vanish_start=$SECONDS
   in_t ip link set "$veth_t" down
-  if wait_for '^tcp=0 tls=0 https=0 ' 10; then
+  if wait_for '^tcp=0 tls=0 https=0 udp=[01] icmp=0$' 10; then
     echo "vanish: down after $((SECONDS - vanish_start)) s: $(successes)"
   else
     echo "FAIL vanish: the checks did not go down: $(successes)" >&2
     vanish_ok=0
   fi
   sleep 2  # a few more probes against the vanished host
-  for c in tcp tls https udp; do
+  for c in tcp tls https udp icmp_echo; do
     r=$(reasons "$c")
     echo "vanish: $c failures by reason: ${r:-none}"
     want="0:timeout|unreachable"
@@ -290,14 +363,16 @@ if wait_for '^tcp=1 tls=1 https=1 udp=1$' 15; then
       echo "FAIL vanish: $c failed for other reasons than timeout/unreachable: $r" >&2
       vanish_ok=0
     fi
-    bb=$(in_p curl -s -m 5 "http://127.0.0.1:9115/probe?module=tcp&target=10.200.1.2:8080" |
+    query="module=tcp&target=10.200.1.2:8080"
+    [[ "$c" == icmp_echo ]] && query="module=icmp&target=10.200.1.2"
+    bb=$(in_p curl -s -m 5 "http://127.0.0.1:9115/probe?$query" |
       awk '$1 == "probe_success" {print $2}')
     printf '%s\n' "$bb" >>"$results"
+    [[ "$bb" == 0 ]] || { echo "FAIL vanish: blackbox says $bb ($query)" >&2; vanish_ok=0; }
   done
-  [[ "$bb" == 0 ]] || { echo "FAIL vanish: blackbox says $bb" >&2; vanish_ok=0; }
   in_t ip link set "$veth_t" up
   back_start=$SECONDS
-  if wait_for '^tcp=1 tls=1 https=1 udp=1$' 15; then
+  if wait_for '^tcp=1 tls=1 https=1 udp=1 icmp=1$' 15; then
     echo "vanish: back up $((SECONDS - back_start)) s after the link came back"
   else
     echo "FAIL vanish: no recovery: $(successes)" >&2
