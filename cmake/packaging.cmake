@@ -5,6 +5,7 @@
 #   <prefix>/lib/systemd/system/kscprobe.service, kscprobe.socket
 #   <prefix>/lib/sysusers.d/kscprobe.conf, <prefix>/lib/tmpfiles.d/kscprobe.conf
 #   <prefix>/share/man/man8/kscprobe.8.gz, <prefix>/share/doc/kscprobe/
+#   <prefix>/share/doc/kscprobe/examples/icmp-raw.conf (an inactive drop-in: raw-socket ICMP)
 #   /etc/kscprobe/kscprobe.toml (a minimal config that loads) and kscprobe.example.toml
 #   /etc/default/kscprobe (extra command-line flags for the unit)
 # systemd searches both /usr/lib and /usr/local/lib for units, sysusers and tmpfiles snippets,
@@ -48,6 +49,9 @@ if(NOT WIN32)
   install(FILES ${_svc_src}/kscprobe.default DESTINATION ${KSCPROBE_DEFAULTSDIR}
           RENAME kscprobe COMPONENT service)
   install(FILES ${_svc_src}/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT service)
+  # Only an example: copied to /etc/systemd/system/kscprobe.service.d/ by whoever wants it.
+  install(FILES ${_svc_src}/kscprobe.service.d/icmp-raw.conf.example
+          DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples RENAME icmp-raw.conf COMPONENT service)
   install(CODE "
     file(READ \"${_svc_src}/changelog\" _cl)
     file(WRITE \"${_svc_gen}/changelog\" \"\${_cl}\")
