@@ -1,156 +1,45 @@
 #pragma once
-// Small helpers for end-to-end tests: run the built binaries as real processes, read what they
-// print, talk HTTP to them. Every wait is bounded.
+// Small helpers for end-to-end tests: run the built binaries as real processes
+// (tests/common/child_process.hpp), read what they print, talk HTTP to them. Every wait is
+// bounded.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <optional>
-#include <regex>
 #include <sstream>
-#include <stdexcept>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
+
+#include "tests/common/child_process.hpp"
 
 namespace e2e {
 
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test_support::read_file;
+using test_support::run;
+using test_support::temp_dir;
+using test_support::write_file;
 
-inline void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-inline std::string temp_dir() {
-  char tmpl[] = "/tmp/kscprobe-e2e-XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  return tmpl;
-}
-
-/// A child process with stdout and stderr captured to files.
-class Process {
+/// A child process in the test's environment, stdout and stderr captured to the given files.
+class Process : public test_support::ChildProcess {
  public:
-  Process(std::vector<std::string> argv, const std::string& out_path, const std::string& err_path)
-      : out_(out_path), err_(err_path) {
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      int o = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int n = open("/dev/null", O_RDONLY);
-      dup2(n, 0);
-      dup2(o, 1);
-      dup2(e, 2);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~Process() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      int st;
-      waitpid(pid_, &st, 0);
-    }
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  pid_t pid() const { return pid_; }
-  std::string out() const { return read_file(out_); }
-  std::string err() const { return read_file(err_); }
-  void signal(int sig) { kill(pid_, sig); }
-
-  /// Waits up to `limit` for the process to exit; returns its exit code (128+signal if killed).
-  std::optional<int> wait(std::chrono::milliseconds limit) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      int st = 0;
-      pid_t r = waitpid(pid_, &st, WNOHANG);
-      if (r == pid_) {
-        exited_ = true;
-        if (WIFEXITED(st)) return WEXITSTATUS(st);
-        if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
-        return -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return std::nullopt;
-  }
-
-  /// Polls `pred` on (stdout, stderr) every 20 ms until it holds or `limit` passes.
-  template <class Pred>
-  bool wait_output(Pred pred, std::chrono::milliseconds limit) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      if (pred(out(), err())) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return pred(out(), err());
-  }
+  Process(const std::vector<std::string>& argv, const std::string& out_path,
+          const std::string& err_path)
+      : ChildProcess(argv, options(out_path, err_path)) {}
 
  private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  std::string out_, err_;
+  static test_support::ChildOptions options(const std::string& out_path,
+                                            const std::string& err_path) {
+    test_support::ChildOptions o;
+    o.stdout_path = out_path;
+    o.stderr_path = err_path;
+    return o;
+  }
 };
-
-/// Runs a command to completion (bounded), returning exit code and combined output.
-inline int run(const std::vector<std::string>& argv, std::string* output,
-               std::chrono::milliseconds limit = std::chrono::seconds(60),
-               const std::string& stdin_text = "") {
-  std::string dir = temp_dir();
-  std::string in_path = dir + "/stdin";
-  write_file(in_path, stdin_text);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int o = open((dir + "/out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int n = open(in_path.c_str(), O_RDONLY);
-    dup2(n, 0);
-    dup2(o, 1);
-    dup2(o, 2);
-    std::vector<char*> args;
-    for (auto a : argv) args.push_back(strdup(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  auto end = std::chrono::steady_clock::now() + limit;
-  int st = 0;
-  int code = -1;
-  for (;;) {
-    pid_t r = waitpid(pid, &st, WNOHANG);
-    if (r == pid) {
-      code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      break;
-    }
-    if (std::chrono::steady_clock::now() > end) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &st, 0);
-      code = -2;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (output) *output = read_file(dir + "/out");
-  return code;
-}
 
 struct HttpReply {
   int status = 0;

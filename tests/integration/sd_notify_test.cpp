@@ -11,6 +11,7 @@
 #include <string>
 
 #include "daemon/app.hpp"
+#include "tests/e2e/process.hpp"
 #include "tests/integration/service_process.hpp"
 
 using namespace std::chrono_literals;

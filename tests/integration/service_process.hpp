@@ -2,111 +2,45 @@
 // Helpers for the service-manager tests: start the real kscprobe binary with a chosen
 // environment and inherited descriptors (as systemd would), and receive sd_notify datagrams
 // on a unix socket made by the test. Every wait is bounded.
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
-#include <cstdio>
+#include <cstddef>
 #include <cstring>
 #include <optional>
-#include <regex>
 #include <stdexcept>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
-#include "tests/e2e/process.hpp"
+#include "tests/common/child_process.hpp"
 
 namespace service_test {
 
-/// A child process started with an explicit environment; `pass_fd`, when >= 0, becomes its
-/// fd 3 and LISTEN_PID is set to the child's own pid when `set_listen_pid` (socket activation).
-class Child {
+/// A child process started with exactly the environment `env` (nothing of the test's own), its
+/// stdout and stderr in `dir`; `pass_fd`, when >= 0, becomes its fd 3, and LISTEN_PID is set to
+/// the child's own pid when `set_listen_pid` (socket activation).
+class Child : public test_support::ChildProcess {
  public:
-  Child(std::vector<std::string> argv, std::vector<std::string> env, const std::string& dir,
+  Child(const std::vector<std::string>& argv, std::vector<std::string> env, const std::string& dir,
         int pass_fd = -1, bool set_listen_pid = false)
-      : out_(dir + "/stdout"), err_(dir + "/stderr") {
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      int o = open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int n = open("/dev/null", O_RDONLY);
-      dup2(n, 0);
-      dup2(o, 1);
-      dup2(e, 2);
-      if (pass_fd >= 0) {
-        if (pass_fd != 3) {
-          dup2(pass_fd, 3);  // dup2 clears close-on-exec on the new descriptor
-        } else {
-          fcntl(3, F_SETFD, 0);
-        }
-      }
-      if (set_listen_pid) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "LISTEN_PID=%d", static_cast<int>(getpid()));
-        env.push_back(buf);
-      }
-      std::vector<char*> args, envp;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      for (auto& v : env) envp.push_back(v.data());
-      envp.push_back(nullptr);
-      execve(args[0], args.data(), envp.data());
-      _exit(127);
-    }
-  }
-  ~Child() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      int st;
-      waitpid(pid_, &st, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  pid_t pid() const { return pid_; }
-  std::string err() const { return e2e::read_file(err_); }
-  void signal(int sig) { kill(pid_, sig); }
-
-  std::optional<int> wait(std::chrono::milliseconds limit) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      int st = 0;
-      if (waitpid(pid_, &st, WNOHANG) == pid_) {
-        exited_ = true;
-        if (WIFEXITED(st)) return WEXITSTATUS(st);
-        if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
-        return -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return std::nullopt;
-  }
-
-  /// The port in the daemon's "kscprobe started ... listen_address=HOST:PORT" log line.
-  std::optional<unsigned> wait_listen_port(std::chrono::milliseconds limit) {
-    static const std::regex re(R"(kscprobe started.*listen_address="?[^ "]*:([0-9]+))");
-    auto end = std::chrono::steady_clock::now() + limit;
-    do {
-      std::smatch m;
-      std::string text = err();
-      if (std::regex_search(text, m, re)) return static_cast<unsigned>(std::stoul(m[1]));
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    } while (std::chrono::steady_clock::now() < end);
-    return std::nullopt;
-  }
+      : ChildProcess(argv, options(std::move(env), dir, pass_fd, set_listen_pid)) {}
 
  private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  std::string out_, err_;
+  static test_support::ChildOptions options(std::vector<std::string> env, const std::string& dir,
+                                            int pass_fd, bool set_listen_pid) {
+    test_support::ChildOptions o;
+    o.stdout_path = dir + "/stdout";
+    o.stderr_path = dir + "/stderr";
+    o.env = std::move(env);
+    o.pass_fd = pass_fd;
+    o.set_listen_pid = set_listen_pid;
+    return o;
+  }
 };
 
 /// One received notification and the pid the kernel says sent it (SO_PASSCRED).

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <string>
 
+#include "tests/e2e/process.hpp"
 #include "tests/integration/service_process.hpp"
 
 using namespace std::chrono_literals;
