@@ -15,6 +15,13 @@ namespace kscprobe::detail {
 // On failure run.result holds the reason and nullopt is returned.
 boost::asio::awaitable<std::optional<boost::asio::ip::address>> resolve_address(ProbeRun& run);
 
+// resolve_address raced against the probe's deadline, for probers that have no socket yet for
+// the deadline to close (datagram probes): an IP literal at once, a name within the deadline.
+// Returns nullopt on failure, with `*outcome` to pass to finish(): `finished` when run.result
+// holds the reason, else `deadline` or `cancelled`.
+boost::asio::awaitable<std::optional<boost::asio::ip::address>> resolve_within_deadline(
+    ProbeRun& run, RaceOutcome* outcome);
+
 // Resolves, then connects `socket` to run.spec.port of the first address, recording the resolve
 // and connect phases. On failure run.result holds the reason and false is returned.
 boost::asio::awaitable<bool> resolve_and_connect(ProbeRun& run,

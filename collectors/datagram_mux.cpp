@@ -4,6 +4,7 @@
 #include <cstring>
 #include <utility>
 
+#include "collectors/datagram_io.hpp"
 #include "collectors/wake_grid.hpp"
 
 #if defined(__linux__)
@@ -270,68 +271,16 @@ namespace {
 using asio::ip::udp;
 using Clock = std::chrono::steady_clock;
 using detail::PendingProbes;
-
-// Large enough for bursts of thousands of probes and of the ICMP errors they bring back; the
-// kernel caps the request at net.core.rmem_max / wmem_max.
-constexpr int kSocketBufferBytes = 4 << 20;
-// Datagrams and errors read in one turn of the loop before other work gets a turn.
-constexpr int kReadBudget = 256;
-
-asio::ip::address address_of(const sockaddr_storage& storage, std::uint16_t* port) {
-  if (storage.ss_family == AF_INET6) {
-    sockaddr_in6 sin6;
-    std::memcpy(&sin6, &storage, sizeof sin6);
-    asio::ip::address_v6::bytes_type bytes;
-    std::memcpy(bytes.data(), &sin6.sin6_addr, bytes.size());
-    if (port != nullptr) *port = ntohs(sin6.sin6_port);
-    return asio::ip::address_v6(bytes, sin6.sin6_scope_id);
-  }
-  sockaddr_in sin;
-  std::memcpy(&sin, &storage, sizeof sin);
-  if (port != nullptr) *port = ntohs(sin.sin_port);
-  return asio::ip::address_v4(ntohl(sin.sin_addr.s_addr));
-}
-
-socklen_t sockaddr_of(const PeerKey& key, std::uint32_t scope_id, sockaddr_storage* storage) {
-  std::memset(storage, 0, sizeof *storage);
-  if (key.v6) {
-    sockaddr_in6 sin6{};
-    sin6.sin6_family = AF_INET6;
-    sin6.sin6_port = htons(key.tag);
-    std::memcpy(&sin6.sin6_addr, key.address.data(), 16);
-    sin6.sin6_scope_id = scope_id;
-    std::memcpy(storage, &sin6, sizeof sin6);
-    return sizeof sin6;
-  }
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons(key.tag);
-  std::memcpy(&sin.sin_addr, key.address.data(), 4);
-  std::memcpy(storage, &sin, sizeof sin);
-  return sizeof sin;
-}
-
-// sendto() on a socket with IP_RECVERR also reports the socket's pending error: the errno of
-// the last ICMP error received, about any destination (the error queue has it in full, with
-// its destination). That call sends nothing and clears the pending error, so a second attempt
-// tells whether the failure is this datagram's own.
-int send_datagram(int fd, const sockaddr_storage& to, socklen_t to_len, std::string_view data) {
-  int error = 0;
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    ssize_t n = ::sendto(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
-                         reinterpret_cast<const sockaddr*>(&to), to_len);
-    if (n >= 0) return 0;
-    error = errno;
-    if (error == EAGAIN || error == EWOULDBLOCK) return error;
-  }
-  return error;
-}
+using detail::QueuedIcmpError;
+using detail::Sent;
 
 }  // namespace
 
-struct DatagramMux::Impl : std::enable_shared_from_this<DatagramMux::Impl> {
+struct DatagramMux::Impl : std::enable_shared_from_this<DatagramMux::Impl>,
+                           detail::DatagramPump<DatagramMux::Impl> {
   struct Family {
     Family(const asio::any_io_executor& executor, bool is_v6) : socket(executor), v6(is_v6) {}
+    udp::socket& io() { return socket; }
     udp::socket socket;
     bool v6;
     bool write_waiting = false;
@@ -361,8 +310,9 @@ struct DatagramMux::Impl : std::enable_shared_from_this<DatagramMux::Impl> {
       f.socket.close(ec);
       return error;
     }
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kSocketBufferBytes, sizeof kSocketBufferBytes);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSocketBufferBytes, sizeof kSocketBufferBytes);
+    const int buffer_bytes = detail::kDatagramSocketBufferBytes;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof buffer_bytes);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer_bytes, sizeof buffer_bytes);
     f.socket.bind(udp::endpoint(f.v6 ? udp::v6() : udp::v4(), 0), ec);
     if (!ec) f.socket.non_blocking(true, ec);
     if (ec) {
@@ -374,130 +324,23 @@ struct DatagramMux::Impl : std::enable_shared_from_this<DatagramMux::Impl> {
     return 0;
   }
 
-  enum class Sent { sent, full, failed };
-
-  // Sends the entry's datagram. `failed` finishes the entry (it is gone); on `full` the caller
-  // queues it and waits for room.
+  // Sends the entry's datagram (see detail::send_probe).
   Sent try_send(Family& f, PendingProbes::Entry& entry) {
     sockaddr_storage to;
-    socklen_t to_len = sockaddr_of(entry.key, entry.scope_id, &to);
-    int error = send_datagram(f.socket.native_handle(), to, to_len, entry.payload);
-    if (error == 0) {
-      entry.sent = true;
-      entry.sent_at = Clock::now();
-      return Sent::sent;
-    }
-    if (error == EAGAIN || error == EWOULDBLOCK) return Sent::full;
-    DatagramOutcome outcome;
-    outcome.kind = DatagramOutcome::Kind::error;
-    outcome.error = error;
-    outcome.done_at = Clock::now();
-    pending->finish(&entry, outcome);
-    return Sent::failed;
+    socklen_t to_len = detail::sockaddr_of(entry.key, entry.scope_id, &to, /*with_port=*/true);
+    return detail::send_probe(*pending, entry, f.socket.native_handle(), to, to_len,
+                              entry.payload.data(), entry.payload.size());
   }
 
-  void send_or_queue(Family& f, PendingProbes::Entry& entry) {
-    // Behind the datagrams already waiting for room, in order.
-    if (!f.backlog.empty()) {
-      f.backlog.push_back(entry);
-      return;
-    }
-    if (try_send(f, entry) == Sent::full) {
-      f.backlog.push_back(entry);
-      wait_writable(f);
-    }
-  }
-
-  void wait_writable(Family& f) {
-    if (f.write_waiting) return;
-    f.write_waiting = true;
-    f.socket.async_wait(udp::socket::wait_write,
-                        [self = shared_from_this(), &f](const boost::system::error_code& ec) {
-                          f.write_waiting = false;
-                          if (ec || self->closed) return;
-                          self->flush(f);
-                        });
-  }
-
-  void flush(Family& f) {
-    while (!f.backlog.empty()) {
-      PendingProbes::Entry& entry = f.backlog.front();
-      entry.backlog_hook.unlink();
-      if (try_send(f, entry) == Sent::full) {
-        f.backlog.push_front(entry);
-        wait_writable(f);
-        return;
-      }
-    }
-  }
-
-  void start_read(Family& f) {
-    // Readable also when the error queue holds an ICMP error (EPOLLERR wakes every waiter).
-    f.socket.async_wait(udp::socket::wait_read,
-                        [self = shared_from_this(), &f](const boost::system::error_code& ec) {
-                          if (ec || self->closed) return;
-                          self->drain(f);
-                        });
-  }
-
-  void drain(Family& f) {
-    for (int i = 0; i < kReadBudget; ++i) {
-      if (read_error(f) || read_reply(f)) continue;
-      start_read(f);
-      return;
-    }
-    asio::post(executor, [self = shared_from_this(), &f] {
-      if (!self->closed) self->drain(f);
-    });
-  }
+  bool read_one(Family& f) { return read_error(f) || read_reply(f); }
 
   // One message of the error queue; false when it is empty.
   bool read_error(Family& f) {
-    sockaddr_storage from{};
-    alignas(cmsghdr) char control[512];
-    char data[64];
-    iovec iov{data, sizeof data};
-    msghdr msg{};
-    msg.msg_name = &from;
-    msg.msg_namelen = sizeof from;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    if (::recvmsg(f.socket.native_handle(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
-      return errno == EINTR;
-    }
-    const auto now = Clock::now();
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      const bool recverr = (c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-                           (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR);
-      if (!recverr) continue;
-      sock_extended_err ee;
-      std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
-      // Local errors (SO_EE_ORIGIN_LOCAL) were already returned by sendto().
-      if (ee.ee_origin != SO_EE_ORIGIN_ICMP && ee.ee_origin != SO_EE_ORIGIN_ICMP6) continue;
+    return detail::read_error_queue(f.socket.native_handle(), [&](const QueuedIcmpError& e) {
       std::uint16_t port = 0;
-      // msg_name is the destination of the datagram the error is about.
-      auto destination = address_of(from, &port);
-      DatagramOutcome outcome;
-      outcome.kind = DatagramOutcome::Kind::error;
-      outcome.error = static_cast<int>(ee.ee_errno);
-      outcome.icmp_type = ee.ee_type;
-      outcome.icmp_code = ee.ee_code;
-      outcome.done_at = now;
-      // SO_EE_OFFENDER: the sender of the ICMP message follows the structure.
-      const std::size_t offender_at = sizeof(sock_extended_err);
-      if (c->cmsg_len >= CMSG_LEN(offender_at + sizeof(sockaddr_in))) {
-        sockaddr_storage offender{};
-        std::memcpy(&offender, CMSG_DATA(c) + offender_at,
-                    std::min<std::size_t>(sizeof offender, c->cmsg_len - CMSG_LEN(offender_at)));
-        if (offender.ss_family == AF_INET || offender.ss_family == AF_INET6) {
-          outcome.offender = address_of(offender, nullptr);
-        }
-      }
-      pending->finish_key(PeerKey::of(destination, port), outcome);
-    }
-    return true;
+      auto destination = detail::address_of(e.destination, &port);
+      pending->finish_key(PeerKey::of(destination, port), e.outcome);
+    });
   }
 
   // One datagram; false when none is waiting.
@@ -512,7 +355,7 @@ struct DatagramMux::Impl : std::enable_shared_from_this<DatagramMux::Impl> {
       return error != EAGAIN && error != EWOULDBLOCK;
     }
     std::uint16_t port = 0;
-    auto source = address_of(from, &port);
+    auto source = detail::address_of(from, &port);
     DatagramOutcome outcome;
     outcome.kind = DatagramOutcome::Kind::reply;
     outcome.done_at = Clock::now();

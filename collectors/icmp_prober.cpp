@@ -19,6 +19,8 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cerrno>
+
+#include "collectors/datagram_io.hpp"
 #endif
 
 namespace kscprobe {
@@ -77,9 +79,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using detail::PendingProbes;
+using detail::QueuedIcmpError;
+using detail::Sent;
 
-constexpr int kSocketBufferBytes = 4 << 20;
-constexpr int kReadBudget = 256;
 // Echo request: 8 bytes of header, then a recognisable payload (56 bytes in all, like ping).
 constexpr std::size_t kEchoBytes = 56;
 constexpr std::uint8_t kEchoRequest4 = 8, kEchoReply4 = 0;
@@ -103,19 +105,6 @@ std::uint16_t internet_checksum(const std::uint8_t* data, std::size_t size) {
   return static_cast<std::uint16_t>(~sum);
 }
 
-asio::ip::address address_of(const sockaddr_storage& storage) {
-  if (storage.ss_family == AF_INET6) {
-    sockaddr_in6 sin6;
-    std::memcpy(&sin6, &storage, sizeof sin6);
-    asio::ip::address_v6::bytes_type bytes;
-    std::memcpy(bytes.data(), &sin6.sin6_addr, bytes.size());
-    return asio::ip::address_v6(bytes, sin6.sin6_scope_id);
-  }
-  sockaddr_in sin;
-  std::memcpy(&sin, &storage, sizeof sin);
-  return asio::ip::address_v4(ntohl(sin.sin_addr.s_addr));
-}
-
 asio::ip::address address_from_bytes(bool v6, const std::uint8_t* p) {
   if (v6) {
     asio::ip::address_v6::bytes_type bytes;
@@ -127,30 +116,15 @@ asio::ip::address address_from_bytes(bool v6, const std::uint8_t* p) {
   return asio::ip::address_v4(bytes);
 }
 
-socklen_t sockaddr_of(const PeerKey& key, std::uint32_t scope_id, sockaddr_storage* storage) {
-  std::memset(storage, 0, sizeof *storage);
-  if (key.v6) {
-    sockaddr_in6 sin6{};
-    sin6.sin6_family = AF_INET6;
-    std::memcpy(&sin6.sin6_addr, key.address.data(), 16);
-    sin6.sin6_scope_id = scope_id;
-    std::memcpy(storage, &sin6, sizeof sin6);
-    return sizeof sin6;
-  }
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  std::memcpy(&sin.sin_addr, key.address.data(), 4);
-  std::memcpy(storage, &sin, sizeof sin);
-  return sizeof sin;
-}
-
 std::string errno_text(int error) { return std::strerror(error); }
 
 }  // namespace
 
-struct IcmpMux::Impl : std::enable_shared_from_this<IcmpMux::Impl> {
+struct IcmpMux::Impl : std::enable_shared_from_this<IcmpMux::Impl>,
+                       detail::DatagramPump<IcmpMux::Impl> {
   struct Family {
     Family(const asio::any_io_executor& executor, bool is_v6) : descriptor(executor), v6(is_v6) {}
+    asio::posix::stream_descriptor& io() { return descriptor; }
     asio::posix::stream_descriptor descriptor;
     bool v6;
     bool raw = false;  // else a ping socket
@@ -216,8 +190,9 @@ struct IcmpMux::Impl : std::enable_shared_from_this<IcmpMux::Impl> {
       }
       return error != 0 ? error : EPERM;
     }
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kSocketBufferBytes, sizeof kSocketBufferBytes);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSocketBufferBytes, sizeof kSocketBufferBytes);
+    const int buffer_bytes = detail::kDatagramSocketBufferBytes;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof buffer_bytes);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer_bytes, sizeof buffer_bytes);
     boost::system::error_code ec;
     f.descriptor.assign(fd, ec);
     if (ec) {
@@ -256,8 +231,6 @@ struct IcmpMux::Impl : std::enable_shared_from_this<IcmpMux::Impl> {
     return f.next_sequence++;
   }
 
-  enum class Sent { sent, full, failed };
-
   Sent try_send(Family& f, PendingProbes::Entry& entry) {
     std::array<std::uint8_t, kEchoBytes> packet{};
     packet[0] = f.v6 ? kEchoRequest6 : kEchoRequest4;
@@ -273,126 +246,21 @@ struct IcmpMux::Impl : std::enable_shared_from_this<IcmpMux::Impl> {
       packet[3] = static_cast<std::uint8_t>(sum);
     }
     sockaddr_storage to;
-    socklen_t to_len = sockaddr_of(entry.key, entry.scope_id, &to);
-    int error = 0;
-    // As for UDP: a send may report the socket's pending error about an earlier request
-    // (clearing it); a second attempt tells whether the failure is this request's own.
-    for (int attempt = 0; attempt < 4; ++attempt) {
-      ssize_t n =
-          ::sendto(f.descriptor.native_handle(), packet.data(), packet.size(),
-                   MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&to), to_len);
-      if (n >= 0) {
-        entry.sent = true;
-        entry.sent_at = Clock::now();
-        return Sent::sent;
-      }
-      error = errno;
-      if (error == EAGAIN || error == EWOULDBLOCK) return Sent::full;
-    }
-    DatagramOutcome outcome;
-    outcome.kind = DatagramOutcome::Kind::error;
-    outcome.error = error;
-    outcome.done_at = Clock::now();
-    pending->finish(&entry, outcome);
-    return Sent::failed;
+    socklen_t to_len = detail::sockaddr_of(entry.key, entry.scope_id, &to, /*with_port=*/false);
+    return detail::send_probe(*pending, entry, f.descriptor.native_handle(), to, to_len,
+                              packet.data(), packet.size());
   }
 
-  void send_or_queue(Family& f, PendingProbes::Entry& entry) {
-    if (!f.backlog.empty()) {
-      f.backlog.push_back(entry);
-      return;
-    }
-    if (try_send(f, entry) == Sent::full) {
-      f.backlog.push_back(entry);
-      wait_writable(f);
-    }
-  }
-
-  void wait_writable(Family& f) {
-    if (f.write_waiting) return;
-    f.write_waiting = true;
-    f.descriptor.async_wait(asio::posix::descriptor_base::wait_write,
-                            [self = shared_from_this(), &f](const boost::system::error_code& ec) {
-                              f.write_waiting = false;
-                              if (ec || self->closed) return;
-                              self->flush(f);
-                            });
-  }
-
-  void flush(Family& f) {
-    while (!f.backlog.empty()) {
-      PendingProbes::Entry& entry = f.backlog.front();
-      entry.backlog_hook.unlink();
-      if (try_send(f, entry) == Sent::full) {
-        f.backlog.push_front(entry);
-        wait_writable(f);
-        return;
-      }
-    }
-  }
-
-  void start_read(Family& f) {
-    f.descriptor.async_wait(asio::posix::descriptor_base::wait_read,
-                            [self = shared_from_this(), &f](const boost::system::error_code& ec) {
-                              if (ec || self->closed) return;
-                              self->drain(f);
-                            });
-  }
-
-  void drain(Family& f) {
-    for (int i = 0; i < kReadBudget; ++i) {
-      if ((!f.raw && read_error(f)) || read_packet(f)) continue;
-      start_read(f);
-      return;
-    }
-    asio::post(executor, [self = shared_from_this(), &f] {
-      if (!self->closed) self->drain(f);
-    });
-  }
+  bool read_one(Family& f) { return (!f.raw && read_error(f)) || read_packet(f); }
 
   // Ping sockets: one ICMP error from the error queue; false when it is empty. The data is the
   // echo request the error quotes; msg_name its destination.
   bool read_error(Family& f) {
-    sockaddr_storage from{};
-    alignas(cmsghdr) char control[512];
-    std::uint8_t data[64];
-    iovec iov{data, sizeof data};
-    msghdr msg{};
-    msg.msg_name = &from;
-    msg.msg_namelen = sizeof from;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n = ::recvmsg(f.descriptor.native_handle(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
-    if (n < 0) return errno == EINTR;
-    const auto now = Clock::now();
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      const bool recverr = (c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-                           (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR);
-      if (!recverr) continue;
-      sock_extended_err ee;
-      std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
-      if (ee.ee_origin != SO_EE_ORIGIN_ICMP && ee.ee_origin != SO_EE_ORIGIN_ICMP6) continue;
-      if (!is_error_type(f.v6, ee.ee_type) || n < 8) continue;
-      DatagramOutcome outcome;
-      outcome.kind = DatagramOutcome::Kind::error;
-      outcome.error = static_cast<int>(ee.ee_errno);
-      outcome.icmp_type = ee.ee_type;
-      outcome.icmp_code = ee.ee_code;
-      outcome.done_at = now;
-      const std::size_t offender_at = sizeof(sock_extended_err);
-      if (c->cmsg_len >= CMSG_LEN(offender_at + sizeof(sockaddr_in))) {
-        sockaddr_storage offender{};
-        std::memcpy(&offender, CMSG_DATA(c) + offender_at,
-                    std::min<std::size_t>(sizeof offender, c->cmsg_len - CMSG_LEN(offender_at)));
-        if (offender.ss_family == AF_INET || offender.ss_family == AF_INET6) {
-          outcome.offender = address_of(offender);
-        }
-      }
-      pending->finish_key(PeerKey::of(address_of(from), read16(data + 6)), outcome);
-    }
-    return true;
+    return detail::read_error_queue(f.descriptor.native_handle(), [&](const QueuedIcmpError& e) {
+      if (!is_error_type(f.v6, e.ee.ee_type) || e.size < 8) return;
+      pending->finish_key(PeerKey::of(detail::address_of(e.destination), read16(e.data + 6)),
+                          e.outcome);
+    });
   }
 
   // One ICMP message (an echo reply, or on a raw socket also an error); false when none waits.
@@ -424,7 +292,7 @@ struct IcmpMux::Impl : std::enable_shared_from_this<IcmpMux::Impl> {
       DatagramOutcome outcome;
       outcome.kind = DatagramOutcome::Kind::reply;
       outcome.done_at = now;
-      pending->finish_key(PeerKey::of(address_of(from), read16(icmp + 6)), outcome);
+      pending->finish_key(PeerKey::of(detail::address_of(from), read16(icmp + 6)), outcome);
       return true;
     }
     if (!f.raw || !is_error_type(f.v6, type)) return true;
@@ -452,7 +320,7 @@ struct IcmpMux::Impl : std::enable_shared_from_this<IcmpMux::Impl> {
     outcome.error = EHOSTUNREACH;
     outcome.icmp_type = type;
     outcome.icmp_code = icmp[1];
-    outcome.offender = address_of(from);
+    outcome.offender = detail::address_of(from);
     outcome.done_at = now;
     pending->finish_key(PeerKey::of(address_from_bytes(f.v6, destination), read16(quoted + 6)),
                         outcome);
@@ -547,32 +415,15 @@ std::size_t IcmpMux::pending() const { return impl_->pending->size(); }
 // ---------------------------------------------------------------------------------------------
 // The prober
 
-namespace detail {
-namespace {
-
-// Resolves a DNS name raced against the deadline (see udp_prober.cpp).
-asio::awaitable<void> resolve_body(ProbeRun& run, std::optional<asio::ip::address>* address) {
-  *address = co_await resolve_address(run);
-}
-
-}  // namespace
-}  // namespace detail
-
 boost::asio::awaitable<ProbeResult> probe_icmp(const CheckSpec& spec, ProbeEnv& env) {
   using namespace detail;
   ProbeRun run(spec, env);
   if (cancelled(co_await asio::this_coro::cancellation_state)) {
     co_return finish(run, RaceOutcome::cancelled);
   }
-  std::optional<asio::ip::address> address;
-  if (auto literal = parse_ip_literal(spec.address)) {
-    run.begin(Phase::resolve);
-    run.result.set_phase(Phase::resolve, 0);
-    address = literal;
-  } else {
-    auto outcome = co_await run_until(resolve_body(run, &address), run);
-    if (outcome != RaceOutcome::finished || !address) co_return finish(run, outcome);
-  }
+  RaceOutcome resolved;
+  auto address = co_await resolve_within_deadline(run, &resolved);
+  if (!address) co_return finish(run, resolved);
   run.begin(Phase::request);
   if (env.icmp == nullptr) {
     run.fail(Reason::unreachable, std::string(kNoIcmpSocket));

@@ -86,6 +86,28 @@ asio::awaitable<std::optional<asio::ip::address>> resolve_address(ProbeRun& run)
   co_return lookup->results.begin()->endpoint().address();
 }
 
+namespace {
+
+asio::awaitable<void> resolve_body(ProbeRun& run, std::optional<asio::ip::address>* address) {
+  *address = co_await resolve_address(run);
+}
+
+}  // namespace
+
+asio::awaitable<std::optional<asio::ip::address>> resolve_within_deadline(ProbeRun& run,
+                                                                          RaceOutcome* outcome) {
+  *outcome = RaceOutcome::finished;
+  if (auto literal = parse_ip_literal(run.spec.address)) {
+    run.begin(Phase::resolve);
+    run.result.set_phase(Phase::resolve, 0);
+    co_return literal;
+  }
+  std::optional<asio::ip::address> address;
+  *outcome = co_await run_until(resolve_body(run, &address), run);
+  if (*outcome != RaceOutcome::finished) co_return std::nullopt;
+  co_return address;
+}
+
 asio::awaitable<bool> resolve_and_connect(ProbeRun& run, tcp::socket& socket) {
   auto address = co_await resolve_address(run);
   if (!address) co_return false;

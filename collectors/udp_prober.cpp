@@ -111,12 +111,6 @@ asio::awaitable<ProbeResult> probe_udp_connected(const CheckSpec& spec, ProbeEnv
 
 #if defined(__linux__)
 
-// Resolves a DNS name raced against the deadline, as the other probers do (a lookup cannot be
-// interrupted; see resolve_address).
-asio::awaitable<void> resolve_body(ProbeRun& run, std::optional<asio::ip::address>* address) {
-  *address = co_await resolve_address(run);
-}
-
 // Errors of sendto() that a connect() of the socket would have raised: the route to the peer.
 bool is_route_error(int error) {
   return error == ENETUNREACH || error == EHOSTUNREACH || error == EACCES || error == EINVAL ||
@@ -179,15 +173,9 @@ asio::awaitable<ProbeResult> probe_udp_shared(const CheckSpec& spec, ProbeEnv& e
   if (cancelled(co_await asio::this_coro::cancellation_state)) {
     co_return finish(run, RaceOutcome::cancelled);
   }
-  std::optional<asio::ip::address> address;
-  if (auto literal = parse_ip_literal(spec.address)) {
-    run.begin(Phase::resolve);
-    run.result.set_phase(Phase::resolve, 0);
-    address = literal;
-  } else {
-    auto outcome = co_await run_until(resolve_body(run, &address), run);
-    if (outcome != RaceOutcome::finished || !address) co_return finish(run, outcome);
-  }
+  RaceOutcome resolved;
+  auto address = co_await resolve_within_deadline(run, &resolved);
+  if (!address) co_return finish(run, resolved);
 
   run.begin(Phase::connect);
   DatagramOutcome o =
