@@ -1,11 +1,11 @@
 #include "config/target_file.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cctype>
 #include <set>
 #include <utility>
+
+#include "config/yaml_file.hpp"
 
 namespace kscprobe {
 
@@ -45,24 +45,15 @@ bool parse_target_groups(const std::string& path, std::vector<TargetGroup>* grou
   auto err = [&](const YAML::Mark& m, std::string msg) {
     if (gave_up) return;
     if (errors->size() - before >= kMaxErrors) {
-      errors->push_back({{path, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1},
-                         "too many errors, the rest of the file is not checked"});
+      errors->push_back(
+          {yaml_position(path, m), "too many errors, the rest of the file is not checked"});
       gave_up = true;
       return;
     }
-    errors->push_back(
-        {{path, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1}, std::move(msg)});
+    errors->push_back({yaml_position(path, m), std::move(msg)});
   };
   YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    errors->push_back({{path, 0, 0}, "cannot read the target file"});
-    return false;
-  } catch (const YAML::Exception& e) {
-    err(e.mark, e.msg);
-    return false;
-  }
+  if (!load_yaml_file(path, "the target file", &root, errors)) return false;
   if (root.IsNull()) return true;  // an empty file: no targets
   if (!root.IsSequence()) {
     err(root.Mark(), "a target file is a list of {\"targets\": [...], \"labels\": {...}} groups");

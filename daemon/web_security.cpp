@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "config/yaml_file.hpp"
 #include "daemon/bcrypt.hpp"
 
 namespace kscprobe {
@@ -134,19 +135,10 @@ bool build_web_security(const WebConfig& web, std::shared_ptr<const WebSecurity>
 bool load_web_config_file(const std::string& path, WebConfig* out,
                           std::vector<ConfigError>* errors) {
   auto err = [&](const YAML::Mark& m, std::string msg) {
-    errors->push_back(
-        {{path, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1}, std::move(msg)});
+    errors->push_back({yaml_position(path, m), std::move(msg)});
   };
   YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    errors->push_back({{path, 0, 0}, "cannot read the web configuration file"});
-    return false;
-  } catch (const YAML::Exception& e) {
-    err(e.mark, e.msg);
-    return false;
-  }
+  if (!load_yaml_file(path, "the web configuration file", &root, errors)) return false;
   WebConfig web;
   std::filesystem::path base = std::filesystem::path(path).parent_path();
   auto file_of = [&](const YAML::Node& n, const char* key, std::string* dst) {
