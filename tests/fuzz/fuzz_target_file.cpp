@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/plan.hpp"
@@ -59,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(t.pos.file == path);
   }
   kscprobe::Config config;
-  kscprobe::merge_targets(&config, targets, &errors);
+  kscprobe::merge_targets(&config, std::move(targets), &errors);
   for (const auto& e : errors) (void)e.format();
   kscprobe::Plan plan = kscprobe::expand_plan(config);
   (void)plan;
