@@ -94,7 +94,7 @@ bool read_error_queue(int fd, Each&& each) {
 }
 
 /// The send and read loops of a mux over its sockets. Derived (owned by a shared_ptr, with
-/// enable_shared_from_this) provides `executor`, `closed`, and
+/// enable_shared_from_this) provides `executor`, `closed`, `pending` (its PendingProbes), and
 ///   Sent try_send(Family&, PendingProbes::Entry&);
 ///   bool read_one(Family&);  // handled one message; false when nothing is left to read
 /// and each Family `io()` (its socket or descriptor), `bool write_waiting` and
@@ -154,6 +154,15 @@ class DatagramPump {
         return;
       }
     }
+  }
+
+  /// Completes every probe as cancelled and closes the sockets; later probes complete at once.
+  template <class... Families>
+  void close_all(Families&... families) {
+    self().closed = true;
+    self().pending->close();
+    boost::system::error_code ignored;
+    (families.io().close(ignored), ...);
   }
 
   template <class Family>

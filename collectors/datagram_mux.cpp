@@ -363,13 +363,7 @@ struct DatagramMux::Impl : std::enable_shared_from_this<DatagramMux::Impl>,
     return true;
   }
 
-  void close() {
-    closed = true;
-    pending->close();
-    boost::system::error_code ignored;
-    v4.socket.close(ignored);
-    v6.socket.close(ignored);
-  }
+  void close() { close_all(v4, v6); }
 
   asio::any_io_executor executor;
   std::shared_ptr<PendingProbes> pending;

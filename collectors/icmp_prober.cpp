@@ -327,13 +327,7 @@ struct IcmpMux::Impl : std::enable_shared_from_this<IcmpMux::Impl>,
     return true;
   }
 
-  void close() {
-    closed = true;
-    pending->close();
-    boost::system::error_code ignored;
-    v4.descriptor.close(ignored);
-    v6.descriptor.close(ignored);
-  }
+  void close() { close_all(v4, v6); }
 
   asio::any_io_executor executor;
   Options options;

@@ -430,6 +430,38 @@ Scrape scrape(pid_t pid, std::uint16_t port, bool gzip) {
   return s;
 }
 
+// Readings at both ends of a measurement window of a kscprobe child: /metrics (uncompressed),
+// its CPU and memory, the machine's load and what the estate saw. `alive`: it ran to the end.
+struct Window {
+  Scrape a;
+  ProcUsage u0;
+  LoadSample l0;
+  Clock::time_point t0;
+  EstateCounters e0;
+  bool alive = false;
+  ProcUsage u1;
+  LoadSample l1;
+  Clock::time_point t1;
+  EstateCounters e1;
+};
+
+Window measure_window(ChildProcess& process, std::uint16_t port, BenchEstate& estate,
+                      double seconds) {
+  Window w;
+  const pid_t pid = process.pid();
+  w.a = scrape(pid, port, false);
+  w.u0 = read_usage(pid);
+  w.l0 = sample_load();
+  w.t0 = Clock::now();
+  w.e0 = estate.counters();
+  w.alive = sleep_while_running(process, seconds);
+  w.u1 = read_usage(pid);
+  w.l1 = sample_load();
+  w.t1 = Clock::now();
+  w.e1 = estate.counters();
+  return w;
+}
+
 std::string daemon_section(const Options& options, int interval_s, const std::string& timeout) {
   std::string out = "[daemon]\ninterval = \"" + std::to_string(interval_s) + "s\"\n";
   if (!timeout.empty()) out += "timeout = \"" + timeout + "\"\n";
@@ -472,16 +504,8 @@ RateResult kscprobe_rate(const Options& options, const RateSpec& spec, BenchEsta
               " during warm-up:" + log_tail(d.process->log(), 6);
     return r;
   }
-  Scrape a = scrape(pid, d.port, false);
-  ProcUsage u0 = read_usage(pid);
-  LoadSample l0 = sample_load();
-  auto t0 = Clock::now();
-  EstateCounters e0 = estate.counters();
-  bool alive = sleep_while_running(*d.process, spec.window_s);
-  ProcUsage u1 = read_usage(pid);
-  LoadSample l1 = sample_load();
-  auto t1 = Clock::now();
-  EstateCounters e1 = estate.counters();
+  auto [a, u0, l0, t0, e0, alive, u1, l1, t1, e1] =
+      measure_window(*d.process, d.port, estate, spec.window_s);
   if (!alive) {
     r.error = "kscprobe " + d.process->exit_description() +
               " during the window:" + log_tail(d.process->log(), 6);
@@ -851,16 +875,8 @@ void run_estate(const Options& options, const EstateSpec& spec, BenchEstate& est
     row(scenario, "all", "kscprobe " + d.process->exit_description(), "", "", "");
     return;
   }
-  Scrape a = scrape(pid, d.port, false);
-  ProcUsage u0 = read_usage(pid);
-  LoadSample l0 = sample_load();
-  auto t0 = Clock::now();
-  EstateCounters e0 = estate.counters();
-  bool alive = sleep_while_running(*d.process, spec.window_s);
-  ProcUsage u1 = read_usage(pid);
-  LoadSample l1 = sample_load();
-  auto t1 = Clock::now();
-  EstateCounters e1 = estate.counters();
+  auto [a, u0, l0, t0, e0, alive, u1, l1, t1, e1] =
+      measure_window(*d.process, d.port, estate, spec.window_s);
   if (!alive) {
     std::printf("  kscprobe %s during the window:%s\n", d.process->exit_description().c_str(),
                 log_tail(d.process->log(), 6).c_str());
