@@ -171,7 +171,9 @@ struct MetricsRenderer::Cache {
       auto r = std::to_chars(port, port + sizeof port, c.port);
       add_label(one, "port", std::string_view(port, static_cast<std::size_t>(r.ptr - port)));
       add_label(one, "transport", to_string(c.transport));
-      for (const auto& [k, v] : t.labels) add_label(one, k, v);
+      // An empty label value is no label (Prometheus reads them alike; series stay comparable).
+      for (const auto& [k, v] : t.labels)
+        if (!v.empty()) add_label(one, k, v);
       labels += one;
       offsets.push_back(static_cast<std::uint32_t>(labels.size()));
       detail[i] = p->metrics.detail[static_cast<int>(t.role)];
@@ -183,7 +185,7 @@ struct MetricsRenderer::Cache {
         std::string_view value;
         for (const auto& [k, v] : t.labels)
           if (k == name) value = v;
-        add_label(key, name, value);
+        if (!value.empty()) add_label(key, name, value);
       }
       auto [it, added] = groups.try_emplace(key, static_cast<std::uint32_t>(group_labels.size()));
       if (added) group_labels.push_back(key);
@@ -231,6 +233,21 @@ void MetricsRenderer::render(const Source& src, std::string& out) {
         if (s.has_result && named(i)) f.sample(cache.of(i), {}, s.success ? 1.0 : 0.0);
       }
     }
+    std::array<std::string, kReasonCount> reason_label;
+    for (int r = 1; r < kReasonCount; ++r)
+      reason_label[r] = extra_label("reason", to_string(static_cast<Reason>(r)));
+    {
+      // Why each failing check fails, at every detail level: its cost follows the failures, not
+      // the estate, and it is what tells "refused" (device up, service down) from "timeout".
+      Family f(out, "kscprobe_probe_failure_info",
+               "1 while the last probe of the check failed, with the reason of that failure.",
+               "gauge");
+      for (std::uint32_t i = 0; i < n; ++i) {
+        const CheckState& s = table.state(i);
+        if (s.has_result && !s.success)
+          f.sample(cache.of(i), reason_label[static_cast<int>(s.reason)], 1.0);
+      }
+    }
     {
       Family f(out, "kscprobe_probe_duration_seconds", "Duration of the last probe of the check.",
                "gauge");
@@ -274,10 +291,6 @@ void MetricsRenderer::render(const Source& src, std::string& out) {
       group_probes[g] += s.probes_total;
       for (int r = 1; r < kReasonCount; ++r) group_failures[g][r] += s.failures[r];
     }
-    std::array<std::string, kReasonCount> reason_label;
-    for (int r = 1; r < kReasonCount; ++r)
-      reason_label[r] = extra_label("reason", to_string(static_cast<Reason>(r)));
-
     {
       Family f(out, "kscprobe_probes_total",
                "Probes run, per check (full detail) or per aggregate group.", "counter");

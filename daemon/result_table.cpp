@@ -76,7 +76,12 @@ Transition ResultTable::record(std::uint32_t index, const ProbeResult& r, double
   bool was_up = s.success;
   s.has_result = true;
   s.success = r.success;
-  s.reason = r.reason;
+  // A failure always has a reason (kscprobe_probe_failure_info names it); one a prober left
+  // unnamed counts as a protocol failure rather than vanishing from every reason series.
+  const Reason reason = r.success                  ? Reason::none
+                        : r.reason == Reason::none ? Reason::protocol
+                                                   : r.reason;
+  s.reason = reason;
   s.udp_reply = r.udp_reply;
   s.http_status = static_cast<std::uint16_t>(r.http_status);
   s.duration = static_cast<float>(r.duration);
@@ -96,8 +101,8 @@ Transition ResultTable::record(std::uint32_t index, const ProbeResult& r, double
     latency_[latency_index_[index]].second.observe(r.duration);
   } else {
     ++s.consecutive_failures;
-    ++s.failures[static_cast<int>(r.reason)];
-    s.last_failure_reason = r.reason;
+    ++s.failures[static_cast<int>(reason)];
+    s.last_failure_reason = reason;
     s.last_failure_ts = now_unix;
   }
   if (!had) return r.success ? Transition::first_up : Transition::first_down;

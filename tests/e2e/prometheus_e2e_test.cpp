@@ -339,9 +339,9 @@ scrape_configs:
   // The alerts a KSC administrator must get for this estate fire; healthy parts stay quiet.
   const std::vector<Labels> must_fire = {
       // Server whose agent ports are refused: agents cannot reach it.
-      {{"alertname", "KscAgentsCannotReachServer"}, {"target", "ksc-lost"}},
+      {{"alertname", "KscAgentsCannotReachServer"}, {"target", "ksc-lost"}, {"reason", "refused"}},
       // pc-005 refuses UDP 15000: 1 of the 3 agents of site paris.
-      {{"alertname", "KscAgentsNotListeningAtSite"}, {"site", "paris"}},
+      {{"alertname", "KscAgentsNotListeningAtSite"}, {"site", "paris"}, {"reason", "refused"}},
       {{"alertname", "KscServerPortDown"}, {"target", "ksc-dmz"}, {"check", "console_tls"}},
       {{"alertname", "KscDistributionPointGatewayDown"}, {"target", "dp-lyon"}},
       // The simulated Web Console's certificate expires in 10 days.
@@ -363,7 +363,9 @@ scrape_configs:
       // Only the lost server: the simulated servers' agent ports answer.
       EXPECT_EQ(a.labels.at("target"), "ksc-lost");
       EXPECT_EQ(a.labels.at("severity"), "critical");
-      // The reason comes from kscprobe_probe_failures_total through the annotation's query.
+      // The reason is a label (from kscprobe_probe_failure_info), and the text says what it
+      // means for KSC.
+      EXPECT_EQ(a.labels.at("reason"), "refused");
       EXPECT_NE(a.description.find("reason: refused"), std::string::npos) << a.description;
     }
     EXPECT_NE(a.labels.at("alertname"), "KscprobeDown");

@@ -201,8 +201,10 @@ TEST(MetricsRenderer, BasicDetailKeepsSuccessPerCheckAndAggregatesTheRest) {
   // Every agent keeps its success and last success series, named.
   EXPECT_EQ(count(text, "kscprobe_probe_success{target=\"pc-"), 3u) << text;
   EXPECT_EQ(count(text, "kscprobe_last_success_timestamp_seconds{target=\"pc-"), 3u) << text;
+  // The two failing agents say why.
+  EXPECT_EQ(count(text, "kscprobe_probe_failure_info{target=\"pc-"), 2u) << text;
   // Nothing else per agent.
-  EXPECT_EQ(count(text, "{target=\"pc-"), 6u) << text;
+  EXPECT_EQ(count(text, "{target=\"pc-"), 8u) << text;
   // Probes are countable by role, check and transport, per site.
   EXPECT_NE(text.find("kscprobe_probes_total{role=\"agent\",check=\"signal_udp\","
                       "transport=\"udp\",site=\"paris\"} 3"),
@@ -285,4 +287,112 @@ TEST(MetricsRenderer, EveryFamilyIsContiguousAndEveryLineIsWellFormed) {
     std::strtod(value.c_str(), &parsed_end);
     EXPECT_EQ(*parsed_end, '\0') << line;
   }
+}
+
+namespace {
+
+// Lines of one family in a render (the samples only).
+std::vector<std::string> samples_of(const std::string& text, const std::string& family) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    if (line.rfind(family + "{", 0) == 0 || line.rfind(family + " ", 0) == 0) lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string failure_line(const std::string& target, const std::string& site,
+                         const std::string& reason) {
+  return "kscprobe_probe_failure_info{target=\"" + target +
+         "\",role=\"agent\",check=\"signal_udp\",port=\"15000\",transport=\"udp\",site=\"" + site +
+         "\",reason=\"" + reason + "\"} 1";
+}
+
+class FailureInfo : public ::testing::TestWithParam<Detail> {};
+
+}  // namespace
+
+// The reason of a failing check is named at every detail level, follows the failure as it
+// changes, and leaves with the failure: at success, and when a reload drops the check.
+TEST_P(FailureInfo, NamesTheReasonWhileTheCheckFails) {
+  auto plan = estate_plan(GetParam(), {"site"});
+  ResultTable t(plan);
+  ProbeResult ok;
+  ok.success = true;
+  // Before any probe: nothing. A healthy estate: nothing either.
+  EXPECT_TRUE(samples_of(render(t), "kscprobe_probe_failure_info").empty());
+  for (std::uint32_t i = 0; i < 4; ++i) t.record(i, ok, 100);
+  EXPECT_TRUE(samples_of(render(t), "kscprobe_probe_failure_info").empty());
+
+  // One refused, one timed out, one unreachable agent.
+  t.record(1, ProbeResult::failure(Reason::refused, "port unreachable"), 130);
+  t.record(2, ProbeResult::failure(Reason::timeout, "no answer"), 130);
+  t.record(3, ProbeResult::failure(Reason::unreachable, "host unreachable"), 130);
+  std::string text = render(t);
+  auto lines = samples_of(text, "kscprobe_probe_failure_info");
+  EXPECT_EQ(lines, (std::vector<std::string>{failure_line("pc-0", "paris", "refused"),
+                                             failure_line("pc-1", "paris", "timeout"),
+                                             failure_line("pc-2", "lyon", "unreachable")}))
+      << text;
+
+  // The failure changes: so does the reason, still one series for the check.
+  t.record(1, ProbeResult::failure(Reason::unreachable, "admin prohibited"), 160);
+  lines = samples_of(render(t), "kscprobe_probe_failure_info");
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], failure_line("pc-0", "paris", "unreachable"));
+
+  // Success removes it.
+  t.record(1, ok, 190);
+  lines = samples_of(render(t), "kscprobe_probe_failure_info");
+  EXPECT_EQ(lines, (std::vector<std::string>{failure_line("pc-1", "paris", "timeout"),
+                                             failure_line("pc-2", "lyon", "unreachable")}));
+
+  // A reload that drops pc-2's check (and keeps the others) drops its series.
+  auto smaller = std::make_shared<Plan>(*plan);
+  smaller->checks.pop_back();
+  std::vector<std::uint32_t> map;
+  ResultTable reloaded = ResultTable::carry_over(smaller, t, &map);
+  lines = samples_of(render(reloaded), "kscprobe_probe_failure_info");
+  EXPECT_EQ(lines, (std::vector<std::string>{failure_line("pc-1", "paris", "timeout")}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Detail, FailureInfo,
+                         ::testing::Values(Detail::full, Detail::basic, Detail::aggregate),
+                         [](const auto& info) { return std::string(to_string(info.param)); });
+
+// A failure a prober left without a reason is still named (as a protocol failure).
+TEST(FailureInfo, AFailureWithoutAReasonIsStillNamed) {
+  ResultTable t(estate_plan(Detail::aggregate, {}));
+  ProbeResult bad;
+  bad.success = false;
+  t.record(1, bad, 100);
+  auto lines = samples_of(render(t), "kscprobe_probe_failure_info");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("reason=\"protocol\""), std::string::npos) << lines[0];
+  EXPECT_EQ(t.state(1).failures[static_cast<int>(Reason::protocol)], 1u);
+}
+
+// A target without a value for a label carries no such label, per check and in aggregates.
+TEST(MetricsRenderer, AnEmptyLabelIsNoLabel) {
+  auto plan = estate_plan(Detail::aggregate, {"site"});
+  plan->targets[3].labels.clear();           // pc-2 has no site
+  plan->targets[2].labels = {{"site", ""}};  // pc-1 has an empty one
+  ResultTable t(plan);
+  t.record(2, ProbeResult::failure(Reason::refused, "refused"), 100);
+  t.record(3, ProbeResult::failure(Reason::timeout, "timeout"), 100);
+  std::string text = render(t);
+  EXPECT_EQ(text.find("site=\"\""), std::string::npos) << text;
+  EXPECT_NE(text.find("kscprobe_aggregate_checks{role=\"agent\",check=\"signal_udp\","
+                      "transport=\"udp\",state=\"unknown\"} 0"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find("kscprobe_probe_failure_info{target=\"pc-1\",role=\"agent\","
+                "check=\"signal_udp\",port=\"15000\",transport=\"udp\",reason=\"refused\"} 1"),
+      std::string::npos)
+      << text;
 }
