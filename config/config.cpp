@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include <algorithm>
+
 namespace kscprobe {
 
 std::string_view to_string(Detail d) {
@@ -12,6 +14,14 @@ std::string_view to_string(Detail d) {
       return "aggregate";
   }
   return "full";
+}
+
+Duration effective_timeout(const DaemonConfig& daemon, std::optional<Duration> written,
+                           Duration interval) {
+  if (written) return *written;
+  if (daemon.timeout_written || daemon.timeout < interval) return daemon.timeout;
+  // The default would reach the next probe: leave a fifth of the interval between them.
+  return std::max(Duration(1), interval * 4 / 5);
 }
 
 std::string ConfigError::format() const {

@@ -82,6 +82,7 @@ struct TargetConfig {
 struct DaemonConfig {
   Duration interval = std::chrono::seconds(30);
   Duration timeout = std::chrono::seconds(5);
+  bool timeout_written = false;             // [daemon] timeout set in the file (not the default)
   unsigned max_in_flight = 256;             // TCP, TLS and HTTP(S) probes at once
   unsigned max_datagram_in_flight = 50000;  // UDP and ICMP probes waiting for a reply at once
   unsigned max_quiet_in_flight = 0;         // probes of checks that last got no answer; 0: 1/4
@@ -100,6 +101,13 @@ enum class Detail : std::uint8_t {
   aggregate,  // aggregates only; failing checks are still named by kscprobe_probe_success 0
 };
 std::string_view to_string(Detail d);
+
+/// The timeout of a check probed every `interval` when no level of the configuration writes
+/// one: the daemon's default, but never as long as a shorter interval (as Prometheus caps
+/// scrape_timeout at the scrape interval), so `interval = "5s"` alone stays valid. A timeout the
+/// user wrote is kept as written, and must be shorter than the interval.
+Duration effective_timeout(const DaemonConfig& daemon, std::optional<Duration> written,
+                           Duration interval);
 
 /// The /metrics output ([metrics]).
 struct MetricsConfig {

@@ -283,6 +283,8 @@ class Loader {
                     const toml::node* interval_node, const toml::node* timeout_node,
                     const std::string& context) {
     if (!interval.known || !timeout.known) return;
+    // A default timeout follows a short interval (effective_timeout): only a written one errs.
+    if (timeout.origin == "default") return;
     if (timeout.value < interval.value) return;
     const toml::node* at = timeout_node ? timeout_node : interval_node;
     if (!at) return;
@@ -380,6 +382,7 @@ class Loader {
       auto d = duration_value(*timeout_node, "timeout", context);
       timeout.known = d.has_value();
       if (d) daemon.timeout = timeout.value = *d;
+      daemon.timeout_written = true;
     }
     check_timing(interval, timeout, interval_node, timeout_node, context);
     daemon_interval_ =

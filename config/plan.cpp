@@ -133,7 +133,8 @@ Plan expand_plan(const Config& config) {
     const auto target_index = static_cast<std::uint32_t>(plan.targets.size());
     plan.targets.push_back(PlannedTarget{target.name, target.role, target.address, target.labels});
     const Duration target_interval = target.interval.value_or(config.daemon.interval);
-    const Duration target_timeout = target.timeout.value_or(config.daemon.timeout);
+    const Duration target_timeout =
+        effective_timeout(config.daemon, target.timeout, target_interval);
 
     for (const CatalogEntry& row : catalog()) {
       if (!row_applies(row, target)) continue;
@@ -166,7 +167,8 @@ Plan expand_plan(const Config& config) {
       spec.port = extra.port;
       spec.transport = extra.transport;
       spec.interval = extra.interval.value_or(target_interval);
-      spec.timeout = extra.timeout.value_or(target_timeout);
+      spec.timeout = effective_timeout(
+          config.daemon, extra.timeout ? extra.timeout : target.timeout, spec.interval);
       ProbeOptions o;
       o.http_path = extra.path.empty() ? std::string("/") : extra.path;
       if (extra.statuses) o.statuses = *extra.statuses;

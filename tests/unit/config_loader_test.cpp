@@ -326,22 +326,51 @@ timeout = "10s"
                "k.toml:3:11: [daemon]: timeout 10s must be shorter than interval 10s");
 }
 
-TEST(ConfigLoader, DaemonIntervalBelowDefaultTimeoutPointsAtInterval) {
-  expect_error(R"([daemon]
-interval = "2s"
-)",
-               "k.toml:2:12: [daemon]: timeout 5s (default) must be shorter than interval 2s");
+// A default never makes a valid setting invalid: the default timeout (5 s) follows a shorter
+// interval, at every level, as Prometheus caps scrape_timeout at the scrape interval.
+TEST(ConfigLoader, AShortIntervalAloneIsValid) {
+  EXPECT_TRUE(errors_of("[daemon]\ninterval = \"5s\"\n").empty());
+  EXPECT_TRUE(errors_of("[daemon]\ninterval = \"2s\"\n").empty());
+  EXPECT_TRUE(errors_of(R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+interval = "3s"
+)")
+                  .empty());
+  EXPECT_TRUE(errors_of(R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+[[target.check]]
+name = "api"
+port = 9443
+transport = "tls"
+interval = "1s"
+)")
+                  .empty());
 }
 
-TEST(ConfigLoader, TargetIntervalBelowInheritedTimeout) {
-  expect_error(R"([[target]]
+// A timeout the user wrote is kept as written, and must still be shorter than the interval.
+TEST(ConfigLoader, AWrittenDaemonTimeoutMustBeShorterThanATargetInterval) {
+  expect_error(R"([daemon]
+timeout = "5s"
+[[target]]
 name = "ksc01"
 role = "server"
 address = "ksc01.corp.example"
 interval = "3s"
 )",
-               "k.toml:5:12: target \"ksc01\": timeout 5s (default) must be shorter than "
+               "k.toml:7:12: target \"ksc01\": timeout 5s (from [daemon]) must be shorter than "
                "interval 3s");
+}
+
+TEST(ConfigLoader, DecimalDurations) {
+  Config c = load_ok("[daemon]\ninterval = \"1.5s\"\ntimeout = \"0.5s\"\n");
+  EXPECT_EQ(c.daemon.interval, 1500ms);
+  EXPECT_EQ(c.daemon.timeout, 500ms);
+  expect_error("[daemon]\ninterval = \"1.5\"\n",
+               "k.toml:2:12: [daemon]: interval: duration \"1.5\" lacks a unit (ms, s, m, h or d)");
 }
 
 TEST(ConfigLoader, TargetTimeoutAboveDaemonInterval) {
@@ -386,21 +415,6 @@ timeout = "30s"
 )",
                "k.toml:10:11: target \"ksc01\": check \"api\": timeout 30s must be shorter than "
                "interval 20s (from the target)");
-}
-
-TEST(ConfigLoader, CheckIntervalBelowDaemonTimeout) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-[[target.check]]
-name = "api"
-port = 9443
-transport = "tls"
-interval = "1s"
-)",
-               "k.toml:9:12: target \"ksc01\": check \"api\": timeout 5s (default) must "
-               "be shorter than interval 1s");
 }
 
 // ---------------------------------------------------------------- daemon

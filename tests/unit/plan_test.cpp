@@ -460,3 +460,45 @@ TEST(Plan, ParseShard) {
   for (const char* bad : {"5/5", "1/0", "a/3", "1", "1/", "/3", "-1/3", "1/2000"})
     EXPECT_FALSE(parse_shard(bad, &i, &n, &why)) << bad;
 }
+
+// The default timeout follows a short interval; a written one is kept.
+TEST(Plan, DefaultTimeoutFollowsAShortInterval) {
+  Plan plan = plan_of(R"([daemon]
+interval = "5s"
+[[target]]
+name = "ksc01"
+role = "server"
+address = "127.0.0.1"
+[[target]]
+name = "ksc02"
+role = "server"
+address = "127.0.0.2"
+interval = "1m"
+[[target]]
+name = "ksc03"
+role = "server"
+address = "127.0.0.3"
+interval = "2s"
+timeout = "1s"
+[[target.check]]
+name = "api"
+port = 9443
+transport = "tls"
+interval = "1s"
+timeout = "900ms"
+)");
+  ASSERT_FALSE(plan.checks.empty());
+  for (const auto& c : plan.checks) {
+    const std::string& t = plan.target_of(c).name;
+    if (t == "ksc01") {
+      EXPECT_EQ(c.interval, 5s);
+      EXPECT_EQ(c.timeout, 4s) << c.check;  // 5 s default, capped below the 5 s interval
+    } else if (t == "ksc02") {
+      EXPECT_EQ(c.timeout, 5s) << c.check;  // the default, shorter than 1 minute
+    } else if (c.check == "api") {
+      EXPECT_EQ(c.timeout, 900ms);
+    } else {
+      EXPECT_EQ(c.timeout, 1s) << c.check;
+    }
+  }
+}
