@@ -9,6 +9,7 @@
 
 #include "config/catalog.hpp"
 #include "config/duration.hpp"
+#include "config/rules.hpp"
 
 namespace kscprobe {
 
@@ -139,8 +140,8 @@ struct WebConfig {
 
 /// The blackbox-style /probe endpoint ([probe]).
 struct ProbeEndpointConfig {
-  std::vector<std::string> allow;  // CIDR networks that /probe may reach beside the targets
-  unsigned max_concurrent = 16;    // /probe requests served at once
+  std::vector<rules::Network> allow;  // networks that /probe may reach beside the targets
+  unsigned max_concurrent = 16;       // /probe requests served at once
 };
 
 /// Prometheus file_sd files with more targets (top-level `target_files`), re-read when they

@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "config/plan.hpp"
-#include "daemon/platform_net.hpp"
+#include "config/rules.hpp"
 
 namespace kscprobe {
 
@@ -45,10 +45,6 @@ constexpr std::string_view kTargetKeys[] = {"name",        "role",
 constexpr std::string_view kCheckKeys[] = {"name",    "port",     "transport",
                                            "path",    "status",   "expect_metrics",
                                            "payload", "interval", "timeout"};
-// Labels the exporter sets itself, or that Prometheus attaches at scrape time: a target label
-// with one of these names would clash with or silently overwrite them.
-constexpr std::string_view kReservedLabels[] = {"target", "role",  "check",    "port", "transport",
-                                                "reason", "phase", "instance", "job"};
 constexpr std::string_view kRoleNames[] = {
     "server", "distribution_point", "agent", "web_console", "ios_mdm", "database"};
 constexpr std::string_view kTransportNames[] = {"tcp", "tls", "udp", "http", "https", "icmp"};
@@ -133,34 +129,6 @@ bool valid_name(std::string_view s) {
   if (s.empty()) return false;
   for (unsigned char c : s) {
     if (!std::isalnum(c) && c != '_' && c != '.' && c != ':' && c != '@' && c != '-') return false;
-  }
-  return true;
-}
-
-bool valid_cidr(const std::string& s) {
-  auto slash = s.find('/');
-  std::string addr = s.substr(0, slash);
-  in6_addr a6{};
-  in_addr a4{};
-  int max = 0;
-  if (inet_pton(AF_INET, addr.c_str(), &a4) == 1)
-    max = 32;
-  else if (inet_pton(AF_INET6, addr.c_str(), &a6) == 1)
-    max = 128;
-  else
-    return false;
-  if (slash == std::string::npos) return true;
-  std::string p = s.substr(slash + 1);
-  if (p.empty() || p.size() > 3 || !std::all_of(p.begin(), p.end(), ::isdigit)) return false;
-  return std::stoi(p) <= max;
-}
-
-bool valid_label_name(std::string_view s) {
-  if (s.empty()) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = s[i];
-    bool ok = std::isalpha(c) || c == '_' || (i > 0 && std::isdigit(c));
-    if (!ok || c > 127) return false;
   }
   return true;
 }
@@ -487,9 +455,7 @@ class Loader {
       for (const auto& item : *arr) {
         auto v = string_value(item, "aggregate_labels entry", context);
         if (!v) continue;
-        if (!valid_label_name(*v) ||
-            std::find(std::begin(kReservedLabels), std::end(kReservedLabels), *v) !=
-                std::end(kReservedLabels)) {
+        if (!rules::is_label_name(*v) || rules::is_reserved_label(*v)) {
           error(item.source(), in(context, "aggregate_labels: " + quote(*v) +
                                                " is not a target label name (it must match "
                                                "[a-zA-Z_][a-zA-Z0-9_]* and not be one of the "
@@ -679,31 +645,15 @@ class Loader {
     return target;
   }
 
-  void load_address(const toml::node& n, std::string address, TargetConfig& target,
+  void load_address(const toml::node& n, const std::string& address, TargetConfig& target,
                     const std::string& context) {
-    if (address.empty()) {
-      error(n.source(), in(context, "address must not be empty"));
-      return;
+    std::string why;
+    if (auto a = rules::parse_address(address, &why)) {
+      target.address = std::move(*a);
+    } else {
+      error(n.source(),
+            in(context, "address " + (address.empty() ? "" : quote(address) + " ") + why));
     }
-    if (has_space_or_control(address)) {
-      error(n.source(), in(context, "address " + quote(address) + " must not contain spaces"));
-      return;
-    }
-    if (address.find('/') != std::string::npos) {
-      error(n.source(), in(context, "address " + quote(address) +
-                                        " must be a host name or IP address, not a URL"));
-      return;
-    }
-    // "[2001:db8::1]" is how people write IPv6 hosts in URLs; the resolver wants it bare.
-    if (address.size() > 2 && address.front() == '[' && address.back() == ']') {
-      address = address.substr(1, address.size() - 2);
-    }
-    if (std::count(address.begin(), address.end(), ':') == 1) {
-      error(n.source(), in(context, "address " + quote(address) +
-                                        " must not include a port (move ports in [target.ports])"));
-      return;
-    }
-    target.address = std::move(address);
   }
 
   void load_features(const toml::node& n, TargetConfig& target, const std::string& context) {
@@ -740,17 +690,14 @@ class Loader {
     }
     for (auto&& [key, value] : *t) {
       const std::string name(key.str());
-      if (!valid_label_name(name)) {
+      if (!rules::is_label_name(name)) {
         error(key.source(),
               in(context, "label name " + quote(name) + " must match [a-zA-Z_][a-zA-Z0-9_]*"));
         continue;
       }
-      if (name.starts_with("__") ||
-          std::find(std::begin(kReservedLabels), std::end(kReservedLabels), name) !=
-              std::end(kReservedLabels)) {
-        error(key.source(), in(context, "label name " + quote(name) +
-                                            " is reserved (target, role, check, port, transport, "
-                                            "reason, phase, instance, job and __*)"));
+      if (rules::is_reserved_label(name)) {
+        error(key.source(), in(context, "label name " + quote(name) + " is reserved (" +
+                                            std::string(rules::reserved_labels_text()) + ")"));
         continue;
       }
       const auto* s = value.as_string();
@@ -858,12 +805,12 @@ class Loader {
         for (const auto& item : *arr) {
           auto v = string_value(item, "allow entry", context);
           if (!v) continue;
-          if (!valid_cidr(*v)) {
-            error(item.source(), in(context, quote(*v) + " is not an IP network like 10.0.0.0/8 or "
-                                                         "fd00::/8"));
-            continue;
+          std::string why;
+          if (auto net = rules::parse_network(*v, &why)) {
+            probe.allow.push_back(*net);
+          } else {
+            error(item.source(), in(context, why));
           }
-          probe.allow.push_back(*v);
         }
       }
     }

@@ -2,30 +2,16 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <set>
 #include <utility>
 
+#include "config/rules.hpp"
 #include "config/yaml_file.hpp"
 
 namespace kscprobe {
 
 namespace {
-
-constexpr std::string_view kReserved[] = {"target", "check", "port",     "transport",
-                                          "reason", "phase", "instance", "job"};
-
-bool label_name_ok(const std::string& s) {
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-  });
-}
-
-bool address_ok(const std::string& s) {
-  return !s.empty() && s.size() < 256 && std::none_of(s.begin(), s.end(), [](char c) {
-    return std::isspace(static_cast<unsigned char>(c)) || c == '/' || c == '"';
-  });
-}
 
 // Bounds that keep the work of one file proportional to its size: a label mapping is copied
 // into every target of its group, and a parser that stops at the first hundred errors does not
@@ -113,23 +99,12 @@ bool parse_target_groups(const std::string& path, std::vector<TargetGroup>* grou
             proto.role = *r;
           }
         } else if (name == "features") {
-          std::size_t i = 0;
-          while (i <= value.size()) {
-            std::size_t end = value.find(',', i);
-            if (end == std::string::npos) end = value.size();
-            std::string f = value.substr(i, end - i);
-            f.erase(0, f.find_first_not_of(' '));
-            if (auto sp = f.find_last_not_of(' '); sp != std::string::npos) f.erase(sp + 1);
-            i = end + 1;
-            if (f.empty()) continue;
-            auto flag = parse_feature(f);
-            if (!flag) {
-              err(kv.second.Mark(), where + ": unknown feature \"" + f + "\" (" +
-                                        std::string(all_feature_names()) + ")");
-              ok = false;
-            } else {
-              proto.features |= *flag;
-            }
+          std::string why;
+          if (auto flags = rules::parse_feature_list(value, &why)) {
+            proto.features |= *flags;
+          } else {
+            err(kv.second.Mark(), where + ": " + why);
+            ok = false;
           }
         } else if (name == "engine") {
           auto e = parse_engine(value);
@@ -142,10 +117,13 @@ bool parse_target_groups(const std::string& path, std::vector<TargetGroup>* grou
           }
         } else if (name.rfind("__", 0) == 0) {
           // Meta labels: Prometheus drops them after relabelling, so do we.
-        } else if (!label_name_ok(name) || std::find(std::begin(kReserved), std::end(kReserved),
-                                                     name) != std::end(kReserved)) {
-          err(kv.first.Mark(), where + ": label name \"" + name +
-                                   "\" is not allowed (reserved, or not [a-zA-Z_][a-zA-Z0-9_]*)");
+        } else if (!rules::is_label_name(name)) {
+          err(kv.first.Mark(),
+              where + ": label name \"" + name + "\" must match [a-zA-Z_][a-zA-Z0-9_]*");
+          ok = false;
+        } else if (rules::is_reserved_label(name)) {
+          err(kv.first.Mark(), where + ": label name \"" + name + "\" is reserved (" +
+                                   std::string(rules::reserved_labels_text()) + ")");
           ok = false;
         } else {
           proto.labels.emplace_back(name, value);
@@ -180,9 +158,16 @@ bool parse_target_groups(const std::string& path, std::vector<TargetGroup>* grou
                           "\" repeats an earlier target (a YAML alias); list each target once");
         continue;
       }
-      if (!t.IsScalar() || !address_ok(t.Scalar())) {
-        err(t.Mark(), where + ": \"" + (t.IsScalar() ? t.Scalar() : std::string("?")) +
-                          "\" is not a host name or IP address");
+      std::string why;
+      std::optional<std::string> address;
+      if (!t.IsScalar()) {
+        why = "must be a host name or IP address";
+      } else {
+        address = rules::parse_address(t.Scalar(), &why);
+      }
+      if (!address) {
+        err(t.Mark(),
+            where + ": address \"" + (t.IsScalar() ? t.Scalar() : std::string("?")) + "\" " + why);
         continue;
       }
       if (!ok) continue;
@@ -191,10 +176,7 @@ bool parse_target_groups(const std::string& path, std::vector<TargetGroup>* grou
         members = &out.back().members;
         members->reserve(list.size());
       }
-      std::string address = t.Scalar();
-      if (address.size() > 2 && address.front() == '[' && address.back() == ']')
-        address = address.substr(1, address.size() - 2);
-      members->push_back({std::move(address), t.Mark().line + 1, t.Mark().column + 1});
+      members->push_back({std::move(*address), t.Mark().line + 1, t.Mark().column + 1});
     }
   }
   if (errors->size() != before) return false;

@@ -181,10 +181,8 @@ struct App::Impl {
     std::vector<std::uint32_t> old_to_new;
     table = ResultTable::carry_over(plan, table, &old_to_new);
     scheduler.set_plan(plan, old_to_new);
-    AllowList allow;
-    std::string ignored;
-    AllowList::parse(plan->probe.allow, &allow, &ignored);  // validated by the loader
-    probe_endpoint.configure(plan, std::move(allow), plan->probe.max_concurrent);
+    // The networks were parsed (and any error reported) by the loader.
+    probe_endpoint.configure(plan, AllowList(plan->probe.allow), plan->probe.max_concurrent);
     reload_ok->Set(1);
     last_reload_ok = true;
     reload_ts->Set(unix_now());

@@ -3,6 +3,7 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -24,15 +25,6 @@ namespace {
 std::string strip_brackets(std::string_view s) {
   if (s.size() >= 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
   return std::string(s);
-}
-
-bool prefix_match(const unsigned char* a, const unsigned char* b, int bits) {
-  int full = bits / 8;
-  if (std::memcmp(a, b, static_cast<std::size_t>(full)) != 0) return false;
-  int rest = bits % 8;
-  if (rest == 0) return true;
-  unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
-  return (a[full] & mask) == (b[full] & mask);
 }
 
 HttpResponse text(unsigned status, std::string body) {
@@ -64,56 +56,19 @@ MetricFamily family(const char* name, const char* help) {
 }  // namespace
 
 bool AllowList::parse(const std::vector<std::string>& cidrs, AllowList* out, std::string* error) {
-  AllowList list;
+  std::vector<rules::Network> networks;
   for (const auto& c : cidrs) {
-    auto slash = c.find('/');
-    std::string addr = c.substr(0, slash);
-    boost::system::error_code ec;
-    auto a = asio::ip::make_address(addr, ec);
-    int max = a.is_v4() ? 32 : 128;
-    int bits = max;
-    if (!ec && slash != std::string::npos) {
-      std::string p = c.substr(slash + 1);
-      char* end = nullptr;
-      long v = std::strtol(p.c_str(), &end, 10);
-      if (p.empty() || *end != '\0' || v < 0 || v > max) {
-        *error = "\"" + c + "\" has an invalid prefix length (0.." + std::to_string(max) + ")";
-        return false;
-      }
-      bits = static_cast<int>(v);
-    }
-    if (ec) {
-      *error = "\"" + c + "\" is not an IP network like 10.0.0.0/8 or fd00::/8";
-      return false;
-    }
-    if (a.is_v4()) {
-      list.v4_.push_back({a.to_v4().to_uint(), bits});
-    } else {
-      list.v6_.push_back({a.to_v6().to_bytes(), bits});
-    }
+    auto n = rules::parse_network(c, error);
+    if (!n) return false;
+    networks.push_back(*n);
   }
-  *out = std::move(list);
+  *out = AllowList(std::move(networks));
   return true;
 }
 
 bool AllowList::allows(std::string_view ip_literal) const {
-  boost::system::error_code ec;
-  auto a = asio::ip::make_address(strip_brackets(ip_literal), ec);
-  if (ec) return false;
-  if (a.is_v6() && a.to_v6().is_v4_mapped())
-    a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-  if (a.is_v4()) {
-    auto bytes = a.to_v4().to_bytes();
-    for (const auto& [net, bits] : v4_) {
-      auto nb = asio::ip::address_v4(net).to_bytes();
-      if (prefix_match(bytes.data(), nb.data(), bits)) return true;
-    }
-    return false;
-  }
-  auto bytes = a.to_v6().to_bytes();
-  for (const auto& [net, bits] : v6_)
-    if (prefix_match(bytes.data(), net.data(), bits)) return true;
-  return false;
+  return std::any_of(networks_.begin(), networks_.end(),
+                     [&](const rules::Network& n) { return n.contains(ip_literal); });
 }
 
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q) {
@@ -207,17 +162,10 @@ asio::awaitable<HttpResponse> ProbeEndpoint::handle(HttpRequest req) {
     t.address = t.name;
     t.role = *role;
     if (*role == Role::database) t.engine = DbEngine::postgresql;
-    std::size_t i = 0;
-    while (i < features.size()) {
-      std::size_t end = features.find(',', i);
-      if (end == std::string::npos) end = features.size();
-      std::string f = features.substr(i, end - i);
-      i = end + 1;
-      if (f.empty()) continue;
-      auto flag = parse_feature(f);
-      if (!flag) co_return text(400, "unknown feature \"" + f + "\"\n");
-      t.features |= *flag;
-    }
+    std::string why;
+    auto flags = rules::parse_feature_list(features, &why);
+    if (!flags) co_return text(400, why + "\n");
+    t.features |= *flags;
     cfg.targets.push_back(t);
     adhoc = std::make_shared<Plan>(expand_plan(cfg));
     checks = adhoc->checks;
@@ -232,13 +180,14 @@ asio::awaitable<HttpResponse> ProbeEndpoint::handle(HttpRequest req) {
   // Like blackbox_exporter: leave half a second of the scrape timeout for the answer.
   std::string scrape_timeout = req.header("x-prometheus-scrape-timeout-seconds");
   if (!scrape_timeout.empty()) {
-    double s = std::atof(scrape_timeout.c_str());
-    if (s > 0) {
-      auto budget = Duration(static_cast<long long>((s - 0.5) * 1000));
-      if (budget < Duration(100)) budget = Duration(100);
-      for (auto& c : checks)
-        if (c.timeout > budget) c.timeout = budget;
-    }
+    auto s = rules::parse_seconds(scrape_timeout);
+    if (!s)
+      co_return text(400, "X-Prometheus-Scrape-Timeout-Seconds \"" + scrape_timeout.substr(0, 64) +
+                              "\" is not a positive number of seconds\n");
+    auto budget = Duration(static_cast<long long>(std::min(*s - 0.5, 86400.0) * 1000));
+    if (budget < Duration(100)) budget = Duration(100);
+    for (auto& c : checks)
+      if (c.timeout > budget) c.timeout = budget;
   }
 
   ++active_;

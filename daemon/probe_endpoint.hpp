@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/plan.hpp"
+#include "config/rules.hpp"
 #include "daemon/http_server.hpp"
 
 namespace kscprobe {
@@ -15,14 +16,16 @@ struct ProbeEnv;
 /// Networks that /probe may reach beside the configured targets ("10.0.0.0/8", "::1/128").
 class AllowList {
  public:
-  /// Parses CIDR strings; returns false with the offending entry in *error.
+  AllowList() = default;
+  explicit AllowList(std::vector<rules::Network> networks) : networks_(std::move(networks)) {}
+  /// Parses CIDR strings (rules::parse_network); returns false with the offending entry in
+  /// *error.
   static bool parse(const std::vector<std::string>& cidrs, AllowList* out, std::string* error);
   bool allows(std::string_view ip_literal) const;
-  bool empty() const { return v4_.empty() && v6_.empty(); }
+  bool empty() const { return networks_.empty(); }
 
  private:
-  std::vector<std::pair<std::uint32_t, int>> v4_;                  // address, prefix length
-  std::vector<std::pair<std::array<unsigned char, 16>, int>> v6_;  // address, prefix length
+  std::vector<rules::Network> networks_;
 };
 
 /// Decodes one application/x-www-form-urlencoded query into (name, value) pairs.

@@ -46,10 +46,7 @@ shutdown_udp = )" + std::to_string(silent_udp_.local_endpoint().port()) +
     auto r = load_config_string(toml, "probe.toml");
     ASSERT_TRUE(r.ok()) << r.error_text();
     plan_ = std::make_shared<Plan>(expand_plan(*r.config));
-    AllowList allow;
-    std::string err;
-    ASSERT_TRUE(AllowList::parse(plan_->probe.allow, &allow, &err)) << err;
-    endpoint_.configure(plan_, allow, 4);
+    endpoint_.configure(plan_, AllowList(plan_->probe.allow), 4);
   }
 
   HttpResponse get(std::string query, std::string scrape_timeout = "") {
@@ -157,4 +154,23 @@ TEST_F(ProbeEndpointTest, ScrapeTimeoutHeaderShortensTheProbe) {
   EXPECT_NE(r.body.find("probe_success{check=\"shutdown_udp\"} 1"), std::string::npos) << r.body;
   EXPECT_LT(took, std::chrono::milliseconds(1500));
   EXPECT_GE(took, std::chrono::milliseconds(400));
+}
+
+// Prometheus always sends a number; anything else is a client error, not a silent default.
+TEST_F(ProbeEndpointTest, AGarbageScrapeTimeoutHeaderIsRefused) {
+  for (const char* bad : {"abc", "5s", "-1", "0", "nan", "1e3", " 2"}) {
+    auto r = get("target=ksc01&check=agents_tcp", bad);
+    EXPECT_EQ(r.status, 400u) << bad;
+    EXPECT_NE(r.body.find("X-Prometheus-Scrape-Timeout-Seconds"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(get("target=ksc01&check=agents_tcp", "9.5").status, 200u);
+}
+
+// Features read the same in /probe as in target files: spaces around entries are trimmed.
+TEST_F(ProbeEndpointTest, SpacedFeaturesAreTrimmed) {
+  auto r = get("target=127.0.0.2&role=server&features=ksn_proxy%2C%20mobile&check=ksn_proxy_udp");
+  EXPECT_EQ(r.status, 200u) << r.body;
+  auto bad = get("target=127.0.0.2&role=server&features=ksn_proxy%2C%20nope");
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_NE(bad.body.find("unknown feature \"nope\""), std::string::npos) << bad.body;
 }

@@ -1110,7 +1110,9 @@ TEST(ConfigLoader, WebErrorsArePositioned) {
 
 TEST(ConfigLoader, ProbeAllowListErrorsArePositioned) {
   expect_error("[probe]\nallow = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n",
-               "k.toml:2:24: [probe]: \"10.0.0.0/33\" is not an IP network like 10.0.0.0/8 or "
+               "k.toml:2:24: [probe]: \"10.0.0.0/33\" has an invalid prefix length (0..32)");
+  expect_error("[probe]\nallow = [\"10.0.0/8\"]\n",
+               "k.toml:2:10: [probe]: \"10.0.0/8\" is not an IP network like 10.0.0.0/8 or "
                "fd00::/8");
   expect_error("[probe]\nmax_concurrent = 0\n",
                "k.toml:2:18: [probe]: max_concurrent must be an integer in 1..1024");

@@ -110,8 +110,8 @@ TEST(TargetFile, YamlAndErrorsWithPositions) {
             dir + "/b.yml:3:3: group #2: labels must say the role (\"role\": \"agent\", ...)");
   EXPECT_EQ(texts[2], dir + "/b.yml:7:3: group #3: unknown key \"extra\" (targets, labels)");
   EXPECT_EQ(texts[3], dir +
-                          "/b.yml:6:25: group #3: label name \"job\" is not allowed (reserved, "
-                          "or not [a-zA-Z_][a-zA-Z0-9_]*)");
+                          "/b.yml:6:25: group #3: label name \"job\" is reserved (target, "
+                          "role, check, port, transport, reason, phase, instance, job and __*)");
   write(dir + "/c.json", "[{\"targets\": [\"a\"");
   e.clear();
   EXPECT_FALSE(parse_target_file(dir + "/c.json", &t, &e));
@@ -224,4 +224,24 @@ TEST(TargetFiles, MergeSkipsDuplicateNames) {
   ASSERT_EQ(e.size(), 1u);
   EXPECT_EQ(e[0].format(),
             "f.json:3:5: target \"ksc01\" is defined more than once; this one is ignored");
+}
+
+// An address with a port means the same in a target file as in the TOML file: an error, not a
+// host named "ksc01:13000" whose every check fails to resolve.
+TEST(TargetFile, AnAddressWithAPortIsRefusedAsInToml) {
+  std::string dir = temp_dir();
+  write(dir + "/p.json", R"([
+  {"targets": ["ksc01.corp:13000", "10.0.0.1:15000", "[fd00::7]:15000", "fd00::8"],
+   "labels": {"role": "agent"}}
+])");
+  std::vector<TargetConfig> t;
+  std::vector<ConfigError> e;
+  EXPECT_FALSE(parse_target_file(dir + "/p.json", &t, &e));
+  auto texts = error_texts(e);
+  ASSERT_EQ(texts.size(), 3u);
+  for (const auto& text : texts)
+    EXPECT_NE(text.find("must not include a port (move ports in [target.ports])"),
+              std::string::npos)
+        << text;
+  EXPECT_NE(texts[0].find("address \"ksc01.corp:13000\""), std::string::npos) << texts[0];
 }
