@@ -260,9 +260,8 @@ struct App::Impl {
     }
     if (req.path == "/") {
       if (!get) return method_not_allowed("GET");
-      StatusResponse page = serve_status_page(
-          table, StatusPageInfo{KSCPROBE_VERSION, config_source(options), last_reload_ok, unix_now()},
-          req.query);
+      StatusPageInfo info{KSCPROBE_VERSION, config_source(options), last_reload_ok, unix_now()};
+      StatusResponse page = serve_status_page(table, info, req.query);
       res.status = page.status;
       res.content_type = std::move(page.content_type);
       res.body = std::move(page.body);

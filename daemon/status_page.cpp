@@ -21,7 +21,7 @@ constexpr std::size_t kMaxQueryBytes = 4096;
 constexpr std::size_t kMaxParameters = 64;
 constexpr std::size_t kMaxOffset = 1'000'000'000;
 /// Label values listed per label in the HTML summary; JSON and text list them all.
-constexpr std::size_t kHtmlLabelValues = 50;
+constexpr std::size_t kHtmlLabelValues = 20;
 
 constexpr double kNoCertificate = 1e12;  // days_left of a check without a certificate
 
@@ -400,7 +400,7 @@ void html_count_cell(std::string& h, std::uint64_t v, const StatusQuery* link, c
 /// One summary row; `base` carries the row's filter (role or label), nullptr: no links.
 void html_summary_row(std::string& h, const std::string& head, const StatusCounts& c,
                       const std::vector<int>& reasons, const StatusQuery* base) {
-  h += "<tr><th title=\"" + html_escape(head) + "\">" + html_escape(head) + "</th>";
+  h += "<tr><th><span title=\"" + html_escape(head) + "\">" + html_escape(head) + "</span></th>";
   auto with = [&](StateFilter st, std::optional<Reason> r) {
     StatusQuery q = base ? *base : StatusQuery{};
     q.state = st;
@@ -442,7 +442,8 @@ void html_select(std::string& h, const char* name, const char* any, std::string_
 }
 
 /// A table cell that keeps to one line: the whole text in its title when it is cut.
-void html_cell(std::string& h, std::string_view text, std::string_view cls = {}) {
+void html_cell(std::string& h, std::string_view text, std::string_view cls = {},
+               std::string_view title = {}) {
   h += "<td";
   if (!cls.empty()) {
     h += " class=\"";
@@ -450,7 +451,10 @@ void html_cell(std::string& h, std::string_view text, std::string_view cls = {})
     h += '"';
   }
   std::string e = html_escape(text);
-  if (text.size() > 12) h += " title=\"" + e + "\"";
+  if (!title.empty())
+    h += " title=\"" + html_escape(title) + "\"";
+  else if (text.size() > 10)
+    h += " title=\"" + e + "\"";
   h += ">" + e + "</td>";
 }
 
@@ -473,12 +477,12 @@ table{border-collapse:collapse}
 th,td{border-bottom:1px solid #ddd;padding:.25em .5em;text-align:left;white-space:nowrap}
 th{background:#f4f4f4;font-weight:600}
 table.sum td{text-align:right;min-width:3.2em}
-table.sum th:first-child{max-width:16em;overflow:hidden;text-overflow:ellipsis}
+table.sum th span{display:inline-block;max-width:18em;overflow:hidden;text-overflow:ellipsis;vertical-align:bottom}
 .n-down{color:#b3261e;font-weight:700}.n-pending{color:#5f6368;font-weight:600}
 .n-warn{color:#b06000;font-weight:700}
-table.checks{table-layout:fixed;width:100%}
-table.checks td{overflow:hidden;text-overflow:ellipsis;height:1.4em}
-.state{font-weight:700;border-radius:3px;padding:.1em .4em;font-size:.85em}
+table.checks{table-layout:fixed;width:100%;font-size:13px}
+table.checks td,table.checks th{overflow:hidden;text-overflow:ellipsis;height:1.4em}
+.state{font-weight:700;border-radius:3px;padding:.1em .3em;font-size:.8em}
 .down{background:#d93025;color:#fff}.up{background:#188038;color:#fff}
 .pending{background:#9aa0a6;color:#fff}.filtered{background:#1a73e8;color:#fff}
 .warn{color:#b06000;font-weight:600}.detail{color:#555}
@@ -582,13 +586,15 @@ form.filters{margin:.6em 0}form.filters *{font-size:13px;margin-right:.3em}
     h += "<div class=\"paging\" id=\"";
     h += id;
     h += "\"><span>";
-    if (sel.page.empty())
-      h += "no check";
+    if (sel.matched == 0)
+      h += "no check matches";
+    else if (sel.page.empty())
+      h += "none on this page; " + std::to_string(sel.matched) + " matching";
     else
       h += "checks " + std::to_string(q.offset + 1) + "&ndash;" +
-           std::to_string(q.offset + sel.page.size()) + " of";
-    h += " " + std::to_string(sel.matched) + (sel.matched == 1 ? " matching" : " matching") +
-         "</span>";
+           std::to_string(q.offset + sel.page.size()) + " of " + std::to_string(sel.matched) +
+           " matching";
+    h += "</span>";
     if (!links.prev.empty())
       h += "<a rel=\"prev\" href=\"" + html_escape(links.prev) + "\">&larr; previous</a>";
     if (!links.next.empty())
@@ -606,13 +612,13 @@ form.filters{margin:.6em 0}form.filters *{font-size:13px;margin-right:.3em}
   const std::vector<std::string>& shown_labels =
       plan ? plan->metrics.aggregate_labels : std::vector<std::string>{};
   h += "<table class=\"checks\" id=\"checks\"><colgroup><col style=\"width:8.5em\">"
-       "<col style=\"width:14%\"><col style=\"width:8.5em\"><col style=\"width:9%\">";
-  for (std::size_t l = 0; l < shown_labels.size(); ++l) h += "<col style=\"width:6em\">";
-  h += "<col style=\"width:11%\"><col style=\"width:6.5em\"><col style=\"width:5.5em\">"
-       "<col style=\"width:13em\"><col style=\"width:6em\"><col style=\"width:8.5em\"><col>"
+       "<col style=\"width:10%\"><col style=\"width:7.5em\"><col style=\"width:9%\">";
+  for (std::size_t l = 0; l < shown_labels.size(); ++l) h += "<col style=\"width:5em\">";
+  h += "<col style=\"width:12.5em\"><col style=\"width:5.5em\"><col style=\"width:12.5em\">"
+       "<col style=\"width:6em\"><col style=\"width:7.5em\"><col>"
        "</colgroup><thead><tr><th>State</th><th>Target</th><th>Role</th><th>Check</th>";
   for (const auto& name : shown_labels) h += "<th>" + html_escape(name) + "</th>";
-  h += "<th>Address</th><th>Port</th><th>Latency</th><th>Last failure</th><th>Last success</th>"
+  h += "<th>Endpoint</th><th>Latency</th><th>Last failure</th><th>Last OK</th>"
        "<th>Certificate</th><th>Detail</th></tr></thead><tbody>\n";
   for (const Key& k : sel.page) {
     const CheckSpec& c = plan->checks[k.index];
@@ -630,8 +636,10 @@ form.filters{margin:.6em 0}form.filters *{font-size:13px;margin-right:.3em}
     html_cell(h, to_string(t.role));
     html_cell(h, c.check);
     for (const auto& name : shown_labels) html_cell(h, label_of(t, name));
-    html_cell(h, c.address);
-    h += "<td>" + std::to_string(c.port) + "/" + std::string(to_string(c.transport)) + "</td>";
+    // Address, port and transport in one column: "10.0.0.1:14000/tcp", "[fd00::1]:15000/udp".
+    const bool v6 = c.address.find(':') != std::string::npos;
+    html_cell(h, (v6 ? "[" + c.address + "]" : c.address) + ":" + std::to_string(c.port) + "/" +
+                     std::string(to_string(c.transport)));
     h += "<td>" + (s.has_result ? ms(s.duration) : std::string("-")) + "</td>";
     std::string failure = "-";
     if (s.last_failure_reason != Reason::none) {
@@ -645,9 +653,9 @@ form.filters{margin:.6em 0}form.filters *{font-size:13px;margin-right:.3em}
          (s.last_success_ts > 0 ? ago(info.now_unix - s.last_success_ts) : std::string("never")) +
          "</td>";
     if (s.tls && s.tls->not_after > 0) {
-      std::string text =
-          date_of(s.tls->not_after) + " (" + std::to_string(static_cast<long>(k.days)) + " days)";
-      html_cell(h, text, k.days < kCertWarnDays ? "warn" : "");
+      std::string date = date_of(s.tls->not_after);
+      html_cell(h, date, k.days < kCertWarnDays ? "warn" : "",
+                date + " (" + std::to_string(static_cast<long>(k.days)) + " days)");
     } else {
       h += "<td>-</td>";
     }
