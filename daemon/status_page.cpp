@@ -373,8 +373,12 @@ struct PageLinks {
 };
 PageLinks links_of(const StatusQuery& q, std::size_t matched) {
   PageLinks l;
-  if (q.offset > 0 && q.limit > 0)
-    l.prev = page_link(q, q.offset > q.limit ? std::min(q.offset - q.limit, matched) : 0);
+  if (q.offset > 0 && q.limit > 0) {
+    std::size_t prev = q.offset > q.limit ? q.offset - q.limit : 0;
+    // Past the end (a link kept while checks went away): back to the last page with rows.
+    if (prev >= matched) prev = matched ? (matched - 1) / q.limit * q.limit : 0;
+    l.prev = page_link(q, prev);
+  }
   if (q.limit > 0 && q.offset + q.limit < matched) l.next = page_link(q, q.offset + q.limit);
   return l;
 }
@@ -477,7 +481,8 @@ table{border-collapse:collapse}
 th,td{border-bottom:1px solid #ddd;padding:.25em .5em;text-align:left;white-space:nowrap}
 th{background:#f4f4f4;font-weight:600}
 table.sum td{text-align:right;min-width:3.2em}
-table.sum th span{display:inline-block;max-width:18em;overflow:hidden;text-overflow:ellipsis;vertical-align:bottom}
+table.sum th span{display:inline-block;max-width:18em;overflow:hidden;text-overflow:ellipsis;
+vertical-align:bottom}
 .n-down{color:#b3261e;font-weight:700}.n-pending{color:#5f6368;font-weight:600}
 .n-warn{color:#b06000;font-weight:700}
 table.checks{table-layout:fixed;width:100%;font-size:13px}
