@@ -207,7 +207,7 @@ void add_counts(StatusCounts& c, const CheckState& s, Outcome o, bool udp_silent
   if (expiring) ++c.cert_expiring;
 }
 
-/// What one pass over the table yields: the summary and the matching checks, ordered.
+/// A matching check's place in the page order, compared without touching the table.
 struct Key {
   Severity severity;
   std::uint32_t failures;
@@ -222,6 +222,7 @@ bool worse(const Key& a, const Key& b) {
   return a.index < b.index;  // a total order: pages do not overlap or skip
 }
 
+/// What one pass over the table yields: the summary and the asked page of matching checks.
 struct Selection {
   StatusSummary summary;
   std::size_t matched = 0;
