@@ -258,9 +258,11 @@ struct App::Impl {
     }
     if (req.path == "/") {
       if (!get) return method_not_allowed("GET");
-      res.content_type = "text/html; charset=utf-8";
-      res.body = render_status_page(table, StatusPageInfo{KSCPROBE_VERSION, config_source(options),
-                                                          last_reload_ok, unix_now()});
+      StatusPageInfo info{KSCPROBE_VERSION, config_source(options), last_reload_ok, unix_now()};
+      StatusResponse page = serve_status_page(table, info, req.query);
+      res.status = page.status;
+      res.content_type = std::move(page.content_type);
+      res.body = std::move(page.body);
       res.compressible = true;
       return res;
     }

@@ -1,9 +1,21 @@
 #pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "collectors/probe_result.hpp"
+#include "config/catalog.hpp"
 
 namespace kscprobe {
 
 class ResultTable;
+struct CheckState;
+struct Plan;
 
 struct StatusPageInfo {
   std::string version;
@@ -12,11 +24,91 @@ struct StatusPageInfo {
   double now_unix = 0;
 };
 
-/// The HTML page served on `/`: every target and check with its state, latency, last failure
-/// reason, time since last success and certificate expiry, worst first.
-std::string render_status_page(const ResultTable& table, const StatusPageInfo& info);
+/// A check's last probe as /metrics counts it: `kscprobe_aggregate_checks{state}` (up, unknown
+/// = pending, or the reason) and `kscprobe_probe_failure_info{reason}` (one per down check).
+/// The status page counts with this and nothing else, so both answer the same.
+enum class Outcome : std::uint8_t { pending, up, down };
+Outcome outcome_of(const CheckState& s);
+
+/// Certificates that expire within this many days (or have expired) are flagged.
+inline constexpr double kCertWarnDays = 30;
+
+/// Checks counted by the outcome of their last probe.
+struct StatusCounts {
+  std::uint64_t checks = 0;
+  std::uint64_t up = 0;
+  std::uint64_t udp_silent = 0;  // of `up`: UDP ports that stayed silent (open|filtered)
+  std::uint64_t pending = 0;
+  std::uint64_t down = 0;
+  std::array<std::uint64_t, kReasonCount> down_by_reason{};  // [none] unused
+  std::uint64_t cert_expiring = 0;  // a certificate seen expires within kCertWarnDays
+};
+
+/// The summary on top of the page: the whole table, per role, and per value of each
+/// `[metrics] aggregate_labels` label ("" for targets without the label).
+struct StatusSummary {
+  StatusCounts total;
+  std::array<StatusCounts, kRoleCount> roles{};
+  struct Label {
+    std::string name;
+    std::vector<std::pair<std::string, StatusCounts>> values;  // sorted by value
+  };
+  std::vector<Label> labels;
+};
+StatusSummary summarize(const ResultTable& table, double now_unix);
+
+enum class StatusFormat : std::uint8_t { html, json, text };
+enum class StateFilter : std::uint8_t { any, up, down, pending, filtered, expiring };
+
+inline constexpr std::size_t kStatusDefaultLimit = 200;
+inline constexpr std::size_t kStatusMaxLimit = 1000;
+
+/// What `/` was asked for: filters (all must hold), the page, the format.
+struct StatusQuery {
+  StatusFormat format = StatusFormat::html;
+  std::optional<Role> role;
+  std::string check;                                        // check id, exact
+  StateFilter state = StateFilter::any;                     // up includes udp open|filtered
+  std::optional<Reason> reason;                             // down for this reason
+  std::string target;                                       // substring of the name, any case
+  std::vector<std::pair<std::string, std::string>> labels;  // user labels, exact
+  std::size_t offset = 0;
+  std::size_t limit = kStatusDefaultLimit;
+
+  /// The query string that asks for the same (canonical order, percent-encoded), starting with
+  /// '?', or "" when everything is default.
+  std::string to_query_string() const;
+};
+
+/// Parses the query string of `/` (undecoded, as sent). Parameters: format (html, json, text),
+/// role, check, state (up, down, pending, filtered, expiring), reason, target, offset, limit
+/// (0..kStatusMaxLimit), `label.NAME` for a user label, or plain `NAME` for a label some target
+/// of `plan` carries. An empty value sets no filter. Anything else, a repeated parameter, bad
+/// percent-encoding or a value out of its set is an error: false, with `error` saying why.
+bool parse_status_query(std::string_view query, const Plan* plan, StatusQuery* out,
+                        std::string* error);
+
+/// The page in the asked format: the summary, then the page of the matching checks, worst
+/// first (down, the longest failing first; pending; certificate expiring; the rest).
+std::string render_status_page(const ResultTable& table, const StatusPageInfo& info,
+                               const StatusQuery& query = {});
+
+/// `/` as served: 200 with the page in the asked format, or 400 with a line saying what in the
+/// query string is wrong.
+struct StatusResponse {
+  unsigned status = 200;
+  std::string content_type;
+  std::string body;
+};
+StatusResponse serve_status_page(const ResultTable& table, const StatusPageInfo& info,
+                                 std::string_view query);
 
 /// Escapes text for HTML element content and attribute values.
 std::string html_escape(std::string_view s);
+
+/// Decodes a query string component: %XX and '+' (a space). False on a malformed escape.
+bool url_decode(std::string_view in, std::string* out);
+/// Percent-encodes a query string component (unreserved characters stay).
+std::string url_encode(std::string_view s);
 
 }  // namespace kscprobe
