@@ -649,7 +649,7 @@ void print_result(const char* who, const ProberResult& r) {
   } else {
     std::printf(
         "  %s: %.1f probes/s ended (%.1f ok, %.1f failed), %.3f s CPU in %.1f s = %.1f %% of a "
-        "core, %.4f ms CPU/probe, peak RSS %.1f MB%s\n",
+        "core, %.4f ms CPU/probe, peak RSS %.1f MB%s\n",  // RSS nan: not a process of its own
         who, r.attempts_per_s, r.succeeded_per_s, r.failed_per_s, r.cpu_s, r.window_s,
         100 * r.cpu_s / r.window_s, r.cpu_ms_per_probe, r.peak_rss_mb,
         r.scrapes >= 0

@@ -37,16 +37,16 @@ class Generator(unittest.TestCase):
 
     def test_every_goal_is_stated_with_its_verdict(self):
         text = run(FIXTURE).stdout
-        # tcp-90: kscprobe 0.111 ÷ floor 0.05 = 2.22× > 2×; blackbox 1 ÷ 0.111 = 9.0× < 10×.
-        self.assertIn("| kscprobe ÷ floor |  | 2.2× |  | ≤ 2× | missed by 1.11× (2.2×) |", text)
-        self.assertIn("| 9.0× | ≥ 10× | missed by 1.11× (9.0× of 10×) |", text)
+        # tcp-90: kscprobe 0.111 ÷ floor 0.05 = 2.22× > 2×; blackbox 1 ÷ 0.111 = 9.01× < 10×.
+        self.assertIn("| kscprobe ÷ floor |  | 2.22× |  | ≤ 2× | missed by 1.11× (2.22×) |", text)
+        self.assertIn("| 9.01× | ≥ 10× | missed by 1.11× (9.01× of 10×) |", text)
         # tcp-4000: both met; blackbox ended half the offered rate: marked overloaded.
-        self.assertIn("| 1.2× |  | ≤ 2× | met |", text)
+        self.assertIn("| 1.20× |  | ≤ 2× | met |", text)
         self.assertIn("0.500 (overloaded: 50 % of the offered rate ended)", text)
         # TLS: blackbox failed, so its ratios are not measured; full ÷ openssl = 1.5× > 1.2×.
         self.assertIn("failed: blackbox_exporter did not start:", text)
         self.assertIn("| ≥ 1.5× | not measured |", text)
-        self.assertIn("| ≤ 1.2× | missed by 1.25× (1.5×) |", text)
+        self.assertIn("| ≤ 1.2× | missed by 1.25× (1.50×) |", text)
         # Estate: CPU over, RSS and lag met, 10 refusals missing.
         self.assertIn("| < 10 % | missed by 1.15× (11.5 %) |", text)
         self.assertIn("| < 200 MB | met |", text)
@@ -58,11 +58,11 @@ class Generator(unittest.TestCase):
 
     def test_verdicts(self):
         self.assertEqual(bench_table.at_most(2.0, 2.0), "met")
-        self.assertEqual(bench_table.at_most(3.0, 2.0, "×"), "missed by 1.50× (3.0×)")
+        self.assertEqual(bench_table.at_most(3.0, 2.0, "×"), "missed by 1.50× (3.00×)")
         self.assertEqual(bench_table.at_most(None, 2.0), "not measured")
         self.assertEqual(bench_table.at_most(float("nan"), 2.0), "not measured")
         self.assertEqual(bench_table.at_least(10.0, 10.0), "met")
-        self.assertEqual(bench_table.at_least(5.0, 10.0), "missed by 2.00× (5.0× of 10×)")
+        self.assertEqual(bench_table.at_least(5.0, 10.0), "missed by 2.00× (5.00× of 10×)")
         self.assertEqual(bench_table.at_least(None, 10.0), "not measured")
 
 
