@@ -10,9 +10,11 @@
 
 namespace kscprobe {
 
-/// Buckets of kscprobe_probe_latency_seconds (seconds).
-inline constexpr std::array<double, 13> kLatencyBuckets = {
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+/// Buckets of kscprobe_probe_latency_seconds and kscprobe_scheduler_lag_seconds (seconds), fine
+/// below 25 ms: the lag lies there (the loop wakes on a 10 ms grid), and so does a LAN's latency.
+inline constexpr std::array<double, 22> kLatencyBuckets = {
+    0.0005, 0.001, 0.002, 0.0025, 0.003, 0.004, 0.005, 0.006, 0.0075, 0.01, 0.0125,
+    0.015,  0.02,  0.025, 0.05,   0.1,   0.25,  0.5,   1,     2.5,    5,    10};
 
 struct HistogramData {
   std::array<std::uint64_t, kLatencyBuckets.size()> buckets{};  // non-cumulative

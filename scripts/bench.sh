@@ -1,34 +1,39 @@
 #!/usr/bin/env bash
-# Benchmark (tests/bench/): kscprobe on a simulated KSC estate, side by side with
-# blackbox_exporter driven the way Prometheus drives it, ending with a Markdown table.
-#   scripts/bench.sh           every scenario (about 7 minutes, plus the build)
-#   scripts/bench.sh --quick   smaller numbers, short windows (about a minute): a smoke run
+# Benchmark (tests/bench/): kscprobe on a simulated KSC estate over a veth pair, beside
+# blackbox_exporter driven the way Prometheus drives it, a plain connect loop (the floor) and
+# openssl s_time; results as JSON, a Markdown table, and the README's benchmark section.
+#   scripts/bench.sh           every scenario (about 15 minutes, plus the build)
+#   scripts/bench.sh --quick   smaller numbers, short windows (about two minutes): a smoke run
 # Other arguments go to the benchmark program (kscprobe_bench --help lists them).
-# KSCPROBE_BENCH_BUILD_DIR picks the build directory (default build); KSCPROBE_BENCH_NICE the
-# priority of the run (default -10, so a build running beside it disturbs it less; 0 leaves it):
-# the nice value of the run and, with autogroup scheduling, of this session's group meanwhile.
-# Needs root: the run happens in a network namespace of its own, so the wildcard listeners that
-# answer for every 127.x.y.z never face a real network, and the connections use their own
-# loopback, ephemeral ports and kernel limits.
+# KSCPROBE_BENCH_BUILD_DIR picks the build directory (default build); the results go to
+# $build/bench/results.json and results.md (--results=FILE elsewhere). A full run rewrites the
+# README section between <!-- bench:begin --> and <!-- bench:end -->; KSCPROBE_BENCH_README=0
+# leaves it. KSCPROBE_BENCH_NICE: priority of the run (default -10; 0 leaves it).
+# Needs root: it makes two network namespaces, the prober's and the estate's, joined by a veth.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quick=0
+build=${KSCPROBE_BENCH_BUILD_DIR:-build}
+results=$build/bench/results.json
 for arg in "$@"; do
-  if [[ $arg == --quick ]]; then quick=1; fi
-  if [[ $arg == --help || $arg == -h ]]; then
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
-    exit 0
-  fi
+  case $arg in
+    --quick) quick=1 ;;
+    --results=*) results=${arg#--results=} ;;
+    --help | -h)
+      sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+  esac
 done
 if [[ $(id -u) -ne 0 ]]; then
-  echo "scripts/bench.sh needs root for its network namespace: sudo scripts/bench.sh $*" >&2
+  echo "scripts/bench.sh needs root for its network namespaces: sudo scripts/bench.sh $*" >&2
   exit 1
 fi
 
 ./scripts/install-deps.sh
 missing=()
-for p in prometheus-blackbox-exporter iproute2 procps; do
+for p in prometheus-blackbox-exporter iproute2 procps nftables openssl python3; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
@@ -39,7 +44,6 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-build=${KSCPROBE_BENCH_BUILD_DIR:-build}
 export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
 if [[ ! -f $build/build.ninja ]]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -57,24 +61,63 @@ if [[ $prio != 0 && $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null) 
     autogroup_before=
   fi
 fi
-ns=kscprobe-bench-$$
+prober=kscprobe-bench-prober-$$
+estate=kscprobe-bench-estate-$$
 cleanup() {
-  ip netns del "$ns" 2>/dev/null || true
+  ip netns del "$prober" 2>/dev/null || true
+  ip netns del "$estate" 2>/dev/null || true
   if [[ -n $autogroup_before ]]; then echo "$autogroup_before" >/proc/$$/autogroup || true; fi
 }
 trap cleanup EXIT
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
-# Thousands of connects a second to a few thousand addresses: a wide ephemeral range, TIME_WAIT
-# ports reused for new connects, deep accept queues. The ICMP error rate limits do not matter
-# to silent agents but are lifted as in the load stage, so a refused port never looks silent.
-ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1 \
-  net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 net.ipv4.icmp_ratelimit=0 \
-  net.ipv4.icmp_msgs_per_sec=1000000 net.ipv4.icmp_msgs_burst=1000000
+ip netns add "$prober"
+ip netns add "$estate"
+ip -n "$prober" link set lo up
+ip -n "$estate" link set lo up
+# The veth pair: the only way between the two, so every probe crosses it and its connect
+# completes asynchronously, as to a remote host. Nothing here reaches any other network.
+ip link add veth-prober netns "$prober" type veth peer name veth-estate netns "$estate"
+ip -n "$prober" addr add 10.95.255.1/30 dev veth-prober
+ip -n "$estate" addr add 10.95.255.2/30 dev veth-estate
+ip -n "$prober" link set veth-prober up
+ip -n "$estate" link set veth-estate up
+# The estate answers for all of 10.96.0.0/12 without an address per host (the benchmark's
+# second octets 100-108); the prober reaches it over the veth.
+ip -n "$prober" route add 10.96.0.0/12 via 10.95.255.2
+ip -n "$estate" route add local 10.96.0.0/12 dev lo
+# What a real estate also has (octets as in tests/bench/bench_main.cpp): hosts that refuse a
+# TCP port (RST, as with no listener: 10.106/16), hosts that are off or behind a firewall that
+# drops (10.107/16), agents whose UDP ports are closed (ICMP port unreachable: 10.108/16).
+ip netns exec "$estate" nft -f - <<'EOF'
+table ip bench {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ip daddr 10.107.0.0/16 drop
+    ip daddr 10.106.0.0/16 ip protocol tcp reject with tcp reset
+    ip daddr 10.108.0.0/16 ip protocol udp reject with icmp type port-unreachable
+  }
+}
+EOF
+# Thousands of connects a second: a wide ephemeral range and TIME_WAIT ports reused on the
+# prober's side, deep accept queues on the estate's. ICMP errors are not rate limited in the
+# estate, so every closed UDP port answers with port unreachable and none looks silent.
+ip netns exec "$prober" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" \
+  net.ipv4.tcp_tw_reuse=1
+ip netns exec "$estate" sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 \
+  net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=10000000 net.ipv4.icmp_msgs_burst=10000000
 # One descriptor per connection in flight, for the probers and the estate alike.
 ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-limit=1500
-if ((quick)); then limit=300; fi
+limit=2400
+if ((quick)); then limit=400; fi
+mkdir -p "$(dirname "$results")"
 timeout --kill-after=10 "$limit" nice -n "$prio" \
-  ip netns exec "$ns" "$build/tests-bench/kscprobe_bench" --kscprobe="$build/kscprobe" "$@"
+  ip netns exec "$prober" "$build/tests-bench/kscprobe_bench" --kscprobe="$build/kscprobe" \
+  --estate-netns="/run/netns/$estate" --results="$results" "$@"
+
+table=${results%.json}.md
+python3 scripts/bench_table.py "$results" --output "$table"
+echo "table: $table"
+if ((!quick)) && [[ ${KSCPROBE_BENCH_README:-1} != 0 ]]; then
+  python3 scripts/bench_table.py "$results" --readme README.md
+  echo "README.md: benchmark section regenerated"
+fi

@@ -1,22 +1,32 @@
 // Benchmark of kscprobe on a simulated KSC estate, side by side with blackbox_exporter driven the
-// way Prometheus drives it (scripts/bench.sh runs it in a network namespace of its own).
+// way Prometheus drives it, a plain connect loop (the floor) and openssl s_time.
 //
-// It prints figures and asserts nothing about speed. Only the probers' own CPU is counted (from
-// /proc of the kscprobe and blackbox_exporter child processes); the estate and the Prometheus-like
-// client run on threads of this process. kscprobe and blackbox_exporter run one after the other,
-// never at the same time. Only completed, successful probes are counted (kscprobe_probes_total
-// minus kscprobe_probe_failures_total deltas for kscprobe, 200 responses with probe_success 1 for
-// blackbox_exporter); failures and skipped (overrun) probes are reported beside them.
+// The path a real estate takes: scripts/bench.sh runs this program in the prober's network
+// namespace and passes the estate's (--estate-netns). The two are joined by a veth pair; the
+// estate's namespace answers for the whole of 10.96.0.0/12 (`ip route add local`), so every
+// connect crosses the veth and completes asynchronously, as it does to a remote host. The
+// simulated peers (bench_estate.cpp) run on threads of this process that live in the estate's
+// namespace; the probers (kscprobe, blackbox_exporter, openssl) and the floor loop run in the
+// prober's. bench.sh also makes part of the address range refuse (RST, ICMP port unreachable) and
+// part of it drop, with nftables in the estate's namespace (the octets below).
+//
+// It asserts nothing about speed: it writes its figures to a JSON file (--results), which
+// scripts/bench_table.py turns into the README table with the goals beside them. Only the probers'
+// own CPU is counted (from /proc of the child processes; the floor's from its thread), one prober
+// after the other, never two at once. kscprobe's windows include its gzip /metrics scrapes every
+// 15 s, as blackbox_exporter's include serving its answers.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
+#include <sched.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -25,8 +35,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -39,6 +51,7 @@
 #include "tests/bench/child_process.hpp"
 #include "tests/bench/exposition.hpp"
 #include "tests/bench/http_fetch.hpp"
+#include "tests/bench/json_out.hpp"
 #include "tests/bench/scrape_driver.hpp"
 
 #ifndef KSCPROBE_BIN
@@ -54,20 +67,19 @@ using namespace std::chrono_literals;
 // ---------------------------------------------------------------------------------------------
 // Scenarios and options
 
-/// Probing N targets with one check each at a fixed interval (tcp or tls).
+/// Probing `rate` targets a second, one check each, at a fixed interval (tcp or tls).
 struct RateSpec {
   std::string name;
   bool tls = false;
-  int targets = 0;
+  int rate = 0;  // probes due per second; targets = rate × interval
   int interval_s = 1;
   double warmup_s = 5;
-  double window_s = 20;
-  /// Also measure blackbox_exporter saturated by back-to-back requests (its best cost per
-  /// probe), for rates it may not sustain on the Prometheus schedule.
-  bool saturation = false;
+  double window_s = 30;
+  int targets() const { return rate * interval_s; }
 };
 
-/// The 100 000-device estate: silent agents (two UDP checks), distribution points, servers.
+/// The 100 000-device estate: agents (two UDP checks, a fifth of them refused), distribution
+/// points, servers; then the status page fetched repeatedly.
 struct EstateSpec {
   int agents = 100000;
   int distribution_points = 1000;
@@ -75,41 +87,56 @@ struct EstateSpec {
   int interval_s = 60;
   double warmup_s = 65;
   double window_s = 60;
+  int page_fetches = 20;
+  int json_fetches = 5;
+  double page_pace_s = 1;
 };
 
 struct Options {
   bool quick = false;
-  bool verbose = false;
   std::string kscprobe = KSCPROBE_BIN;
   std::string blackbox = "/usr/bin/prometheus-blackbox-exporter";
+  std::string openssl = "/usr/bin/openssl";
+  std::string estate_netns;  // path of the estate's network namespace (/run/netns/NAME)
+  std::string results = "build/bench/results.json";
   std::set<std::string> scenarios;  // empty: all
   std::string workdir;
   int estate_threads = 2;
-  /// Requests in flight when blackbox_exporter is saturated.
-  std::size_t saturating_requests = 32;
-  bool tcp_close_at_once = false;
+  int floor_grid_ms = 10;
   std::vector<std::string> kscprobe_args;
   std::vector<std::string> daemon_options;
   std::string config_append;  // TOML appended to every generated configuration
-  int floor_connects = 50000;
   std::vector<RateSpec> rates;
   EstateSpec estate;
 };
 
-constexpr std::uint16_t kTcpPort = 5432;     // database_tcp (engine postgresql)
-constexpr std::uint16_t kTlsPort = 8080;     // web_console_tls
-constexpr int kTcpOctet = 30;                // 127.30.x.y: targets of the tcp scenarios
-constexpr int kTlsOctet = 40;                // 127.40.x.y: targets of the tls scenarios
-constexpr int kServerOctet = 10;             // 127.10.x.y: administration servers
-constexpr int kDistributionPointOctet = 20;  // 127.20.x.y: distribution points
-constexpr int kAgentOctet = 100;             // 127.100.x.y, 127.101.x.y: agents
+constexpr std::uint16_t kTcpPort = 5432;  // database_tcp (engine postgresql)
+constexpr std::uint16_t kTlsPort = 8080;  // web_console_tls
+// Second octets inside 10.96.0.0/12, which the estate's namespace answers for. bench.sh's
+// nftables rules name the last three: keep them in step.
+constexpr int kServerOctet = 100;             // administration servers
+constexpr int kDistributionPointOctet = 101;  // distribution points
+constexpr int kTcpOctet = 102;                // answering targets of the tcp scenarios
+constexpr int kTlsOctet = 103;                // targets of the tls scenarios
+constexpr int kAgentOctet = 104;              // answering agents (104 and 105)
+constexpr int kRefusedTcpOctet = 106;         // TCP answered by RST: no listener
+constexpr int kDroppedTcpOctet = 107;         // every packet dropped: a host that is off
+constexpr int kRefusedAgentOctet = 108;       // UDP answered by ICMP port unreachable
+
+/// Shares of the tcp scenarios' targets that refuse and that drop.
+constexpr double kRefusedShare = 0.05;
+constexpr double kDroppedShare = 0.05;
+/// Share of the estate's agents whose UDP ports are closed.
+constexpr double kRefusedAgentShare = 0.20;
+/// Prometheus scrapes kscprobe every 15 s, inside every measurement window.
+constexpr double kScrapeEvery_s = 15;
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
 std::string format(const char* f, ...) __attribute__((format(printf, 1, 2)));
 std::string format(const char* f, ...) {
-  char buffer[512];
+  char buffer[1024];
   va_list args;
   va_start(args, f);
   std::vsnprintf(buffer, sizeof buffer, f, args);
@@ -125,40 +152,13 @@ double between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-// CPU milliseconds per probe with enough digits for both 0.02 and 2.
-std::string ms(double v) {
-  if (!std::isfinite(v) || v < 0) return "n/a";
-  return v < 0.1 ? format("%.4f", v) : format("%.3f", v);
+Clock::time_point after(Clock::time_point t, double seconds) {
+  return t + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
-std::string times(double v) {
-  if (!std::isfinite(v) || v <= 0) return "n/a";
-  return format("%.1f×", v);
-}
-
-std::string with_thousands(double v) {
-  if (!std::isfinite(v)) return "n/a";
-  auto n = static_cast<long long>(std::llround(v));
-  std::string digits = std::to_string(n < 0 ? -n : n), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ' ';
-    out += digits[i];
-  }
-  return n < 0 ? "-" + out : out;
-}
-
-std::string megabytes(double bytes) { return format("%.1f MB", bytes / 1e6); }
-
-std::string seconds_text(double s) {
-  if (!std::isfinite(s)) return "n/a";
-  if (s < 0.001) return format("%.0f µs", s * 1e6);
-  if (s < 1) return format("%.1f ms", s * 1e3);
-  return format("%.2f s", s);
-}
-
-/// 127.<first + i / 65024>.<(i / 254) % 256>.<i % 254 + 1>: host-like addresses (never .0/.255).
+/// 10.<first + i / 65024>.<(i / 254) % 256>.<i % 254 + 1>: host-like addresses (never .0/.255).
 std::string host_address(int first_octet, int i) {
-  return format("127.%d.%d.%d", first_octet + i / (254 * 256), (i / 254) % 256, i % 254 + 1);
+  return format("10.%d.%d.%d", first_octet + i / (254 * 256), (i / 254) % 256, i % 254 + 1);
 }
 
 void write_file(const std::string& path, const std::string& text) {
@@ -172,11 +172,6 @@ std::string read_text(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
 }
 
 std::string log_tail(const std::string& log, int lines) {
@@ -205,15 +200,17 @@ std::uint16_t free_port() {
   return port;
 }
 
-/// Sleeps `seconds` in small steps; false as soon as the child has exited.
-bool sleep_while_running(ChildProcess& child, double seconds) {
-  auto end = Clock::now() +
-             std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  while (Clock::now() < end) {
+/// Sleeps until `until` in small steps; false as soon as the child has exited.
+bool sleep_until_while_running(ChildProcess& child, Clock::time_point until) {
+  while (Clock::now() < until) {
     if (!child.running()) return false;
-    std::this_thread::sleep_for(std::min<Clock::duration>(50ms, end - Clock::now()));
+    std::this_thread::sleep_for(std::min<Clock::duration>(50ms, until - Clock::now()));
   }
   return child.running();
+}
+
+bool sleep_while_running(ChildProcess& child, double seconds) {
+  return sleep_until_while_running(child, after(Clock::now(), seconds));
 }
 
 bool wait_http_ok(ChildProcess& child, std::uint16_t port, const std::string& path,
@@ -226,6 +223,31 @@ bool wait_http_ok(ChildProcess& child, std::uint16_t port, const std::string& pa
     std::this_thread::sleep_for(100ms);
   }
   return false;
+}
+
+/// Runs `f` with this thread in the network namespace at `path`, then returns to the namespace
+/// it was in. Sockets made meanwhile stay in `path`'s namespace for good, and so do the threads
+/// started meanwhile: that is how the estate lives in its own namespace inside this process.
+void in_netns(const std::string& path, const std::function<void()>& f) {
+  int back = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  int there = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (back < 0 || there < 0 || ::setns(there, CLONE_NEWNET) != 0) {
+    std::string why = std::strerror(errno);
+    if (back >= 0) ::close(back);
+    if (there >= 0) ::close(there);
+    throw std::runtime_error("cannot enter network namespace " + path + ": " + why);
+  }
+  ::close(there);
+  try {
+    f();
+  } catch (...) {
+    ::setns(back, CLONE_NEWNET);
+    ::close(back);
+    throw;
+  }
+  if (::setns(back, CLONE_NEWNET) != 0)
+    throw std::runtime_error("cannot return to the prober's network namespace");
+  ::close(back);
 }
 
 /// The machine's CPU and this process's own, to tell how much else ran during a window.
@@ -254,57 +276,95 @@ OtherLoad other_load(const LoadSample& a, const LoadSample& b, double prober_cpu
   return o;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Results
-
-struct Row {
-  std::string scenario, metric, kscprobe, blackbox, ratio, target;
-};
-
-std::vector<Row> g_rows;
-std::vector<std::string> g_notes;
-double g_max_other_cores = 0;
-
-void note_load(const std::string& what, const OtherLoad& o) {
-  std::printf(
-      "  (during the %s window: estate and client %.2f cores, other processes %.2f cores, "
-      "steal %.2f)\n",
-      what.c_str(), o.self, o.cores, o.steal);
-  g_max_other_cores = std::max(g_max_other_cores, o.cores);
+void add_load(JsonObject& o, const OtherLoad& load) {
+  o.num("bench_cores", load.self).num("other_cores", load.cores).num("steal_cores", load.steal);
 }
 
-void row(std::string scenario, std::string metric, std::string kscprobe, std::string blackbox,
-         std::string ratio, std::string target) {
-  g_rows.push_back({std::move(scenario), std::move(metric), std::move(kscprobe),
-                    std::move(blackbox), std::move(ratio), std::move(target)});
-}
+/// VmRSS of a process every 200 ms on a thread of its own: the peak through a window, not one
+/// reading at its end.
+class RssSampler {
+ public:
+  explicit RssSampler(pid_t pid) : pid_(pid), thread_([this] { loop(); }) {}
+  ~RssSampler() { stop(); }
+  RssSampler(const RssSampler&) = delete;
+  RssSampler& operator=(const RssSampler&) = delete;
+  void stop() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  double peak_mb() const { return static_cast<double>(peak_kib_.load()) / 1024; }
+  long samples() const { return samples_.load(); }
 
-/// One prober over one measurement window.
-struct RateResult {
-  bool ok = false;
-  std::string error;
-  double window_s = 0;
-  double probes = 0;
-  double probes_per_s = 0;
-  double cpu_s = 0;
-  double cpu_ms_per_probe = -1;
-  double failures = 0;
-  double skipped = 0;
-  long rss_kib = -1;
-  long hwm_kib = -1;
-  double server_per_s = 0;    // what the estate saw per second in the same window
-  double resumed_share = -1;  // TLS: share of the estate's handshakes that resumed a session
-  OtherLoad other;
+ private:
+  void loop() {
+    while (!done_) {
+      long rss = read_usage(pid_).rss_kib;
+      if (rss > 0) {
+        peak_kib_ = std::max(peak_kib_.load(), rss);
+        ++samples_;
+      }
+      for (int i = 0; i < 20 && !done_; ++i) std::this_thread::sleep_for(10ms);
+    }
+  }
+  pid_t pid_;
+  std::atomic<bool> done_{false};
+  std::atomic<long> peak_kib_{0};
+  std::atomic<long> samples_{0};
+  std::thread thread_;
 };
 
+/// The addresses of a rate scenario, the same for every prober: tls all answer; tcp has
+/// kRefusedShare refusing and kDroppedShare dropping, spread evenly through the list.
+std::vector<std::string> rate_targets(const RateSpec& spec) {
+  std::vector<std::string> out;
+  const int n = spec.targets();
+  const int refused = spec.tls ? 0 : static_cast<int>(std::lround(n * kRefusedShare));
+  const int dropped = spec.tls ? 0 : static_cast<int>(std::lround(n * kDroppedShare));
+  int r = 0, d = 0, ok = 0;
+  for (int i = 0; i < n; ++i) {
+    // Bresenham-like: the i-th target refuses when the refused count falls behind its share.
+    if (r < refused && static_cast<long>(r) * n <= static_cast<long>(i) * refused) {
+      out.push_back(host_address(kRefusedTcpOctet, r++));
+    } else if (d < dropped && static_cast<long>(d) * n <= static_cast<long>(i) * dropped) {
+      out.push_back(host_address(kDroppedTcpOctet, d++));
+    } else {
+      out.push_back(host_address(spec.tls ? kTlsOctet : kTcpOctet, ok++));
+    }
+  }
+  return out;
+}
+
+// Timeout of a check at this interval: 5 s (the default) when it fits, else half the interval,
+// which is also what blackbox_exporter gets (the scrape timeout minus its 0.5 s margin at 1 s).
+std::string timeout_for(int interval_s) {
+  return interval_s > 5 ? std::string() : std::to_string(interval_s * 500) + "ms";
+}
+
+double timeout_seconds(int interval_s) { return interval_s > 5 ? 5.0 : interval_s * 0.5; }
+
+std::string daemon_section(const Options& options, int interval_s,
+                           const std::vector<std::string>& extra = {}) {
+  std::string out = "[daemon]\ninterval = \"" + std::to_string(interval_s) + "s\"\n";
+  std::string timeout = timeout_for(interval_s);
+  if (!timeout.empty()) out += "timeout = \"" + timeout + "\"\n";
+  for (const auto& line : extra) out += line + "\n";
+  for (const auto& line : options.daemon_options) out += line + "\n";
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
-// The floor: a plain loop of non-blocking connect + close, CPU of that thread only. Paced (rate
-// > 0), the loop sleeps until each connect is due, as any prober at that rate must: at 90/s every
-// connect starts from a sleeping thread and cold caches, which costs more than in a tight loop.
+// The floor: non-blocking connects to the scenario's targets at its rate, each closed as soon
+// as it completes (or is refused) or when the probes' timeout runs out, on one epoll loop; CPU
+// of that thread only. It does what any prober must do for a TCP check and nothing more. It is
+// paced like kscprobe: connects due within one step of a grid (kscprobe's wake grid, 10 ms)
+// start together in one wake-up; --floor-grid-ms=0 wakes for each connect instead.
 
 struct FloorResult {
-  int connects = 0;
-  int failures = 0;
+  long attempts = 0;
+  long succeeded = 0;
+  long refused = 0;
+  long timed_out = 0;
+  long other = 0;
   double cpu_s = 0;
   double wall_s = 0;
 };
@@ -315,50 +375,109 @@ double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
-FloorResult measure_floor(int count, int distinct_addresses, double max_seconds, double rate = 0) {
-  std::vector<sockaddr_in> peers(static_cast<std::size_t>(std::max(1, distinct_addresses)));
+FloorResult measure_floor(const std::vector<std::string>& targets, std::uint16_t port, double rate,
+                          double seconds, double timeout_s, int grid_ms) {
+  std::vector<sockaddr_in> peers(targets.size());
   for (std::size_t i = 0; i < peers.size(); ++i) {
     peers[i].sin_family = AF_INET;
-    peers[i].sin_port = htons(kTcpPort);
-    ::inet_pton(AF_INET, host_address(kTcpOctet, static_cast<int>(i)).c_str(), &peers[i].sin_addr);
+    peers[i].sin_port = htons(port);
+    ::inet_pton(AF_INET, targets[i].c_str(), &peers[i].sin_addr);
   }
   FloorResult r;
-  auto wall0 = Clock::now();
-  double cpu0 = thread_cpu_seconds();
-  timespec start{};
-  ::clock_gettime(CLOCK_MONOTONIC, &start);
-  for (int i = 0; i < count; ++i) {
-    if (i % 256 == 0 && since(wall0) > max_seconds) break;
-    if (rate > 0) {
-      const auto due_ns = static_cast<long long>(start.tv_nsec) +
-                          static_cast<long long>(static_cast<double>(i) / rate * 1e9);
-      timespec due{start.tv_sec + static_cast<time_t>(due_ns / 1000000000),
-                   static_cast<long>(due_ns % 1000000000)};
-      while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, nullptr) == EINTR) {
-      }
-    }
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-      ++r.failures;
-      continue;
-    }
-    const auto& peer = peers[static_cast<std::size_t>(i) % peers.size()];
-    int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&peer), sizeof peer);
-    bool ok = rc == 0;
-    if (rc < 0 && errno == EINPROGRESS) {
-      pollfd p{fd, POLLOUT, 0};
-      if (::poll(&p, 1, 1000) == 1) {
-        int error = 0;
-        socklen_t len = sizeof error;
-        ok = ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 && error == 0;
-      }
-    }
+  int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0 || peers.empty()) return r;
+  // Connects in flight, oldest first (one timeout for all), and which descriptor is whose:
+  // a descriptor closed on completion may be reused by a later connect.
+  struct Pending {
+    int fd;
+    std::uint64_t serial;
+    Clock::time_point deadline;
+  };
+  std::deque<Pending> pending;
+  std::vector<std::uint64_t> live;  // by descriptor: serial of its connect, 0 when closed
+  std::uint64_t serial = 0;
+  auto finish = [&](int fd, int error) {
+    live[static_cast<std::size_t>(fd)] = 0;
     ::close(fd);
-    ++r.connects;
-    if (!ok) ++r.failures;
+    if (error == 0) {
+      ++r.succeeded;
+    } else if (error == ECONNREFUSED) {
+      ++r.refused;
+    } else if (error == ETIMEDOUT) {
+      ++r.timed_out;
+    } else {
+      ++r.other;
+    }
+  };
+  const long total = std::lround(rate * seconds);
+  const auto timeout =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
+  const auto start = Clock::now();
+  const double cpu0 = thread_cpu_seconds();
+  epoll_event events[256];
+  long next = 0;
+  // When the i-th connect starts: its due time, rounded up to the grid.
+  const double grid_s = grid_ms / 1000.0;
+  auto due = [&](long i) {
+    double t = static_cast<double>(i) / rate;
+    if (grid_s > 0) t = std::ceil(t / grid_s - 1e-9) * grid_s;
+    return after(start, t);
+  };
+  // Bounded: the last connect is due after `seconds`, the last timeout one timeout later.
+  const auto hard_end = after(start, seconds + timeout_s + 5);
+  while (Clock::now() < hard_end) {
+    auto now = Clock::now();
+    for (; next < total && due(next) <= now; ++next) {
+      ++r.attempts;
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (fd < 0) {
+        ++r.other;
+        continue;
+      }
+      if (static_cast<std::size_t>(fd) >= live.size())
+        live.resize(static_cast<std::size_t>(fd) + 1024);
+      live[static_cast<std::size_t>(fd)] = ++serial;
+      const auto& peer = peers[static_cast<std::size_t>(next) % peers.size()];
+      if (::connect(fd, reinterpret_cast<const sockaddr*>(&peer), sizeof peer) == 0) {
+        finish(fd, 0);
+      } else if (errno != EINPROGRESS) {
+        finish(fd, errno);
+      } else {
+        epoll_event e{};
+        e.events = EPOLLOUT;
+        e.data.fd = fd;
+        ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+        pending.push_back({fd, serial, now + timeout});
+      }
+    }
+    while (!pending.empty() && pending.front().deadline <= now) {
+      Pending p = pending.front();
+      pending.pop_front();
+      if (live[static_cast<std::size_t>(p.fd)] == p.serial) finish(p.fd, ETIMEDOUT);
+    }
+    while (!pending.empty() &&
+           live[static_cast<std::size_t>(pending.front().fd)] != pending.front().serial)
+      pending.pop_front();
+    if (next >= total && pending.empty()) break;
+    auto wake = hard_end;
+    if (next < total) wake = std::min(wake, due(next));
+    if (!pending.empty()) wake = std::min(wake, pending.front().deadline);
+    // Millisecond resolution: a connect is at most 1 ms late, as on kscprobe's own loop.
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - Clock::now()).count();
+    int n = ::epoll_wait(ep, events, 256, static_cast<int>(std::max<long long>(0, wait)));
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      int error = 0;
+      socklen_t len = sizeof error;
+      if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
+      finish(fd, error);  // close() also takes it off the epoll set
+    }
   }
+  for (const auto& p : pending)
+    if (live[static_cast<std::size_t>(p.fd)] == p.serial) finish(p.fd, ETIMEDOUT);
   r.cpu_s = thread_cpu_seconds() - cpu0;
-  r.wall_s = since(wall0);
+  r.wall_s = since(start);
+  ::close(ep);
   return r;
 }
 
@@ -370,7 +489,6 @@ struct Daemon {
   std::uint16_t port = 0;
   double ready_s = 0;
   std::string error;
-  std::string exit;  // how it ended when it failed to start
 };
 
 Daemon start_kscprobe(const Options& options, const std::string& config, const std::string& log,
@@ -397,7 +515,6 @@ Daemon start_kscprobe(const Options& options, const std::string& config, const s
   if (d.port == 0 ||
       !wait_http_ok(*d.process, d.port, "/-/ready", ready_timeout_s - since(start))) {
     std::string how = d.process->exit_description();
-    d.exit = how.empty() ? "not ready in time" : how;
     d.error = (how.empty() ? "kscprobe did not become ready in time:"
                            : "kscprobe " + how + " before it was ready:") +
               log_tail(d.process->log(), 6);
@@ -408,137 +525,215 @@ Daemon start_kscprobe(const Options& options, const std::string& config, const s
   return d;
 }
 
-/// One GET /metrics with the process's CPU around it.
-struct Scrape {
+/// One GET with the process's CPU around it.
+struct Fetch {
   HttpReply reply;
   std::string text;  // uncompressed
   Clock::time_point start;
   double cpu_s = 0;  // the daemon's CPU during the request (render, serialisation, probing)
 };
 
-Scrape scrape(pid_t pid, std::uint16_t port, bool gzip) {
-  Scrape s;
+Fetch fetch(pid_t pid, std::uint16_t port, const std::string& path, bool gzip) {
+  Fetch s;
   ProcUsage before = read_usage(pid);
   s.start = Clock::now();
-  s.reply = http_get("127.0.0.1", port, "/metrics", gzip, 300s);
+  s.reply = http_get("127.0.0.1", port, path, gzip, 300s);
   s.cpu_s = cpu_delta(before, read_usage(pid));
-  if (s.reply.content_encoding == "gzip") {
-    s.text = gunzip(s.reply.body);
-  } else {
-    s.text = s.reply.body;
-  }
+  s.text = s.reply.content_encoding == "gzip" ? gunzip(s.reply.body) : s.reply.body;
   return s;
 }
 
-// Readings at both ends of a measurement window of a kscprobe child: /metrics (uncompressed),
-// its CPU and memory, the machine's load and what the estate saw. `alive`: it ran to the end.
+/// How Prometheus reads kscprobe: /metrics with Accept-Encoding: gzip.
+Fetch scrape(pid_t pid, std::uint16_t port) { return fetch(pid, port, "/metrics", true); }
+
+/// A measurement window of a kscprobe child: its CPU and memory, the machine's load and what the
+/// estate saw, with a gzip scrape at its start and every 15 s inside it (counted in its CPU),
+/// and one more right after it (not counted) to read the counters at its end.
 struct Window {
-  Scrape a;
-  ProcUsage u0;
-  LoadSample l0;
-  Clock::time_point t0;
-  EstateCounters e0;
   bool alive = false;
-  ProcUsage u1;
-  LoadSample l1;
-  Clock::time_point t1;
-  EstateCounters e1;
+  Fetch first, last;
+  int scrapes = 0;  // inside the window
+  double scrape_cpu_s = 0;
+  double scrape_gzip_bytes = 0;  // the last one inside the window
+  ProcUsage u0, u1;
+  LoadSample l0, l1;
+  Clock::time_point t0, t1;
+  EstateCounters e0, e1;
+  double seconds() const { return between(t0, t1); }
+  double cpu() const { return cpu_delta(u0, u1); }
+  /// Delta of a counter (all label sets holding `with`) between the first and last scrapes.
+  double delta(std::string_view name, const std::vector<std::string_view>& with = {}) const {
+    return sum_samples(last.text, name, with).sum - sum_samples(first.text, name, with).sum;
+  }
+  double counter_seconds() const { return between(first.start, last.start); }
 };
 
 Window measure_window(ChildProcess& process, std::uint16_t port, BenchEstate& estate,
                       double seconds) {
   Window w;
   const pid_t pid = process.pid();
-  w.a = scrape(pid, port, false);
   w.u0 = read_usage(pid);
   w.l0 = sample_load();
   w.t0 = Clock::now();
   w.e0 = estate.counters();
-  w.alive = sleep_while_running(process, seconds);
+  const auto end = after(w.t0, seconds);
+  w.alive = true;
+  for (int i = 0; w.alive && after(w.t0, i * kScrapeEvery_s) < end; ++i) {
+    w.alive = sleep_until_while_running(process, after(w.t0, i * kScrapeEvery_s));
+    if (!w.alive) break;
+    Fetch s = scrape(pid, port);
+    ++w.scrapes;
+    w.scrape_cpu_s += s.cpu_s;
+    w.scrape_gzip_bytes = static_cast<double>(s.reply.body.size());
+    if (i == 0) w.first = std::move(s);
+  }
+  w.alive = w.alive && sleep_until_while_running(process, end);
   w.u1 = read_usage(pid);
   w.l1 = sample_load();
   w.t1 = Clock::now();
   w.e1 = estate.counters();
+  if (w.alive) w.last = scrape(pid, port);
   return w;
 }
 
-std::string daemon_section(const Options& options, int interval_s, const std::string& timeout) {
-  std::string out = "[daemon]\ninterval = \"" + std::to_string(interval_s) + "s\"\n";
-  if (!timeout.empty()) out += "timeout = \"" + timeout + "\"\n";
-  for (const auto& line : options.daemon_options) out += line + "\n";
-  return out;
-}
+// ---------------------------------------------------------------------------------------------
+// Results of one prober over one window
 
-// Timeout of a check at this interval: 5 s (the default) when it fits, else half the interval,
-// which is also what blackbox_exporter gets (the scrape timeout minus its 0.5 s margin at 1 s).
-std::string timeout_for(int interval_s) {
-  return interval_s > 5 ? std::string() : std::to_string(interval_s * 500) + "ms";
-}
+struct ProberResult {
+  bool ok = false;
+  std::string error;
+  double window_s = 0;
+  double attempts_per_s = 0;  // probes that ended in the window, whatever their outcome
+  double succeeded_per_s = 0;
+  double refused_per_s = NAN;  // where the prober tells refused and timed out apart
+  double timed_out_per_s = NAN;
+  double failed_per_s = 0;
+  double cpu_s = 0;
+  double cpu_ms_per_probe = NAN;  // CPU ÷ probes that ended: the failures cost work too
+  double skipped = NAN;
+  double peak_rss_mb = NAN;
+  double hwm_mb = NAN;
+  double estate_per_s = NAN;  // accepts (tcp) or handshakes (tls) the estate saw a second
+  double resumed_share = NAN;
+  int scrapes = -1;
+  double scrape_cpu_s = NAN;
+  OtherLoad other;
 
-RateResult kscprobe_rate(const Options& options, const RateSpec& spec, BenchEstate& estate,
-                         const std::string& dir) {
-  RateResult r;
-  std::string list;
-  for (int i = 0; i < spec.targets; ++i) {
-    if (i) list += ", ";
-    list += "\"" + host_address(spec.tls ? kTlsOctet : kTcpOctet, i) + "\"";
+  JsonObject json() const {
+    JsonObject o;
+    o.flag("ok", ok);
+    if (!ok) return o.str("error", error);
+    o.num("window_s", window_s)
+        .num("probes_per_s", attempts_per_s)
+        .num("succeeded_per_s", succeeded_per_s)
+        .num("refused_per_s", refused_per_s)
+        .num("timed_out_per_s", timed_out_per_s)
+        .num("failed_per_s", failed_per_s)
+        .num("cpu_s", cpu_s)
+        .num("cpu_percent", window_s > 0 ? 100 * cpu_s / window_s : NAN)
+        .num("cpu_ms_per_probe", cpu_ms_per_probe)
+        .num("skipped", skipped)
+        .num("peak_rss_mb", peak_rss_mb)
+        .num("vm_hwm_mb", hwm_mb)
+        .num("estate_per_s", estate_per_s)
+        .num("resumed_share", resumed_share);
+    if (scrapes >= 0) o.num("scrapes_in_window", scrapes).num("scrape_cpu_s", scrape_cpu_s);
+    add_load(o, other);
+    return o;
   }
+};
+
+void print_result(const char* who, const ProberResult& r) {
+  if (!r.ok) {
+    std::printf("  %s: FAILED: %s\n", who, r.error.c_str());
+  } else {
+    std::printf(
+        "  %s: %.1f probes/s ended (%.1f ok, %.1f failed), %.3f s CPU in %.1f s = %.1f %% of a "
+        "core, %.4f ms CPU/probe, peak RSS %.1f MB%s\n",  // RSS nan: not a process of its own
+        who, r.attempts_per_s, r.succeeded_per_s, r.failed_per_s, r.cpu_s, r.window_s,
+        100 * r.cpu_s / r.window_s, r.cpu_ms_per_probe, r.peak_rss_mb,
+        r.scrapes >= 0
+            ? format(", %d gzip scrapes in the window (%.3f s CPU)", r.scrapes, r.scrape_cpu_s)
+                  .c_str()
+            : "");
+    std::printf("    (other processes %.2f cores, this benchmark %.2f, steal %.2f)\n",
+                r.other.cores, r.other.self, r.other.steal);
+  }
+  std::fflush(stdout);
+}
+
+void count_estate(ProberResult& r, bool tls, const EstateCounters& e0, const EstateCounters& e1) {
+  const auto seen = tls ? e1.tls_handshakes - e0.tls_handshakes : e1.tcp_accepted - e0.tcp_accepted;
+  r.estate_per_s = static_cast<double>(seen) / r.window_s;
+  if (tls && seen > 0)
+    r.resumed_share =
+        static_cast<double>(e1.tls_resumed - e0.tls_resumed) / static_cast<double>(seen);
+}
+
+// ---------------------------------------------------------------------------------------------
+// kscprobe at a rate
+
+ProberResult kscprobe_rate(const Options& options, const RateSpec& spec,
+                           const std::vector<std::string>& targets, BenchEstate& estate,
+                           const std::string& dir, bool full_handshakes) {
+  ProberResult r;
+  std::string list;
+  for (const auto& t : targets) list += (list.empty() ? "\"" : ", \"") + t + "\"";
   // One check per target: role database (engine postgresql) has only database_tcp (5432);
   // role web_console has only web_console_tls (8080).
   std::string labels =
       spec.tls ? R"({"role": "web_console"})" : R"({"role": "database", "engine": "postgresql"})";
   write_file(dir + "/targets.json",
              "[{\"targets\": [" + list + "], \"labels\": " + labels + "}]\n");
-  write_file(dir + "/kscprobe.toml",
-             "target_files = [\"targets.json\"]\n" +
-                 daemon_section(options, spec.interval_s, timeout_for(spec.interval_s)) +
-                 options.config_append);
-  Daemon d = start_kscprobe(options, dir + "/kscprobe.toml", dir + "/kscprobe.log", 60);
+  std::vector<std::string> extra;
+  if (full_handshakes) extra.push_back("tls_full_handshake_interval = \"0s\"");
+  const std::string name = full_handshakes ? "kscprobe-full" : "kscprobe";
+  write_file(dir + "/" + name + ".toml", "target_files = [\"targets.json\"]\n" +
+                                             daemon_section(options, spec.interval_s, extra) +
+                                             options.config_append);
+  Daemon d = start_kscprobe(options, dir + "/" + name + ".toml", dir + "/" + name + ".log", 60);
   if (!d.error.empty()) {
     r.error = d.error;
     return r;
   }
-  pid_t pid = d.process->pid();
+  RssSampler rss(d.process->pid());
   if (!sleep_while_running(*d.process, spec.warmup_s)) {
     r.error = "kscprobe " + d.process->exit_description() +
               " during warm-up:" + log_tail(d.process->log(), 6);
     return r;
   }
-  auto [a, u0, l0, t0, e0, alive, u1, l1, t1, e1] =
-      measure_window(*d.process, d.port, estate, spec.window_s);
-  if (!alive) {
+  Window w = measure_window(*d.process, d.port, estate, spec.window_s);
+  rss.stop();
+  ProcUsage end = read_usage(d.process->pid());
+  d.process->stop();
+  if (!w.alive) {
     r.error = "kscprobe " + d.process->exit_description() +
               " during the window:" + log_tail(d.process->log(), 6);
     return r;
   }
-  Scrape b = scrape(pid, d.port, false);
-  d.process->stop();
-  if (a.reply.status != 200 || b.reply.status != 200) {
-    r.error = "GET /metrics failed: " + a.reply.error + " " + b.reply.error;
+  if (w.first.reply.status != 200 || w.last.reply.status != 200) {
+    r.error = "GET /metrics failed: " + w.first.reply.error + " " + w.last.reply.error;
     return r;
   }
-  r.window_s = between(t0, t1);
-  r.other = other_load(l0, l1, cpu_delta(u0, u1), r.window_s);
-  r.failures = sum_samples(b.text, "kscprobe_probe_failures_total").sum -
-               sum_samples(a.text, "kscprobe_probe_failures_total").sum;
-  // Successful probes only, as for blackbox_exporter (probe_success 1): a probe that timed out
-  // spent CPU without completing.
-  r.probes = sum_samples(b.text, "kscprobe_probes_total").sum -
-             sum_samples(a.text, "kscprobe_probes_total").sum - r.failures;
-  // Counters are read when the render starts, i.e. when the request arrives.
-  r.probes_per_s = r.probes / between(a.start, b.start);
-  r.cpu_s = cpu_delta(u0, u1);
-  if (r.probes_per_s > 0) r.cpu_ms_per_probe = r.cpu_s / r.window_s / r.probes_per_s * 1000;
-  r.skipped = sum_samples(b.text, "kscprobe_scheduler_skipped_total").sum -
-              sum_samples(a.text, "kscprobe_scheduler_skipped_total").sum;
-  r.rss_kib = u1.rss_kib;
-  r.hwm_kib = u1.hwm_kib;
-  r.server_per_s = static_cast<double>(spec.tls ? e1.tls_handshakes - e0.tls_handshakes
-                                                : e1.tcp_accepted - e0.tcp_accepted) /
-                   r.window_s;
-  if (spec.tls && e1.tls_handshakes > e0.tls_handshakes)
-    r.resumed_share = static_cast<double>(e1.tls_resumed - e0.tls_resumed) /
-                      static_cast<double>(e1.tls_handshakes - e0.tls_handshakes);
+  r.window_s = w.seconds();
+  r.cpu_s = w.cpu();
+  r.other = other_load(w.l0, w.l1, r.cpu_s, r.window_s);
+  // Counters are read when a render starts, i.e. when its request arrives.
+  const double span = w.counter_seconds();
+  const double probes = w.delta("kscprobe_probes_total");
+  const double failures = w.delta("kscprobe_probe_failures_total");
+  r.attempts_per_s = probes / span;
+  r.failed_per_s = failures / span;
+  r.succeeded_per_s = (probes - failures) / span;
+  r.refused_per_s = w.delta("kscprobe_probe_failures_total", {"reason=\"refused\""}) / span;
+  r.timed_out_per_s = w.delta("kscprobe_probe_failures_total", {"reason=\"timeout\""}) / span;
+  if (r.attempts_per_s > 0) r.cpu_ms_per_probe = r.cpu_s / r.window_s / r.attempts_per_s * 1000;
+  r.skipped = w.delta("kscprobe_scheduler_skipped_total");
+  r.peak_rss_mb = rss.peak_mb();
+  r.hwm_mb = static_cast<double>(end.hwm_kib) / 1024;
+  r.scrapes = w.scrapes;
+  r.scrape_cpu_s = w.scrape_cpu_s;
+  count_estate(r, spec.tls, w.e0, w.e1);
   r.ok = true;
   return r;
 }
@@ -564,63 +759,34 @@ constexpr const char* kBlackboxConfig = R"(modules:
         insecure_skip_verify: true
 )";
 
-RateResult blackbox_rate(const Options& options, const RateSpec& spec, BenchEstate& estate,
-                         const std::string& dir, std::size_t saturate) {
-  RateResult r;
+ProberResult blackbox_rate(const Options& options, const RateSpec& spec,
+                           const std::vector<std::string>& targets, BenchEstate& estate,
+                           const std::string& dir) {
+  ProberResult r;
   write_file(dir + "/blackbox.yml", kBlackboxConfig);
   std::uint16_t port = free_port();
   ChildProcess bb({options.blackbox, "--config.file=" + dir + "/blackbox.yml",
                    "--web.listen-address=127.0.0.1:" + std::to_string(port)},
-                  dir + (saturate ? "/blackbox-saturated.log" : "/blackbox.log"));
+                  dir + "/blackbox.log");
   if (!wait_http_ok(bb, port, "/-/healthy", 30)) {
     r.error = "blackbox_exporter did not start:" + log_tail(bb.log(), 6);
     return r;
   }
+  RssSampler rss(bb.pid());
   DriverOptions d;
   d.port = port;
   d.interval = std::chrono::seconds(spec.interval_s);
-  // Prometheus's default scrape timeout is 10 s, and never more than the interval.
+  // Prometheus's default scrape timeout is 10 s, and never more than the interval; the exporter
+  // takes 0.5 s off it for its own probe timeout (0.5 s at 1 s, its module's 5 s at 10 s).
   d.scrape_timeout = std::min<std::chrono::milliseconds>(d.interval, 10s);
-  if (saturate) {
-    d.saturate = saturate;
-    d.scrape_timeout = 10s;
-  }
   const char* module = spec.tls ? "tls_connect" : "tcp_connect";
   std::uint16_t target_port = spec.tls ? kTlsPort : kTcpPort;
-  for (int i = 0; i < spec.targets; ++i)
-    d.paths.push_back(format("/probe?module=%s&target=%s:%u", module,
-                             host_address(spec.tls ? kTlsOctet : kTcpOctet, i).c_str(),
+  for (const auto& t : targets)
+    d.paths.push_back(format("/probe?module=%s&target=%s:%u", module, t.c_str(),
                              static_cast<unsigned>(target_port)));
   ScrapeDriver driver(d);
   driver.start();
-  bool alive = true;
-  if (options.verbose) {
-    // One line a second through warm-up: how the exporter copes with the offered rate.
-    DriverCounters last{};
-    ProcUsage last_usage = read_usage(bb.pid());
-    ProcUsage last_self = read_usage(::getpid());
-    for (int s = 0; s < static_cast<int>(spec.warmup_s) && alive; ++s) {
-      alive = sleep_while_running(bb, 1);
-      DriverCounters c = driver.counters();
-      ProcUsage u = read_usage(bb.pid());
-      ProcUsage self = read_usage(::getpid());
-      std::printf(
-          "    %ds: due %llu, ok %llu, probe failed %llu, http failed %llu, skipped %llu, "
-          "connections %llu, CPU %.2f s (this benchmark %.2f s)\n",
-          s + 1, static_cast<unsigned long long>(c.due - last.due),
-          static_cast<unsigned long long>(c.succeeded - last.succeeded),
-          static_cast<unsigned long long>(c.probe_failed - last.probe_failed),
-          static_cast<unsigned long long>(c.http_failed - last.http_failed),
-          static_cast<unsigned long long>(c.skipped - last.skipped),
-          static_cast<unsigned long long>(c.connections - last.connections),
-          cpu_delta(last_usage, u), cpu_delta(last_self, self));
-      last = c;
-      last_usage = u;
-      last_self = self;
-    }
-  } else {
-    alive = sleep_while_running(bb, spec.warmup_s);
-  }
+  bool alive = sleep_while_running(bb, spec.warmup_s);
   DriverCounters c0 = driver.counters();
   ProcUsage u0 = read_usage(bb.pid());
   LoadSample l0 = sample_load();
@@ -633,198 +799,285 @@ RateResult blackbox_rate(const Options& options, const RateSpec& spec, BenchEsta
   auto t1 = Clock::now();
   EstateCounters e1 = estate.counters();
   driver.stop();
+  rss.stop();
   bb.stop();
   if (!alive) {
     r.error = "blackbox_exporter " + bb.exit_description() + ":" + log_tail(bb.log(), 6);
     return r;
   }
   r.window_s = between(t0, t1);
-  r.other = other_load(l0, l1, cpu_delta(u0, u1), r.window_s);
-  r.probes = static_cast<double>(c1.succeeded - c0.succeeded);
-  r.probes_per_s = r.probes / r.window_s;
   r.cpu_s = cpu_delta(u0, u1);
-  if (r.probes > 0) r.cpu_ms_per_probe = r.cpu_s / r.probes * 1000;
-  r.failures =
-      static_cast<double>((c1.probe_failed - c0.probe_failed) + (c1.http_failed - c0.http_failed));
+  r.other = other_load(l0, l1, r.cpu_s, r.window_s);
+  const double succeeded = static_cast<double>(c1.succeeded - c0.succeeded);
+  const double failed = static_cast<double>(c1.probe_failed - c0.probe_failed);
+  // Probes that ended: every answer, success or not. Requests that got no answer in time are
+  // failures too (they are the ones the exporter could not serve), but they ended no probe.
+  r.attempts_per_s = (succeeded + failed) / r.window_s;
+  r.succeeded_per_s = succeeded / r.window_s;
+  r.failed_per_s = (failed + static_cast<double>(c1.http_failed - c0.http_failed)) / r.window_s;
+  if (r.attempts_per_s > 0) r.cpu_ms_per_probe = r.cpu_s / (succeeded + failed) * 1000;
   r.skipped = static_cast<double>(c1.skipped - c0.skipped);
-  r.rss_kib = u1.rss_kib;
-  r.hwm_kib = u1.hwm_kib;
-  r.server_per_s = static_cast<double>(spec.tls ? e1.tls_handshakes - e0.tls_handshakes
-                                                : e1.tcp_accepted - e0.tcp_accepted) /
-                   r.window_s;
-  if (spec.tls && e1.tls_handshakes > e0.tls_handshakes)
-    r.resumed_share = static_cast<double>(e1.tls_resumed - e0.tls_resumed) /
-                      static_cast<double>(e1.tls_handshakes - e0.tls_handshakes);
+  r.peak_rss_mb = rss.peak_mb();
+  r.hwm_mb = static_cast<double>(u1.hwm_kib) / 1024;
+  count_estate(r, spec.tls, e0, e1);
   r.ok = true;
-  std::printf("  blackbox_exporter: %s connections opened by the client in all\n",
-              with_thousands(static_cast<double>(c1.connections)).c_str());
   return r;
 }
 
-void print_rate(const char* who, const RateResult& r) {
-  if (!r.ok) {
-    std::printf("  %s: FAILED: %s\n", who, r.error.c_str());
-    return;
-  }
-  std::printf(
-      "  %s: %.0f probes in %.1f s = %.1f probes/s (estate saw %.1f/s), %.3f s CPU = %.1f %% of "
-      "a core, %s ms CPU/probe, failures %.0f, skipped %.0f, RSS %.1f MB (peak %.1f MB)\n",
-      who, r.probes, r.window_s, r.probes_per_s, r.server_per_s, r.cpu_s,
-      100 * r.cpu_s / r.window_s, ms(r.cpu_ms_per_probe).c_str(), r.failures, r.skipped,
-      static_cast<double>(r.rss_kib) / 1024, static_cast<double>(r.hwm_kib) / 1024);
-  if (r.resumed_share >= 0)
-    std::printf("  (%s: %.1f %% of the estate's TLS handshakes resumed a session)\n", who,
-                100 * r.resumed_share);
-  note_load(who, r.other);
-}
+// ---------------------------------------------------------------------------------------------
+// openssl s_time -new: full handshakes back to back, as cheap as a TLS client gets
 
-std::string rate_cell(const RateResult& r) {
-  if (!r.ok) return "failed";
-  std::vector<std::string> extra;
-  if (r.failures > 0) extra.push_back(with_thousands(r.failures) + " failed");
-  if (r.skipped > 0) extra.push_back(with_thousands(r.skipped) + " skipped");
-  std::string s = with_thousands(r.probes_per_s);
-  for (std::size_t i = 0; i < extra.size(); ++i) s += (i ? ", " : " (") + extra[i];
-  return extra.empty() ? s : s + ")";
-}
-
-void run_rate(const Options& options, const RateSpec& spec, BenchEstate& estate,
-              const std::optional<double>& floor_ms) {
-  std::string dir = options.workdir + "/" + spec.name;
-  std::filesystem::create_directories(dir);
-  double offered = static_cast<double>(spec.targets) / spec.interval_s;
-  std::string scenario =
-      format("%s: %s targets × 1 %s check @ %d s (%s/s offered)", spec.name.c_str(),
-             with_thousands(spec.targets).c_str(), spec.tls ? "TLS" : "TCP", spec.interval_s,
-             with_thousands(offered).c_str());
-  std::printf("\n== %s; window %.0f s after %.0f s warm-up\n", scenario.c_str(), spec.window_s,
-              spec.warmup_s);
-  g_notes.push_back(format("%s: window %.0f s after %.0f s of warm-up, for each prober in turn.",
-                           spec.name.c_str(), spec.window_s, spec.warmup_s));
-  std::fflush(stdout);
-  // The floor at this very rate, just before kscprobe runs at it.
-  std::optional<double> paced_floor_ms;
-  if (!spec.tls) {
-    const double seconds = std::min(spec.window_s, 10.0);
-    FloorResult f =
-        measure_floor(static_cast<int>(offered * seconds), spec.targets, seconds + 5, offered);
-    if (f.connects > 0) {
-      paced_floor_ms = f.cpu_s / f.connects * 1000;
-      std::printf(
-          "  floor paced at %s/s: %d connects (%d failed) in %.2f s, %.3f s CPU: %s ms "
-          "CPU/connect\n",
-          with_thousands(offered).c_str(), f.connects, f.failures, f.wall_s, f.cpu_s,
-          ms(*paced_floor_ms).c_str());
+ProberResult openssl_s_time(const Options& options, const std::vector<std::string>& targets,
+                            BenchEstate& estate, const std::string& dir, double seconds) {
+  ProberResult r;
+  // A few of the scenario's targets in turn, one s_time run each (it takes one host).
+  const int runs = std::max(1, std::min<int>(4, static_cast<int>(targets.size())));
+  const int each = std::max(1, static_cast<int>(std::lround(seconds / runs)));
+  rusage before{}, later{};
+  ::getrusage(RUSAGE_CHILDREN, &before);
+  LoadSample l0 = sample_load();
+  EstateCounters e0 = estate.counters();
+  auto t0 = Clock::now();
+  long handshakes = 0;
+  for (int i = 0; i < runs; ++i) {
+    const std::string& host = targets[static_cast<std::size_t>(i) * targets.size() / runs];
+    const std::string log = dir + format("/s_time-%d.log", i);
+    ChildProcess p({options.openssl, "s_time", "-connect", host + ":" + std::to_string(kTlsPort),
+                    "-new", "-time", std::to_string(each)},
+                   log);
+    if (sleep_while_running(p, each + 30)) {
+      p.stop();
+      r.error = "openssl s_time did not finish";
+      return r;
     }
+    // "N connections in T.TTs; ..." (user time) and "N connections in T real seconds, ...".
+    std::string text = read_text(log);
+    auto at = text.find(" connections in ");
+    if (at == std::string::npos) {
+      r.error = "openssl s_time printed no count:" + log_tail(text, 4);
+      return r;
+    }
+    auto start = text.rfind('\n', at);
+    handshakes +=
+        std::strtol(text.c_str() + (start == std::string::npos ? 0 : start + 1), nullptr, 10);
   }
-  RateResult k = kscprobe_rate(options, spec, estate, dir);
-  print_rate("kscprobe", k);
-  std::fflush(stdout);
-  RateResult b = blackbox_rate(options, spec, estate, dir, 0);
-  print_rate("blackbox_exporter", b);
-  std::fflush(stdout);
-  std::optional<RateResult> saturated;
-  if (spec.saturation) {
-    saturated = blackbox_rate(options, spec, estate, dir, options.saturating_requests);
-    print_rate(
-        format("blackbox_exporter saturated (%zu requests in flight)", options.saturating_requests)
-            .c_str(),
-        *saturated);
-    std::fflush(stdout);
-  }
-
-  // A prober that completes less than 90 % of the offered rate is overloaded: its cost per
-  // completed probe then counts the work spent on probes that timed out, and is no fair figure.
-  auto sustained = [&](const RateResult& r) { return r.ok && r.probes_per_s >= 0.9 * offered; };
-  auto cost_cell = [&](const RateResult& r) {
-    if (!r.ok) return std::string("failed");
-    if (!sustained(r))
-      return ms(r.cpu_ms_per_probe) +
-             format(" (overloaded: %.0f %% completed)", 100 * r.probes_per_s / offered);
-    return ms(r.cpu_ms_per_probe);
-  };
-  double ratio = (sustained(k) && sustained(b) && k.cpu_ms_per_probe > 0)
-                     ? b.cpu_ms_per_probe / k.cpu_ms_per_probe
-                     : NAN;
-  row(scenario, "probes/s completed successfully", rate_cell(k), rate_cell(b), "", "");
-  std::string target;
-  if (!spec.tls) {
-    target = "≥ 6× less than blackbox_exporter";
-  } else {
-    target = "≤ blackbox_exporter";
-  }
-  row(scenario, "CPU ms per probe", cost_cell(k), cost_cell(b), times(ratio), target);
-  if (saturated) {
-    double sat_ratio = (sustained(k) && saturated->ok && k.cpu_ms_per_probe > 0)
-                           ? saturated->cpu_ms_per_probe / k.cpu_ms_per_probe
-                           : NAN;
-    row(scenario,
-        format("CPU ms per probe, blackbox_exporter saturated (%zu requests in flight)",
-               options.saturating_requests),
-        cost_cell(k),
-        saturated->ok ? ms(saturated->cpu_ms_per_probe) + " at " +
-                            with_thousands(saturated->probes_per_s) + "/s"
-                      : "failed",
-        times(sat_ratio), target);
-  }
-  if (!spec.tls && floor_ms && k.ok) {
-    row(scenario, format("kscprobe ÷ connect+close floor (%s ms)", ms(*floor_ms).c_str()),
-        cost_cell(k), "", sustained(k) ? times(k.cpu_ms_per_probe / *floor_ms) : "n/a",
-        "within 2× of the floor");
-  }
-  if (paced_floor_ms && k.ok) {
-    row(scenario,
-        format("kscprobe ÷ the floor loop paced at %s/s (%s ms)", with_thousands(offered).c_str(),
-               ms(*paced_floor_ms).c_str()),
-        cost_cell(k), "", sustained(k) ? times(k.cpu_ms_per_probe / *paced_floor_ms) : "n/a",
-        "within 2× of the floor");
-  }
-  if (spec.tls) {
-    auto share = [](const RateResult& r) {
-      return r.resumed_share >= 0 ? format("%.1f %%", 100 * r.resumed_share) : std::string("n/a");
-    };
-    row(scenario, "TLS handshakes that resumed a session (seen by the estate)", share(k), share(b),
-        "", "full handshakes read the certificate");
-  }
-  row(scenario, "CPU, % of one core",
-      k.ok ? format("%.1f %%", 100 * k.cpu_s / k.window_s) : "failed",
-      b.ok ? format("%.1f %%", 100 * b.cpu_s / b.window_s) : "failed", "", "");
-  row(scenario, "RSS (peak)",
-      k.ok ? format("%.1f MB (%.1f)", static_cast<double>(k.rss_kib) / 1024,
-                    static_cast<double>(k.hwm_kib) / 1024)
-           : "failed",
-      b.ok ? format("%.1f MB (%.1f)", static_cast<double>(b.rss_kib) / 1024,
-                    static_cast<double>(b.hwm_kib) / 1024)
-           : "failed",
-      "", "");
+  auto t1 = Clock::now();
+  ::getrusage(RUSAGE_CHILDREN, &later);
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  r.cpu_s =
+      secs(later.ru_utime) - secs(before.ru_utime) + secs(later.ru_stime) - secs(before.ru_stime);
+  r.window_s = between(t0, t1);
+  r.other = other_load(l0, sample_load(), r.cpu_s, r.window_s);
+  r.attempts_per_s = static_cast<double>(handshakes) / r.window_s;
+  r.succeeded_per_s = r.attempts_per_s;
+  if (handshakes > 0) r.cpu_ms_per_probe = r.cpu_s / static_cast<double>(handshakes) * 1000;
+  count_estate(r, true, e0, estate.counters());
+  r.ok = handshakes > 0;
+  if (!r.ok) r.error = "no handshakes";
+  return r;
 }
 
 // ---------------------------------------------------------------------------------------------
-// The estate scenario
+// The rate scenarios
 
-void run_estate(const Options& options, const EstateSpec& spec, BenchEstate& estate) {
+JsonObject run_rate(const Options& options, const RateSpec& spec, BenchEstate& estate) {
+  std::string dir = options.workdir + "/" + spec.name;
+  std::filesystem::create_directories(dir);
+  const std::vector<std::string> targets = rate_targets(spec);
+  const int refused =
+      static_cast<int>(std::count_if(targets.begin(), targets.end(), [](const std::string& t) {
+        return t.rfind(format("10.%d.", kRefusedTcpOctet), 0) == 0;
+      }));
+  const int dropped =
+      static_cast<int>(std::count_if(targets.begin(), targets.end(), [](const std::string& t) {
+        return t.rfind(format("10.%d.", kDroppedTcpOctet), 0) == 0;
+      }));
+  std::printf(
+      "\n== %s: %d targets × 1 %s check @ %d s = %d/s (%d refuse, %d drop), timeout %.1f s; "
+      "window %.0f s after %.0f s warm-up\n",
+      spec.name.c_str(), spec.targets(), spec.tls ? "TLS" : "TCP", spec.interval_s, spec.rate,
+      refused, dropped, timeout_seconds(spec.interval_s), spec.window_s, spec.warmup_s);
+  std::fflush(stdout);
+  JsonObject o;
+  o.str("name", spec.name)
+      .str("transport", spec.tls ? "tls" : "tcp")
+      .num("rate_per_s", spec.rate)
+      .num("targets", spec.targets())
+      .num("refused_targets", refused)
+      .num("dropped_targets", dropped)
+      .num("interval_s", spec.interval_s)
+      .num("timeout_s", timeout_seconds(spec.interval_s))
+      .num("window_s", spec.window_s)
+      .num("warmup_s", spec.warmup_s);
+  if (!spec.tls) {
+    // The floor over the same targets at the same rate, just before kscprobe runs at it.
+    LoadSample l0 = sample_load();
+    FloorResult f = measure_floor(targets, kTcpPort, spec.rate, std::min(spec.window_s, 20.0),
+                                  timeout_seconds(spec.interval_s), options.floor_grid_ms);
+    ProberResult floor;
+    floor.other = other_load(l0, sample_load(), 0, f.wall_s);
+    floor.ok = f.attempts > 0;
+    // Rates over the span the connects were paced over (the last timeouts run a little beyond).
+    floor.window_s = std::min(spec.window_s, 20.0);
+    floor.cpu_s = f.cpu_s;
+    floor.attempts_per_s = static_cast<double>(f.attempts) / floor.window_s;
+    floor.succeeded_per_s = static_cast<double>(f.succeeded) / floor.window_s;
+    floor.refused_per_s = static_cast<double>(f.refused) / floor.window_s;
+    floor.timed_out_per_s = static_cast<double>(f.timed_out) / floor.window_s;
+    floor.failed_per_s = static_cast<double>(f.attempts - f.succeeded) / floor.window_s;
+    if (f.attempts > 0) floor.cpu_ms_per_probe = f.cpu_s / static_cast<double>(f.attempts) * 1000;
+    std::printf("  floor: %ld connects: %ld ok, %ld refused, %ld timed out, %ld other\n",
+                f.attempts, f.succeeded, f.refused, f.timed_out, f.other);
+    print_result("floor", floor);
+    o.obj("floor", floor.json().num("grid_ms", options.floor_grid_ms));
+  }
+  ProberResult k = kscprobe_rate(options, spec, targets, estate, dir, false);
+  print_result(spec.tls ? "kscprobe (resumed)" : "kscprobe", k);
+  o.obj("kscprobe", k.json());
+  if (spec.tls) {
+    ProberResult full = kscprobe_rate(options, spec, targets, estate, dir, true);
+    print_result("kscprobe (full handshakes)", full);
+    o.obj("kscprobe_full", full.json());
+  }
+  ProberResult b = blackbox_rate(options, spec, targets, estate, dir);
+  print_result("blackbox_exporter", b);
+  o.obj("blackbox", b.json());
+  if (spec.tls) {
+    ProberResult s = openssl_s_time(options, targets, estate, dir, std::min(spec.window_s, 20.0));
+    print_result("openssl s_time -new", s);
+    o.obj("openssl_s_time", s.json());
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The estate scenario, then the status page at that size
+
+struct Lag {
+  std::optional<double> p50, p99, p50_bound, p99_bound;
+  double mean = NAN;
+  double count = 0;
+};
+
+Lag lag_between(const std::string& earlier, const std::string& later) {
+  Lag l;
+  Buckets b = bucket_delta(histogram_buckets(earlier, "kscprobe_scheduler_lag_seconds"),
+                           histogram_buckets(later, "kscprobe_scheduler_lag_seconds"));
+  l.p50 = histogram_quantile(0.5, b);
+  l.p99 = histogram_quantile(0.99, b);
+  l.p50_bound = quantile_bucket_bound(0.5, b);
+  l.p99_bound = quantile_bucket_bound(0.99, b);
+  l.count = sum_samples(later, "kscprobe_scheduler_lag_seconds_count").sum -
+            sum_samples(earlier, "kscprobe_scheduler_lag_seconds_count").sum;
+  if (l.count > 0)
+    l.mean = (sum_samples(later, "kscprobe_scheduler_lag_seconds_sum").sum -
+              sum_samples(earlier, "kscprobe_scheduler_lag_seconds_sum").sum) /
+             l.count;
+  return l;
+}
+
+/// Quantiles are interpolated inside the bucket that holds them (as PromQL does); the bucket's
+/// upper bound says how fine that reading is, the mean is exact.
+JsonObject lag_json(const Lag& l) {
+  JsonObject o;
+  auto v = [](const std::optional<double>& x) { return x ? *x * 1000 : NAN; };
+  return o.num("p50_ms", v(l.p50))
+      .num("p50_bucket_le_ms", v(l.p50_bound))
+      .num("p99_ms", v(l.p99))
+      .num("p99_bucket_le_ms", v(l.p99_bound))
+      .num("mean_ms", l.mean * 1000)
+      .num("starts", l.count);
+}
+
+std::string lag_text(const Lag& l) {
+  auto ms = [](const std::optional<double>& x) { return x ? format("%.1f", *x * 1000) : "n/a"; };
+  return format("p50 %s ms (≤ %s bucket), p99 %s ms (≤ %s bucket), mean %.2f ms over %.0f starts",
+                ms(l.p50).c_str(), ms(l.p50_bound).c_str(), ms(l.p99).c_str(),
+                ms(l.p99_bound).c_str(), l.mean * 1000, l.count);
+}
+
+/// `count` GETs of `path`, one every `pace_s` (or right after the previous one when it took
+/// longer): size, wall time and the daemon's CPU per fetch, beyond what probing costs meanwhile.
+JsonObject fetch_repeatedly(Daemon& d, const std::string& path, int count, double pace_s,
+                            double probing_cores) {
+  const pid_t pid = d.process->pid();
+  Fetch before = scrape(pid, d.port);
+  ProcUsage u0 = read_usage(pid);
+  const auto t0 = Clock::now();
+  double bytes = 0, wall_max = 0, cpu_max = 0;
+  int ok = 0, statuses = 0;
+  std::string content_type;
+  for (int i = 0; i < count && d.process->running(); ++i) {
+    sleep_until_while_running(*d.process, after(t0, i * pace_s));
+    Fetch f = fetch(pid, d.port, path, false);
+    statuses = f.reply.status;
+    if (f.reply.status != 200) continue;
+    ++ok;
+    bytes = static_cast<double>(f.reply.body.size());
+    wall_max = std::max(wall_max, f.reply.seconds);
+    cpu_max = std::max(cpu_max, f.cpu_s);
+  }
+  const double span = since(t0);
+  const double cpu = cpu_delta(u0, read_usage(pid));
+  Fetch after_fetches = scrape(pid, d.port);
+  // Probing goes on meanwhile: take off what it costs (the window's rate) to leave the renders.
+  const double per_render = ok > 0 ? std::max(0.0, cpu - probing_cores * span) / ok : NAN;
+  Lag lag = lag_between(before.text, after_fetches.text);
+  std::printf(
+      "  GET %s × %d (%d answered 200, last status %d): %.0f bytes, CPU per render %.1f ms "
+      "(net of probing; largest single fetch %.1f ms CPU, %.2f s wall); lag meanwhile %s\n",
+      path.c_str(), count, ok, statuses, bytes, per_render * 1000, cpu_max * 1000, wall_max,
+      lag_text(lag).c_str());
+  std::fflush(stdout);
+  JsonObject o;
+  o.str("path", path)
+      .num("fetches", count)
+      .num("ok", ok)
+      .num("last_status", statuses)
+      .num("bytes", bytes)
+      .num("cpu_ms_per_render", per_render * 1000)
+      .num("cpu_ms_max_fetch", cpu_max * 1000)
+      .num("wall_s_max", wall_max)
+      .num("seconds", span)
+      .obj("lag", lag_json(lag));
+  return o;
+}
+
+JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstate& estate) {
   std::string dir = options.workdir + "/estate";
   std::filesystem::create_directories(dir);
-  std::string scenario =
-      format("estate: %s agents, %s DPs, %d servers @ %d s", with_thousands(spec.agents).c_str(),
-             with_thousands(spec.distribution_points).c_str(), spec.servers, spec.interval_s);
-  std::printf("\n== %s; window %.0f s after %.0f s warm-up\n", scenario.c_str(), spec.window_s,
-              spec.warmup_s);
-  g_notes.push_back(
-      format("estate: window %.0f s after %.0f s of warm-up (from /-/ready); "
-             "/metrics read at both ends of the window.",
-             spec.window_s, spec.warmup_s));
+  const int refused_agents = static_cast<int>(std::lround(spec.agents * kRefusedAgentShare));
+  // Agents have two UDP checks each; every one of a refusing agent is refused.
+  const int expected_refused_checks = 2 * refused_agents;
+  std::printf(
+      "\n== estate: %d agents (%d refuse UDP), %d DPs, %d servers @ %d s; window %.0f s after "
+      "%.0f s warm-up\n",
+      spec.agents, refused_agents, spec.distribution_points, spec.servers, spec.interval_s,
+      spec.window_s, spec.warmup_s);
   std::fflush(stdout);
+  JsonObject o;
+  o.num("agents", spec.agents)
+      .num("refused_agents", refused_agents)
+      .num("distribution_points", spec.distribution_points)
+      .num("servers", spec.servers)
+      .num("interval_s", spec.interval_s)
+      .num("window_s", spec.window_s)
+      .num("warmup_s", spec.warmup_s);
 
   // Agents and distribution points in file_sd target files, with the labels a KSC export gives
-  // (site, KSC administration group); servers as [[target]] tables.
+  // (site, KSC administration group); servers as [[target]] tables. The refusing agents are
+  // spread over the sites and groups like the others.
   static const char* kGroups[] = {"Workstations", "Laptops", "Servers", "Kiosks"};
   constexpr int kSites = 50;
   std::map<std::pair<int, int>, std::string> agent_groups;
-  for (int i = 0; i < spec.agents; ++i) {
+  for (int i = 0, refused = 0, answering = 0; i < spec.agents; ++i) {
     std::string& list = agent_groups[{i % kSites, (i / kSites) % 4}];
     if (!list.empty()) list += ", ";
-    list += "\"" + host_address(kAgentOctet, i) + "\"";
+    const bool refuses = i % 5 == 0 && refused < refused_agents;
+    list += "\"" +
+            (refuses ? host_address(kRefusedAgentOctet, refused++)
+                     : host_address(kAgentOctet, answering++)) +
+            "\"";
   }
   std::string agents = "[\n";
   for (const auto& [key, list] : agent_groups) {
@@ -850,7 +1103,7 @@ void run_estate(const Options& options, const EstateSpec& spec, BenchEstate& est
   dps += "\n]\n";
   write_file(dir + "/distribution_points.json", dps);
   std::string toml = "target_files = [\"agents.json\", \"distribution_points.json\"]\n" +
-                     daemon_section(options, spec.interval_s, timeout_for(spec.interval_s));
+                     daemon_section(options, spec.interval_s);
   for (int i = 0; i < spec.servers; ++i) {
     toml += format(
         "\n[[target]]\nname = \"ksc-%02d\"\nrole = \"server\"\naddress = \"%s\"\n"
@@ -862,165 +1115,104 @@ void run_estate(const Options& options, const EstateSpec& spec, BenchEstate& est
   Daemon d = start_kscprobe(options, dir + "/kscprobe.toml", dir + "/kscprobe.log", 180);
   if (!d.error.empty()) {
     std::printf("  kscprobe: FAILED: %s\n", d.error.c_str());
-    row(scenario, "all", "kscprobe " + d.exit, "", "", "");
-    return;
+    return o.flag("ok", false).str("error", d.error);
   }
-  pid_t pid = d.process->pid();
+  const pid_t pid = d.process->pid();
+  RssSampler rss(pid);
   std::printf("  kscprobe ready %.1f s after start (configuration and target files loaded)\n",
               d.ready_s);
   std::fflush(stdout);
   if (!sleep_while_running(*d.process, spec.warmup_s)) {
-    std::printf("  kscprobe %s during warm-up:%s\n", d.process->exit_description().c_str(),
-                log_tail(d.process->log(), 6).c_str());
-    row(scenario, "all", "kscprobe " + d.process->exit_description(), "", "", "");
-    return;
+    std::string e = "kscprobe " + d.process->exit_description() +
+                    " during warm-up:" + log_tail(d.process->log(), 6);
+    std::printf("  %s\n", e.c_str());
+    return o.flag("ok", false).str("error", e);
   }
-  auto [a, u0, l0, t0, e0, alive, u1, l1, t1, e1] =
-      measure_window(*d.process, d.port, estate, spec.window_s);
-  if (!alive) {
-    std::printf("  kscprobe %s during the window:%s\n", d.process->exit_description().c_str(),
-                log_tail(d.process->log(), 6).c_str());
-    row(scenario, "all", "kscprobe " + d.process->exit_description(), "", "", "");
-    return;
+  Window w = measure_window(*d.process, d.port, estate, spec.window_s);
+  if (!w.alive || w.last.reply.status != 200) {
+    std::string e = "kscprobe " + d.process->exit_description() + " during the window " +
+                    w.last.reply.error + ":" + log_tail(d.process->log(), 6);
+    std::printf("  %s\n", e.c_str());
+    return o.flag("ok", false).str("error", e);
   }
-  Scrape b = scrape(pid, d.port, false);
-  Scrape c = scrape(pid, d.port, true);
-  ProcUsage u2 = read_usage(pid);
-  d.process->stop();
-  if (a.reply.status != 200 || b.reply.status != 200 || c.reply.status != 200) {
-    std::printf("  GET /metrics failed: %s / %s / %s\n", a.reply.error.c_str(),
-                b.reply.error.c_str(), c.reply.error.c_str());
-    row(scenario, "all", "/metrics failed", "", "", "");
-    return;
-  }
-
-  double window = between(t0, t1);
-  double cpu = cpu_delta(u0, u1);
-  double checks = sum_samples(b.text, "kscprobe_checks").sum;
-  double targets = sum_samples(b.text, "kscprobe_targets").sum;
-  double due_per_s = checks / spec.interval_s;
-  double probes = sum_samples(b.text, "kscprobe_probes_total").sum -
-                  sum_samples(a.text, "kscprobe_probes_total").sum;
-  double probes_per_s = probes / between(a.start, b.start);
-  double failures = sum_samples(b.text, "kscprobe_probe_failures_total").sum -
-                    sum_samples(a.text, "kscprobe_probe_failures_total").sum;
-  auto skipped_b = sum_samples(b.text, "kscprobe_scheduler_skipped_total");
-  double skipped = skipped_b.sum - sum_samples(a.text, "kscprobe_scheduler_skipped_total").sum;
-  Buckets lag = bucket_delta(histogram_buckets(a.text, "kscprobe_scheduler_lag_seconds"),
-                             histogram_buckets(b.text, "kscprobe_scheduler_lag_seconds"));
-  auto p50 = histogram_quantile(0.5, lag), p99 = histogram_quantile(0.99, lag);
-  auto p50_bound = quantile_bucket_bound(0.5, lag), p99_bound = quantile_bucket_bound(0.99, lag);
-  double in_flight = sum_samples(b.text, "kscprobe_probes_in_flight").sum;
-  double queued = sum_samples(b.text, "kscprobe_probes_queued").sum;
-  std::size_t series = series_count(b.text);
-  auto render_b = sum_samples(b.text, "kscprobe_metrics_render_cpu_seconds");
-  auto render_c = sum_samples(c.text, "kscprobe_metrics_render_cpu_seconds");
-
-  auto lag_text = [](std::optional<double> q, std::optional<double> bound) {
-    if (!q) return std::string("no samples");
-    if (bound && std::isinf(*bound)) return std::string("> 10 s (+Inf bucket)");
-    return seconds_text(*q) + " (≤ " + seconds_text(bound.value_or(NAN)) + " bucket)";
-  };
-
-  std::printf("  plan: %s checks on %s targets, %s probes/s due\n", with_thousands(checks).c_str(),
-              with_thousands(targets).c_str(), with_thousands(due_per_s).c_str());
+  const double window = w.seconds();
+  const double cpu = w.cpu();
+  const std::string& end = w.last.text;
+  const double checks = sum_samples(end, "kscprobe_checks").sum;
+  const double probes = w.delta("kscprobe_probes_total");
+  const double failures = w.delta("kscprobe_probe_failures_total");
+  const double probes_per_s = probes / w.counter_seconds();
+  // Checks whose last probe was refused, by role: every UDP check of every refusing agent, and
+  // nothing else. kscprobe_aggregate_checks counts every check at every detail level.
+  const double refused_agent_checks =
+      sum_samples(end, "kscprobe_aggregate_checks", {"role=\"agent\"", "state=\"refused\""}).sum;
+  const double refused_checks =
+      sum_samples(end, "kscprobe_aggregate_checks", {"state=\"refused\""}).sum;
+  const auto failure_info = sum_samples(end, "kscprobe_probe_failure_info", {"reason=\"refused\""});
+  const double refused_per_s =
+      w.delta("kscprobe_probe_failures_total", {"reason=\"refused\""}) / w.counter_seconds();
+  Lag lag = lag_between(w.first.text, end);
+  const double hwm_mb = static_cast<double>(read_usage(pid).hwm_kib) / 1024;
   std::printf(
-      "  window %.1f s: %.0f probes = %.1f probes/s, failures %.0f, skipped %.0f; CPU %.3f s = "
-      "%.2f %% of a core; RSS %.1f MB, peak %.1f MB\n",
-      window, probes, probes_per_s, failures, skipped, cpu, 100 * cpu / window,
-      static_cast<double>(u1.rss_kib) / 1024, static_cast<double>(u2.hwm_kib) / 1024);
-  std::printf("  scheduler lag p50 %s, p99 %s; at the end: %.0f in flight, %.0f queued\n",
-              lag_text(p50, p50_bound).c_str(), lag_text(p99, p99_bound).c_str(), in_flight,
-              queued);
+      "  window %.1f s: %.1f probes/s (%.0f failed), CPU %.3f s = %.2f %% of a core with %d gzip "
+      "scrapes (%.3f s CPU, %.1f MB gzip each); %s\n",
+      window, probes_per_s, failures, cpu, 100 * cpu / window, w.scrapes, w.scrape_cpu_s,
+      w.scrape_gzip_bytes / 1e6, lag_text(lag).c_str());
   std::printf(
-      "  estate saw %.1f UDP datagrams/s, %.1f TLS handshakes/s, %.1f TCP accepts/s, "
-      "%.1f HTTPS requests/s\n",
-      static_cast<double>(e1.udp_datagrams - e0.udp_datagrams) / window,
-      static_cast<double>(e1.tls_handshakes - e0.tls_handshakes) / window,
-      static_cast<double>(e1.tcp_accepted - e0.tcp_accepted) / window,
-      static_cast<double>(e1.https_requests - e0.https_requests) / window);
-  std::printf(
-      "  /metrics: uncompressed %s in %s (daemon CPU meanwhile %s), gzip %s in %s (CPU %s); "
-      "%s series; first scrape of the window took %s\n",
-      megabytes(static_cast<double>(b.reply.body.size())).c_str(),
-      seconds_text(b.reply.seconds).c_str(), seconds_text(b.cpu_s).c_str(),
-      megabytes(static_cast<double>(c.reply.body.size())).c_str(),
-      seconds_text(c.reply.seconds).c_str(), seconds_text(c.cpu_s).c_str(),
-      with_thousands(static_cast<double>(series)).c_str(), seconds_text(a.reply.seconds).c_str());
-  note_load("estate", other_load(l0, l1, cpu, window));
+      "  refused: %.0f agent checks in state refused (expected %d), %.0f in all roles, %.1f "
+      "refusals/s; kscprobe_probe_failure_info refused: %zu series\n",
+      refused_agent_checks, expected_refused_checks, refused_checks, refused_per_s,
+      failure_info.samples);
   std::fflush(stdout);
+  o.flag("ok", true)
+      .num("ready_s", d.ready_s)
+      .num("checks", checks)
+      .num("targets", sum_samples(end, "kscprobe_targets").sum)
+      .num("probes_per_s", probes_per_s)
+      .num("failed_probes", failures)
+      .num("skipped", w.delta("kscprobe_scheduler_skipped_total"))
+      .num("cpu_s", cpu)
+      .num("cpu_percent", 100 * cpu / window)
+      .num("scrapes_in_window", w.scrapes)
+      .num("scrape_cpu_s", w.scrape_cpu_s)
+      .num("metrics_gzip_bytes", w.scrape_gzip_bytes)
+      .num("metrics_bytes", static_cast<double>(end.size()))
+      .num("metrics_series", static_cast<double>(series_count(end)))
+      .num("expected_refused_checks", expected_refused_checks)
+      .num("refused_checks_seen", refused_agent_checks)
+      .num("refused_checks_all_roles", refused_checks)
+      .num("refusals_per_s", refused_per_s)
+      .num("failure_info_refused_series",
+           failure_info.samples ? static_cast<double>(failure_info.samples) : NAN)
+      .obj("lag", lag_json(lag));
+  add_load(o, other_load(w.l0, w.l1, cpu, window));
+  // Peak through warm-up and window (the status page's renders come after).
+  const double peak_mb = rss.peak_mb();
 
-  double with_scrape = (cpu + b.cpu_s * window / spec.interval_s) / window;
-  row(scenario, "start-up until /-/ready", seconds_text(d.ready_s), "", "", "");
-  row(scenario, "checks (targets)", with_thousands(checks) + " (" + with_thousands(targets) + ")",
-      "", "", "");
-  row(scenario, format("probes/s completed (due: %s/s)", with_thousands(due_per_s).c_str()),
-      format("%.1f", probes_per_s) +
-          (failures > 0 ? " (" + with_thousands(failures) + " failed)" : std::string()),
-      "", "", "");
-  row(scenario, "CPU, % of one core (window)", format("%.2f %%", 100 * cpu / window), "", "",
-      "< 15 %");
-  // Agents and distribution points have two UDP checks each, servers one (shutdown_udp).
-  double udp_checks = 2.0 * spec.agents + 2.0 * spec.distribution_points + spec.servers;
-  row(scenario,
-      format("CPU ms per probe (%.1f %% of them UDP)", checks > 0 ? 100 * udp_checks / checks : 0),
-      probes > 0 ? ms(cpu / window / probes_per_s * 1000) : "n/a", "", "", "");
-  row(scenario, "CPU incl. one /metrics scrape per interval", format("%.2f %%", 100 * with_scrape),
-      "", "", "");
-  row(scenario, "RSS (peak)",
-      format("%.1f MB (%.1f)", static_cast<double>(u1.rss_kib) / 1024,
-             static_cast<double>(u2.hwm_kib) / 1024),
-      "", "", "< 300 MB");
-  row(scenario, "scheduler lag p50", lag_text(p50, p50_bound), "", "", "");
-  row(scenario, "scheduler lag p99", lag_text(p99, p99_bound), "", "", "< 250 ms");
-  row(scenario, "probes skipped (window)", skipped_b.samples ? with_thousands(skipped) : "n/a", "",
-      "", "0");
-  row(scenario, "/metrics scrape: wall (daemon CPU)",
-      seconds_text(b.reply.seconds) + " (" + seconds_text(b.cpu_s) + ")", "", "",
-      "render < 1 s CPU");
-  if (render_c.samples || render_b.samples) {
-    row(scenario, "kscprobe_metrics_render_cpu_seconds",
-        seconds_text(render_c.samples ? render_c.sum : render_b.sum), "", "", "< 1 s");
-  } else {
-    row(scenario, "kscprobe_metrics_render_cpu_seconds", "not exposed", "", "", "< 1 s");
+  // The status page at this size: `/` as served, then its JSON variant.
+  JsonObject page;
+  if (spec.page_fetches > 0) {
+    page.obj("html", fetch_repeatedly(d, "/", spec.page_fetches, spec.page_pace_s, cpu / window));
+    page.obj("json", fetch_repeatedly(d, "/?format=json", spec.json_fetches, spec.page_pace_s,
+                                      cpu / window));
   }
-  row(scenario, "/metrics size: raw / gzip",
-      megabytes(static_cast<double>(b.reply.body.size())) + " / " +
-          megabytes(static_cast<double>(c.reply.body.size())) +
-          (c.reply.content_encoding == "gzip" ? "" : " (gzip not honoured)"),
-      "", "", "gzip supported");
-  row(scenario, "/metrics series", with_thousands(static_cast<double>(series)), "", "",
-      "scrapable every 60 s");
+  rss.stop();
+  o.num("peak_rss_mb", peak_mb)
+      .num("peak_rss_with_status_page_mb", rss.peak_mb())
+      .num("rss_samples", static_cast<double>(rss.samples()))
+      .num("vm_hwm_mb", hwm_mb);
+  std::printf(
+      "  peak RSS %.1f MB through the window, %.1f MB with the status page (%ld samples; VmHWM "
+      "at the window's end %.1f MB)\n",
+      peak_mb, rss.peak_mb(), rss.samples(), hwm_mb);
+  d.process->stop();
+  if (!page.empty()) o.obj("status_page", page);
+  return o;
 }
 
 // ---------------------------------------------------------------------------------------------
 
-void print_table(double total_s) {
-  std::printf(
-      "\n| scenario | metric | kscprobe | blackbox_exporter | ratio | target (issue 6) |\n");
-  std::printf("|---|---|---|---|---|---|\n");
-  std::string last;
-  for (const auto& r : g_rows) {
-    std::string scenario = r.scenario == last ? "" : r.scenario;
-    last = r.scenario;
-    std::printf("| %s | %s | %s | %s | %s | %s |\n", scenario.c_str(), r.metric.c_str(),
-                r.kscprobe.c_str(), r.blackbox.c_str(), r.ratio.c_str(), r.target.c_str());
-  }
-  std::printf(
-      "\nratio: blackbox_exporter ÷ kscprobe CPU per probe (floor rows: kscprobe ÷ floor; the "
-      "paced floor is the same loop sleeping until each connect is due, at the scenario's rate), "
-      "only where both kept up with the offered rate. CPU is the prober process's own (/proc), "
-      "over "
-      "the window quoted with each scenario; /metrics renders are outside the windows.\n");
-  std::printf(
-      "Other processes on the machine used up to %.2f cores during these windows (they take "
-      "what the benchmark leaves idle; on a busy machine timeouts and failures get likelier).\n",
-      g_max_other_cores);
-  for (const auto& n : g_notes) std::printf("%s\n", n.c_str());
-  std::printf("benchmark run time: %.0f s\n", total_s);
-}
-
-void print_environment(const Options& options) {
+JsonObject environment(const Options& options) {
   utsname u{};
   ::uname(&u);
   std::string cpu_model;
@@ -1031,67 +1223,68 @@ void print_environment(const Options& options) {
       break;
     }
   }
-  // Inside the namespace bench.sh makes, loopback is the only interface.
-  std::string interfaces;
-  std::istringstream dev(read_text("/proc/net/dev"));
-  for (std::string line; std::getline(dev, line);) {
-    auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    auto start = line.find_first_not_of(' ');
-    if (!interfaces.empty()) interfaces += ",";
-    interfaces += line.substr(start, colon - start);
-  }
-  bool isolated = interfaces == "lo";
   std::time_t now = std::time(nullptr);
   char date[64];
-  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
+  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  double load[3] = {NAN, NAN, NAN};
+  ::getloadavg(load, 3);
+  const std::string kscprobe_version = command_first_line({options.kscprobe, "--version"});
+  const std::string blackbox_version = command_first_line({options.blackbox, "--version"});
+  const std::string openssl_version = command_first_line({options.openssl, "version"});
   std::printf("kscprobe benchmark, %s%s\n", date, options.quick ? " (--quick)" : "");
-  std::printf("  host: %s %s, %u CPUs (%s)\n", u.sysname, u.release,
-              std::thread::hardware_concurrency(), cpu_model.c_str());
-  std::printf("  kscprobe: %s (%s)\n", options.kscprobe.c_str(),
-              command_first_line({options.kscprobe, "--version"}).c_str());
-  std::printf("  blackbox_exporter: %s (%s)\n", options.blackbox.c_str(),
-              command_first_line({options.blackbox, "--version"}).c_str());
-  std::printf("  network: interfaces %s%s; ip_local_port_range %s; tcp_tw_reuse %s; somaxconn %s\n",
-              interfaces.c_str(),
-              isolated ? " (isolated)" : " (NOT isolated: run scripts/bench.sh)",
-              trim(read_text("/proc/sys/net/ipv4/ip_local_port_range")).c_str(),
-              trim(read_text("/proc/sys/net/ipv4/tcp_tw_reuse")).c_str(),
-              trim(read_text("/proc/sys/net/core/somaxconn")).c_str());
-  rlimit files{};
-  ::getrlimit(RLIMIT_NOFILE, &files);
-  std::printf("  open files limit %llu; work directory (configs, logs): %s\n",
-              static_cast<unsigned long long>(files.rlim_cur), options.workdir.c_str());
+  std::printf("  host: %s %s, %u CPUs (%s), load average %.2f %.2f %.2f\n", u.sysname, u.release,
+              std::thread::hardware_concurrency(), cpu_model.c_str(), load[0], load[1], load[2]);
+  std::printf("  kscprobe: %s (%s)\n  blackbox_exporter: %s (%s)\n  %s\n", options.kscprobe.c_str(),
+              kscprobe_version.c_str(), options.blackbox.c_str(), blackbox_version.c_str(),
+              openssl_version.c_str());
+  std::printf("  estate namespace %s; work directory (configs, logs): %s\n",
+              options.estate_netns.c_str(), options.workdir.c_str());
+  JsonObject m;
+  m.num("cores", std::thread::hardware_concurrency())
+      .str("cpu_model", cpu_model)
+      .str("kernel", std::string(u.sysname) + " " + u.release)
+      .raw("load_average",
+           json_array({json_number(load[0]), json_number(load[1]), json_number(load[2])}));
+  JsonObject v;
+  v.str("kscprobe", kscprobe_version)
+      .str("blackbox_exporter", blackbox_version)
+      .str("openssl", openssl_version);
+  JsonObject o;
+  o.num("schema", 1)
+      .str("date", date)
+      .flag("quick", options.quick)
+      .obj("machine", m)
+      .obj("versions", v)
+      .str("network",
+           "prober and estate in two network namespaces joined by a veth pair; the estate "
+           "answers for 10.96.0.0/12 (ip route add local)");
+  return o;
 }
 
 void usage() {
   std::printf(
-      "kscprobe_bench [options]: kscprobe and blackbox_exporter on a simulated estate\n"
-      "  --quick                  smaller estate, short windows (about a minute)\n"
-      "  --scenarios=a,b          floor, tcp, tcp-90, tls, tls-90, estate (default: all)\n"
-      "  --kscprobe=PATH          kscprobe binary (default: the one built with this program)\n"
-      "  --blackbox=PATH          blackbox_exporter binary (default %s)\n"
+      "kscprobe_bench [options]: kscprobe, blackbox_exporter, the connect floor and openssl\n"
+      "s_time over a veth to a simulated estate (run it through scripts/bench.sh)\n"
+      "  --estate-netns=PATH      the estate's network namespace (/run/netns/NAME), required\n"
+      "  --results=FILE           where the JSON results go (default build/bench/results.json)\n"
+      "  --quick                  smaller numbers, short windows (a smoke run)\n"
+      "  --scenarios=a,b          tcp-90, tcp-4000, tls-90, tls-1000, estate (default: all)\n"
+      "  --kscprobe=PATH --blackbox=PATH --openssl=PATH   the programs to run\n"
       "  --workdir=DIR            where configs and logs go (default: a new /tmp directory)\n"
-      "  --tcp-targets=N --tls-targets=N  targets of the 1 s tcp and tls scenarios\n"
       "  --window=S --warmup=S    measurement window and warm-up of the tcp/tls scenarios\n"
       "  --estate-agents=N --estate-window=S --estate-warmup=S --estate-interval=S\n"
+      "  --page-fetches=N         GETs of the status page at the estate (default 20)\n"
       "  --kscprobe-arg=ARG       extra kscprobe command-line argument (repeatable)\n"
       "  --daemon-option='k = v'  extra line in [daemon] of every generated config (repeatable)\n"
-      "  --config-append=TOML     appended to every generated config, e.g.\n"
-      "                           '[metrics]\\ndetail = { agent = \"aggregate\" }' (repeatable)\n"
-      "  --saturate=N             requests in flight when saturating blackbox_exporter (32)\n"
-      "  --verbose                blackbox_exporter's progress every second of its warm-up\n"
+      "  --config-append=TOML     appended to every generated config (\\n for line breaks)\n"
       "  --estate-threads=N       threads serving the simulated estate (default 2)\n"
-      "  --tcp-close-at-once      the TCP listener closes at accept instead of waiting for the "
-      "peer\n",
-      "/usr/bin/prometheus-blackbox-exporter");
+      "  --floor-grid-ms=N        the floor's pacing grid (default 10, kscprobe's; 0: none)\n");
 }
 
 int run(int argc, char** argv) {
   Options options;
   std::optional<double> window, warmup;
-  std::optional<int> tcp_targets, tls_targets;
-  std::optional<int> estate_agents, estate_interval;
+  std::optional<int> estate_agents, estate_interval, page_fetches;
   std::optional<double> estate_window, estate_warmup;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -1105,23 +1298,21 @@ int run(int argc, char** argv) {
       return 0;
     } else if (a == "--quick") {
       options.quick = true;
-    } else if (a == "--verbose") {
-      options.verbose = true;
-    } else if (a == "--tcp-close-at-once") {
-      options.tcp_close_at_once = true;
     } else if (auto v = value("--kscprobe")) {
       options.kscprobe = *v;
     } else if (auto v = value("--blackbox")) {
       options.blackbox = *v;
+    } else if (auto v = value("--openssl")) {
+      options.openssl = *v;
+    } else if (auto v = value("--estate-netns")) {
+      options.estate_netns = *v;
+    } else if (auto v = value("--results")) {
+      options.results = *v;
     } else if (auto v = value("--workdir")) {
       options.workdir = *v;
     } else if (auto v = value("--scenarios")) {
       std::stringstream ss(*v);
       for (std::string s; std::getline(ss, s, ',');) options.scenarios.insert(s);
-    } else if (auto v = value("--tcp-targets")) {
-      tcp_targets = std::stoi(*v);
-    } else if (auto v = value("--tls-targets")) {
-      tls_targets = std::stoi(*v);
     } else if (auto v = value("--window")) {
       window = std::stod(*v);
     } else if (auto v = value("--warmup")) {
@@ -1134,8 +1325,10 @@ int run(int argc, char** argv) {
       estate_warmup = std::stod(*v);
     } else if (auto v = value("--estate-interval")) {
       estate_interval = std::stoi(*v);
-    } else if (auto v = value("--saturate")) {
-      options.saturating_requests = static_cast<std::size_t>(std::max(1, std::stoi(*v)));
+    } else if (auto v = value("--page-fetches")) {
+      page_fetches = std::stoi(*v);
+    } else if (auto v = value("--floor-grid-ms")) {
+      options.floor_grid_ms = std::stoi(*v);
     } else if (auto v = value("--estate-threads")) {
       options.estate_threads = std::stoi(*v);
     } else if (auto v = value("--kscprobe-arg")) {
@@ -1143,7 +1336,6 @@ int run(int argc, char** argv) {
     } else if (auto v = value("--daemon-option")) {
       options.daemon_options.push_back(*v);
     } else if (auto v = value("--config-append")) {
-      // A backslash-n in the argument stands for a line break.
       std::string text = *v;
       for (std::size_t at; (at = text.find("\\n")) != std::string::npos;) text.replace(at, 2, "\n");
       options.config_append += "\n" + text + "\n";
@@ -1152,20 +1344,21 @@ int run(int argc, char** argv) {
       return 2;
     }
   }
+  if (options.estate_netns.empty()) {
+    std::fprintf(stderr,
+                 "--estate-netns is required: run the benchmark through scripts/bench.sh\n");
+    return 2;
+  }
   if (options.quick) {
-    options.floor_connects = 10000;
-    options.rates = {{"tcp", false, 1000, 1, 2, 5, true}, {"tls", true, 300, 1, 2, 5, true}};
-    options.estate = {10000, 100, 2, 10, 11, 10};
+    options.rates = {{"tcp-1000", false, 1000, 1, 3, 10}, {"tls-300", true, 300, 1, 3, 10}};
+    options.estate = {10000, 100, 2, 10, 11, 15, 5, 2, 0.5};
   } else {
-    // The gentle rates are the ones at which the issue quotes blackbox_exporter near 90/s.
-    options.rates = {{"tcp", false, 4000, 1, 5, 20, true},
-                     {"tcp-90", false, 900, 10, 5, 20},
-                     {"tls", true, 1000, 1, 5, 20, true},
-                     {"tls-90", true, 900, 10, 5, 20}};
+    options.rates = {{"tcp-90", false, 90, 10, 10, 30},
+                     {"tcp-4000", false, 4000, 1, 5, 30},
+                     {"tls-90", true, 90, 10, 10, 30},
+                     {"tls-1000", true, 1000, 1, 5, 30}};
   }
   for (auto& r : options.rates) {
-    if (r.name == "tcp" && tcp_targets) r.targets = *tcp_targets;
-    if (r.name == "tls" && tls_targets) r.targets = *tls_targets;
     if (window) r.window_s = *window;
     if (warmup) r.warmup_s = *warmup;
   }
@@ -1173,6 +1366,7 @@ int run(int argc, char** argv) {
   if (estate_window) options.estate.window_s = *estate_window;
   if (estate_warmup) options.estate.warmup_s = *estate_warmup;
   if (estate_interval) options.estate.interval_s = *estate_interval;
+  if (page_fetches) options.estate.page_fetches = *page_fetches;
   auto wanted = [&](const std::string& s) {
     return options.scenarios.empty() || options.scenarios.count(s) > 0;
   };
@@ -1183,7 +1377,7 @@ int run(int argc, char** argv) {
   }
   std::filesystem::create_directories(options.workdir);
   auto started = Clock::now();
-  print_environment(options);
+  JsonObject results = environment(options);
 
   BenchEstate estate;
   EstateLayout layout;
@@ -1191,37 +1385,25 @@ int run(int argc, char** argv) {
   layout.tls_ports = {kTlsPort, 8061, 13000, 13291, 13299, 17000};
   layout.https_ports = {19170, 13296};
   layout.udp_ports = {13000, 15000, 15001};
-  layout.tcp_close_at_once = options.tcp_close_at_once;
   layout.threads = options.estate_threads;
-  estate.start(layout);
-  std::printf(
-      "  estate: wildcard listeners, tcp %s, tls/https ECDSA P-256, %d thread(s); udp silent\n",
-      options.tcp_close_at_once ? "closes at accept" : "holds until the peer closes",
-      layout.threads);
+  in_netns(options.estate_netns, [&] { estate.start(layout); });
+  std::printf("  estate: wildcard listeners in its own namespace, TLS ECDSA P-256, %d thread(s)\n",
+              layout.threads);
   write_file(options.workdir + "/estate-cert.pem", estate.certificate_pem());
 
-  std::optional<double> floor_ms;
-  if (wanted("floor")) {
-    std::printf("\n== floor: non-blocking connect + close in a plain loop, %s connects\n",
-                with_thousands(options.floor_connects).c_str());
-    // As many destinations as the tcp scenario, so the kernel's work per connect matches.
-    int destinations = options.rates.empty() ? 4000 : options.rates.front().targets;
-    FloorResult f = measure_floor(options.floor_connects, destinations, 30);
-    if (f.connects > 0) {
-      floor_ms = f.cpu_s / f.connects * 1000;
-      std::printf("  %d connects (%d failed) in %.2f s = %.0f/s, %.3f s CPU: %s ms CPU/connect\n",
-                  f.connects, f.failures, f.wall_s, f.connects / f.wall_s, f.cpu_s,
-                  ms(*floor_ms).c_str());
-      row("floor: connect + close loop", "CPU ms per connect", ms(*floor_ms), "", "",
-          "reference 0.020–0.025 ms");
-    }
-  }
+  std::vector<std::string> tcp, tls;
   for (const auto& spec : options.rates) {
-    if (wanted(spec.name)) run_rate(options, spec, estate, floor_ms);
+    if (!wanted(spec.name)) continue;
+    (spec.tls ? tls : tcp).push_back(run_rate(options, spec, estate).text(4));
   }
-  if (wanted("estate")) run_estate(options, options.estate, estate);
+  results.raw("tcp", json_array(tcp)).raw("tls", json_array(tls));
+  if (wanted("estate")) results.obj("estate", run_estate(options, options.estate, estate));
   estate.stop();
-  print_table(since(started));
+  results.num("run_seconds", since(started));
+  std::filesystem::path out(options.results);
+  if (out.has_parent_path()) std::filesystem::create_directories(out.parent_path());
+  write_file(options.results, results.text() + "\n");
+  std::printf("\nresults: %s (%.0f s)\n", options.results.c_str(), since(started));
   return 0;
 }
 

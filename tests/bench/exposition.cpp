@@ -81,7 +81,8 @@ std::optional<double> label_value(std::string_view labels, std::string_view key)
 
 }  // namespace
 
-Total sum_samples(std::string_view text, std::string_view name) {
+Total sum_samples(std::string_view text, std::string_view name,
+                  const std::vector<std::string_view>& with) {
   Total t;
   for_each_line(text, [&](std::string_view line) {
     if (line.size() <= name.size() || line.compare(0, name.size(), name) != 0) return;
@@ -89,6 +90,13 @@ Total sum_samples(std::string_view text, std::string_view name) {
     if (next != '{' && next != ' ') return;
     Line l = parse_line(line);
     if (!l.ok || l.name != name) return;
+    for (std::string_view pair : with) {
+      // A whole label pair: at the start of the set or after a comma.
+      std::size_t at = l.labels.find(pair);
+      while (at != std::string_view::npos && at != 0 && l.labels[at - 1] != ',')
+        at = l.labels.find(pair, at + 1);
+      if (at == std::string_view::npos) return;
+    }
     t.sum += l.value;
     ++t.samples;
   });

@@ -9,12 +9,14 @@
 
 namespace kscprobe::bench {
 
-/// Sum of every sample whose metric name is exactly `name` (all label sets), and how many.
+/// Sum of every sample whose metric name is exactly `name` and whose labels hold every pair of
+/// `with` (e.g. {"state=\"refused\""}; empty: all label sets), and how many.
 struct Total {
   double sum = 0;
   std::size_t samples = 0;
 };
-Total sum_samples(std::string_view text, std::string_view name);
+Total sum_samples(std::string_view text, std::string_view name,
+                  const std::vector<std::string_view>& with = {});
 
 /// Samples that are not comments or blank lines: the series Prometheus would ingest.
 std::size_t series_count(std::string_view text);

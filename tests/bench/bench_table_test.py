@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Checks scripts/bench_table.py, the generator of the README's benchmark table: the Markdown it
+makes from a fixed results file, its verdicts on the goals, and the README section it rewrites.
+It checks the generator, never the figures of a run."""
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, "..", "..", "scripts", "bench_table.py")
+FIXTURE = os.path.join(HERE, "fixture_results.json")
+EXPECTED = os.path.join(HERE, "fixture_table.md")
+
+spec = importlib.util.spec_from_file_location("bench_table", SCRIPT)
+bench_table = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench_table)
+
+
+def run(*args):
+    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True)
+
+
+class Generator(unittest.TestCase):
+    def test_fixture_gives_the_expected_markdown(self):
+        result = run(FIXTURE)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(EXPECTED, encoding="utf-8") as f:
+            self.assertEqual(result.stdout, f.read())
+
+    def test_states_the_run_and_the_machine(self):
+        text = run(FIXTURE).stdout
+        self.assertIn("Run of 2026-01-02 03:04 UTC on 2 cores (Test CPU)", text)
+        self.assertIn("load average 0.50 / 0.25 / n/a", text)
+
+    def test_every_goal_is_stated_with_its_verdict(self):
+        text = run(FIXTURE).stdout
+        # tcp-90: kscprobe 0.111 ÷ floor 0.05 = 2.22× > 2×; blackbox 1 ÷ 0.111 = 9.01× < 10×.
+        self.assertIn("| kscprobe ÷ floor |  | 2.22× |  | ≤ 2× | missed by 1.11× (2.22×) |", text)
+        self.assertIn("| 9.01× | ≥ 10× | missed by 1.11× (9.01× of 10×) |", text)
+        # tcp-4000: both met; blackbox ended half the offered rate: marked overloaded.
+        self.assertIn("| 1.20× |  | ≤ 2× | met |", text)
+        self.assertIn("0.500 (overloaded: 50 % of the offered rate ended)", text)
+        # TLS: blackbox failed, so its ratios are not measured; full ÷ openssl = 1.5× > 1.2×.
+        self.assertIn("failed: blackbox_exporter did not start:", text)
+        self.assertIn("| ≥ 1.5× | not measured |", text)
+        self.assertIn("| ≤ 1.2× | missed by 1.25× (1.50×) |", text)
+        # Estate: CPU over, RSS and lag met, 10 refusals missing.
+        self.assertIn("| < 10 % | missed by 1.15× (11.5 %) |", text)
+        self.assertIn("| < 200 MB | met |", text)
+        self.assertIn("| p99 < 50 ms | met |", text)
+        self.assertIn("| every refusal seen | missed: 39 990 of 40 000 |", text)
+        # Status page: size met, CPU missed; the JSON variant that did not answer has no figures.
+        self.assertIn("| < 2 MB, < 100 ms CPU | CPU missed by 2.50× (250 ms) |", text)
+        self.assertIn("| `/?format=json` | 0 of 5 (status 404) | n/a | n/a |", text)
+
+    def test_verdicts(self):
+        self.assertEqual(bench_table.at_most(2.0, 2.0), "met")
+        self.assertEqual(bench_table.at_most(3.0, 2.0, "×"), "missed by 1.50× (3.00×)")
+        self.assertEqual(bench_table.at_most(None, 2.0), "not measured")
+        self.assertEqual(bench_table.at_most(float("nan"), 2.0), "not measured")
+        self.assertEqual(bench_table.at_least(10.0, 10.0), "met")
+        self.assertEqual(bench_table.at_least(5.0, 10.0), "missed by 2.00× (5.00× of 10×)")
+        self.assertEqual(bench_table.at_least(None, 10.0), "not measured")
+
+
+class Readme(unittest.TestCase):
+    def write(self, text):
+        handle, path = tempfile.mkstemp(suffix=".md")
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            f.write(text)
+        self.addCleanup(os.remove, path)
+        return path
+
+    def read(self, path):
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+
+    def test_rewrites_only_between_the_markers_and_again_the_same(self):
+        before = "# Title\n\nintro\n\n<!-- bench:begin -->\nold table\n<!-- bench:end -->\n\nafter\n"
+        path = self.write(before)
+        self.assertEqual(run(FIXTURE, "--readme", path).returncode, 0)
+        once = self.read(path)
+        self.assertTrue(once.startswith("# Title\n\nintro\n\n<!-- bench:begin -->\nRun of "))
+        self.assertTrue(once.endswith("<!-- bench:end -->\n\nafter\n"))
+        self.assertNotIn("old table", once)
+        with open(EXPECTED, encoding="utf-8") as f:
+            self.assertIn(f.read(), once)
+        self.assertEqual(run(FIXTURE, "--readme", path).returncode, 0)
+        self.assertEqual(self.read(path), once)
+
+    def test_without_markers_fails_and_leaves_the_file(self):
+        before = "# Title\n\nno markers here\n"
+        path = self.write(before)
+        result = run(FIXTURE, "--readme", path)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("bench:begin", result.stderr)
+        self.assertEqual(self.read(path), before)
+
+
+if __name__ == "__main__":
+    unittest.main()
