@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "collectors/prober.hpp"
+#include "daemon/query_string.hpp"
 
 namespace kscprobe {
 
@@ -71,41 +72,6 @@ bool AllowList::allows(std::string_view ip_literal) const {
                      [&](const rules::Network& n) { return n.contains(ip_literal); });
 }
 
-std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q) {
-  std::vector<std::pair<std::string, std::string>> out;
-  auto decode = [](std::string_view s) {
-    std::string r;
-    r.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      char c = s[i];
-      if (c == '+') {
-        r += ' ';
-      } else if (c == '%' && i + 2 < s.size() &&
-                 std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-                 std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-        r += static_cast<char>(std::strtol(std::string(s.substr(i + 1, 2)).c_str(), nullptr, 16));
-        i += 2;
-      } else {
-        r += c;
-      }
-    }
-    return r;
-  };
-  std::size_t i = 0;
-  while (i <= q.size() && out.size() < 64) {
-    std::size_t end = q.find('&', i);
-    if (end == std::string_view::npos) end = q.size();
-    std::string_view item = q.substr(i, end - i);
-    if (!item.empty()) {
-      std::size_t eq = item.find('=');
-      out.emplace_back(decode(item.substr(0, eq)),
-                       eq == std::string_view::npos ? std::string() : decode(item.substr(eq + 1)));
-    }
-    i = end + 1;
-  }
-  return out;
-}
-
 ProbeEndpoint::ProbeEndpoint(asio::any_io_executor ex, ProbeEnv& env) : ex_(ex), env_(env) {}
 
 void ProbeEndpoint::configure(std::shared_ptr<const Plan> plan, AllowList allow,
@@ -118,7 +84,10 @@ void ProbeEndpoint::configure(std::shared_ptr<const Plan> plan, AllowList allow,
 asio::awaitable<HttpResponse> ProbeEndpoint::handle(HttpRequest req) {
   if (req.method != "GET" && req.method != "HEAD") co_return text(405, "method not allowed\n");
   std::string target, role_name, check, features;
-  for (auto& [k, v] : parse_query(req.query)) {
+  std::vector<std::pair<std::string, std::string>> query;
+  std::string query_error;
+  if (!parse_query(req.query, &query, &query_error)) co_return text(400, query_error + "\n");
+  for (auto& [k, v] : query) {
     if (k == "target")
       target = v;
     else if (k == "role")

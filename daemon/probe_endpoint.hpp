@@ -28,9 +28,6 @@ class AllowList {
   std::vector<rules::Network> networks_;
 };
 
-/// Decodes one application/x-www-form-urlencoded query into (name, value) pairs.
-std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
-
 /// `/probe?target=NAME_OR_ADDRESS[&role=ROLE][&check=ID][&features=a,b]`: probes now and answers
 /// in blackbox_exporter's metric names, one series per check (label `check`). Only configured
 /// targets (by name or address) or IP addresses inside the allow-list are probed; anything

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "daemon/platform.hpp"
+#include "daemon/query_string.hpp"
 #include "daemon/result_table.hpp"
 
 namespace kscprobe {
@@ -891,49 +892,6 @@ std::string StatusQuery::to_query_string() const {
   return s;
 }
 
-bool url_decode(std::string_view in, std::string* out) {
-  out->clear();
-  out->reserve(in.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      *out += ' ';
-    } else if (in[i] == '%') {
-      if (i + 2 >= in.size()) return false;
-      int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      *out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      *out += in[i];
-    }
-  }
-  return true;
-}
-
-std::string url_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 bool parse_status_query(std::string_view query, const Plan* plan, StatusQuery* out,
                         std::string* error) {
   *out = StatusQuery{};
@@ -944,24 +902,9 @@ bool parse_status_query(std::string_view query, const Plan* plan, StatusQuery* o
   std::vector<std::string> seen;
   std::vector<std::string> plan_labels;  // label names the plan's targets carry, when needed
   bool plan_labels_read = false;
-  std::size_t count = 0;
-  std::string key, value;
-  while (!query.empty()) {
-    std::size_t amp = query.find('&');
-    std::string_view part = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (part.empty()) continue;
-    if (++count > kMaxParameters) {
-      *error = "more than " + std::to_string(kMaxParameters) + " query parameters";
-      return false;
-    }
-    std::size_t eq = part.find('=');
-    if (!url_decode(part.substr(0, eq), &key) ||
-        !url_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1),
-                    &value)) {
-      *error = "malformed %-escape in the query string";
-      return false;
-    }
+  std::vector<std::pair<std::string, std::string>> pairs;
+  if (!parse_query(query, &pairs, error, kMaxParameters)) return false;
+  for (const auto& [key, value] : pairs) {
     // `label.NAME` or, for a label the plan's targets carry, plain `NAME`.
     std::string label;
     if (key.rfind("label.", 0) == 0) {

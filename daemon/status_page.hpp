@@ -106,9 +106,4 @@ StatusResponse serve_status_page(const ResultTable& table, const StatusPageInfo&
 /// Escapes text for HTML element content and attribute values.
 std::string html_escape(std::string_view s);
 
-/// Decodes a query string component: %XX and '+' (a space). False on a malformed escape.
-bool url_decode(std::string_view in, std::string* out);
-/// Percent-encodes a query string component (unreserved characters stay).
-std::string url_encode(std::string_view s);
-
 }  // namespace kscprobe

@@ -96,14 +96,10 @@ TEST(AllowListTest, MatchesNetworks) {
   EXPECT_FALSE(AllowList::parse({"nonsense"}, &a, &err));
 }
 
-TEST(QueryTest, DecodesPairs) {
-  auto q = parse_query("target=ksc01&check=agents%5Ftls&x=a+b&empty=&flag");
-  ASSERT_EQ(q.size(), 5u);
-  EXPECT_EQ(q[1].second, "agents_tls");
-  EXPECT_EQ(q[2].second, "a b");
-  EXPECT_EQ(q[3].second, "");
-  EXPECT_EQ(q[4].first, "flag");
-  EXPECT_EQ(parse_query("%zz=1")[0].first, "%zz");  // invalid escapes are kept as they are
+TEST_F(ProbeEndpointTest, AMalformedQueryIsRefused) {
+  auto r = get("target=ksc01&check=%zz");
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_NE(r.body.find("malformed %-escape"), std::string::npos) << r.body;
 }
 
 TEST_F(ProbeEndpointTest, ConfiguredTargetByNameAnswersInBlackboxNames) {
