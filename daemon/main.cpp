@@ -16,6 +16,7 @@
 #ifdef _WIN32
 #include "windows-service/service.hpp"
 #else
+#include "daemon/platform_files.hpp"
 #include "systemd/sd_notify.hpp"
 #endif
 
@@ -232,6 +233,8 @@ int main(int argc, char** argv) {
   // READY/RELOADING/STOPPING, watchdog and socket activation; a no-op outside systemd.
   systemd::configure(options);
 #endif
+  // Probes in flight hold descriptors; a large estate needs more than the soft default.
+  platform::raise_open_file_limit();
   int exit_code = 0;
   {
     App app(io, options);

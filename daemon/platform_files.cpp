@@ -8,6 +8,7 @@
 #include <system_error>
 #else
 #include <glob.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #endif
 
@@ -88,7 +89,20 @@ std::optional<FileStamp> file_stamp(const std::string& path) {
   return s;
 }
 
+unsigned long long raise_open_file_limit() { return 0; }
+
 #else
+
+unsigned long long raise_open_file_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  return static_cast<unsigned long long>(rl.rlim_cur);
+}
 
 std::vector<std::string> glob_files(const std::string& pattern, std::size_t limit) {
   std::vector<std::string> out;

@@ -24,4 +24,10 @@ struct FileStamp {
 /// The stamp of the regular file `path`; nullopt when it is missing or not a regular file.
 std::optional<FileStamp> file_stamp(const std::string& path);
 
+/// Raises the soft limit of open files to the hard limit (as Go programs such as Prometheus do)
+/// and returns the limit now in force: every TCP probe in flight holds a descriptor, and the
+/// soft default of 1 024 is smaller than the budgets of a large estate. Windows: no such limit,
+/// returns 0.
+unsigned long long raise_open_file_limit();
+
 }  // namespace kscprobe::platform

@@ -1,5 +1,6 @@
 #include "daemon/scheduler.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <chrono>
 
@@ -38,16 +39,20 @@ void Scheduler::set_plan(std::shared_ptr<const Plan> plan,
   plan_ = std::move(plan);
   std::vector<SchedulerCore::Slot> slots;
   slots.reserve(plan_->checks.size());
+  double silent_in_flight = 0;  // connection probes in flight if every target went silent
   for (const auto& c : plan_->checks) {
     std::int64_t iv = c.interval.count();
-    slots.push_back(
-        {iv, SchedulerCore::offset_for(c.key(plan_->target_of(c)), iv), lane_for(c.transport)});
+    Lane lane = lane_for(c.transport);
+    slots.push_back({iv, SchedulerCore::offset_for(c.key(plan_->target_of(c)), iv), lane});
+    if (lane == Lane::connect && iv > 0)
+      silent_in_flight += std::min(1.0, static_cast<double>(c.timeout.count()) / iv);
   }
   const DaemonConfig& d = plan_->daemon;
   SchedulerCore core(SchedulerCore::Budgets{
       d.max_in_flight, d.max_datagram_in_flight,
-      d.max_quiet_in_flight ? d.max_quiet_in_flight
-                            : SchedulerCore::default_quiet_budget(d.max_in_flight)});
+      d.max_quiet_in_flight
+          ? d.max_quiet_in_flight
+          : SchedulerCore::default_quiet_budget(d.max_in_flight, silent_in_flight)});
   core.reset(std::move(slots), steady_ms(), wall_ms());
   // Probes still running from the previous plan keep their budget slot; the ones whose check
   // survived are remapped so their result is recorded and they are not started twice.

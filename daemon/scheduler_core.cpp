@@ -1,5 +1,8 @@
 #include "daemon/scheduler_core.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 namespace kscprobe {
 
 std::string_view to_string(Lane lane) {
@@ -102,5 +105,12 @@ void SchedulerCore::complete(std::uint32_t check, Lane lane, std::int64_t now_ms
 }
 
 std::int64_t SchedulerCore::next_wake_ms() const { return heap_.empty() ? kNever : heap_.top().at; }
+
+unsigned SchedulerCore::default_quiet_budget(unsigned connect, double silent_in_flight) {
+  const unsigned floor = connect / 4 ? connect / 4 : 1;
+  const double wanted =
+      std::min<double>(std::ceil(silent_in_flight * 1.25) + 1, kMaxDefaultQuietBudget);
+  return silent_in_flight > 0 ? std::max(floor, static_cast<unsigned>(wanted)) : floor;
+}
 
 }  // namespace kscprobe

@@ -58,7 +58,13 @@ class SchedulerCore {
             Budgets{max_in_flight, kDefaultDatagramBudget, default_quiet_budget(max_in_flight)}) {}
 
   static constexpr unsigned kDefaultDatagramBudget = 50000;
-  static unsigned default_quiet_budget(unsigned connect) { return connect / 4 ? connect / 4 : 1; }
+  /// The quiet lane's budget when none is configured: enough for every connection check to be
+  /// silent at once (`silent_in_flight`, the sum of timeout / interval over them, with a quarter
+  /// of headroom for the starts that share a wake-up), at least a quarter of the connection
+  /// budget, at most kMaxDefaultQuietBudget. So a share of hosts going dark never gets their
+  /// probes skipped, and the lane still bounds what they hold.
+  static unsigned default_quiet_budget(unsigned connect, double silent_in_flight = 0);
+  static constexpr unsigned kMaxDefaultQuietBudget = 16384;
 
   /// Replaces the schedule. Probes already in flight keep counting against the budget.
   void reset(std::vector<Slot> slots, std::int64_t now_ms, std::int64_t wall_ms);

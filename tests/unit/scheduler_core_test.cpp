@@ -250,3 +250,14 @@ TEST(SchedulerCore, ResetOfTwoHundredThousandChecksKeepsEveryPhase) {
   EXPECT_EQ(starts.size(), 200000u);
   EXPECT_EQ(core.skipped(), 0u);
 }
+
+// The quiet lane's default follows the plan: every connection check silent at once fits, with
+// headroom; at least a quarter of the connection budget; bounded.
+TEST(SchedulerCore, DefaultQuietBudgetFollowsThePlan) {
+  EXPECT_EQ(SchedulerCore::default_quiet_budget(256), 64u);
+  EXPECT_EQ(SchedulerCore::default_quiet_budget(256, 10), 64u);  // a small estate: the floor
+  // 4 000 checks every second with a 0.5 s timeout: 2 000 in flight if all go silent.
+  EXPECT_EQ(SchedulerCore::default_quiet_budget(256, 2000), 2501u);
+  EXPECT_EQ(SchedulerCore::default_quiet_budget(256, 1e9), SchedulerCore::kMaxDefaultQuietBudget);
+  EXPECT_EQ(SchedulerCore::default_quiet_budget(2, 0), 1u);
+}
