@@ -21,6 +21,7 @@
 #include "collectors/tls_context_cache.hpp"
 #include "collectors/udp_prober.hpp"
 #include "config/loader.hpp"
+#include "daemon/gzip_stream.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/metrics_renderer.hpp"
@@ -112,6 +113,9 @@ struct App::Impl {
         http(io_.get_executor(),
              [this](HttpRequest req) -> asio::awaitable<HttpResponse> {
                if (req.path == "/probe") co_return co_await probe_endpoint.handle(std::move(req));
+               if (req.path == "/metrics" && (req.method == "GET" || req.method == "HEAD") &&
+                   accepts_gzip(req.header("accept-encoding")))
+                 co_return co_await metrics_gzip();
                co_return handle(req);
              }),
         probe_endpoint(io_.get_executor(), env),
@@ -277,6 +281,38 @@ struct App::Impl {
     r.body = "method not allowed\n";
     r.headers.push_back({"Allow", allow});
     return r;
+  }
+
+  /// /metrics for a client that takes gzip (Prometheus does): the render goes to the
+  /// compression worker a megabyte at a time, so a large estate's text is never held whole.
+  asio::awaitable<HttpResponse> metrics_gzip() {
+    double cpu_start = thread_cpu_seconds();
+    GzipStream gzip;
+    std::size_t bytes = 0;
+    MetricsRenderer::Chunks chunks;
+    chunks.flush = [&](std::string& text) {
+      bytes += text.size();
+      gzip.write(std::move(text));
+      text = std::string();
+      text.reserve(chunks.bytes + chunks.bytes / 8);
+    };
+    std::string text = prometheus::TextSerializer().Serialize(registry->Collect());
+    renderer->render({table.plan_ptr() ? &table : nullptr, &scheduler}, text, &chunks);
+    chunks.flush(text);
+    renderer->set_last_render(thread_cpu_seconds() - cpu_start, bytes);
+    HttpResponse res;
+    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    res.headers.push_back({"Vary", "Accept-Encoding"});
+    if (auto body = co_await gzip.finish()) {
+      res.body = std::move(*body);
+      res.headers.push_back({"Content-Encoding", "gzip"});
+    } else {
+      // zlib failed: the plain text, which the server may still try to compress.
+      res.body = render();
+      res.compressible = true;
+      res.headers.clear();
+    }
+    co_return res;
   }
 
   std::string render() const {

@@ -1,5 +1,6 @@
 #include "daemon/metrics_renderer.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -69,12 +70,25 @@ void append_number(std::string& out, T v) {
   }
 }
 
+/// The text being written, handed on in pieces when the caller asked for them.
+struct Sink {
+  std::string& text;
+  const MetricsRenderer::Chunks* chunks = nullptr;
+  void reserve(std::size_t n) {
+    text.reserve(chunks ? std::min(n, chunks->bytes + chunks->bytes / 8) : n);
+  }
+  /// Between two samples: the piece is a whole number of lines.
+  void sample_done() {
+    if (chunks && text.size() >= chunks->bytes) chunks->flush(text);
+  }
+};
+
 /// One family being written: its HELP and TYPE lines go out with its first sample, so a family
 /// without samples leaves no trace (as prometheus-cpp did).
 class Family {
  public:
-  Family(std::string& out, std::string_view name, std::string_view help, std::string_view type)
-      : out_(out), name_(name), help_(help), type_(type) {}
+  Family(Sink& sink, std::string_view name, std::string_view help, std::string_view type)
+      : sink_(sink), out_(sink.text), name_(name), help_(help), type_(type) {}
 
   /// name{labels[,extra]} value
   template <class T>
@@ -104,6 +118,7 @@ class Family {
     out_ += ' ';
     append_number(out_, value);
     out_ += '\n';
+    sink_.sample_done();
   }
 
   void histogram(std::string_view labels, const HistogramData& h) {
@@ -122,6 +137,7 @@ class Family {
   }
 
  private:
+  Sink& sink_;
   std::string& out_;
   std::string_view name_, help_, type_;
   bool started_ = false;
@@ -206,7 +222,8 @@ double thread_cpu_seconds() {
   return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
 }
 
-void MetricsRenderer::render(const Source& src, std::string& out) {
+void MetricsRenderer::render(const Source& src, std::string& text, const Chunks* chunks) {
+  Sink out{text, chunks};
   if (src.table && src.table->plan_ptr()) {
     const ResultTable& table = *src.table;
     if (cache_->plan != table.plan_ptr()) cache_->build(table.plan_ptr());
@@ -214,7 +231,7 @@ void MetricsRenderer::render(const Source& src, std::string& out) {
     const Plan& plan = table.plan();
     const auto n = static_cast<std::uint32_t>(table.size());
     // A scrape of a large estate is tens of megabytes: grow once.
-    out.reserve(out.size() +
+    out.reserve(text.size() +
                 static_cast<std::size_t>(n) * (cache.labels.size() / (n ? n : 1) + 60));
 
     auto full = [&](std::uint32_t i) { return cache.detail[i] == Detail::full; };

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,8 +29,18 @@ class MetricsRenderer {
   MetricsRenderer(const MetricsRenderer&) = delete;
   MetricsRenderer& operator=(const MetricsRenderer&) = delete;
 
-  /// Appends the families to `out`. Not const: the label cache follows the table's plan.
-  void render(const Source& src, std::string& out);
+  /// Where a long render goes a piece at a time: `flush` takes the text written so far (and
+  /// leaves the string empty) whenever it reaches `bytes`, between two samples. A scrape of a
+  /// large estate is tens of megabytes; handed on in pieces (to a compressor, say) it is never
+  /// held whole.
+  struct Chunks {
+    std::size_t bytes = 1 << 20;
+    std::function<void(std::string&)> flush;
+  };
+
+  /// Appends the families to `out` (and through `chunks`, when given). Not const: the label
+  /// cache follows the table's plan.
+  void render(const Source& src, std::string& out, const Chunks* chunks = nullptr);
 
   /// CPU seconds and bytes of the previous render (shown by the next one).
   void set_last_render(double cpu_seconds, std::size_t bytes) {

@@ -27,8 +27,9 @@ The results file (schema 1; a figure that was not measured is null):
     failure_info_refused_series, lag, peak_rss_mb, peak_rss_with_status_page_mb, rss_samples,
     vm_hwm_mb, status_page {html, json}}
     lag: {p50_ms, p50_bucket_le_ms, p99_ms, p99_bucket_le_ms, mean_ms, starts}
-    status page: {path, fetches, ok, last_status, bytes, cpu_ms_per_render, cpu_ms_max_fetch,
-    wall_s_max, seconds, lag}
+    status page: {path, fetches, ok, last_status, bytes, cpu_ms_per_render (median CPU of the
+    daemon across one fetch, probing during it included: an upper bound), cpu_ms_per_render_net,
+    cpu_ms_max_fetch, wall_s_max, seconds, lag}
 """
 import argparse
 import json
@@ -311,7 +312,7 @@ def page_section(e):
     if not isinstance(page, dict):
         return []
     out = ["", "The status page at that estate, fetched repeatedly while it probes:", "",
-           row(["page", "answers", "size", "CPU per render", "scheduler lag meanwhile",
+           row(["page", "answers", "size", "CPU per render (median fetch)", "scheduler lag meanwhile",
                 "goal", "result"]),
            row(["---"] * 7)]
     for key, goal in (("html", True), ("json", False)):

@@ -396,3 +396,31 @@ TEST(MetricsRenderer, AnEmptyLabelIsNoLabel) {
       std::string::npos)
       << text;
 }
+
+// A render handed on in pieces is the same text, cut between lines, no piece held much past
+// the size asked for.
+TEST(MetricsRenderer, ChunksJoinIntoTheSameText) {
+  ResultTable t(estate_plan(Detail::full, {"site"}));
+  record_estate(t);
+  const std::string whole = render(t);
+  MetricsRenderer renderer;
+  std::vector<std::string> pieces;
+  MetricsRenderer::Chunks chunks;
+  chunks.bytes = 256;
+  chunks.flush = [&](std::string& text) {
+    pieces.push_back(text);
+    text.clear();
+  };
+  std::string rest;
+  renderer.render({&t, nullptr}, rest, &chunks);
+  ASSERT_GT(pieces.size(), 3u);
+  std::string joined;
+  for (const auto& p : pieces) {
+    EXPECT_GE(p.size(), 256u);
+    EXPECT_LT(p.size(), 256u + 400u);  // one sample line past the mark at most
+    EXPECT_EQ(p.back(), '\n');
+    joined += p;
+  }
+  joined += rest;
+  EXPECT_EQ(joined, whole);
+}

@@ -1,0 +1,31 @@
+#pragma once
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace kscprobe {
+
+/// The one worker thread that compresses large HTTP bodies, so the event loop keeps starting
+/// probes on time meanwhile.
+boost::asio::any_io_executor compression_executor();
+
+/// A gzip body built from pieces deflated on the compression worker, in the order written, while
+/// the caller goes on producing the next ones: a body of tens of megabytes (a large estate's
+/// /metrics) is never held whole before compression, and its compression stays off the event
+/// loop.
+class GzipStream {
+ public:
+  GzipStream();
+  /// Queues `piece` for the worker and returns at once.
+  void write(std::string piece);
+  /// The gzip body once every piece is deflated; nullopt on a zlib error.
+  boost::asio::awaitable<std::optional<std::string>> finish();
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace kscprobe
