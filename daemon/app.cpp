@@ -284,7 +284,9 @@ struct App::Impl {
   }
 
   /// /metrics for a client that takes gzip (Prometheus does): the render goes to the
-  /// compression worker a megabyte at a time, so a large estate's text is never held whole.
+  /// compression worker a megabyte at a time, so a large estate's text is never held whole; the
+  /// render waits while more than kGzipBacklog bytes are queued for the worker.
+  static constexpr std::size_t kGzipBacklog = std::size_t{16} << 20;
   asio::awaitable<HttpResponse> metrics_gzip() {
     double cpu_start = thread_cpu_seconds();
     GzipStream gzip;
@@ -293,6 +295,7 @@ struct App::Impl {
     chunks.flush = [&](std::string& text) {
       bytes += text.size();
       gzip.write(std::move(text));
+      gzip.wait_below(kGzipBacklog);
       text = std::string();
       text.reserve(chunks.bytes + chunks.bytes / 8);
     };

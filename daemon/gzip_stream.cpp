@@ -6,6 +6,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <condition_variable>
+#include <mutex>
 
 namespace kscprobe {
 
@@ -21,6 +23,9 @@ struct GzipStream::State {
   z_stream zs{};
   bool ok = false;
   std::string out;
+  std::mutex mutex;
+  std::condition_variable drained;
+  std::size_t pending = 0;  // bytes written and not deflated yet
 
   State() {
     // windowBits 15 + 16: gzip wrapper. Level 1: /metrics is large and scraped often.
@@ -54,8 +59,23 @@ GzipStream::GzipStream() : state_(std::make_shared<State>()) {}
 
 void GzipStream::write(std::string piece) {
   if (piece.empty()) return;
-  asio::post(compression_executor(),
-             [st = state_, piece = std::move(piece)] { st->deflate_piece(piece, Z_NO_FLUSH); });
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->pending += piece.size();
+  }
+  asio::post(compression_executor(), [st = state_, piece = std::move(piece)] {
+    st->deflate_piece(piece, Z_NO_FLUSH);
+    {
+      std::lock_guard lock(st->mutex);
+      st->pending -= piece.size();
+    }
+    st->drained.notify_all();
+  });
+}
+
+void GzipStream::wait_below(std::size_t bytes) {
+  std::unique_lock lock(state_->mutex);
+  state_->drained.wait(lock, [&] { return state_->pending < bytes; });
 }
 
 asio::awaitable<std::optional<std::string>> GzipStream::finish() {

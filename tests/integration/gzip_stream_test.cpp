@@ -73,3 +73,21 @@ TEST(GzipStream, NothingWrittenIsAnEmptyBody) {
   ASSERT_TRUE(body);
   EXPECT_EQ(gunzip(*body), "");
 }
+
+// A producer that waits for the worker never holds much more than the bound in the queue, and
+// the body is still whole.
+TEST(GzipStream, AProducerWaitingForTheWorkerKeepsItsBound) {
+  GzipStream gz;
+  std::string expected;
+  for (int i = 0; i < 64; ++i) {
+    std::string piece(1 << 18, static_cast<char>('a' + i % 26));
+    piece += "\n";
+    expected += piece;
+    gz.write(std::move(piece));
+    gz.wait_below(1 << 19);  // returns once fewer than two pieces wait
+  }
+  gz.wait_below(1);  // everything deflated
+  auto body = finish(gz);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(gunzip(*body), expected);
+}
