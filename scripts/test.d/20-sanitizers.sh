@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The unit and integration suites built with AddressSanitizer + UndefinedBehaviorSanitizer
-# (build-asan/), stopping at the first report. Then ThreadSanitizer (build-tsan/) on the tests
-# labelled "threads" in tests/CMakeLists.txt, the parts that use threads: the daemon's event loop
+# (build-asan/), stopping at the first report; each binary must run as many tests as ctest lists
+# for its label. Then ThreadSanitizer (build-tsan/) on the tests labelled integration-threads in
+# tests/CMakeLists.txt (`ctest -L threads`), the parts that use threads: the daemon's event loop
 # is one thread, but /metrics bodies are gzipped on a worker thread, names are resolved on Asio's
 # resolver thread, and the service hosts call App::stop/request_reload from their own threads.
-# KSCPROBE_TSAN=all runs the whole integration suite under it (a longer run).
-# A selection that finds no test, or fewer than ctest lists for its label, fails the stage: a
-# filter that has drifted away from the tests' names must not pass as a clean run.
+# A selection that finds no test fails the stage: a filter that has drifted away from the tests'
+# names must not pass as a clean run.
+#   KSCPROBE_TSAN=all         the whole integration suite under ThreadSanitizer (a longer run)
+#   KSCPROBE_SANITIZERS=tsan  the ThreadSanitizer part alone
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -17,9 +19,9 @@ fail() {
   exit 1
 }
 
-listed() {  # build_dir label: how many tests ctest lists with that label
+listed() {  # build_dir label-regex: how many tests ctest lists with a label it matches
   local n
-  n=$(ctest --test-dir "$1" -N -L "^$2\$" | sed -nE 's/^Total Tests: ([0-9]+)$/\1/p')
+  n=$(ctest --test-dir "$1" -N -L "$2" | sed -nE 's/^Total Tests: ([0-9]+)$/\1/p')
   echo "${n:-0}"
 }
 
@@ -43,7 +45,7 @@ run_suites() {  # build_dir cmake-args...
   timeout 1200 ninja -C "$dir" -j "$jobs" unit_tests integration_tests
   echo "sanitizers: $dir built in $(($(date +%s) - start)) s"
   start=$(date +%s)
-  run_binary "$dir" unit_tests unit 300
+  run_binary "$dir" unit_tests '^unit$' 300
   run_binary "$dir" integration_tests integration 600
   echo "sanitizers: $dir suites ran in $(($(date +%s) - start)) s"
 }
@@ -62,7 +64,7 @@ timeout 1500 ninja -C build-tsan -j "$jobs" integration_tests
 echo "sanitizers: build-tsan built in $(($(date +%s) - start)) s"
 label=threads
 if [[ "${KSCPROBE_TSAN:-}" == all ]]; then label=integration; fi
-selected=$(ctest --test-dir build-tsan -N -L "^$label\$")
+selected=$(ctest --test-dir build-tsan -N -L "$label")
 n=$(sed -nE 's/^Total Tests: ([0-9]+)$/\1/p' <<<"$selected")
 ((${n:-0} > 0)) || fail "no test labelled $label in build-tsan"
 # The resolver thread is what the label exists for: its tests must be among those selected.
@@ -70,6 +72,6 @@ grep -q 'TcpProberTest\.ResolvesNamesThroughTheResolver' <<<"$selected" \
   || fail "the resolver tests are not labelled $label"
 echo "sanitizers: ThreadSanitizer on $n tests labelled $label"
 start=$(date +%s)
-timeout 900 ctest --test-dir build-tsan -L "^$label\$" --no-tests=error --output-on-failure \
+timeout 900 ctest --test-dir build-tsan -L "$label" --no-tests=error --output-on-failure \
   --timeout 300
 echo "sanitizers: build-tsan tests ran in $(($(date +%s) - start)) s"
