@@ -116,8 +116,8 @@ HttpVerdict judge_http_response(const ProbeOptions& options, int status, std::st
   HttpVerdict v;
   if (!options.statuses.matches(status)) {
     v.reason = Reason::http_status;
-    v.detail = "HTTP status " + std::to_string(status) + " is not in " +
-               options.statuses.to_string();
+    v.detail =
+        "HTTP status " + std::to_string(status) + " is not in " + options.statuses.to_string();
     return v;
   }
   if (options.expect_metrics) {
@@ -134,8 +134,8 @@ HttpVerdict judge_http_response(const ProbeOptions& options, int status, std::st
       return v;
     }
     v.success = true;
-    v.detail = "HTTP " + std::to_string(status) + ", " + std::to_string(summary.samples) +
-               " samples";
+    v.detail =
+        "HTTP " + std::to_string(status) + ", " + std::to_string(summary.samples) + " samples";
     return v;
   }
   v.success = true;

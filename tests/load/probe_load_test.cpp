@@ -750,10 +750,11 @@ TEST(ProbeLoad, TheDaemonsLaunchPathRecordsEveryProbeWithItsReason) {
 
   std::printf("[ load ] daemon: %d checks, %ld probes recorded in %.1f s (%.0f/s)\n", checks,
               last.probes, seconds, last.probes / std::max(seconds, 1e-3));
-  std::printf("[ load ] daemon: fds %d -> %d, sockets %d -> %d; RSS %ld KiB at %ld probes -> %ld "
-              "KiB (%+ld KiB)\n",
-              fds_before.total, fds_after.total, fds_before.sockets, fds_after.sockets, rss_warm,
-              probes_warm, rss_end, rss_end - rss_warm);
+  std::printf(
+      "[ load ] daemon: fds %d -> %d, sockets %d -> %d; RSS %ld KiB at %ld probes -> %ld "
+      "KiB (%+ld KiB)\n",
+      fds_before.total, fds_after.total, fds_before.sockets, fds_after.sockets, rss_warm,
+      probes_warm, rss_end, rss_end - rss_warm);
   for (const auto& [k, v] : last.probes_by_check)
     std::printf("[ load ]   %-12s %ld probes\n", k.c_str(), v);
   for (const auto& [k, v] : last.failures) std::printf("[ load ]   %-22s %ld\n", k.c_str(), v);
