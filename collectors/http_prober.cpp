@@ -24,9 +24,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
 
-constexpr std::uint32_t kHeaderLimit = 64 * 1024;
-constexpr std::uint64_t kBodyLimit = 16 * 1024 * 1024;
-
 std::string host_header(const CheckSpec& spec, bool tls) {
   // Over TLS the Host matches the SNI name when one is configured: virtual hosts that select on
   // SNI may refuse a request whose Host names another site.
@@ -58,18 +55,10 @@ asio::awaitable<void> exchange(ProbeRun& run, Stream& stream, bool tls) {
 
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
-  parser.header_limit(kHeaderLimit);
-  parser.body_limit(kBodyLimit);
+  limit_response_parser(parser);
   auto [read_ec, read] =
       co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
-  boost::system::error_code ec = read_ec;
-  if (ec == asio::ssl::error::stream_truncated && parser.is_header_done()) {
-    // Many servers drop the TCP connection without close_notify after a body delimited by the
-    // end of the connection; for such a body that is its end, as it is for plain HTTP.
-    ec = {};
-    parser.put_eof(ec);
-  }
-  if (ec) {
+  if (auto ec = end_of_response(read_ec, parser)) {
     run.fail(ec);
     co_return;
   }
@@ -78,27 +67,12 @@ asio::awaitable<void> exchange(ProbeRun& run, Stream& stream, bool tls) {
   const auto& response = parser.get();
   int status = static_cast<int>(response.result_int());
   run.result.http_status = status;
-  if (!spec.options().statuses.matches(status)) {
-    run.fail(Reason::http_status, "HTTP status " + std::to_string(status) + " is not in " +
-                                      spec.options().statuses.to_string());
-    co_return;
+  HttpVerdict verdict = judge_http_response(spec.options(), status, response.body());
+  if (verdict.success) {
+    run.succeed(std::move(verdict.detail));
+  } else {
+    run.fail(verdict.reason, std::move(verdict.detail));
   }
-  if (spec.options().expect_metrics) {
-    ExpositionSummary summary;
-    if (!parse_exposition(response.body(), &summary)) {
-      run.fail(Reason::protocol, "invalid metrics exposition: line " +
-                                     std::to_string(summary.error_line) + ": " + summary.error);
-      co_return;
-    }
-    if (summary.samples == 0) {
-      run.fail(Reason::protocol, "metrics exposition has no samples");
-      co_return;
-    }
-    run.succeed("HTTP " + std::to_string(status) + ", " + std::to_string(summary.samples) +
-                " samples");
-    co_return;
-  }
-  run.succeed("HTTP " + std::to_string(status));
 }
 
 asio::awaitable<void> http_body(ProbeRun& run) {
@@ -121,6 +95,53 @@ asio::awaitable<void> https_body(ProbeRun& run) {
 
 }  // namespace
 }  // namespace detail
+
+void limit_response_parser(boost::beast::http::basic_parser<false>& parser) {
+  parser.header_limit(64 * 1024);
+  parser.body_limit(16 * 1024 * 1024);
+}
+
+boost::system::error_code end_of_response(boost::system::error_code ec,
+                                          boost::beast::http::basic_parser<false>& parser) {
+  if (ec == boost::asio::ssl::error::stream_truncated && parser.is_header_done()) {
+    // Many servers drop the TCP connection without close_notify after a body delimited by the
+    // end of the connection; for such a body that is its end, as it is for plain HTTP.
+    ec = {};
+    parser.put_eof(ec);
+  }
+  return ec;
+}
+
+HttpVerdict judge_http_response(const ProbeOptions& options, int status, std::string_view body) {
+  HttpVerdict v;
+  if (!options.statuses.matches(status)) {
+    v.reason = Reason::http_status;
+    v.detail =
+        "HTTP status " + std::to_string(status) + " is not in " + options.statuses.to_string();
+    return v;
+  }
+  if (options.expect_metrics) {
+    ExpositionSummary summary;
+    if (!parse_exposition(body, &summary)) {
+      v.reason = Reason::protocol;
+      v.detail = "invalid metrics exposition: line " + std::to_string(summary.error_line) + ": " +
+                 summary.error;
+      return v;
+    }
+    if (summary.samples == 0) {
+      v.reason = Reason::protocol;
+      v.detail = "metrics exposition has no samples";
+      return v;
+    }
+    v.success = true;
+    v.detail =
+        "HTTP " + std::to_string(status) + ", " + std::to_string(summary.samples) + " samples";
+    return v;
+  }
+  v.success = true;
+  v.detail = "HTTP " + std::to_string(status);
+  return v;
+}
 
 boost::asio::awaitable<ProbeResult> probe_http(const CheckSpec& spec, ProbeEnv& env) {
   return detail::run_probe_body(spec, env, &detail::http_body);

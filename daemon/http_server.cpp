@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <unordered_map>
 
+#include "daemon/http_server_detail.hpp"
 #include "daemon/platform_net.hpp"
 #include "daemon/web_security.hpp"
 
@@ -129,6 +130,79 @@ bool parse_listen_address(const std::string& text, std::string* host, unsigned* 
   return true;
 }
 
+namespace http_detail {
+
+void limit_request_parser(RequestParser& parser, const HttpServer::Limits& limits) {
+  parser.header_limit(static_cast<std::uint32_t>(limits.header_limit));
+  parser.body_limit(limits.body_limit);
+}
+
+std::optional<BeastResponse> read_error_response(const boost::system::error_code& ec) {
+  if (ec == http::error::header_limit || ec == http::error::body_limit) {
+    BeastResponse res{ec == http::error::header_limit
+                          ? http::status::request_header_fields_too_large
+                          : http::status::payload_too_large,
+                      11};
+    res.set(http::field::connection, "close");
+    res.body() = "request too large\n";
+    res.prepare_payload();
+    return res;
+  }
+  if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
+      ec == beast::error::timeout || ec == asio::error::eof ||
+      ec == asio::error::connection_reset || ec.category() == asio::error::get_ssl_category() ||
+      ec == asio::ssl::error::stream_truncated) {
+    return std::nullopt;
+  }
+  BeastResponse res{http::status::bad_request, 11};
+  res.set(http::field::connection, "close");
+  res.body() = "bad request\n";
+  res.prepare_payload();
+  return res;
+}
+
+HttpRequest to_http_request(const BeastRequest& req) {
+  HttpRequest r;
+  r.method = std::string(req.method_string());
+  r.target = std::string(req.target());
+  auto q = r.target.find('?');
+  r.path = r.target.substr(0, q);
+  if (q != std::string::npos) r.query = r.target.substr(q + 1);
+  for (const auto& f : req) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    r.headers.emplace_back(std::move(name), std::string(f.value()));
+  }
+  return r;
+}
+
+std::optional<HttpResponse> refuse_unauthorized(const HttpRequest& req, const WebSecurity* sec) {
+  if (!sec || sec->authorized(req.header("authorization"))) return std::nullopt;
+  HttpResponse out;
+  out.status = 401;
+  out.body = "unauthorized\n";
+  out.headers.push_back({"WWW-Authenticate", "Basic realm=\"kscprobe\", charset=\"UTF-8\""});
+  return out;
+}
+
+bool should_gzip(const HttpResponse& out, std::string_view accept_encoding) {
+  return out.compressible && out.body.size() > 1024 && accepts_gzip(accept_encoding);
+}
+
+BeastResponse to_beast_response(HttpResponse out, const BeastRequest& req) {
+  if (out.compressible) out.headers.push_back({"Vary", "Accept-Encoding"});
+  BeastResponse res{static_cast<http::status>(out.status), req.version()};
+  res.set(http::field::server, "kscprobe");
+  res.set(http::field::content_type, out.content_type);
+  for (const auto& [k, v] : out.headers) res.set(k, v);
+  res.keep_alive(req.keep_alive());
+  if (req.method() != http::verb::head) res.body() = std::move(out.body);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace http_detail
+
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(asio::any_io_executor e, Handler h, Limits l)
       : ex(e), handler(std::move(h)), limits(l), acceptor(e) {}
@@ -201,9 +275,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     auto& lowest = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer;
     for (;;) {
-      http::request_parser<http::string_body> parser;
-      parser.header_limit(static_cast<std::uint32_t>(limits.header_limit));
-      parser.body_limit(limits.body_limit);
+      http_detail::RequestParser parser;
+      http_detail::limit_request_parser(parser, limits);
       // One deadline for the whole request, header and body: a client sending a byte now and
       // then does not push it back.
       lowest.expires_after(std::chrono::seconds(limits.idle_timeout_seconds));
@@ -215,52 +288,22 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       (void)n;
       conn.waiting = false;
       if (ec) {
-        if (ec == http::error::header_limit || ec == http::error::body_limit) {
-          http::response<http::string_body> res{ec == http::error::header_limit
-                                                    ? http::status::request_header_fields_too_large
-                                                    : http::status::payload_too_large,
-                                                11};
-          res.set(http::field::connection, "close");
-          res.body() = "request too large\n";
-          res.prepare_payload();
+        if (auto res = http_detail::read_error_response(ec)) {
           lowest.expires_after(std::chrono::seconds(5));
-          co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
-        } else if (ec != http::error::end_of_stream && ec != asio::error::operation_aborted &&
-                   ec != beast::error::timeout && ec != asio::error::eof &&
-                   ec != asio::error::connection_reset &&
-                   ec.category() != asio::error::get_ssl_category() &&
-                   ec != asio::ssl::error::stream_truncated) {
-          http::response<http::string_body> res{http::status::bad_request, 11};
-          res.set(http::field::connection, "close");
-          res.body() = "bad request\n";
-          res.prepare_payload();
-          lowest.expires_after(std::chrono::seconds(5));
-          co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+          co_await http::async_write(stream, *res, asio::as_tuple(asio::use_awaitable));
         }
         co_return;
       }
       auto& req = parser.get();
-      HttpRequest r;
-      r.method = std::string(req.method_string());
-      r.target = std::string(req.target());
-      auto q = r.target.find('?');
-      r.path = r.target.substr(0, q);
-      if (q != std::string::npos) r.query = r.target.substr(q + 1);
-      for (const auto& f : req) {
-        std::string name(f.name_string());
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        r.headers.emplace_back(std::move(name), std::string(f.value()));
-      }
+      HttpRequest r = http_detail::to_http_request(req);
       std::string accept_encoding = r.header("accept-encoding");
       HttpResponse out;
-      if (sec && !sec->authorized(r.header("authorization"))) {
-        out.status = 401;
-        out.body = "unauthorized\n";
-        out.headers.push_back({"WWW-Authenticate", "Basic realm=\"kscprobe\", charset=\"UTF-8\""});
+      if (auto refused = http_detail::refuse_unauthorized(r, sec)) {
+        out = std::move(*refused);
       } else {
         out = co_await handler(std::move(r));
       }
-      if (out.compressible && out.body.size() > 1024 && accepts_gzip(accept_encoding)) {
+      if (http_detail::should_gzip(out, accept_encoding)) {
         std::string gz;
         bool compressed = false;
         if (out.body.size() < kCompressOffLoop) {
@@ -281,14 +324,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           out.headers.push_back({"Content-Encoding", "gzip"});
         }
       }
-      if (out.compressible) out.headers.push_back({"Vary", "Accept-Encoding"});
-      http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
-      res.set(http::field::server, "kscprobe");
-      res.set(http::field::content_type, out.content_type);
-      for (const auto& [k, v] : out.headers) res.set(k, v);
-      res.keep_alive(req.keep_alive());
-      if (req.method() != http::verb::head) res.body() = std::move(out.body);
-      res.prepare_payload();
+      auto res = http_detail::to_beast_response(std::move(out), req);
       lowest.expires_after(std::chrono::seconds(limits.idle_timeout_seconds));
       auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
       (void)wn;

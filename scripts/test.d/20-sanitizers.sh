@@ -1,38 +1,77 @@
 #!/usr/bin/env bash
 # The unit and integration suites built with AddressSanitizer + UndefinedBehaviorSanitizer
-# (build-asan/), stopping at the first report. Then ThreadSanitizer (build-tsan/) on the tests of
-# the parts that use threads: the daemon's event loop is one thread, but /metrics bodies are
-# gzipped on a worker thread, names are resolved on Asio's resolver thread, and the service
-# hosts call App::stop/request_reload from their own threads. KSCPROBE_TSAN=all runs the whole
-# integration suite under it (a longer run).
+# (build-asan/), stopping at the first report; each binary must run as many tests as ctest lists
+# for its label. Then ThreadSanitizer (build-tsan/) on the tests labelled integration-threads in
+# tests/CMakeLists.txt (`ctest -L threads`), the parts that use threads: the daemon's event loop
+# is one thread, but /metrics bodies are gzipped on a worker thread, names are resolved on Asio's
+# resolver thread, and the service hosts call App::stop/request_reload from their own threads.
+# A selection that finds no test fails the stage: a filter that has drifted away from the tests'
+# names must not pass as a clean run.
+#   KSCPROBE_TSAN=all         the whole integration suite under ThreadSanitizer (a longer run)
+#   KSCPROBE_SANITIZERS=tsan  the ThreadSanitizer part alone
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 jobs=$(nproc 2>/dev/null || echo 2)
 # Share ccache entries between build directories (-g embeds the directory otherwise).
 export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
+fail() {
+  echo "sanitizers: FAIL: $*" >&2
+  exit 1
+}
 
-run_suites() {  # build_dir
+listed() {  # build_dir label-regex: how many tests ctest lists with a label it matches
+  local n
+  n=$(ctest --test-dir "$1" -N -L "$2" | sed -nE 's/^Total Tests: ([0-9]+)$/\1/p')
+  echo "${n:-0}"
+}
+
+run_binary() {  # build_dir binary label timeout: runs the gtest binary, checks it ran them all
+  local dir=$1 bin=$2 label=$3 limit=$4 want ran log
+  want=$(listed "$dir" "$label")
+  ((want > 0)) || fail "ctest lists no test labelled $label in $dir"
+  log=$(mktemp /tmp/kscprobe-san-XXXXXX)
+  timeout "$limit" "$dir/tests/$bin" --gtest_brief=1 2>&1 | tee "$log"
+  ran=$(sed -nE 's/^\[==========\] ([0-9]+) tests? from .* ran\..*/\1/p' "$log" | tail -1)
+  rm -f "$log"
+  [[ "${ran:-0}" == "$want" ]] || fail "$bin ran ${ran:-0} tests, ctest lists $want ($label)"
+  echo "sanitizers: $dir $bin: $ran tests (label $label)"
+}
+
+run_suites() {  # build_dir cmake-args...
   local dir=$1 start
   start=$(date +%s)
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${@:2}" >/dev/null
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKSCPROBE_BUILD_TESTS=ON \
+    "${@:2}" >/dev/null
   timeout 1200 ninja -C "$dir" -j "$jobs" unit_tests integration_tests
   echo "sanitizers: $dir built in $(($(date +%s) - start)) s"
   start=$(date +%s)
-  timeout 300 "$dir/tests/unit_tests" --gtest_brief=1
-  timeout 600 "$dir/tests/integration_tests" --gtest_brief=1
+  run_binary "$dir" unit_tests '^unit$' 300
+  run_binary "$dir" integration_tests integration 600
   echo "sanitizers: $dir suites ran in $(($(date +%s) - start)) s"
 }
 
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_suites build-asan -DKSCPROBE_SANITIZE=address,undefined
+if [[ "${KSCPROBE_SANITIZERS:-}" != tsan ]]; then
+  run_suites build-asan -DKSCPROBE_SANITIZE=address,undefined
+fi
 
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 start=$(date +%s)
-cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKSCPROBE_SANITIZE=thread \
-  >/dev/null
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKSCPROBE_BUILD_TESTS=ON \
+  -DKSCPROBE_SANITIZE=thread >/dev/null
 timeout 1500 ninja -C build-tsan -j "$jobs" integration_tests
 echo "sanitizers: build-tsan built in $(($(date +%s) - start)) s"
-filter='ServerFixture.*:TcpProber*Resolve*:AppThreads.*:SdNotify.*'
-if [[ "${KSCPROBE_TSAN:-}" == all ]]; then filter='*'; fi
-timeout 600 build-tsan/tests/integration_tests --gtest_brief=1 --gtest_filter="$filter"
+label=threads
+if [[ "${KSCPROBE_TSAN:-}" == all ]]; then label=integration; fi
+selected=$(ctest --test-dir build-tsan -N -L "$label")
+n=$(sed -nE 's/^Total Tests: ([0-9]+)$/\1/p' <<<"$selected")
+((${n:-0} > 0)) || fail "no test labelled $label in build-tsan"
+# The resolver thread is what the label exists for: its tests must be among those selected.
+grep -q 'TcpProberTest\.ResolvesNamesThroughTheResolver' <<<"$selected" \
+  || fail "the resolver tests are not labelled $label"
+echo "sanitizers: ThreadSanitizer on $n tests labelled $label"
+start=$(date +%s)
+timeout 900 ctest --test-dir build-tsan -L "$label" --no-tests=error --output-on-failure \
+  --timeout 300
+echo "sanitizers: build-tsan tests ran in $(($(date +%s) - start)) s"

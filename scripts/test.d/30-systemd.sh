@@ -3,26 +3,80 @@
 # "OK" or better with `systemd-analyze security --offline` (also with the raw-socket ICMP drop-in
 # example applied, which must parse cleanly and take effect), `cmake --install` lays out every
 # file, and the .deb built by CPack installs, configures and removes cleanly (dpkg -i/-r/-P),
-# with lintian reporting no error. The notify/watchdog/socket-activation protocol itself is
-# tested by ctest (integration.SdNotify*, integration.SocketActivation*).
+# with lintian reporting no error. The package is installed into a scratch root, never into this
+# machine: an overlay of / (writes go to a temporary directory) in a mount namespace of its own,
+# with dpkg --root, so its maintainer scripts run chrooted there; a kscprobe already installed
+# here is purged from the copy first and stays untouched on the machine. Every check runs: a
+# missing tool is installed (scripts/install-deps.sh --test), and a tool still missing fails the
+# stage. The notify/watchdog/socket-activation protocol itself is tested by ctest
+# (integration.SdNotify*, integration.SocketActivation*).
 #   KSCPROBE_BUILD_DIR   build tree to use (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-build=${KSCPROBE_BUILD_DIR:-build}
 limit=(timeout 120)
-work=$(mktemp -d /tmp/kscprobe-systemd-XXXXXX)
-installed_by_us=0
-cleanup() {
-  if ((installed_by_us)); then
-    "${limit[@]}" dpkg -P kscprobe >/dev/null 2>&1 || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
 fail() {
   echo "30-systemd: FAIL: $*" >&2
   exit 1
 }
+
+# --- the package's install, remove and purge, inside the scratch root ---------------------------
+# Runs as `unshare --mount ... 30-systemd.sh --scratch-root DEB DIR`: the mounts made here vanish
+# with the namespace.
+if [[ "${1:-}" == --scratch-root ]]; then
+  deb=$2
+  root=$3/root
+  mkdir -p "$3/upper" "$3/overlay-work" "$root"
+  mount -t overlay overlay -o "lowerdir=/,upperdir=$3/upper,workdir=$3/overlay-work" "$root"
+  mount -t proc proc "$root/proc"
+  mount --rbind /dev "$root/dev"
+  # An empty /run: no /run/systemd/system, so the maintainer scripts do not talk to a service
+  # manager (they would reach this machine's).
+  mount -t tmpfs tmpfs "$root/run"
+  mount -t tmpfs tmpfs "$root/tmp"
+  in_root() { "${limit[@]}" chroot "$root" "$@"; }
+  pkg() { "${limit[@]}" dpkg --root="$root" --force-unsafe-io "$@"; }
+  if pkg -s kscprobe >/dev/null 2>&1; then
+    echo "kscprobe is installed on this machine: purged from the scratch root first"
+    pkg -P kscprobe >/dev/null || fail "dpkg -P of the installed kscprobe in the scratch root"
+  fi
+  [[ ! -e "$root/usr/bin/kscprobe" ]] || fail "/usr/bin/kscprobe left in the scratch root"
+  pkg -i "$deb" >/dev/null || fail "dpkg -i"
+  in_root getent passwd kscprobe >/dev/null || fail "no kscprobe user after install"
+  perms=$(in_root stat -c '%a %U %G' /etc/kscprobe/kscprobe.toml)
+  [[ "$perms" == "640 root kscprobe" ]] || fail "config permissions: $perms"
+  in_root /usr/bin/kscprobe --config.check --config.file=/etc/kscprobe/kscprobe.toml \
+    || fail "installed config does not load"
+  in_root systemd-analyze verify --man=no /usr/lib/systemd/system/kscprobe.service \
+    || fail "systemd-analyze verify on the installed unit"
+  [[ -L "$root/etc/systemd/system/multi-user.target.wants/kscprobe.service" ]] \
+    || fail "service not enabled by postinst"
+  page=$(in_root man -w kscprobe 2>/dev/null) || fail "man page not found"
+  [[ "$page" == /usr/share/man/man8/kscprobe.8.gz ]] || fail "man -w kscprobe gives $page"
+  in_root man -l -Tutf8 "$page" 2>/dev/null | grep -q 'kscprobe' || fail "man page does not render"
+  pkg -r kscprobe >/dev/null || fail "dpkg -r"
+  [[ ! -e "$root/usr/bin/kscprobe" && ! -e "$root/usr/lib/systemd/system/kscprobe.service" ]] \
+    || fail "files left after dpkg -r"
+  [[ -e "$root/etc/kscprobe/kscprobe.toml" ]] || fail "dpkg -r removed a conffile (only purge should)"
+  pkg -P kscprobe >/dev/null || fail "dpkg -P"
+  [[ ! -e "$root/etc/kscprobe" ]] || fail "/etc/kscprobe left after purge: $(ls -A "$root/etc/kscprobe")"
+  [[ ! -e "$root/etc/systemd/system/multi-user.target.wants/kscprobe.service" ]] \
+    || fail "enablement symlink left after purge"
+  exit 0
+fi
+
+# Every tool the stage runs; missing ones are installed from scripts/packages/test*.txt.
+tools=(cmake cpack dpkg dpkg-deb lintian man systemd-analyze systemd-sysusers deb-systemd-helper
+  unshare chroot mount)
+missing_tools() { for t in "${tools[@]}"; do command -v "$t" >/dev/null || echo "$t"; done; }
+if [[ -n "$(missing_tools)" ]]; then
+  echo "--- installing the missing tools: $(missing_tools | xargs)"
+  scripts/install-deps.sh --test || fail "scripts/install-deps.sh --test"
+fi
+[[ -z "$(missing_tools)" ]] || fail "missing after install-deps: $(missing_tools | xargs)"
+[[ $(id -u) -eq 0 ]] || fail "needs root (the scratch root is an overlay mount)"
+build=${KSCPROBE_BUILD_DIR:-build}
+work=$(mktemp -d /tmp/kscprobe-systemd-XXXXXX)
+trap 'rm -rf "$work"' EXIT
 
 [[ -x "$build/kscprobe" ]] || fail "no $build/kscprobe (build first)"
 
@@ -113,41 +167,19 @@ for f in ./usr/bin/kscprobe ./usr/lib/systemd/system/kscprobe.service ./etc/kscp
 done
 dpkg-deb -I "$deb" conffiles | grep -q /etc/kscprobe/kscprobe.toml || fail "config is no conffile"
 
-if command -v lintian >/dev/null; then
-  echo "--- lintian"
-  # Errors fail the stage; warnings are printed. Tags that do not apply to a CPack build:
-  # no Debian changelog policy for a local package, no license declared by the project yet.
-  out=$("${limit[@]}" lintian --tag-display-limit 0 \
-    --suppress-tags copyright-without-copyright-notice,unknown-copyright-format-uri,copyright-has-url-from-dh_make-boilerplate \
-    "$deb" 2>&1 || true)
-  [[ -n "$out" ]] && echo "$out"
-  if grep -q '^E: ' <<<"$out"; then fail "lintian errors"; fi
-fi
+echo "--- lintian"
+# Errors fail the stage; warnings are printed. Tags that do not apply to a CPack build:
+# no Debian changelog policy for a local package, no license declared by the project yet.
+out=$("${limit[@]}" lintian --tag-display-limit 0 \
+  --suppress-tags copyright-without-copyright-notice,unknown-copyright-format-uri,copyright-has-url-from-dh_make-boilerplate \
+  "$deb" 2>&1) || true
+[[ -n "$out" ]] && echo "$out"
+if grep -q '^E: ' <<<"$out"; then fail "lintian errors"; fi
 
-echo "--- dpkg -i / -r / -P"
-if dpkg-query -W -f='${Status}' kscprobe 2>/dev/null | grep -q "install ok installed"; then
-  echo "kscprobe is already installed on this machine: not touching it, package test skipped"
-  exit 0
-fi
-installed_by_us=1
-"${limit[@]}" dpkg -i "$deb" >/dev/null || fail "dpkg -i"
-getent passwd kscprobe >/dev/null || fail "no kscprobe user after install"
-[[ "$(stat -c '%a %U %G' /etc/kscprobe/kscprobe.toml)" == "640 root kscprobe" ]] \
-  || fail "config permissions: $(stat -c '%a %U %G' /etc/kscprobe/kscprobe.toml)"
-"${limit[@]}" /usr/bin/kscprobe --config.check --config.file=/etc/kscprobe/kscprobe.toml \
-  || fail "installed config does not load"
-"${limit[@]}" systemd-analyze verify --man=no /usr/lib/systemd/system/kscprobe.service \
-  || fail "systemd-analyze verify on the installed unit"
-[[ -L /etc/systemd/system/multi-user.target.wants/kscprobe.service ]] \
-  || fail "service not enabled by postinst"
-man -w kscprobe >/dev/null 2>&1 || fail "man page not found"
-"${limit[@]}" dpkg -r kscprobe >/dev/null || fail "dpkg -r"
-[[ ! -e /usr/bin/kscprobe && ! -e /usr/lib/systemd/system/kscprobe.service ]] \
-  || fail "files left after dpkg -r"
-[[ -e /etc/kscprobe/kscprobe.toml ]] || fail "dpkg -r removed a conffile (only purge should)"
-"${limit[@]}" dpkg -P kscprobe >/dev/null || fail "dpkg -P"
-installed_by_us=0
-[[ ! -e /etc/kscprobe ]] || fail "/etc/kscprobe left after purge: $(ls -A /etc/kscprobe)"
-[[ ! -e /etc/systemd/system/multi-user.target.wants/kscprobe.service ]] \
-  || fail "enablement symlink left after purge"
+echo "--- dpkg -i / -r / -P in a scratch root"
+host_before=$(ls -l /usr/bin/kscprobe /etc/kscprobe 2>&1 || true)
+"${limit[@]}" unshare --mount --propagation private bash "$0" --scratch-root "$deb" \
+  "$work/scratch" || fail "package test in the scratch root"
+[[ "$(ls -l /usr/bin/kscprobe /etc/kscprobe 2>&1 || true)" == "$host_before" ]] \
+  || fail "the package test changed this machine"
 echo "30-systemd: all checks passed"

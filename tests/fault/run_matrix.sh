@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The fault matrix (tests/fault/README.md): every network fault of tests/fault/matrix.tsv is
-# produced for real between two network namespaces created here, probed by kscprobe --once and by
-# prometheus-blackbox-exporter from the same namespace, and each verdict is compared with the
-# expected one. The ICMP echo rows (transport icmp) run twice: once on a raw socket (ping sockets
+# produced for real between two network namespaces created here, probed by kscprobe --once, by the
+# kscprobe daemon (its scheduler, the TCP and UDP callback fast paths, the result table and
+# /metrics) and by prometheus-blackbox-exporter from the same namespace, and each verdict is
+# compared with the expected one. The ICMP echo rows (transport icmp) run twice: once on a raw socket (ping sockets
 # forbidden by net.ipv4.ping_group_range) and once on a ping socket (CAP_NET_RAW dropped), since
 # the two read echo replies and ICMP errors in different ways. Then the "host vanishes mid-run"
 # case runs the daemon, takes the target's link down while it probes, and brings it back.
@@ -142,6 +143,60 @@ run_once "$work/matrix-ping.toml" "$work/once-ping.txt" \
   setpriv --inh-caps=-net_raw --bounding-set=-net_raw --
 in_p sysctl -qw net.ipv4.ping_group_range="1 0"
 
+# --- the daemon over the whole matrix -----------------------------------------------------------
+# --once starts every check as a coroutine (run_probe); the daemon starts TCP and UDP checks
+# through their callback fast paths (start_tcp_probe, start_udp_probe) from the scheduler, records
+# them in the result table and reports them through the /metrics renderer. The same config runs
+# under the daemon (raw ICMP socket, as above) and each row's verdict and reason are read back
+# from /metrics: kscprobe_probe_success and the kscprobe_probe_failures_total reasons counted so
+# far (full detail for agents, so that every check has its own series).
+{
+  cat "$work/matrix.toml"
+  printf '\n[metrics]\ndetail = { agent = "full" }\n'
+} >"$work/daemon-matrix.toml"
+ip netns exec "$ns_p" timeout 90 "$kscprobe" --config.file="$work/daemon-matrix.toml" \
+  --web.listen-address=127.0.0.1:9852 >"$work/daemon-matrix.out" 2>"$work/daemon-matrix.err" &
+daemon_pid=$!
+pids+=("$daemon_pid")
+# "case check" of every row, the pairs the daemon must have probed at least once.
+wanted=$(awk -F'\t' '{ print $1, ($2 == "icmp" ? "icmp_echo" : $2) }' <<<"$rows" | sort -u)
+# "case check success:reason[|reason...]" from a scrape, for checks probed at least once.
+daemon_verdicts() {
+  awk '
+    function label(name,   re) {
+      re = name "=\"[^\"]*\""
+      if (!match($0, re)) return ""
+      return substr($0, RSTART + length(name) + 2, RLENGTH - length(name) - 3)
+    }
+    /^kscprobe_probes_total\{/ && $NF >= 1 { probed[label("target") " " label("check")] = 1 }
+    /^kscprobe_probe_success\{/ { ok[label("target") " " label("check")] = $NF }
+    /^kscprobe_probe_failures_total\{/ && $NF > 0 {
+      k = label("target") " " label("check")
+      r = label("reason")
+      if (k in why) r = why[k] "|" r
+      why[k] = r
+    }
+    END {
+      for (k in probed) print k, (ok[k] == "" ? "none" : ok[k]) ":" (k in why ? why[k] : "none")
+    }' "$1" | sort
+}
+# The first round is spread over the 10 s interval; a second one is not waited for.
+daemon_deadline=$((SECONDS + 30))
+while ((SECONDS < daemon_deadline)); do
+  in_p curl -s -m 2 http://127.0.0.1:9852/metrics >"$work/daemon.prom" 2>/dev/null || true
+  daemon_verdicts "$work/daemon.prom" >"$work/daemon.txt"
+  missing=$(comm -23 <(echo "$wanted") <(awk '{ print $1, $2 }' "$work/daemon.txt" | sort -u))
+  [[ -z "$missing" ]] && break
+  sleep 0.5
+done
+kill "$daemon_pid" 2>/dev/null || true
+wait "$daemon_pid" 2>/dev/null || true
+if [[ -n "$missing" ]]; then
+  echo "fault matrix: the daemon did not probe every check within 30 s; missing:" >&2
+  echo "$missing" >&2
+  cat "$work/daemon-matrix.err" >&2
+fi
+
 # --- blackbox_exporter on the same targets, from the same namespace -----------------------------
 cat >"$work/blackbox.yml" <<'EOF'
 modules:
@@ -277,8 +332,21 @@ while IFS=$'\t' read -r case transport host port expect module bb_expect detail_
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case" "$label" "$target" "$expect" "$got" \
       "$detail" "$bb_expect" "$bb_got" >>"$results"
   done
+  # The daemon's verdict on the same row, through the scheduler, the fast paths and /metrics.
+  checked=$((checked + 1))
+  label="$transport/daemon"
+  [[ "$transport" == icmp ]] && label=icmp/raw/daemon
+  got=$(awk -v t="$case" -v c="$(check_name "$transport")" '$1 == t && $2 == c { print $3 }' \
+    "$work/daemon.txt")
+  [[ -n "$got" ]] || got=missing
+  if [[ "$got" != "$expect" ]]; then
+    failures=$((failures + 1))
+    echo "FAIL $case/$label ($target): daemon $got (want $expect)" >&2
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case" "$label" "$target" "$expect" "$got" \
+    "(from /metrics)" "$bb_expect" "$bb_got" >>"$results"
 done <<<"$rows"
-echo "fault matrix: $i cases ($checked kscprobe results), $failures failed;" \
+echo "fault matrix: $i cases ($checked kscprobe results, --once and daemon), $failures failed;" \
   "kscprobe --once took ${once_ms} ms"
 
 # --- the host vanishes mid-run, then comes back -------------------------------------------------

@@ -21,6 +21,8 @@
 #include <thread>
 
 #include "collectors/datagram_mux.hpp"
+#include "daemon/app.hpp"
+#include "daemon/logging.hpp"
 #include "daemon/scheduler.hpp"
 #include "tests/integration/netns.hpp"
 #include "tests/integration/test_servers.hpp"
@@ -598,6 +600,184 @@ TEST(ProbeLoad, SilentUdpHostsCostOneSocketAndLittleCpuWithTheSharedSockets) {
   // ...where a socket per probe held thousands through the timeout.
   EXPECT_GT(per_probe.peak_sockets, idle.sockets + rate * timeout_s / 2);
   EXPECT_LT(shared.cpu_seconds, per_probe.cpu_seconds * 0.7);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same kind of soak through the daemon's own launch path: App runs a plan of thousands of
+// checks, so probes start from the scheduler through the TCP and UDP callback fast paths
+// (start_tcp_probe, start_udp_probe), land in the result table and are read back from /metrics
+// as the renderer writes them. Until 200 000 probes have been recorded: every check's failures
+// carry only the reason its peer dictates, no fd is left once the daemon is gone, and memory does
+// not grow between an early reading and the last one.
+
+// Per check name: probes recorded, failures per reason, and checks whose last probe failed, read
+// from /metrics (full detail: one series per check).
+struct DaemonTally {
+  long probes = 0;
+  std::map<std::string, long> probes_by_check;
+  std::map<std::string, long> failures;  // "<check>/<reason>" -> count
+  std::map<std::string, long> down;      // check -> checks whose last probe failed
+  long up = 0;
+};
+
+std::string label_of(std::string_view line, std::string_view name) {
+  std::string key = std::string(name) + "=\"";
+  auto at = line.find(key);
+  if (at == std::string_view::npos) return {};
+  at += key.size();
+  auto end = line.find('"', at);
+  return std::string(line.substr(at, end - at));
+}
+
+DaemonTally tally(const std::string& metrics) {
+  DaemonTally t;
+  std::size_t pos = 0;
+  while (pos < metrics.size()) {
+    std::size_t end = metrics.find('\n', pos);
+    if (end == std::string::npos) end = metrics.size();
+    std::string_view line(metrics.data() + pos, end - pos);
+    pos = end + 1;
+    if (line.empty() || line[0] == '#') continue;
+    auto space = line.rfind(' ');
+    if (space == std::string_view::npos) continue;
+    double value = std::atof(std::string(line.substr(space + 1)).c_str());
+    if (line.starts_with("kscprobe_probes_total{")) {
+      t.probes += static_cast<long>(value);
+      t.probes_by_check[label_of(line, "check")] += static_cast<long>(value);
+    } else if (line.starts_with("kscprobe_probe_failures_total{") && value > 0) {
+      t.failures[label_of(line, "check") + "/" + label_of(line, "reason")] +=
+          static_cast<long>(value);
+    } else if (line.starts_with("kscprobe_probe_success{")) {
+      if (value == 0) ++t.down[label_of(line, "check")];
+      if (value == 1) ++t.up;
+    }
+  }
+  return t;
+}
+
+TEST(ProbeLoad, TheDaemonsLaunchPathRecordsEveryProbeWithItsReason) {
+  const long total = env_long("KSCPROBE_LOAD_PROBES", 200000);
+  const int targets = static_cast<int>(env_long("KSCPROBE_LOAD_DAEMON_TARGETS", 800));
+  PeerThread peers;
+  std::atomic<long> accepted{0};
+  std::uint16_t open_a = start_accept_close(peers.io(), &accepted);
+  std::uint16_t open_b = start_accept_close(peers.io(), &accepted);
+  FullBacklogListener silent_tcp;
+  ASSERT_TRUE(silent_tcp.queue_full());
+  auto received = std::make_shared<std::string>();
+  std::uint16_t udp_silent = start_udp_server(peers.io(), loopback_v4(), false, received);
+  std::uint16_t closed_tcp, closed_udp;
+  {
+    asio::io_context scratch;
+    closed_tcp = closed_tcp_port(scratch, loopback_v4());
+    closed_udp = closed_udp_port(scratch, loopback_v4());
+  }
+  peers.start();
+
+  // Every target: two open TCP ports, a refused one, a refused and a silent UDP port; one in
+  // forty also a silent TCP port (SYN never answered), which costs a whole timeout.
+  std::string config =
+      "[daemon]\ninterval = \"1s\"\ntimeout = \"900ms\"\nmax_in_flight = 512\n"
+      "[metrics]\ndetail = { agent = \"full\" }\n";
+  auto check = [&](const char* name, std::uint16_t port, const char* transport,
+                   const char* timeout) {
+    config += "[[target.check]]\nname = \"" + std::string(name) +
+              "\"\nport = " + std::to_string(port) + "\ntransport = \"" + transport + "\"\n";
+    if (timeout) config += "timeout = \"" + std::string(timeout) + "\"\n";
+  };
+  int silent_tcp_checks = 0;
+  for (int i = 0; i < targets; ++i) {
+    config += "[[target]]\nname = \"agent" + std::to_string(i) +
+              "\"\nrole = \"agent\"\naddress = \"127.0.0.1\"\n"
+              "disable = [\"signal_udp\", \"multicast_udp\"]\n";
+    check("tcp_open_a", open_a, "tcp", nullptr);
+    check("tcp_open_b", open_b, "tcp", nullptr);
+    check("tcp_closed", closed_tcp, "tcp", nullptr);
+    check("udp_closed", closed_udp, "udp", nullptr);
+    check("udp_silent", udp_silent, "udp", "300ms");
+    if (i % 40 == 0) {
+      check("tcp_silent", silent_tcp.port(), "tcp", "200ms");
+      ++silent_tcp_checks;
+    }
+  }
+  const int checks = targets * 5 + silent_tcp_checks;
+
+  std::string log_error;
+  ASSERT_TRUE(log::setup("error", "logfmt", &log_error)) << log_error;  // no line per check
+  const FdCount fds_before = count_fds();
+  long rss_warm = -1, rss_end = -1;
+  long probes_warm = 0;
+  DaemonTally last;
+  double seconds = 0;
+  {
+    asio::io_context io;
+    AppOptions options;
+    options.config_text = config;
+    options.config_name = "load.toml";
+    options.listen_address = "127.0.0.1:0";
+    App app(io, options);
+    ASSERT_TRUE(app.start());
+    ASSERT_EQ(app.plan()->checks.size(), static_cast<std::size_t>(checks));
+    auto start = std::chrono::steady_clock::now();
+    // Read the daemon's own /metrics once a second until it has recorded `total` probes.
+    asio::steady_timer poll(io);
+    std::function<void()> poll_loop = [&] {
+      poll.expires_after(std::chrono::seconds(1));
+      poll.async_wait([&](boost::system::error_code ec) {
+        if (ec) return;
+        last = tally(app.render_metrics());
+        auto elapsed = std::chrono::steady_clock::now() - start;
+        if (rss_warm < 0 && last.probes >= std::min(total / 10, 20000L)) {
+          rss_warm = rss_kib();
+          probes_warm = last.probes;
+        }
+        if (last.probes >= total || elapsed > std::chrono::seconds(300)) {
+          rss_end = rss_kib();
+          seconds = std::chrono::duration<double>(elapsed).count();
+          app.stop();
+          return;
+        }
+        poll_loop();
+      });
+    };
+    poll_loop();
+    io.run();  // App::stop ends the loop once the probes in flight have unwound
+  }
+  for (int i = 0; i < 200 && count_fds().total > fds_before.total; ++i) ::usleep(10 * 1000);
+  const FdCount fds_after = count_fds();
+  peers.stop();
+  log::setup("info", "logfmt", &log_error);
+
+  std::printf("[ load ] daemon: %d checks, %ld probes recorded in %.1f s (%.0f/s)\n", checks,
+              last.probes, seconds, last.probes / std::max(seconds, 1e-3));
+  std::printf(
+      "[ load ] daemon: fds %d -> %d, sockets %d -> %d; RSS %ld KiB at %ld probes -> %ld "
+      "KiB (%+ld KiB)\n",
+      fds_before.total, fds_after.total, fds_before.sockets, fds_after.sockets, rss_warm,
+      probes_warm, rss_end, rss_end - rss_warm);
+  for (const auto& [k, v] : last.probes_by_check)
+    std::printf("[ load ]   %-12s %ld probes\n", k.c_str(), v);
+  for (const auto& [k, v] : last.failures) std::printf("[ load ]   %-22s %ld\n", k.c_str(), v);
+
+  ASSERT_GE(last.probes, total) << "the daemon did not record enough probes in 300 s";
+  EXPECT_EQ(fds_after.total, fds_before.total);
+  EXPECT_EQ(fds_after.sockets, fds_before.sockets);
+  EXPECT_LT(rss_end - rss_warm, env_long("KSCPROBE_LOAD_RSS_SLACK_KIB", 6 * 1024));
+  // Each failure carries the reason its peer dictates, and nothing else failed.
+  for (const auto& [k, v] : last.failures) {
+    bool ok = k == "tcp_closed/refused" || k == "udp_closed/refused" || k == "tcp_silent/timeout";
+    EXPECT_TRUE(ok) << k << " x" << v;
+  }
+  EXPECT_GT(last.failures["tcp_closed/refused"], 0);
+  EXPECT_GT(last.failures["udp_closed/refused"], 0);
+  EXPECT_GT(last.failures["tcp_silent/timeout"], 0);
+  // The checks' last verdicts: the refused and silent-TCP checks down, every other one up.
+  EXPECT_EQ(last.down["tcp_closed"], targets);
+  EXPECT_EQ(last.down["udp_closed"], targets);
+  EXPECT_EQ(last.down["tcp_silent"], silent_tcp_checks);
+  EXPECT_EQ(last.up, checks - 2 * targets - silent_tcp_checks);
+  for (const char* name : {"tcp_open_a", "tcp_open_b", "udp_silent"})
+    EXPECT_EQ(last.down.count(name), 0u) << name;
 }
 
 }  // namespace
