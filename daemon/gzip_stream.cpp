@@ -19,40 +19,70 @@ asio::any_io_executor compression_executor() {
   return pool.get_executor();
 }
 
+namespace {
+
+/// One gzip deflate stream, its output grown as it comes: the one place that drives zlib, for
+/// whole bodies (gzip_compress) and for pieces (GzipStream).
+class Deflater {
+ public:
+  explicit Deflater(std::size_t first_output) {
+    // windowBits 15 + 16: gzip wrapper. Level 1: /metrics is large and scraped often.
+    ok_ = deflateInit2(&zs_, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    out_.resize(first_output > 64 ? first_output : 64);
+  }
+  ~Deflater() {
+    if (ok_) deflateEnd(&zs_);
+  }
+  Deflater(const Deflater&) = delete;
+  Deflater& operator=(const Deflater&) = delete;
+
+  void write(std::string_view in) { run(in, Z_NO_FLUSH); }
+  /// The gzip body; nullopt on a zlib error.
+  std::optional<std::string> finish() {
+    run({}, Z_FINISH);
+    if (!ok_) return std::nullopt;
+    out_.resize(zs_.total_out);
+    return std::move(out_);
+  }
+
+ private:
+  void run(std::string_view in, int flush) {
+    if (!ok_) return;
+    zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs_.avail_in = static_cast<uInt>(in.size());
+    int rc = Z_OK;
+    do {
+      // Exposition text shrinks about 15 times: grow the output as it comes rather than
+      // allocate (and touch) the worst case, which is larger than the input.
+      if (zs_.total_out == out_.size()) out_.resize(out_.size() * 2);
+      zs_.next_out = reinterpret_cast<Bytef*>(out_.data() + zs_.total_out);
+      zs_.avail_out = static_cast<uInt>(out_.size() - zs_.total_out);
+      rc = deflate(&zs_, flush);
+    } while (rc == Z_OK && (zs_.avail_in > 0 || zs_.avail_out == 0 || flush == Z_FINISH));
+    if (flush == Z_FINISH ? rc != Z_STREAM_END : (rc != Z_OK && rc != Z_BUF_ERROR)) ok_ = false;
+  }
+
+  z_stream zs_{};
+  bool ok_ = false;
+  std::string out_;
+};
+
+}  // namespace
+
+bool gzip_compress(std::string_view data, std::string* out) {
+  Deflater d(data.size() / 8 + 4096);
+  d.write(data);
+  auto body = d.finish();
+  if (!body) return false;
+  *out = std::move(*body);
+  return true;
+}
+
 struct GzipStream::State {
-  z_stream zs{};
-  bool ok = false;
-  std::string out;
+  Deflater deflater{64 * 1024};
   std::mutex mutex;
   std::condition_variable drained;
   std::size_t pending = 0;  // bytes written and not deflated yet
-
-  State() {
-    // windowBits 15 + 16: gzip wrapper. Level 1: /metrics is large and scraped often.
-    ok = deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
-    out.resize(64 * 1024);
-  }
-  ~State() {
-    if (ok) deflateEnd(&zs);
-  }
-  State(const State&) = delete;
-  State& operator=(const State&) = delete;
-
-  // Runs on the worker only.
-  void deflate_piece(std::string_view in, int flush) {
-    if (!ok) return;
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    zs.avail_in = static_cast<uInt>(in.size());
-    int rc = Z_OK;
-    do {
-      // Exposition text shrinks about 15 times: grow the output as it comes.
-      if (zs.total_out == out.size()) out.resize(out.size() * 2);
-      zs.next_out = reinterpret_cast<Bytef*>(out.data() + zs.total_out);
-      zs.avail_out = static_cast<uInt>(out.size() - zs.total_out);
-      rc = deflate(&zs, flush);
-    } while (rc == Z_OK && (zs.avail_in > 0 || zs.avail_out == 0 || flush == Z_FINISH));
-    if (flush == Z_FINISH ? rc != Z_STREAM_END : (rc != Z_OK && rc != Z_BUF_ERROR)) ok = false;
-  }
 };
 
 GzipStream::GzipStream() : state_(std::make_shared<State>()) {}
@@ -64,7 +94,7 @@ void GzipStream::write(std::string piece) {
     state_->pending += piece.size();
   }
   asio::post(compression_executor(), [st = state_, piece = std::move(piece)] {
-    st->deflate_piece(piece, Z_NO_FLUSH);
+    st->deflater.write(piece);
     {
       std::lock_guard lock(st->mutex);
       st->pending -= piece.size();
@@ -82,12 +112,7 @@ asio::awaitable<std::optional<std::string>> GzipStream::finish() {
   auto st = state_;
   co_return co_await asio::co_spawn(
       compression_executor(),
-      [st]() -> asio::awaitable<std::optional<std::string>> {
-        st->deflate_piece({}, Z_FINISH);
-        if (!st->ok) co_return std::nullopt;
-        st->out.resize(st->zs.total_out);
-        co_return std::move(st->out);
-      },
+      [st]() -> asio::awaitable<std::optional<std::string>> { co_return st->deflater.finish(); },
       asio::use_awaitable);
 }
 

@@ -4,8 +4,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace kscprobe {
+
+/// Gzip-compresses `data` (RFC 1952) at a fast level. Returns false on a zlib error.
+bool gzip_compress(std::string_view data, std::string* out);
 
 /// The one worker thread that compresses large HTTP bodies, so the event loop keeps starting
 /// probes on time meanwhile.

@@ -1,7 +1,5 @@
 #include "daemon/http_server.hpp"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -10,7 +8,6 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -20,6 +17,7 @@
 #include <cstdlib>
 #include <unordered_map>
 
+#include "daemon/gzip_stream.hpp"
 #include "daemon/http_server_detail.hpp"
 #include "daemon/platform_net.hpp"
 #include "daemon/web_security.hpp"
@@ -63,36 +61,8 @@ bool accepts_gzip(std::string_view v) {
   return false;
 }
 
-bool gzip_compress(std::string_view data, std::string* out) {
-  z_stream zs{};
-  // windowBits 15 + 16: gzip wrapper. Level 1: /metrics is large and scraped often.
-  if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
-  // Exposition text shrinks about 15 times: start at an eighth and grow, rather than allocate
-  // (and touch) the worst case, which is larger than the body itself.
-  out->resize(data.size() / 8 + 4096);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    if (zs.total_out == out->size()) out->resize(out->size() * 2);
-    zs.next_out = reinterpret_cast<Bytef*>(out->data() + zs.total_out);
-    zs.avail_out = static_cast<uInt>(out->size() - zs.total_out);
-    rc = deflate(&zs, Z_FINISH);
-  }
-  std::size_t produced = zs.total_out;
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) return false;
-  out->resize(produced);
-  return true;
-}
-
 // Bodies from this size on are compressed off the event loop.
 constexpr std::size_t kCompressOffLoop = 256 * 1024;
-
-asio::thread_pool& compression_pool() {
-  static asio::thread_pool pool(1);
-  return pool;
-}
 
 bool parse_listen_address(const std::string& text, std::string* host, unsigned* port,
                           std::string* error) {
@@ -313,7 +283,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           // compress: done on a worker thread so probes keep starting on time meanwhile. The
           // body is not touched here until the worker is done with it.
           compressed = co_await asio::co_spawn(
-              compression_pool().get_executor(),
+              compression_executor(),
               [&body = out.body, &gz]() -> asio::awaitable<bool> {
                 co_return gzip_compress(body, &gz);
               },

@@ -29,8 +29,6 @@ struct HttpResponse {
   bool compressible = false;
 };
 
-/// Gzip-compresses `data` (RFC 1952) at a fast level. Returns false on a zlib error.
-bool gzip_compress(std::string_view data, std::string* out);
 /// True if an Accept-Encoding header value accepts gzip (q=0 refuses it).
 bool accepts_gzip(std::string_view accept_encoding);
 

@@ -23,8 +23,10 @@
 #include "collectors/prober.hpp"
 #include "collectors/tls_context_cache.hpp"
 #include "daemon/bcrypt.hpp"
+#include "daemon/gzip_stream.hpp"
 #include "daemon/http_server_detail.hpp"
 #include "daemon/probe_endpoint.hpp"
+#include "daemon/query_string.hpp"
 #include "daemon/web_security.hpp"
 #include "tests/fuzz/fuzz_stream.hpp"
 
@@ -117,8 +119,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto& req = parser.get();
     kscprobe::HttpRequest r = kscprobe::http_detail::to_http_request(req);
     std::string accept_encoding = r.header("accept-encoding");
-    for (const auto& [name, value] : kscprobe::parse_query(r.query)) {
-      if (name == "target") (void)allow_list().allows(value);
+    std::vector<std::pair<std::string, std::string>> query;
+    std::string query_error;
+    if (kscprobe::parse_query(r.query, &query, &query_error)) {
+      for (const auto& [name, value] : query)
+        if (name == "target") (void)allow_list().allows(value);
     }
     std::string host, error;
     unsigned port = 0;
