@@ -6,7 +6,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <condition_variable>
 #include <mutex>
 
 namespace kscprobe {
@@ -81,7 +80,6 @@ bool gzip_compress(std::string_view data, std::string* out) {
 struct GzipStream::State {
   Deflater deflater{64 * 1024};
   std::mutex mutex;
-  std::condition_variable drained;
   std::size_t pending = 0;  // bytes written and not deflated yet
 };
 
@@ -95,17 +93,14 @@ void GzipStream::write(std::string piece) {
   }
   asio::post(compression_executor(), [st = state_, piece = std::move(piece)] {
     st->deflater.write(piece);
-    {
-      std::lock_guard lock(st->mutex);
-      st->pending -= piece.size();
-    }
-    st->drained.notify_all();
+    std::lock_guard lock(st->mutex);
+    st->pending -= piece.size();
   });
 }
 
-void GzipStream::wait_below(std::size_t bytes) {
-  std::unique_lock lock(state_->mutex);
-  state_->drained.wait(lock, [&] { return state_->pending < bytes; });
+std::size_t GzipStream::pending() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->pending;
 }
 
 asio::awaitable<std::optional<std::string>> GzipStream::finish() {

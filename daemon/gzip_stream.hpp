@@ -24,10 +24,8 @@ class GzipStream {
   GzipStream();
   /// Queues `piece` for the worker and returns at once.
   void write(std::string piece);
-  /// Blocks the caller until fewer than `bytes` written bytes wait for the worker: a producer
-  /// faster than deflate (rendering is about four times faster) would otherwise queue most of
-  /// its text, which is what streaming is meant to avoid.
-  void wait_below(std::size_t bytes);
+  /// Bytes written and not deflated yet: how far the worker is behind the writer.
+  std::size_t pending() const;
   /// The gzip body once every piece is deflated; nullopt on a zlib error.
   boost::asio::awaitable<std::optional<std::string>> finish();
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <charconv>
 #include <cmath>
 #include <ctime>
@@ -14,6 +16,8 @@
 #include "daemon/scheduler.hpp"
 
 namespace kscprobe {
+
+namespace asio = boost::asio;
 
 namespace {
 
@@ -74,12 +78,26 @@ void append_number(std::string& out, T v) {
 struct Sink {
   std::string& text;
   const MetricsRenderer::Chunks* chunks = nullptr;
+  const ResultTable* table = nullptr;
+  bool flushed = false;  // a piece went out since the render last asked the consumer
+
   void reserve(std::size_t n) {
     text.reserve(chunks ? std::min(n, chunks->bytes + chunks->bytes / 8) : n);
   }
   /// Between two samples: the piece is a whole number of lines.
   void sample_done() {
-    if (chunks && text.size() >= chunks->bytes) chunks->flush(text);
+    if (chunks && text.size() >= chunks->bytes) {
+      chunks->flush(text);
+      flushed = true;
+    }
+  }
+  /// After a piece went out: waits while the consumer is behind, the event loop running
+  /// meanwhile. False when a reload replaced the plan during the wait.
+  asio::awaitable<bool> keep_going(const std::shared_ptr<const Plan>& plan) {
+    flushed = false;
+    if (!chunks->behind || !chunks->behind()) co_return true;
+    co_await chunks->drain();
+    co_return table->plan_ptr() == plan;
   }
 };
 
@@ -222,11 +240,15 @@ double thread_cpu_seconds() {
   return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
 }
 
-void MetricsRenderer::render(const Source& src, std::string& text, const Chunks* chunks) {
+asio::awaitable<bool> MetricsRenderer::render_async(const Source& src, std::string& text,
+                                                    const Chunks* chunks) {
   Sink out{text, chunks};
   if (src.table && src.table->plan_ptr()) {
     const ResultTable& table = *src.table;
-    if (cache_->plan != table.plan_ptr()) cache_->build(table.plan_ptr());
+    // Kept alive (and compared after each wait): a reload meanwhile abandons this render.
+    const std::shared_ptr<const Plan> keep = table.plan_ptr();
+    out.table = &table;
+    if (cache_->plan != keep) cache_->build(keep);
     const Cache& cache = *cache_;
     const Plan& plan = table.plan();
     const auto n = static_cast<std::uint32_t>(table.size());
@@ -245,6 +267,7 @@ void MetricsRenderer::render(const Source& src, std::string& text, const Chunks*
       Family f(out, "kscprobe_probe_success",
                "1 if the last probe of the check succeeded (UDP: 1 unless refused).", "gauge");
       for (std::uint32_t i = 0; i < n; ++i) {
+        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
         const CheckState& s = table.state(i);
         // No value until the first probe: absent, not a false 0.
         if (s.has_result && named(i)) f.sample(cache.of(i), {}, s.success ? 1.0 : 0.0);
@@ -260,6 +283,7 @@ void MetricsRenderer::render(const Source& src, std::string& text, const Chunks*
                "1 while the last probe of the check failed, with the reason of that failure.",
                "gauge");
       for (std::uint32_t i = 0; i < n; ++i) {
+        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
         const CheckState& s = table.state(i);
         if (s.has_result && !s.success)
           f.sample(cache.of(i), reason_label[static_cast<int>(s.reason)], 1.0);
@@ -268,9 +292,11 @@ void MetricsRenderer::render(const Source& src, std::string& text, const Chunks*
     {
       Family f(out, "kscprobe_probe_duration_seconds", "Duration of the last probe of the check.",
                "gauge");
-      for (std::uint32_t i = 0; i < n; ++i)
+      for (std::uint32_t i = 0; i < n; ++i) {
+        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
         if (full(i) && table.state(i).has_result)
           f.sample(cache.of(i), {}, table.state(i).duration);
+      }
     }
     {
       Family f(out, "kscprobe_probe_phase_seconds",
@@ -279,6 +305,7 @@ void MetricsRenderer::render(const Source& src, std::string& text, const Chunks*
       for (int p = 0; p < kPhaseCount; ++p)
         phase_label[p] = extra_label("phase", to_string(static_cast<Phase>(p)));
       for (std::uint32_t i = 0; i < n; ++i) {
+        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
         const CheckState& s = table.state(i);
         if (!full(i) || !s.has_result) continue;
         for (int p = 0; p < kPhaseCount; ++p)
@@ -311,8 +338,10 @@ void MetricsRenderer::render(const Source& src, std::string& text, const Chunks*
     {
       Family f(out, "kscprobe_probes_total",
                "Probes run, per check (full detail) or per aggregate group.", "counter");
-      for (std::uint32_t i = 0; i < n; ++i)
+      for (std::uint32_t i = 0; i < n; ++i) {
+        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
         if (full(i)) f.sample(cache.of(i), {}, table.state(i).probes_total);
+      }
       for (std::size_t g = 0; g < groups; ++g)
         if (group_summed[g]) f.sample(cache.group_labels[g], {}, group_probes[g]);
     }
@@ -321,6 +350,7 @@ void MetricsRenderer::render(const Source& src, std::string& text, const Chunks*
                "Failed probes by reason, per check (full detail) or per aggregate group.",
                "counter");
       for (std::uint32_t i = 0; i < n; ++i) {
+        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
         if (!full(i)) continue;
         const CheckState& s = table.state(i);
         for (int r = 1; r < kReasonCount; ++r)
@@ -334,20 +364,25 @@ void MetricsRenderer::render(const Source& src, std::string& text, const Chunks*
     {
       Family f(out, "kscprobe_probe_consecutive_failures",
                "Failed probes of the check since its last success.", "gauge");
-      for (std::uint32_t i = 0; i < n; ++i)
+      for (std::uint32_t i = 0; i < n; ++i) {
+        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
         if (full(i) && table.state(i).has_result)
           f.sample(cache.of(i), {}, table.state(i).consecutive_failures);
+      }
     }
     {
       Family f(out, "kscprobe_last_success_timestamp_seconds",
                "Unix time of the check's last successful probe (0: never).", "gauge");
-      for (std::uint32_t i = 0; i < n; ++i)
+      for (std::uint32_t i = 0; i < n; ++i) {
+        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
         if (named(i)) f.sample(cache.of(i), {}, table.state(i).last_success_ts);
+      }
     }
     {
       Family f(out, "kscprobe_tls_cert_not_after_timestamp_seconds",
                "Unix time at which the peer's leaf certificate expires.", "gauge");
       for (std::uint32_t i = 0; i < n; ++i) {
+        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
         const CheckState& s = table.state(i);
         if (full(i) && s.has_result && s.tls && s.tls->not_after > 0)
           f.sample(cache.of(i), {}, static_cast<double>(s.tls->not_after));
@@ -358,6 +393,7 @@ void MetricsRenderer::render(const Source& src, std::string& text, const Chunks*
                "TLS version and leaf certificate seen on the last handshake.", "gauge");
       std::string extra;
       for (std::uint32_t i = 0; i < n; ++i) {
+        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
         const CheckState& s = table.state(i);
         if (!full(i) || !s.has_result || !s.tls || s.tls->not_after <= 0) continue;
         extra.clear();
@@ -371,6 +407,7 @@ void MetricsRenderer::render(const Source& src, std::string& text, const Chunks*
       Family f(out, "kscprobe_probe_http_status_code",
                "HTTP status code of the last probe (0: no response).", "gauge");
       for (std::uint32_t i = 0; i < n; ++i) {
+        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
         Transport t = plan.checks[i].transport;
         if (full(i) && table.state(i).has_result && (t == Transport::http || t == Transport::https))
           f.sample(cache.of(i), {}, table.state(i).http_status);
@@ -381,9 +418,11 @@ void MetricsRenderer::render(const Source& src, std::string& text, const Chunks*
                "1 if the UDP port answered (confirmed open); 0 if silent (open or filtered) or "
                "refused.",
                "gauge");
-      for (std::uint32_t i = 0; i < n; ++i)
+      for (std::uint32_t i = 0; i < n; ++i) {
+        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
         if (full(i) && table.state(i).has_result && plan.checks[i].transport == Transport::udp)
           f.sample(cache.of(i), {}, table.state(i).udp_reply ? 1.0 : 0.0);
+      }
     }
     {
       Family f(out, "kscprobe_probe_latency_seconds",
@@ -471,6 +510,22 @@ void MetricsRenderer::render(const Source& src, std::string& text, const Chunks*
   Family(out, "kscprobe_metrics_render_bytes",
          "Size of the previous /metrics render, uncompressed.", "gauge")
       .sample({}, {}, static_cast<std::uint64_t>(last_bytes_));
+  co_return true;
+}
+
+void MetricsRenderer::render(const Source& src, std::string& out, const Chunks* chunks) {
+  // The same render, run to its end within this call: without `behind` it never waits.
+  Chunks plain;
+  if (chunks) {
+    plain.bytes = chunks->bytes;
+    plain.flush = chunks->flush;
+  }
+  asio::io_context ctx;
+  asio::co_spawn(ctx, render_async(src, out, chunks ? &plain : nullptr),
+                 [](std::exception_ptr e, bool) {
+                   if (e) std::rethrow_exception(e);
+                 });
+  ctx.run();
 }
 
 }  // namespace kscprobe

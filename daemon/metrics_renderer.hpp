@@ -1,4 +1,5 @@
 #pragma once
+#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,11 +37,22 @@ class MetricsRenderer {
   struct Chunks {
     std::size_t bytes = 1 << 20;
     std::function<void(std::string&)> flush;
+    /// Asked after a piece went out (render_async only): true while the consumer is behind,
+    /// and the render then co_awaits `drain`, so the event loop goes on probing meanwhile.
+    std::function<bool()> behind;
+    std::function<boost::asio::awaitable<void>()> drain;
   };
 
-  /// Appends the families to `out` (and through `chunks`, when given). Not const: the label
-  /// cache follows the table's plan.
+  /// Appends the families to `out` (and through `chunks`, when given), within this call. Not
+  /// const: the label cache follows the table's plan.
   void render(const Source& src, std::string& out, const Chunks* chunks = nullptr);
+
+  /// The same render as a coroutine on the event loop, which waits for `chunks->drain` while
+  /// `chunks->behind()`. Checks keep being probed meanwhile; a reload during a wait abandons
+  /// the render (false), since the rest of it would describe another plan; renders that overlap
+  /// share the label cache, which only a new plan rebuilds.
+  boost::asio::awaitable<bool> render_async(const Source& src, std::string& out,
+                                            const Chunks* chunks);
 
   /// CPU seconds and bytes of the previous render (shown by the next one).
   void set_last_render(double cpu_seconds, std::size_t bytes) {

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <cstdlib>
+#include <optional>
 #include <set>
 
 #include "daemon/metrics_renderer.hpp"
@@ -423,4 +426,54 @@ TEST(MetricsRenderer, ChunksJoinIntoTheSameText) {
   }
   joined += rest;
   EXPECT_EQ(joined, whole);
+}
+
+// The coroutine render waits for its consumer at every piece when asked to (the event loop runs
+// meanwhile), writes the same text, and gives up when a reload replaces the plan during a wait.
+TEST(MetricsRenderer, AsyncRenderWaitsForItsConsumerAndGivesUpOnAReload) {
+  auto plan = estate_plan(Detail::full, {"site"});
+  ResultTable t(plan);
+  record_estate(t);
+  const std::string whole = render(t);
+
+  MetricsRenderer renderer;
+  MetricsRenderer::Chunks chunks;
+  chunks.bytes = 256;
+  std::string joined, rest;
+  chunks.flush = [&](std::string& text) {
+    joined += text;
+    text.clear();
+  };
+  chunks.behind = [] { return true; };
+  int waits = 0;
+  chunks.drain = [&]() -> boost::asio::awaitable<void> {
+    ++waits;
+    co_return;
+  };
+  auto run = [&] {
+    boost::asio::io_context io;
+    std::optional<bool> result;
+    boost::asio::co_spawn(io, renderer.render_async({&t, nullptr}, rest, &chunks),
+                          [&](std::exception_ptr e, bool whole_render) {
+                            EXPECT_FALSE(e);
+                            result = whole_render;
+                          });
+    io.run();
+    return result;
+  };
+  EXPECT_EQ(run(), std::optional<bool>(true));
+  EXPECT_GT(waits, 3);
+  EXPECT_EQ(joined + rest, whole);
+
+  // A reload during the first wait: the rest would describe another plan.
+  joined.clear();
+  rest.clear();
+  auto smaller = std::make_shared<Plan>(*plan);
+  smaller->checks.pop_back();
+  chunks.drain = [&]() -> boost::asio::awaitable<void> {
+    std::vector<std::uint32_t> map;
+    t = ResultTable::carry_over(smaller, t, &map);
+    co_return;
+  };
+  EXPECT_EQ(run(), std::optional<bool>(false));
 }
