@@ -103,12 +103,16 @@ std::size_t GzipStream::pending() const {
   return state_->pending;
 }
 
+asio::awaitable<std::optional<std::string>> GzipStream::finish_on_worker(
+    std::shared_ptr<State> st) {
+  co_return st->deflater.finish();
+}
+
 asio::awaitable<std::optional<std::string>> GzipStream::finish() {
-  auto st = state_;
-  co_return co_await asio::co_spawn(
-      compression_executor(),
-      [st]() -> asio::awaitable<std::optional<std::string>> { co_return st->deflater.finish(); },
-      asio::use_awaitable);
+  // The state goes to the worker as a coroutine's parameter (kept in its frame): a lambda's
+  // captures would live in a closure that does not outlast the call that made the coroutine.
+  co_return co_await asio::co_spawn(compression_executor(), finish_on_worker(state_),
+                                    asio::use_awaitable);
 }
 
 }  // namespace kscprobe

@@ -31,6 +31,8 @@ class GzipStream {
 
  private:
   struct State;
+  static boost::asio::awaitable<std::optional<std::string>> finish_on_worker(
+      std::shared_ptr<State> st);
   std::shared_ptr<State> state_;
 };
 

@@ -240,6 +240,15 @@ double thread_cpu_seconds() {
   return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
 }
 
+// Between two checks, after a piece went out: lets the consumer catch up, the event loop running
+// meanwhile, and gives up the render when a reload replaced the plan. A statement of its own:
+// GCC 12 mishandles co_await inside && and ?:.
+#define KSCPROBE_PAUSE_POINT()                        \
+  if (out.flushed) {                                  \
+    const bool go_on = co_await out.keep_going(keep); \
+    if (!go_on) co_return false;                      \
+  }
+
 asio::awaitable<bool> MetricsRenderer::render_async(const Source& src, std::string& text,
                                                     const Chunks* chunks) {
   Sink out{text, chunks};
@@ -267,7 +276,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(const Source& src, std::stri
       Family f(out, "kscprobe_probe_success",
                "1 if the last probe of the check succeeded (UDP: 1 unless refused).", "gauge");
       for (std::uint32_t i = 0; i < n; ++i) {
-        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
+        KSCPROBE_PAUSE_POINT();
         const CheckState& s = table.state(i);
         // No value until the first probe: absent, not a false 0.
         if (s.has_result && named(i)) f.sample(cache.of(i), {}, s.success ? 1.0 : 0.0);
@@ -283,7 +292,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(const Source& src, std::stri
                "1 while the last probe of the check failed, with the reason of that failure.",
                "gauge");
       for (std::uint32_t i = 0; i < n; ++i) {
-        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
+        KSCPROBE_PAUSE_POINT();
         const CheckState& s = table.state(i);
         if (s.has_result && !s.success)
           f.sample(cache.of(i), reason_label[static_cast<int>(s.reason)], 1.0);
@@ -293,7 +302,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(const Source& src, std::stri
       Family f(out, "kscprobe_probe_duration_seconds", "Duration of the last probe of the check.",
                "gauge");
       for (std::uint32_t i = 0; i < n; ++i) {
-        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
+        KSCPROBE_PAUSE_POINT();
         if (full(i) && table.state(i).has_result)
           f.sample(cache.of(i), {}, table.state(i).duration);
       }
@@ -305,7 +314,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(const Source& src, std::stri
       for (int p = 0; p < kPhaseCount; ++p)
         phase_label[p] = extra_label("phase", to_string(static_cast<Phase>(p)));
       for (std::uint32_t i = 0; i < n; ++i) {
-        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
+        KSCPROBE_PAUSE_POINT();
         const CheckState& s = table.state(i);
         if (!full(i) || !s.has_result) continue;
         for (int p = 0; p < kPhaseCount; ++p)
@@ -339,7 +348,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(const Source& src, std::stri
       Family f(out, "kscprobe_probes_total",
                "Probes run, per check (full detail) or per aggregate group.", "counter");
       for (std::uint32_t i = 0; i < n; ++i) {
-        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
+        KSCPROBE_PAUSE_POINT();
         if (full(i)) f.sample(cache.of(i), {}, table.state(i).probes_total);
       }
       for (std::size_t g = 0; g < groups; ++g)
@@ -350,7 +359,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(const Source& src, std::stri
                "Failed probes by reason, per check (full detail) or per aggregate group.",
                "counter");
       for (std::uint32_t i = 0; i < n; ++i) {
-        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
+        KSCPROBE_PAUSE_POINT();
         if (!full(i)) continue;
         const CheckState& s = table.state(i);
         for (int r = 1; r < kReasonCount; ++r)
@@ -365,7 +374,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(const Source& src, std::stri
       Family f(out, "kscprobe_probe_consecutive_failures",
                "Failed probes of the check since its last success.", "gauge");
       for (std::uint32_t i = 0; i < n; ++i) {
-        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
+        KSCPROBE_PAUSE_POINT();
         if (full(i) && table.state(i).has_result)
           f.sample(cache.of(i), {}, table.state(i).consecutive_failures);
       }
@@ -374,7 +383,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(const Source& src, std::stri
       Family f(out, "kscprobe_last_success_timestamp_seconds",
                "Unix time of the check's last successful probe (0: never).", "gauge");
       for (std::uint32_t i = 0; i < n; ++i) {
-        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
+        KSCPROBE_PAUSE_POINT();
         if (named(i)) f.sample(cache.of(i), {}, table.state(i).last_success_ts);
       }
     }
@@ -382,7 +391,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(const Source& src, std::stri
       Family f(out, "kscprobe_tls_cert_not_after_timestamp_seconds",
                "Unix time at which the peer's leaf certificate expires.", "gauge");
       for (std::uint32_t i = 0; i < n; ++i) {
-        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
+        KSCPROBE_PAUSE_POINT();
         const CheckState& s = table.state(i);
         if (full(i) && s.has_result && s.tls && s.tls->not_after > 0)
           f.sample(cache.of(i), {}, static_cast<double>(s.tls->not_after));
@@ -393,7 +402,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(const Source& src, std::stri
                "TLS version and leaf certificate seen on the last handshake.", "gauge");
       std::string extra;
       for (std::uint32_t i = 0; i < n; ++i) {
-        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
+        KSCPROBE_PAUSE_POINT();
         const CheckState& s = table.state(i);
         if (!full(i) || !s.has_result || !s.tls || s.tls->not_after <= 0) continue;
         extra.clear();
@@ -407,7 +416,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(const Source& src, std::stri
       Family f(out, "kscprobe_probe_http_status_code",
                "HTTP status code of the last probe (0: no response).", "gauge");
       for (std::uint32_t i = 0; i < n; ++i) {
-        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
+        KSCPROBE_PAUSE_POINT();
         Transport t = plan.checks[i].transport;
         if (full(i) && table.state(i).has_result && (t == Transport::http || t == Transport::https))
           f.sample(cache.of(i), {}, table.state(i).http_status);
@@ -419,7 +428,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(const Source& src, std::stri
                "refused.",
                "gauge");
       for (std::uint32_t i = 0; i < n; ++i) {
-        if (out.flushed && !co_await out.keep_going(keep)) co_return false;
+        KSCPROBE_PAUSE_POINT();
         if (full(i) && table.state(i).has_result && plan.checks[i].transport == Transport::udp)
           f.sample(cache.of(i), {}, table.state(i).udp_reply ? 1.0 : 0.0);
       }
@@ -512,6 +521,8 @@ asio::awaitable<bool> MetricsRenderer::render_async(const Source& src, std::stri
       .sample({}, {}, static_cast<std::uint64_t>(last_bytes_));
   co_return true;
 }
+
+#undef KSCPROBE_PAUSE_POINT
 
 void MetricsRenderer::render(const Source& src, std::string& out, const Chunks* chunks) {
   // The same render, run to its end within this call: without `behind` it never waits.
