@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "daemon/json_string.hpp"
 #include "daemon/platform.hpp"
 
 namespace kscprobe::log {
@@ -64,40 +65,6 @@ std::string timestamp() {
   return buf;
 }
 
-// Quotes and escapes a value the same way for both formats (JSON string escapes, which logfmt
-// parsers accept); logfmt leaves plain words unquoted.
-void append_quoted(std::string& out, std::string_view v) {
-  out += '"';
-  for (char c : v) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char b[8];
-          std::snprintf(b, sizeof b, "\\u%04x", c);
-          out += b;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
 void append_logfmt_value(std::string& out, std::string_view v) {
   bool quote = v.empty();
   for (char c : v) {
@@ -106,13 +73,12 @@ void append_logfmt_value(std::string& out, std::string_view v) {
       break;
     }
   }
+  // Quoted as JSON strings are, which logfmt parsers accept.
   if (quote)
-    append_quoted(out, v);
+    append_json_string(out, v);
   else
     out += v;
 }
-
-void append_json_string(std::string& out, std::string_view v) { append_quoted(out, v); }
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "daemon/json_string.hpp"
 #include "daemon/platform.hpp"
 #include "daemon/query_string.hpp"
 #include "daemon/result_table.hpp"
@@ -104,73 +105,6 @@ std::string_view state_name(StateFilter s) {
 constexpr std::array<StateFilter, 5> kStates = {StateFilter::up, StateFilter::down,
                                                 StateFilter::pending, StateFilter::filtered,
                                                 StateFilter::expiring};
-
-/// Appends `s` as a JSON string: quotes, backslashes and control characters escaped, and bytes
-/// that are not UTF-8 (a peer's banner can be anything) replaced by U+FFFD, so the document
-/// always parses.
-void json_string(std::string& out, std::string_view s) {
-  out += '"';
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        default:
-          if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-          } else {
-            out += static_cast<char>(c);
-          }
-      }
-      ++i;
-      continue;
-    }
-    // A well-formed UTF-8 sequence (no overlongs, no surrogates, at most U+10FFFF) is copied.
-    std::size_t len = c >= 0xc2 && c <= 0xdf   ? 2
-                      : c >= 0xe0 && c <= 0xef ? 3
-                      : c >= 0xf0 && c <= 0xf4 ? 4
-                                               : 0;
-    bool ok = len > 0 && i + len <= s.size();
-    if (ok) {
-      auto b1 = static_cast<unsigned char>(s[i + 1]);
-      unsigned lo = 0x80, hi = 0xbf;
-      if (c == 0xe0) lo = 0xa0;
-      if (c == 0xed) hi = 0x9f;
-      if (c == 0xf0) lo = 0x90;
-      if (c == 0xf4) hi = 0x8f;
-      ok = b1 >= lo && b1 <= hi;
-      for (std::size_t k = 2; ok && k < len; ++k) {
-        auto b = static_cast<unsigned char>(s[i + k]);
-        ok = b >= 0x80 && b <= 0xbf;
-      }
-    }
-    if (ok) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out += "\\ufffd";
-      ++i;
-    }
-  }
-  out += '"';
-}
 
 /// A field of the text format: one line, no tabs (fields are tab-separated), "-" when empty.
 std::string text_field(std::string_view s) {
@@ -689,7 +623,7 @@ void json_counts(std::string& j, const StatusCounts& c) {
     if (!c.down_by_reason[r]) continue;
     if (!first) j += ',';
     first = false;
-    json_string(j, to_string(static_cast<Reason>(r)));
+    append_json_string(j, to_string(static_cast<Reason>(r)));
     j += ':' + std::to_string(c.down_by_reason[r]);
   }
   j += "},\"certificates_expiring\":" + std::to_string(c.cert_expiring) + "}";
@@ -702,7 +636,7 @@ void json_link(std::string& j, const char* name, const std::string& link) {
   if (link.empty())
     j += "null";
   else
-    json_string(j, link);
+    append_json_string(j, link);
 }
 
 std::string render_json(const ResultTable& table, const StatusPageInfo& info, const StatusQuery& q,
@@ -711,9 +645,9 @@ std::string render_json(const ResultTable& table, const StatusPageInfo& info, co
   std::string j;
   j.reserve(4096 + sel.summary.labels.size() * 256 + sel.page.size() * 600);
   j += "{\"version\":";
-  json_string(j, info.version);
+  append_json_string(j, info.version);
   j += ",\"config\":";
-  json_string(j, info.config_source);
+  append_json_string(j, info.config_source);
   j += ",\"last_reload_ok\":";
   j += info.last_reload_ok ? "true" : "false";
   j += ",\"now\":" + fixed(info.now_unix, 3);
@@ -725,7 +659,7 @@ std::string render_json(const ResultTable& table, const StatusPageInfo& info, co
     if (!sel.summary.roles[r].checks) continue;
     if (!first) j += ',';
     first = false;
-    json_string(j, to_string(static_cast<Role>(r)));
+    append_json_string(j, to_string(static_cast<Role>(r)));
     j += ':';
     json_counts(j, sel.summary.roles[r]);
   }
@@ -734,13 +668,13 @@ std::string render_json(const ResultTable& table, const StatusPageInfo& info, co
   for (const auto& label : sel.summary.labels) {
     if (!first) j += ',';
     first = false;
-    json_string(j, label.name);
+    append_json_string(j, label.name);
     j += ":{";
     bool first_value = true;
     for (const auto& [value, counts] : label.values) {
       if (!first_value) j += ',';
       first_value = false;
-      json_string(j, value);
+      append_json_string(j, value);
       j += ':';
       json_counts(j, counts);
     }
@@ -759,27 +693,27 @@ std::string render_json(const ResultTable& table, const StatusPageInfo& info, co
     const CheckState& s = table.state(k.index);
     if (n) j += ',';
     j += "\n{\"target\":";
-    json_string(j, t.name);
+    append_json_string(j, t.name);
     j += ",\"role\":";
-    json_string(j, to_string(t.role));
+    append_json_string(j, to_string(t.role));
     j += ",\"check\":";
-    json_string(j, c.check);
+    append_json_string(j, c.check);
     j += ",\"address\":";
-    json_string(j, c.address);
+    append_json_string(j, c.address);
     j += ",\"port\":" + std::to_string(c.port) + ",\"transport\":";
-    json_string(j, to_string(c.transport));
+    append_json_string(j, to_string(c.transport));
     j += ",\"labels\":{";
     for (std::size_t l = 0; l < t.labels.size(); ++l) {
       if (l) j += ',';
-      json_string(j, t.labels[l].first);
+      append_json_string(j, t.labels[l].first);
       j += ':';
-      json_string(j, t.labels[l].second);
+      append_json_string(j, t.labels[l].second);
     }
     j += "},\"state\":\"";
     j += row_state(c, s).json;
     j += "\",\"reason\":";
     if (outcome_of(s) == Outcome::down)
-      json_string(j, to_string(s.reason));
+      append_json_string(j, to_string(s.reason));
     else
       j += "null";
     j += ",\"consecutive_failures\":" + std::to_string(s.consecutive_failures);
@@ -793,13 +727,13 @@ std::string render_json(const ResultTable& table, const StatusPageInfo& info, co
     j += s.last_failure_ts > 0 ? fixed(s.last_failure_ts, 3) : "null";
     j += ",\"last_failure_reason\":";
     if (s.last_failure_reason != Reason::none)
-      json_string(j, to_string(s.last_failure_reason));
+      append_json_string(j, to_string(s.last_failure_reason));
     else
       j += "null";
     j += ",\"certificate_not_after\":";
     j += s.tls && s.tls->not_after > 0 ? std::to_string(s.tls->not_after) : "null";
     j += ",\"detail\":";
-    json_string(j, s.last_detail);
+    append_json_string(j, s.last_detail);
     j += '}';
   }
   j += "\n]}\n";
