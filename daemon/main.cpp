@@ -10,13 +10,13 @@
 #include "daemon/app.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/once_runner.hpp"
+#include "daemon/platform_files.hpp"
 #include "daemon/target_files.hpp"
 #include "daemon/web_security.hpp"
 #include "simulator/estate_simulator.hpp"
 #ifdef _WIN32
 #include "windows-service/service.hpp"
 #else
-#include "daemon/platform_files.hpp"
 #include "systemd/sd_notify.hpp"
 #endif
 

@@ -136,7 +136,8 @@ echo "$(grep -c '^ok' "$work/check.txt") of ${#units[@]} translation units compi
 
 echo "--- cross-compile the reduced kscprobe.exe and kscprobe-selftest.exe"
 objs=(config/catalog.cpp config/config.cpp config/duration.cpp config/loader.cpp config/plan.cpp
-  daemon/bcrypt.cpp daemon/logging.cpp daemon/platform_files.cpp daemon/scheduler_core.cpp
+  config/rules.cpp daemon/bcrypt.cpp daemon/json_string.cpp daemon/logging.cpp
+  daemon/platform_files.cpp daemon/scheduler_core.cpp
   windows-service/service_framework.cpp windows-service/mingw/config_check.cpp
   windows-service/mingw/reduced_main.cpp windows-service/mingw/selftest.cpp)
 parallel2 "$work/compile.sh" "$work" "$root" object -- "${objs[@]}" || {
@@ -157,7 +158,8 @@ for pair in INFO:1 WARNING:2 ERROR:3 STARTED:100 STOPPED:101 STOP_REQUESTED:102 
 done
 link=(x86_64-w64-mingw32-g++-posix -static -municode)
 mapfile -t exe_objs < <(o config/catalog.cpp config/config.cpp config/duration.cpp config/loader.cpp \
-  config/plan.cpp daemon/bcrypt.cpp daemon/logging.cpp daemon/scheduler_core.cpp \
+  config/plan.cpp config/rules.cpp daemon/bcrypt.cpp daemon/json_string.cpp daemon/logging.cpp \
+  daemon/scheduler_core.cpp \
   windows-service/service_framework.cpp windows-service/mingw/config_check.cpp \
   windows-service/mingw/reduced_main.cpp)
 timeout 120 "${link[@]}" -o "$work/kscprobe.exe" "${exe_objs[@]}" "$work/obj/messages.res.o" \
@@ -207,7 +209,7 @@ hostcxx=(g++)
 command -v ccache >/dev/null && hostcxx=(ccache g++)
 mkdir -p "$work/host"
 for s in config/catalog.cpp config/config.cpp config/duration.cpp config/loader.cpp config/plan.cpp \
-  windows-service/mingw/config_check.cpp windows-service/mingw/config_check_main.cpp; do
+  config/rules.cpp windows-service/mingw/config_check.cpp windows-service/mingw/config_check_main.cpp; do
   echo "$s"
 done | xargs -P 2 -I{} sh -c 'timeout 300 "$@" -c {} -o "$0/host/$(echo {} | tr / _).o"' \
   "$work" "${hostcxx[@]}" -std=c++20 -O1 -I"$root" || fail "host compile"
