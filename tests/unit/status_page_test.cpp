@@ -245,8 +245,7 @@ TEST(StatusPage, SummaryEqualsWhatMetricsCounts) {
   EXPECT_EQ(page, aggregate);
   Counts down;
   for (const auto& [k, v] : page)
-    if (k.find("/up") == std::string::npos && k.find("/unknown") == std::string::npos)
-      down[k] = v;
+    if (k.find("/up") == std::string::npos && k.find("/unknown") == std::string::npos) down[k] = v;
   ASSERT_FALSE(failure_info.empty());
   EXPECT_EQ(down, failure_info);
   EXPECT_GT(sum.total.down, 0u);
