@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The unit and integration suites built with AddressSanitizer + UndefinedBehaviorSanitizer
-# (the `asan` preset of CMakePresets.json, build-asan/), stopping at the first report; each binary must run as many tests as ctest lists
-# for its label. Then ThreadSanitizer (the `tsan` preset, build-tsan/) on the tests labelled integration-threads in
+# (the `asan` preset of CMakePresets.json, build-asan/), stopping at the first report; each
+# binary must run as many tests as ctest lists for its label. Then ThreadSanitizer (the `tsan`
+# preset, build-tsan/) on the tests labelled integration-threads in
 # tests/CMakeLists.txt (`ctest -L threads`), the parts that use threads: the daemon's event loop
 # is one thread, but /metrics bodies are gzipped on a worker thread, names are resolved on Asio's
 # resolver thread, and the service hosts call App::stop/request_reload from their own threads.
