@@ -969,7 +969,7 @@ bool parse_status_query(std::string_view query, const Plan* plan, StatusQuery* o
       out->target = value;
     } else if (key == "state") {
       auto it = std::find_if(kStates.begin(), kStates.end(),
-                             [&](StateFilter s) { return state_name(s) == value; });
+                             [&v = value](StateFilter s) { return state_name(s) == v; });
       if (it == kStates.end()) {
         *error = "unknown state '" + value + "' (up, down, pending, filtered, expiring)";
         return false;
