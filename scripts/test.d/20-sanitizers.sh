@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The unit and integration suites built with AddressSanitizer + UndefinedBehaviorSanitizer
-# (build-asan/), stopping at the first report; each binary must run as many tests as ctest lists
-# for its label. Then ThreadSanitizer (build-tsan/) on the tests labelled integration-threads in
+# (the `asan` preset of CMakePresets.json, build-asan/), stopping at the first report; each
+# binary must run as many tests as ctest lists for its label. Then ThreadSanitizer (the `tsan`
+# preset, build-tsan/) on the tests labelled integration-threads in
 # tests/CMakeLists.txt (`ctest -L threads`), the parts that use threads: the daemon's event loop
 # is one thread, but /metrics bodies are gzipped on a worker thread, names are resolved on Asio's
 # resolver thread, and the service hosts call App::stop/request_reload from their own threads.
@@ -37,12 +38,11 @@ run_binary() {  # build_dir binary label timeout: runs the gtest binary, checks 
   echo "sanitizers: $dir $bin: $ran tests (label $label)"
 }
 
-run_suites() {  # build_dir cmake-args...
-  local dir=$1 start
+run_suites() {  # preset build_dir: builds the preset's targets, runs both suites
+  local preset=$1 dir=$2 start
   start=$(date +%s)
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKSCPROBE_BUILD_TESTS=ON \
-    "${@:2}" >/dev/null
-  timeout 1200 ninja -C "$dir" -j "$jobs" unit_tests integration_tests
+  cmake --preset "$preset" >/dev/null
+  timeout 1200 cmake --build --preset "$preset" -j "$jobs"
   echo "sanitizers: $dir built in $(($(date +%s) - start)) s"
   start=$(date +%s)
   run_binary "$dir" unit_tests '^unit$' 300
@@ -53,14 +53,13 @@ run_suites() {  # build_dir cmake-args...
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 if [[ "${KSCPROBE_SANITIZERS:-}" != tsan ]]; then
-  run_suites build-asan -DKSCPROBE_SANITIZE=address,undefined
+  run_suites asan build-asan
 fi
 
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 start=$(date +%s)
-cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKSCPROBE_BUILD_TESTS=ON \
-  -DKSCPROBE_SANITIZE=thread >/dev/null
-timeout 1500 ninja -C build-tsan -j "$jobs" integration_tests
+cmake --preset tsan >/dev/null
+timeout 1500 cmake --build --preset tsan -j "$jobs"
 echo "sanitizers: build-tsan built in $(($(date +%s) - start)) s"
 label=threads
 if [[ "${KSCPROBE_TSAN:-}" == all ]]; then label=integration; fi

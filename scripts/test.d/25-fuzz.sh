@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# libFuzzer: builds tests/fuzz/fuzz_*.cpp with clang (ASan + UBSan, build-fuzz/) and runs each
-# for KSCPROBE_FUZZ_SECONDS (default 25) over its seed corpus in tests/fuzz/corpus/<name>/.
+# libFuzzer: builds tests/fuzz/fuzz_*.cpp with clang, ASan and UBSan (the `fuzz` preset of
+# CMakePresets.json, build-fuzz/) and runs each for KSCPROBE_FUZZ_SECONDS (default 25) over its
+# seed corpus in tests/fuzz/corpus/<name>/.
 # Fails on any crash, leak, timeout or out-of-memory; the input that did it is kept in
 # build-fuzz/artifacts/. New inputs go to a scratch corpus, never into the repository.
 set -euo pipefail
@@ -11,11 +12,10 @@ export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
 command -v clang++ >/dev/null || { echo "fuzz: clang++ is missing" >&2; exit 1; }
 
 start=$(date +%s)
-CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DKSCPROBE_BUILD_FUZZERS=ON -DKSCPROBE_SANITIZE=address,undefined \
-  -DKSCPROBE_BUILD_TESTS=OFF >/dev/null
+cmake --preset fuzz >/dev/null
 mapfile -t targets < <(cd tests/fuzz && ls fuzz_*.cpp | sed 's/\.cpp$//')
-timeout 1200 ninja -C build-fuzz -j "$jobs" "${targets[@]}"
+# The fuzzers only, not the daemon and the simulator the preset also builds.
+timeout 1200 cmake --build --preset fuzz -j "$jobs" --target "${targets[@]}"
 echo "fuzz: built in $(($(date +%s) - start)) s"
 
 mkdir -p build-fuzz/artifacts

@@ -224,7 +224,7 @@ TEST_F(TlsProberTest, UnreadableCaFileIsTlsWithTheFileName) {
 
 TEST_F(TlsProberTest, PinMatchVerifies) {
   std::uint16_t port = start_tls_server(io_, loopback_v4(), *self_signed_);
-  for (std::string pin :
+  for (const std::string& pin :
        {self_signed_->fingerprint_sha256, to_upper_with_colons(self_signed_->fingerprint_sha256)}) {
     auto spec = make_spec(Transport::tls, "127.0.0.1", port);
     spec.mutable_options().tls.fingerprint_sha256 = pin;

@@ -51,8 +51,12 @@ TEST(Catalog, RowsAreWellFormed) {
       EXPECT_FALSE(e.expects_metrics);
     }
     // Ids name their transport, so a moved port never makes `shutdown_udp` a TCP check.
-    if (e.transport == Transport::udp) EXPECT_TRUE(e.id.ends_with("_udp"));
-    if (e.port_on_admin_server != 0) EXPECT_EQ(e.role, Role::distribution_point);
+    if (e.transport == Transport::udp) {
+      EXPECT_TRUE(e.id.ends_with("_udp"));
+    }
+    if (e.port_on_admin_server != 0) {
+      EXPECT_EQ(e.role, Role::distribution_point);
+    }
     // Check ids become label values and config keys.
     for (char c : e.id)
       EXPECT_TRUE(std::islower(static_cast<unsigned char>(c)) || c == '_' ||

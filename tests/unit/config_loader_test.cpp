@@ -1001,7 +1001,9 @@ TEST(ConfigLoader, RelativeCaFileIsResolvedAgainstTheConfigDirectory) {
   }
   auto result = load_config_file((dir / "k.toml").string());
   EXPECT_TRUE(result.ok()) << result.error_text();
-  if (result.config) EXPECT_EQ(result.config->targets[0].tls.ca_file, (dir / "ca.pem").string());
+  if (result.config) {
+    EXPECT_EQ(result.config->targets[0].tls.ca_file, (dir / "ca.pem").string());
+  }
   std::filesystem::remove_all(dir);
 }
 

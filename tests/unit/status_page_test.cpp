@@ -245,8 +245,7 @@ TEST(StatusPage, SummaryEqualsWhatMetricsCounts) {
   EXPECT_EQ(page, aggregate);
   Counts down;
   for (const auto& [k, v] : page)
-    if (k.find("/up") == std::string::npos && k.find("/unknown") == std::string::npos)
-      down[k] = v;
+    if (k.find("/up") == std::string::npos && k.find("/unknown") == std::string::npos) down[k] = v;
   ASSERT_FALSE(failure_info.empty());
   EXPECT_EQ(down, failure_info);
   EXPECT_GT(sum.total.down, 0u);
@@ -270,10 +269,12 @@ TEST(StatusPage, PagesAreSlicesOfOneOrderAndLinkToEachOther) {
   };
   for (std::size_t i = 1; i < all.size(); ++i) {
     EXPECT_LE(rank(all[i - 1]), rank(all[i])) << i;
-    if (rank(all[i - 1]) == 0 && rank(all[i]) == 0)  // the longest failing first
+    if (rank(all[i - 1]) == 0 && rank(all[i]) == 0) {  // the longest failing first
       EXPECT_GE(std::stoul(all[i - 1][8]), std::stoul(all[i][8])) << i;
-    if (rank(all[i - 1]) == 2 && rank(all[i]) == 2)  // the soonest expiry first
+    }
+    if (rank(all[i - 1]) == 2 && rank(all[i]) == 2) {  // the soonest expiry first
       EXPECT_LE(std::stod(all[i - 1][11]), std::stod(all[i][11])) << i;
+    }
   }
   std::vector<std::vector<std::string>> paged;
   std::string query = "format=text&limit=7";
