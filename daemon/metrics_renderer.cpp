@@ -249,7 +249,7 @@ double thread_cpu_seconds() {
     if (!go_on) co_return false;                      \
   }
 
-asio::awaitable<bool> MetricsRenderer::render_async(const Source& src, std::string& text,
+asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& text,
                                                     const Chunks* chunks) {
   Sink out{text, chunks};
   if (src.table && src.table->plan_ptr()) {

@@ -47,12 +47,12 @@ class MetricsRenderer {
   /// const: the label cache follows the table's plan.
   void render(const Source& src, std::string& out, const Chunks* chunks = nullptr);
 
+  /// `src` is taken by value: a coroutine keeps its parameters, not what a reference points to.
   /// The same render as a coroutine on the event loop, which waits for `chunks->drain` while
   /// `chunks->behind()`. Checks keep being probed meanwhile; a reload during a wait abandons
   /// the render (false), since the rest of it would describe another plan; renders that overlap
   /// share the label cache, which only a new plan rebuilds.
-  boost::asio::awaitable<bool> render_async(const Source& src, std::string& out,
-                                            const Chunks* chunks);
+  boost::asio::awaitable<bool> render_async(Source src, std::string& out, const Chunks* chunks);
 
   /// CPU seconds and bytes of the previous render (shown by the next one).
   void set_last_render(double cpu_seconds, std::size_t bytes) {
