@@ -6,35 +6,15 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/json_string.hpp"
+
 namespace kscprobe::bench {
 
+/// The daemon's own JSON string writer (daemon/json_string.cpp, compiled into the benchmark).
 inline std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof buffer, "\\u%04x", static_cast<unsigned char>(c));
-          out += buffer;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  std::string out;
+  append_json_string(out, s);
+  return out;
 }
 
 /// A figure that was not measured (NaN, infinite) is null: the table shows it as n/a.
