@@ -12,10 +12,6 @@
 # so either prefix works; the unit's ExecStart= is written at install time with the real prefix.
 include(GNUInstallDirs)
 
-if(NOT WIN32)
-  target_sources(kscprobe_core PRIVATE ${CMAKE_SOURCE_DIR}/systemd/sd_notify.cpp)
-endif()
-
 set(KSCPROBE_CONFDIR "/etc/kscprobe" CACHE PATH "Where the configuration is installed")
 set(KSCPROBE_DEFAULTSDIR "/etc/default" CACHE PATH "Where the unit's environment file goes")
 
@@ -94,10 +90,14 @@ endif()
 
 # Windows (MSVC + vcpkg, see windows-service/README.md): the service host and the App body.
 if(WIN32)
-  target_sources(kscprobe PRIVATE ${CMAKE_SOURCE_DIR}/windows-service/service_framework.cpp
-                                  ${CMAKE_SOURCE_DIR}/windows-service/service_app.cpp)
-  target_compile_definitions(kscprobe PRIVATE WIN32_LEAN_AND_MEAN NOMINMAX _WIN32_WINNT=0x0A00)
-  target_link_libraries(kscprobe PRIVATE advapi32 shell32 ws2_32 mswsock)
+  # The Windows edge, like systemd's: it depends on App's interface, nothing below includes it.
+  add_library(kscprobe_winsvc STATIC ${CMAKE_SOURCE_DIR}/windows-service/service_framework.cpp
+                                     ${CMAKE_SOURCE_DIR}/windows-service/service_app.cpp)
+  target_link_libraries(kscprobe_winsvc PUBLIC kscprobe_app advapi32 shell32 ws2_32 mswsock)
+  target_link_libraries(kscprobe_winsvc PRIVATE kscprobe_warnings)
+  foreach(_exe kscprobe kscprobe-demo)
+    target_link_libraries(${_exe} PRIVATE kscprobe_winsvc)
+  endforeach()
   install(FILES ${CMAKE_SOURCE_DIR}/examples/kscprobe.example.toml
           ${CMAKE_SOURCE_DIR}/systemd/kscprobe.toml DESTINATION etc)
 endif()

@@ -1,5 +1,5 @@
 # -DKSCPROBE_SANITIZE=address,undefined (or thread) builds everything with those sanitizers.
-# Included before any target is defined, so the flags reach kscprobe_core, the binaries and the
+# Included before any target is defined, so the flags reach kscprobe_app, the binaries and the
 # test suites alike (a sanitizer runtime must be linked into every object that it instruments).
 set(KSCPROBE_SANITIZE "" CACHE STRING "Comma-separated sanitizers: address,undefined or thread")
 
@@ -30,7 +30,7 @@ if(KSCPROBE_SANITIZE)
 endif()
 
 # libFuzzer builds (cmake/fuzzing.cmake adds the fuzz targets): every object gets the coverage
-# instrumentation libFuzzer steers by, so the fuzzers explore kscprobe_core's code, not only
+# instrumentation libFuzzer steers by, so the fuzzers explore kscprobe_app's code, not only
 # their own file. Clang only; use a build directory of its own.
 option(KSCPROBE_BUILD_FUZZERS "Build the libFuzzer targets in tests/fuzz (clang only)" OFF)
 if(KSCPROBE_BUILD_FUZZERS)

@@ -7,7 +7,7 @@
 #include <boost/beast/http/error.hpp>
 #include <cerrno>
 
-#include "daemon/platform_net.hpp"
+#include "platform/net.hpp"
 
 namespace kscprobe {
 namespace {

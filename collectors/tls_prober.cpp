@@ -16,7 +16,7 @@
 #include "collectors/connect.hpp"
 #include "collectors/tls_context_cache.hpp"
 #include "collectors/tls_handshake.hpp"
-#include "daemon/platform.hpp"
+#include "platform/platform.hpp"
 
 namespace kscprobe {
 namespace detail {

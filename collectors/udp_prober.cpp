@@ -10,7 +10,7 @@
 #include "collectors/connect.hpp"
 #include "collectors/datagram_mux.hpp"
 #include "collectors/deadline.hpp"
-#include "daemon/platform_net.hpp"
+#include "platform/net.hpp"
 
 namespace kscprobe {
 namespace detail {

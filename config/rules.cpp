@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "config/catalog.hpp"
-#include "daemon/platform_net.hpp"
+#include "platform/net.hpp"
 
 namespace kscprobe::rules {
 

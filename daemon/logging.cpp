@@ -10,8 +10,8 @@
 #include <cstdio>
 #include <ctime>
 
-#include "daemon/json_string.hpp"
-#include "daemon/platform.hpp"
+#include "daemon/exposition/json_string.hpp"
+#include "platform/platform.hpp"
 
 namespace kscprobe::log {
 

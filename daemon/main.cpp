@@ -7,13 +7,13 @@
 #include <tuple>
 
 #include "config/loader.hpp"
+#include "config/target_files.hpp"
 #include "daemon/app.hpp"
+#include "daemon/demo.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/once_runner.hpp"
-#include "daemon/platform_files.hpp"
-#include "daemon/target_files.hpp"
-#include "daemon/web_security.hpp"
-#include "simulator/estate_simulator.hpp"
+#include "daemon/web/web_security.hpp"
+#include "platform/files.hpp"
 #ifdef _WIN32
 #include "windows-service/service.hpp"
 #else
@@ -168,20 +168,23 @@ int main(int argc, char** argv) {
   }
 
   boost::asio::io_context io;
-  std::unique_ptr<sim::EstateSimulator> simulator;
+  std::unique_ptr<demo::Estate> estate;
   AppOptions options;
   options.log_probes = log_probes;
   options.shard = shard_override;
   if (demo) {
-    simulator = std::make_unique<sim::EstateSimulator>(
-        io, sim::EstateOptions{.address_prefix = "127.77", .ephemeral_ports = demo_ephemeral});
+    if (!demo::available()) {
+      std::cerr << "kscprobe: this executable has no demo estate: run kscprobe-demo --demo "
+                   "(scripts/demo.sh builds and starts it)\n";
+      return 2;
+    }
     try {
-      simulator->start();
+      estate = demo::start(io, demo_ephemeral);
     } catch (const std::exception& e) {
       std::cerr << "kscprobe: cannot start the demo estate: " << e.what() << '\n';
       return 1;
     }
-    options.config_text = simulator->config_toml();
+    options.config_text = estate->config_toml();
     options.config_name = "demo.toml";
   } else if (!probe_host.empty()) {
     if (!once) {

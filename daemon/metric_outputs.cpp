@@ -17,7 +17,7 @@
 #include <fstream>
 
 #include "daemon/logging.hpp"
-#include "daemon/platform.hpp"
+#include "platform/platform.hpp"
 
 namespace kscprobe {
 

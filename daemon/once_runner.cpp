@@ -13,7 +13,7 @@
 #include "collectors/icmp_prober.hpp"
 #include "collectors/prober.hpp"
 #include "collectors/tls_context_cache.hpp"
-#include "daemon/platform.hpp"
+#include "platform/platform.hpp"
 
 namespace kscprobe {
 

@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh -DKSCPROBE_BUILD_TESTS=OFF
-exec build/kscprobe --demo "$@"
+exec build/kscprobe-demo --demo "$@"

@@ -13,7 +13,7 @@
 #include <memory>
 #include <stdexcept>
 
-#include "daemon/platform.hpp"
+#include "platform/platform.hpp"
 
 namespace kscprobe::sim {
 

@@ -72,7 +72,7 @@ ln -s /usr/include/openssl/* /usr/include/x86_64-linux-gnu/openssl/* "$inc/opens
 guard="$work/msvc-guard"
 for h in unistd.h sys/time.h dirent.h pthread.h strings.h libgen.h sys/param.h; do
   mkdir -p "$guard/$(dirname "$h")"
-  printf '#if __INCLUDE_LEVEL__ == 1\n#error "<%s> does not exist with MSVC: see daemon/platform.hpp"\n#else\n#include_next <%s>\n#endif\n' \
+  printf '#if __INCLUDE_LEVEL__ == 1\n#error "<%s> does not exist with MSVC: see platform/platform.hpp"\n#else\n#include_next <%s>\n#endif\n' \
     "$h" "$h" >"$guard/$h"
 done
 
@@ -110,8 +110,10 @@ mkdir -p "$work/obj" "$work/log"
 echo "--- portability: every shared translation unit compiles for Windows (-fsyntax-only)"
 # Files with POSIX-only code still waiting for their Windows branch: reported, not fatal.
 pending=()
-mapfile -t units < <(ls config/*.cpp collectors/*.cpp daemon/*.cpp simulator/*.cpp \
-  windows-service/service_app.cpp)
+# Every layer's files, with the Windows variant of the per-OS ones (files_windows.cpp, not
+# files_posix.cpp: CMake chooses between them).
+mapfile -t units < <(ls platform/*.cpp config/*.cpp collectors/*.cpp daemon/*.cpp daemon/*/*.cpp \
+  simulator/*.cpp windows-service/service_app.cpp | grep -v '_posix\.cpp$')
 parallel2 "$work/compile.sh" "$work" "$root" check -- "${units[@]}" >"$work/check.txt" || true
 failed=()
 for u in "${units[@]}"; do
@@ -136,8 +138,8 @@ echo "$(grep -c '^ok' "$work/check.txt") of ${#units[@]} translation units compi
 
 echo "--- cross-compile the reduced kscprobe.exe and kscprobe-selftest.exe"
 objs=(config/catalog.cpp config/config.cpp config/duration.cpp config/loader.cpp config/plan.cpp
-  config/rules.cpp daemon/bcrypt.cpp daemon/json_string.cpp daemon/logging.cpp
-  daemon/platform_files.cpp daemon/scheduler_core.cpp
+  config/rules.cpp daemon/web/bcrypt.cpp daemon/exposition/json_string.cpp daemon/logging.cpp
+  platform/files_windows.cpp daemon/runtime/scheduler_core.cpp
   windows-service/service_framework.cpp windows-service/mingw/config_check.cpp
   windows-service/mingw/reduced_main.cpp windows-service/mingw/selftest.cpp)
 parallel2 "$work/compile.sh" "$work" "$root" object -- "${objs[@]}" || {
@@ -158,13 +160,13 @@ for pair in INFO:1 WARNING:2 ERROR:3 STARTED:100 STOPPED:101 STOP_REQUESTED:102 
 done
 link=(x86_64-w64-mingw32-g++-posix -static -municode)
 mapfile -t exe_objs < <(o config/catalog.cpp config/config.cpp config/duration.cpp config/loader.cpp \
-  config/plan.cpp config/rules.cpp daemon/bcrypt.cpp daemon/json_string.cpp daemon/logging.cpp \
-  daemon/scheduler_core.cpp \
+  config/plan.cpp config/rules.cpp daemon/web/bcrypt.cpp daemon/exposition/json_string.cpp daemon/logging.cpp \
+  daemon/runtime/scheduler_core.cpp \
   windows-service/service_framework.cpp windows-service/mingw/config_check.cpp \
   windows-service/mingw/reduced_main.cpp)
 timeout 120 "${link[@]}" -o "$work/kscprobe.exe" "${exe_objs[@]}" "$work/obj/messages.res.o" \
   -lws2_32 -lmswsock -ladvapi32 || fail "link kscprobe.exe"
-mapfile -t test_objs < <(o daemon/bcrypt.cpp daemon/platform_files.cpp \
+mapfile -t test_objs < <(o daemon/web/bcrypt.cpp platform/files_windows.cpp \
   windows-service/service_framework.cpp windows-service/mingw/selftest.cpp)
 timeout 120 "${link[@]}" -o "$work/kscprobe-selftest.exe" "${test_objs[@]}" -ladvapi32 \
   || fail "link kscprobe-selftest.exe"

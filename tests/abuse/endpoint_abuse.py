@@ -32,7 +32,7 @@ import threading
 import time
 
 # Bounds this program asserts (the daemon's limits are HttpServer::Limits in
-# daemon/http_server.hpp; app.cpp uses the defaults).
+# daemon/web/http_server.hpp; app.cpp uses the defaults).
 MAX_CONNECTIONS = 512
 REQUEST_DEADLINE = 30.0  # idle_timeout_seconds: one deadline for a whole request
 HEADER_LIMIT = 16 * 1024

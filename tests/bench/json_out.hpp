@@ -6,11 +6,12 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/json_string.hpp"
+#include "daemon/exposition/json_string.hpp"
 
 namespace kscprobe::bench {
 
-/// The daemon's own JSON string writer (daemon/json_string.cpp, compiled into the benchmark).
+/// The daemon's own JSON string writer (daemon/exposition/json_string.cpp, compiled into the
+/// benchmark).
 inline std::string json_string(std::string_view s) {
   std::string out;
   append_json_string(out, s);

@@ -345,7 +345,7 @@ TEST(E2E, CatalogListsEveryCheck) {
 
 TEST(E2E, DemoModePrintsItsMetricsUrlAndServesIt) {
   std::string dir = e2e::temp_dir();
-  e2e::Process demo({KSCPROBE_BIN, "--demo", "--demo.ephemeral-ports",
+  e2e::Process demo({KSCPROBE_DEMO_BIN, "--demo", "--demo.ephemeral-ports",
                      "--web.listen-address=127.0.0.1:0", "--log.format=json"},
                     dir + "/out", dir + "/err");
   std::smatch m;

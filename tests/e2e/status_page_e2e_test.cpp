@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <regex>
 
-#include "daemon/result_table.hpp"
-#include "daemon/status_page.hpp"
+#include "daemon/runtime/result_table.hpp"
+#include "daemon/web/status_page.hpp"
 #include "tests/e2e/process.hpp"
 
 using namespace std::chrono_literals;
@@ -48,7 +48,7 @@ bool layout_at_1280(const std::string& dir, std::string html, std::string* dom, 
 TEST(StatusPageE2E, ChromiumShowsBrokenChecksFirst) {
   std::string dir = e2e::temp_dir();
   e2e::Process demo(
-      {KSCPROBE_BIN, "--demo", "--demo.ephemeral-ports", "--web.listen-address=127.0.0.1:0"},
+      {KSCPROBE_DEMO_BIN, "--demo", "--demo.ephemeral-ports", "--web.listen-address=127.0.0.1:0"},
       dir + "/out", dir + "/err");
   std::smatch m;
   std::regex re("metrics: http://127\\.0\\.0\\.1:([0-9]+)/metrics");

@@ -1,6 +1,6 @@
 // libFuzzer target: the request path of the daemon's HTTP endpoint, through the functions
-// daemon/http_server.cpp serves with (daemon/http_server_detail.hpp). Raw bytes, split into reads
-// of a size the input chooses, go through the server's request parser with the server's own
+// daemon/web/http_server.cpp serves with (daemon/web/http_server_detail.hpp). Raw bytes, split into
+// reads of a size the input chooses, go through the server's request parser with the server's own
 // limits (HttpServer::Limits); a read error gets the answer the server sends for it (431, 413,
 // 400 or none); a parsed request becomes an HttpRequest, passes the basic-auth check of a
 // listener with one user, is answered (by /probe's real handler for /probe, by a body of the
@@ -22,12 +22,12 @@
 
 #include "collectors/prober.hpp"
 #include "collectors/tls_context_cache.hpp"
-#include "daemon/bcrypt.hpp"
-#include "daemon/gzip_stream.hpp"
-#include "daemon/http_server_detail.hpp"
-#include "daemon/probe_endpoint.hpp"
-#include "daemon/query_string.hpp"
-#include "daemon/web_security.hpp"
+#include "daemon/exposition/gzip_stream.hpp"
+#include "daemon/web/bcrypt.hpp"
+#include "daemon/web/http_server_detail.hpp"
+#include "daemon/web/probe_endpoint.hpp"
+#include "daemon/web/query_string.hpp"
+#include "daemon/web/web_security.hpp"
 #include "tests/fuzz/fuzz_stream.hpp"
 
 namespace http = boost::beast::http;

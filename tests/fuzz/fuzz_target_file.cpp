@@ -15,7 +15,7 @@
 
 #include "config/plan.hpp"
 #include "config/target_file.hpp"
-#include "daemon/target_files.hpp"
+#include "config/target_files.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "daemon/gzip_stream.hpp"
+#include "daemon/exposition/gzip_stream.hpp"
 
 #include <gtest/gtest.h>
 #include <zlib.h>

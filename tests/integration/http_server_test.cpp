@@ -1,5 +1,5 @@
 // The daemon's HTTP endpoint on a real loopback socket.
-#include "daemon/http_server.hpp"
+#include "daemon/web/http_server.hpp"
 
 #include <gtest/gtest.h>
 #include <poll.h>

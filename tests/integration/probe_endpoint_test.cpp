@@ -1,5 +1,5 @@
 // /probe: blackbox-style answers for configured targets and allow-listed addresses only.
-#include "daemon/probe_endpoint.hpp"
+#include "daemon/web/probe_endpoint.hpp"
 
 #include <gtest/gtest.h>
 

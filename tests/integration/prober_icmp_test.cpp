@@ -4,7 +4,7 @@
 
 #include "collectors/icmp_prober.hpp"
 #include "config/loader.hpp"
-#include "daemon/probe_endpoint.hpp"
+#include "daemon/web/probe_endpoint.hpp"
 #include "tests/integration/concurrent_probes.hpp"
 #include "tests/integration/netns.hpp"
 #include "tests/integration/test_servers.hpp"

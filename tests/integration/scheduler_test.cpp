@@ -1,5 +1,5 @@
 // The Asio scheduler with a fake prober on a real io_context: budget, cancellation, reload.
-#include "daemon/scheduler.hpp"
+#include "daemon/runtime/scheduler.hpp"
 
 #include <gtest/gtest.h>
 

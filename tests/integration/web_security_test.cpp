@@ -1,6 +1,6 @@
 // TLS (optionally mutual) and basic auth on the daemon's HTTP listener, with certificates and
 // bcrypt hashes made by the test.
-#include "daemon/web_security.hpp"
+#include "daemon/web/web_security.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <boost/asio/ssl.hpp>
 #include <thread>
 
-#include "daemon/http_server.hpp"
+#include "daemon/web/http_server.hpp"
 #include "simulator/self_signed.hpp"
 #include "tests/e2e/process.hpp"
 

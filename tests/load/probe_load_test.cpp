@@ -23,7 +23,7 @@
 #include "collectors/datagram_mux.hpp"
 #include "daemon/app.hpp"
 #include "daemon/logging.hpp"
-#include "daemon/scheduler.hpp"
+#include "daemon/runtime/scheduler.hpp"
 #include "tests/integration/netns.hpp"
 #include "tests/integration/test_servers.hpp"
 

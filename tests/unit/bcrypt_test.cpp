@@ -1,6 +1,6 @@
 // The self-contained bcrypt used on Windows (bcrypt::portable_crypt), checked against published
 // vectors and, on Linux, against libxcrypt's crypt_rn for random passwords and salts.
-#include "daemon/bcrypt.hpp"
+#include "daemon/web/bcrypt.hpp"
 
 #include <gtest/gtest.h>
 

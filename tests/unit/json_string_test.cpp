@@ -1,4 +1,4 @@
-#include "daemon/json_string.hpp"
+#include "daemon/exposition/json_string.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,13 +1,13 @@
-// daemon/platform_files.hpp on POSIX (glob(3), stat(2)); the Windows branch is checked under wine
+// platform/files.hpp on POSIX (glob(3), stat(2)); the Windows branch is checked under wine
 // by scripts/test.d/40-windows.sh (kscprobe-selftest files).
-#include "daemon/platform_files.hpp"
-
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "platform/files.hpp"
 
 using namespace kscprobe;
 

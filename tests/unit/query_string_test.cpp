@@ -1,4 +1,4 @@
-#include "daemon/query_string.hpp"
+#include "daemon/web/query_string.hpp"
 
 #include <gtest/gtest.h>
 

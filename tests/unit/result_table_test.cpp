@@ -1,4 +1,4 @@
-#include "daemon/result_table.hpp"
+#include "daemon/runtime/result_table.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,8 @@
 #include <optional>
 #include <set>
 
-#include "daemon/metrics_renderer.hpp"
-#include "daemon/scheduler_core.hpp"
+#include "daemon/exposition/metrics_renderer.hpp"
+#include "daemon/runtime/scheduler_core.hpp"
 
 using namespace kscprobe;
 

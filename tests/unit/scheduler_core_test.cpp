@@ -1,4 +1,4 @@
-#include "daemon/scheduler_core.hpp"
+#include "daemon/runtime/scheduler_core.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "daemon/status_page.hpp"
+#include "daemon/web/status_page.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,8 +9,8 @@
 #include <map>
 #include <sstream>
 
-#include "daemon/metrics_renderer.hpp"
-#include "daemon/result_table.hpp"
+#include "daemon/exposition/metrics_renderer.hpp"
+#include "daemon/runtime/result_table.hpp"
 #include "tests/common/child_process.hpp"
 
 using namespace kscprobe;

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <thread>
 
-#include "daemon/target_files.hpp"
+#include "config/target_files.hpp"
 
 using namespace kscprobe;
 

@@ -2,8 +2,8 @@
 // scripts/test.d/40-windows.sh:
 //   kscprobe-selftest bcrypt FILE      every line "<hash> <password in hex>" of FILE (written on
 //                                      Linux with libxcrypt) verifies with the Windows bcrypt
-//   kscprobe-selftest platform         daemon/platform.hpp's time and signal shims
-//   kscprobe-selftest files DIR        daemon/platform_files.hpp (glob and file stamps) in DIR
+//   kscprobe-selftest platform         platform/platform.hpp's time and signal shims
+//   kscprobe-selftest files DIR        platform/files.hpp (glob and file stamps) in DIR
 //   kscprobe-selftest messages SOURCE  formats every Event Log message of SOURCE from the
 //                                      EventMessageFile registered for it, as Event Viewer does
 #ifndef WIN32_LEAN_AND_MEAN
@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "daemon/bcrypt.hpp"
-#include "daemon/platform.hpp"
-#include "daemon/platform_files.hpp"
+#include "daemon/web/bcrypt.hpp"
+#include "platform/files.hpp"
+#include "platform/platform.hpp"
 #include "windows-service/service_framework.hpp"
 
 namespace {

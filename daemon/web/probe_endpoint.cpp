@@ -1,4 +1,4 @@
-#include "daemon/probe_endpoint.hpp"
+#include "daemon/web/probe_endpoint.hpp"
 
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
@@ -15,7 +15,7 @@
 #include <cstring>
 
 #include "collectors/prober.hpp"
-#include "daemon/query_string.hpp"
+#include "daemon/web/query_string.hpp"
 
 namespace kscprobe {
 

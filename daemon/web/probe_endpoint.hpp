@@ -7,7 +7,7 @@
 
 #include "config/plan.hpp"
 #include "config/rules.hpp"
-#include "daemon/http_server.hpp"
+#include "daemon/web/http_server.hpp"
 
 namespace kscprobe {
 

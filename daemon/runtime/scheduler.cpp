@@ -1,4 +1,4 @@
-#include "daemon/scheduler.hpp"
+#include "daemon/runtime/scheduler.hpp"
 
 #include <algorithm>
 #include <boost/asio/post.hpp>

@@ -10,9 +10,10 @@ import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPT = os.path.join(HERE, "..", "..", "scripts", "bench_table.py")
-FIXTURE = os.path.join(HERE, "fixture_results.json")
-EXPECTED = os.path.join(HERE, "fixture_table.md")
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+SCRIPT = os.path.join(ROOT, "scripts", "bench_table.py")
+FIXTURE = os.path.join(ROOT, "tests", "bench", "fixture_results.json")
+EXPECTED = os.path.join(ROOT, "tests", "bench", "fixture_table.md")
 
 spec = importlib.util.spec_from_file_location("bench_table", SCRIPT)
 bench_table = importlib.util.module_from_spec(spec)

@@ -1,8 +1,8 @@
-#include "daemon/target_files.hpp"
+#include "config/target_files.hpp"
 
 #include <set>
 
-#include "daemon/platform_files.hpp"
+#include "platform/files.hpp"
 
 namespace kscprobe {
 

@@ -1,7 +1,7 @@
 #pragma once
 // Portability shims for the few C library facilities whose POSIX and Windows spellings differ.
 // Header-only and free of windows.h (only windows-service/ includes it); the sockets API is in
-// daemon/platform_net.hpp.
+// platform/net.hpp.
 #include <csignal>
 #include <cstdint>
 #include <cstdio>

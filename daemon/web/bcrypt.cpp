@@ -1,4 +1,4 @@
-#include "daemon/bcrypt.hpp"
+#include "daemon/web/bcrypt.hpp"
 
 #ifndef _WIN32
 #include <crypt.h>

@@ -1,9 +1,9 @@
-#include "daemon/result_table.hpp"
+#include "daemon/runtime/result_table.hpp"
 
 #include <map>
 #include <unordered_map>
 
-#include "daemon/scheduler_core.hpp"
+#include "daemon/runtime/scheduler_core.hpp"
 
 namespace kscprobe {
 

@@ -1,20 +1,13 @@
-#include "daemon/platform_files.hpp"
-
-#ifdef _WIN32
+// platform/files.hpp on Windows: std::filesystem (CMake picks this file or files_posix.cpp).
 #include <algorithm>
 #include <chrono>
 #include <cwctype>
 #include <filesystem>
 #include <system_error>
-#else
-#include <glob.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#endif
+
+#include "platform/files.hpp"
 
 namespace kscprobe::platform {
-
-#ifdef _WIN32
 
 namespace {
 
@@ -90,41 +83,5 @@ std::optional<FileStamp> file_stamp(const std::string& path) {
 }
 
 unsigned long long raise_open_file_limit() { return 0; }
-
-#else
-
-unsigned long long raise_open_file_limit() {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
-  if (rl.rlim_cur < rl.rlim_max) {
-    rlimit raised = rl;
-    raised.rlim_cur = rl.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
-  }
-  return static_cast<unsigned long long>(rl.rlim_cur);
-}
-
-std::vector<std::string> glob_files(const std::string& pattern, std::size_t limit) {
-  std::vector<std::string> out;
-  glob_t g{};
-  if (::glob(pattern.c_str(), 0, nullptr, &g) == 0) {
-    for (std::size_t i = 0; i < g.gl_pathc && out.size() < limit; ++i)
-      out.emplace_back(g.gl_pathv[i]);
-  }
-  ::globfree(&g);
-  return out;
-}
-
-std::optional<FileStamp> file_stamp(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-  FileStamp s;
-  s.mtime_ns = static_cast<long long>(st.st_mtim.tv_sec) * 1'000'000'000LL + st.st_mtim.tv_nsec;
-  s.size = static_cast<long long>(st.st_size);
-  s.inode = static_cast<unsigned long long>(st.st_ino);
-  return s;
-}
-
-#endif
 
 }  // namespace kscprobe::platform

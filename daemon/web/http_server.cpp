@@ -1,4 +1,4 @@
-#include "daemon/http_server.hpp"
+#include "daemon/web/http_server.hpp"
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
@@ -17,10 +17,10 @@
 #include <cstdlib>
 #include <unordered_map>
 
-#include "daemon/gzip_stream.hpp"
-#include "daemon/http_server_detail.hpp"
-#include "daemon/platform_net.hpp"
-#include "daemon/web_security.hpp"
+#include "daemon/exposition/gzip_stream.hpp"
+#include "daemon/web/http_server_detail.hpp"
+#include "daemon/web/web_security.hpp"
+#include "platform/net.hpp"
 
 namespace kscprobe {
 

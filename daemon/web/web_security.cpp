@@ -1,4 +1,4 @@
-#include "daemon/web_security.hpp"
+#include "daemon/web/web_security.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -11,7 +11,7 @@
 #include <filesystem>
 
 #include "config/yaml_file.hpp"
-#include "daemon/bcrypt.hpp"
+#include "daemon/web/bcrypt.hpp"
 
 namespace kscprobe {
 

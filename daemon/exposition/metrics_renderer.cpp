@@ -1,4 +1,4 @@
-#include "daemon/metrics_renderer.hpp"
+#include "daemon/exposition/metrics_renderer.hpp"
 
 #include <algorithm>
 #include <array>
@@ -12,8 +12,8 @@
 #include <type_traits>
 #include <unordered_map>
 
-#include "daemon/result_table.hpp"
-#include "daemon/scheduler.hpp"
+#include "daemon/runtime/result_table.hpp"
+#include "daemon/runtime/scheduler.hpp"
 
 namespace kscprobe {
 

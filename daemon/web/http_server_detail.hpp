@@ -1,5 +1,5 @@
 #pragma once
-// The steps of daemon/http_server.cpp between the bytes of a request and the response it sends,
+// The steps of daemon/web/http_server.cpp between the bytes of a request and the response it sends,
 // as functions of their own: the server's sessions call them, and so does the request fuzzer
 // (tests/fuzz/fuzz_http_request.cpp), so that what is fuzzed is what serves. They use Beast types,
 // which is why they are not in http_server.hpp.
@@ -10,7 +10,7 @@
 #include <optional>
 #include <string_view>
 
-#include "daemon/http_server.hpp"
+#include "daemon/web/http_server.hpp"
 
 namespace kscprobe::http_detail {
 

@@ -1,4 +1,4 @@
-#include "daemon/status_page.hpp"
+#include "daemon/web/status_page.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -8,10 +8,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "daemon/json_string.hpp"
-#include "daemon/platform.hpp"
-#include "daemon/query_string.hpp"
-#include "daemon/result_table.hpp"
+#include "daemon/exposition/json_string.hpp"
+#include "daemon/runtime/result_table.hpp"
+#include "daemon/web/query_string.hpp"
+#include "platform/platform.hpp"
 
 namespace kscprobe {
 

@@ -8,8 +8,8 @@
 
 #include "collectors/probe_result.hpp"
 #include "config/plan.hpp"
-#include "daemon/result_table.hpp"
-#include "daemon/scheduler_core.hpp"
+#include "daemon/runtime/result_table.hpp"
+#include "daemon/runtime/scheduler_core.hpp"
 
 namespace kscprobe {
 

@@ -1,0 +1,43 @@
+// platform/files.hpp on POSIX: glob(3), stat(2), getrlimit(2) (CMake picks this file or
+// files_windows.cpp).
+#include <glob.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "platform/files.hpp"
+
+namespace kscprobe::platform {
+
+unsigned long long raise_open_file_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  return static_cast<unsigned long long>(rl.rlim_cur);
+}
+
+std::vector<std::string> glob_files(const std::string& pattern, std::size_t limit) {
+  std::vector<std::string> out;
+  glob_t g{};
+  if (::glob(pattern.c_str(), 0, nullptr, &g) == 0) {
+    for (std::size_t i = 0; i < g.gl_pathc && out.size() < limit; ++i)
+      out.emplace_back(g.gl_pathv[i]);
+  }
+  ::globfree(&g);
+  return out;
+}
+
+std::optional<FileStamp> file_stamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  FileStamp s;
+  s.mtime_ns = static_cast<long long>(st.st_mtim.tv_sec) * 1'000'000'000LL + st.st_mtim.tv_nsec;
+  s.size = static_cast<long long>(st.st_size);
+  s.inode = static_cast<unsigned long long>(st.st_ino);
+  return s;
+}
+
+}  // namespace kscprobe::platform
