@@ -110,10 +110,10 @@ mkdir -p "$work/obj" "$work/log"
 echo "--- portability: every shared translation unit compiles for Windows (-fsyntax-only)"
 # Files with POSIX-only code still waiting for their Windows branch: reported, not fatal.
 pending=()
-# Every layer's files, with the Windows variant of the per-OS ones (files_windows.cpp, not
-# files_posix.cpp: CMake chooses between them).
+# Every layer's files, with the Windows variants of the per-OS ones (files_windows.cpp,
+# <name>_other.cpp; not files_posix.cpp or <name>_linux.cpp: CMake chooses between them).
 mapfile -t units < <(ls platform/*.cpp config/*.cpp collectors/*.cpp daemon/*.cpp daemon/*/*.cpp \
-  simulator/*.cpp windows-service/service_app.cpp | grep -v '_posix\.cpp$')
+  simulator/*.cpp windows-service/service_app.cpp | grep -Ev '_(posix|linux)\.cpp$')
 parallel2 "$work/compile.sh" "$work" "$root" check -- "${units[@]}" >"$work/check.txt" || true
 failed=()
 for u in "${units[@]}"; do

@@ -1,7 +1,8 @@
-#include "collectors/datagram_io.hpp"
-
-#if defined(__linux__)
+// Reading datagrams and the socket error queue on Linux (recvmmsg, IP_RECVERR); CMake builds
+// this file on Linux only: elsewhere nothing uses it.
 #include <algorithm>
+
+#include "collectors/datagram_io.hpp"
 
 namespace kscprobe::detail {
 
@@ -86,4 +87,3 @@ DatagramOutcome icmp_error_outcome(const cmsghdr* c, const sock_extended_err& ee
 }
 
 }  // namespace kscprobe::detail
-#endif
