@@ -343,6 +343,14 @@ TEST(E2E, CatalogListsEveryCheck) {
   EXPECT_NE(out.find("13001"), std::string::npos);
 }
 
+// The daemon that gets installed carries no simulator: its --demo names the executable that does.
+TEST(E2E, TheInstalledDaemonSendsDemoUsersToKscprobeDemo) {
+  std::string out;
+  int rc = e2e::run({KSCPROBE_BIN, "--demo"}, &out);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("run kscprobe-demo --demo"), std::string::npos) << out;
+}
+
 TEST(E2E, DemoModePrintsItsMetricsUrlAndServesIt) {
   std::string dir = e2e::temp_dir();
   e2e::Process demo({KSCPROBE_DEMO_BIN, "--demo", "--demo.ephemeral-ports",
