@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "daemon/exposition/text_writer.hpp"
 #include "daemon/runtime/result_table.hpp"
 #include "daemon/runtime/scheduler.hpp"
 
@@ -21,58 +22,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-void escape_into(std::string& out, std::string_view v) {
-  for (char c : v) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
-    }
-  }
-}
-
-void add_label(std::string& out, std::string_view name, std::string_view value) {
-  if (!out.empty()) out += ',';
-  out += name;
-  out += "=\"";
-  escape_into(out, value);
-  out += '"';
-}
-
-template <class T>
-void append_number(std::string& out, T v) {
-  if constexpr (std::is_integral_v<T>) {
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
-    return;
-  } else {
-    if (std::isnan(v)) {
-      out += "NaN";
-      return;
-    }
-    if (std::isinf(v)) {
-      out += v > 0 ? "+Inf" : "-Inf";
-      return;
-    }
-    char buf[32];
-    std::to_chars_result r;
-    if (v == std::trunc(v) && std::fabs(v) < 1e15) {
-      r = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v));
-    } else {
-      r = std::to_chars(buf, buf + sizeof buf, v);  // shortest text that reads back the same
-    }
-    out.append(buf, r.ptr);
-  }
-}
+using exposition::append_label;
 
 /// The text being written, handed on in pieces when the caller asked for them.
 struct Sink {
@@ -101,71 +51,18 @@ struct Sink {
   }
 };
 
-/// One family being written: its HELP and TYPE lines go out with its first sample, so a family
-/// without samples leaves no trace (as prometheus-cpp did).
-class Family {
+/// A family of the render: the exposition writer, handing the text on between samples.
+class Family : public exposition::FamilyWriter {
  public:
   Family(Sink& sink, std::string_view name, std::string_view help, std::string_view type)
-      : sink_(sink), out_(sink.text), name_(name), help_(help), type_(type) {}
-
-  /// name{labels[,extra]} value
-  template <class T>
-  void sample(std::string_view labels, std::string_view extra, T value,
-              std::string_view suffix = {}) {
-    if (!started_) {
-      started_ = true;
-      out_ += "# HELP ";
-      out_ += name_;
-      out_ += ' ';
-      out_ += help_;
-      out_ += "\n# TYPE ";
-      out_ += name_;
-      out_ += ' ';
-      out_ += type_;
-      out_ += '\n';
-    }
-    out_ += name_;
-    out_ += suffix;
-    if (!labels.empty() || !extra.empty()) {
-      out_ += '{';
-      out_ += labels;
-      if (!labels.empty() && !extra.empty()) out_ += ',';
-      out_ += extra;
-      out_ += '}';
-    }
-    out_ += ' ';
-    append_number(out_, value);
-    out_ += '\n';
-    sink_.sample_done();
-  }
+      : FamilyWriter(
+            sink.text, name, help, type,
+            [](void* context) { static_cast<Sink*>(context)->sample_done(); }, &sink) {}
 
   void histogram(std::string_view labels, const HistogramData& h) {
-    std::uint64_t cumulative = 0;
-    std::string le;
-    for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
-      cumulative += h.buckets[i];
-      le = "le=\"";
-      append_number(le, kLatencyBuckets[i]);
-      le += '"';
-      sample(labels, le, cumulative, "_bucket");
-    }
-    sample(labels, "le=\"+Inf\"", h.count, "_bucket");
-    sample(labels, {}, h.sum, "_sum");
-    sample(labels, {}, h.count, "_count");
+    FamilyWriter::histogram(labels, kLatencyBuckets, h.buckets, h.count, h.sum);
   }
-
- private:
-  Sink& sink_;
-  std::string& out_;
-  std::string_view name_, help_, type_;
-  bool started_ = false;
 };
-
-std::string extra_label(std::string_view name, std::string_view value) {
-  std::string s;
-  add_label(s, name, value);
-  return s;
-}
 
 }  // namespace
 
@@ -198,28 +95,28 @@ struct MetricsRenderer::Cache {
       const CheckSpec& c = p->checks[i];
       const PlannedTarget& t = p->target_of(c);
       one.clear();
-      add_label(one, "target", t.name);
-      add_label(one, "role", to_string(t.role));
-      add_label(one, "check", c.check);
+      append_label(one, "target", t.name);
+      append_label(one, "role", to_string(t.role));
+      append_label(one, "check", c.check);
       char port[8];
       auto r = std::to_chars(port, port + sizeof port, c.port);
-      add_label(one, "port", std::string_view(port, static_cast<std::size_t>(r.ptr - port)));
-      add_label(one, "transport", to_string(c.transport));
+      append_label(one, "port", std::string_view(port, static_cast<std::size_t>(r.ptr - port)));
+      append_label(one, "transport", to_string(c.transport));
       // An empty label value is no label (Prometheus reads them alike; series stay comparable).
       for (const auto& [k, v] : t.labels)
-        if (!v.empty()) add_label(one, k, v);
+        if (!v.empty()) append_label(one, k, v);
       labels += one;
       offsets.push_back(static_cast<std::uint32_t>(labels.size()));
       detail[i] = p->metrics.detail[static_cast<int>(t.role)];
       key.clear();
-      add_label(key, "role", to_string(t.role));
-      add_label(key, "check", c.check);
-      add_label(key, "transport", to_string(c.transport));
+      append_label(key, "role", to_string(t.role));
+      append_label(key, "check", c.check);
+      append_label(key, "transport", to_string(c.transport));
       for (const auto& name : p->metrics.aggregate_labels) {
         std::string_view value;
         for (const auto& [k, v] : t.labels)
           if (k == name) value = v;
-        if (!value.empty()) add_label(key, name, value);
+        if (!value.empty()) append_label(key, name, value);
       }
       auto [it, added] = groups.try_emplace(key, static_cast<std::uint32_t>(group_labels.size()));
       if (added) group_labels.push_back(key);
@@ -284,7 +181,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
     }
     std::array<std::string, kReasonCount> reason_label;
     for (int r = 1; r < kReasonCount; ++r)
-      reason_label[r] = extra_label("reason", to_string(static_cast<Reason>(r)));
+      reason_label[r] = exposition::label("reason", to_string(static_cast<Reason>(r)));
     {
       // Why each failing check fails, at every detail level: its cost follows the failures, not
       // the estate, and it is what tells "refused" (device up, service down) from "timeout".
@@ -312,7 +209,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
                "Duration of each phase of the last probe of the check.", "gauge");
       std::array<std::string, kPhaseCount> phase_label;
       for (int p = 0; p < kPhaseCount; ++p)
-        phase_label[p] = extra_label("phase", to_string(static_cast<Phase>(p)));
+        phase_label[p] = exposition::label("phase", to_string(static_cast<Phase>(p)));
       for (std::uint32_t i = 0; i < n; ++i) {
         KSCPROBE_PAUSE_POINT();
         const CheckState& s = table.state(i);
@@ -406,9 +303,9 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
         const CheckState& s = table.state(i);
         if (!full(i) || !s.has_result || !s.tls || s.tls->not_after <= 0) continue;
         extra.clear();
-        add_label(extra, "version", s.tls->version);
-        add_label(extra, "fingerprint_sha256", s.tls->fingerprint_sha256);
-        add_label(extra, "subject", s.tls->subject);
+        append_label(extra, "version", s.tls->version);
+        append_label(extra, "fingerprint_sha256", s.tls->fingerprint_sha256);
+        append_label(extra, "subject", s.tls->subject);
         f.sample(cache.of(i), extra, 1.0);
       }
     }
@@ -439,8 +336,8 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
       std::string labels;
       for (const auto& [key, h] : table.latency()) {
         labels.clear();
-        add_label(labels, "role", to_string(key.role));
-        add_label(labels, "check", key.check);
+        append_label(labels, "role", to_string(key.role));
+        append_label(labels, "check", key.check);
         f.histogram(labels, h);
       }
     }
@@ -450,10 +347,10 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
                "their last probe: up, unknown (not probed yet), or the failure reason.",
                "gauge");
       std::array<std::string, kReasonCount> state_label;
-      state_label[0] = extra_label("state", "up");
+      state_label[0] = exposition::label("state", "up");
       for (int r = 1; r < kReasonCount; ++r)
-        state_label[r] = extra_label("state", to_string(static_cast<Reason>(r)));
-      const std::string unknown = extra_label("state", "unknown");
+        state_label[r] = exposition::label("state", to_string(static_cast<Reason>(r)));
+      const std::string unknown = exposition::label("state", "unknown");
       for (std::size_t g = 0; g < groups; ++g) {
         // up and unknown always (stable series for ratios); a reason while checks fail for it.
         f.sample(cache.group_labels[g], state_label[0], group_states[g][0]);
@@ -470,7 +367,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
       std::string labels;
       for (int r = 0; r < kRoleCount; ++r) {
         labels.clear();
-        add_label(labels, "role", to_string(static_cast<Role>(r)));
+        append_label(labels, "role", to_string(static_cast<Role>(r)));
         f.sample(labels, {}, per_role[r]);
       }
     }
@@ -484,8 +381,8 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
                "--shard).",
                "gauge");
       std::string labels;
-      add_label(labels, "shard", std::to_string(plan.daemon.shard_index));
-      add_label(labels, "shards", std::to_string(plan.daemon.shard_count));
+      append_label(labels, "shard", std::to_string(plan.daemon.shard_index));
+      append_label(labels, "shards", std::to_string(plan.daemon.shard_count));
       f.sample(labels, {}, 1.0);
     }
   }
@@ -493,7 +390,8 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
   if (src.scheduler) {
     const Scheduler& s = *src.scheduler;
     std::array<std::string, kLaneCount> lane_label;
-    for (int l = 0; l < kLaneCount; ++l) lane_label[l] = extra_label("lane", to_string(Lane(l)));
+    for (int l = 0; l < kLaneCount; ++l)
+      lane_label[l] = exposition::label("lane", to_string(Lane(l)));
     {
       Family f(out, "kscprobe_probes_in_flight", "Probes running now, per budget lane.", "gauge");
       for (int l = 0; l < kLaneCount; ++l) f.sample(lane_label[l], {}, s.in_flight(Lane(l)));
