@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Fails when a source file includes a header from a layer above its own.
 
-The layers, bottom up (ARCHITECTURE.md): platform, config, collectors, runtime, exposition, web,
-app; the simulator sits beside the runtime, on the collectors, and only the executables' entry
-files and the tests may include it; systemd/ and windows-service/ are the edge, on App's
+The layers, bottom up (ARCHITECTURE.md): platform, config, collectors, runtime and discovery
+(side by side), exposition, web, app; the simulator sits beside them, on the collectors, and
+only the executables' entry files and the tests may include it; systemd/ and windows-service/ are the edge, on App's
 interface. Every source file of the tree must belong to a layer, so a new folder is placed
 on purpose.
 
@@ -20,10 +20,13 @@ BELOW = {
     "collectors": {"platform", "config", "collectors"},
     "simulator": {"platform", "config", "collectors", "simulator"},
     "runtime": {"platform", "config", "collectors", "runtime"},
-    "exposition": {"platform", "config", "collectors", "runtime", "exposition"},
-    "web": {"platform", "config", "collectors", "runtime", "exposition", "web"},
-    "app": {"platform", "config", "collectors", "runtime", "exposition", "web", "app"},
-    "edge": {"platform", "config", "collectors", "runtime", "exposition", "web", "app", "edge"},
+    "discovery": {"platform", "config", "collectors", "discovery"},
+    "exposition": {"platform", "config", "collectors", "runtime", "discovery", "exposition"},
+    "web": {"platform", "config", "collectors", "runtime", "discovery", "exposition", "web"},
+    "app": {"platform", "config", "collectors", "runtime", "discovery", "exposition", "web",
+            "app"},
+    "edge": {"platform", "config", "collectors", "runtime", "discovery", "exposition", "web",
+             "app", "edge"},
 }
 ALL = set(BELOW) | {"entry"}
 
@@ -50,6 +53,7 @@ def layer_of(path):
         ("collectors/", "collectors"),
         ("simulator/", "simulator"),
         ("daemon/runtime/", "runtime"),
+        ("daemon/discovery/", "discovery"),
         ("daemon/exposition/", "exposition"),
         ("daemon/web/", "web"),
         ("daemon/", "app"),

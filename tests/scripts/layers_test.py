@@ -65,6 +65,16 @@ class Layers(unittest.TestCase):
         self.assertNotIn("demo_estate.cpp", out)
         self.assertNotIn("x_test.cpp", out)
 
+    def test_runtime_and_discovery_stand_side_by_side(self):
+        self.write("daemon/discovery/ksc.cpp", '#include "daemon/runtime/scheduler.hpp"\n')
+        self.write("daemon/runtime/table.cpp", '#include "daemon/discovery/ksc.hpp"\n')
+        self.write("daemon/exposition/r.cpp", '#include "daemon/discovery/ksc.hpp"\n')
+        rc, out = run(self.tmp)
+        self.assertEqual(rc, 1)
+        self.assertIn("layer discovery includes daemon/runtime/scheduler.hpp", out)
+        self.assertIn("layer runtime includes daemon/discovery/ksc.hpp", out)
+        self.assertNotIn("daemon/exposition/r.cpp", out)
+
     def test_the_app_never_includes_the_edge(self):
         self.write("daemon/app.cpp", '#include "systemd/sd_notify.hpp"\n')
         rc, out = run(self.tmp)
