@@ -137,7 +137,7 @@ fi
 echo "$(grep -c '^ok' "$work/check.txt") of ${#units[@]} translation units compile for Windows"
 
 echo "--- cross-compile the reduced kscprobe.exe and kscprobe-selftest.exe"
-objs=(config/catalog.cpp config/config.cpp config/duration.cpp config/loader.cpp config/plan.cpp
+objs=(config/catalog.cpp config/compose.cpp config/config.cpp config/duration.cpp config/loader.cpp config/plan.cpp
   config/rules.cpp daemon/web/bcrypt.cpp daemon/exposition/json_string.cpp daemon/logging.cpp
   platform/files_windows.cpp daemon/runtime/scheduler_core.cpp
   windows-service/service_framework.cpp windows-service/mingw/config_check.cpp
@@ -159,7 +159,7 @@ for pair in INFO:1 WARNING:2 ERROR:3 STARTED:100 STOPPED:101 STOP_REQUESTED:102 
     "$work/mc/messages.h" || fail "messages.mc: KSCPROBE_MSG_${pair%%:*} is not ${pair##*:}"
 done
 link=(x86_64-w64-mingw32-g++-posix -static -municode)
-mapfile -t exe_objs < <(o config/catalog.cpp config/config.cpp config/duration.cpp config/loader.cpp \
+mapfile -t exe_objs < <(o config/catalog.cpp config/compose.cpp config/config.cpp config/duration.cpp config/loader.cpp \
   config/plan.cpp config/rules.cpp daemon/web/bcrypt.cpp daemon/exposition/json_string.cpp daemon/logging.cpp \
   daemon/runtime/scheduler_core.cpp \
   windows-service/service_framework.cpp windows-service/mingw/config_check.cpp \
@@ -210,7 +210,7 @@ echo "--- the same configuration check and bcrypt vectors, built for Linux"
 hostcxx=(g++)
 command -v ccache >/dev/null && hostcxx=(ccache g++)
 mkdir -p "$work/host"
-for s in config/catalog.cpp config/config.cpp config/duration.cpp config/loader.cpp config/plan.cpp \
+for s in config/catalog.cpp config/compose.cpp config/config.cpp config/duration.cpp config/loader.cpp config/plan.cpp \
   config/rules.cpp windows-service/mingw/config_check.cpp windows-service/mingw/config_check_main.cpp; do
   echo "$s"
 done | xargs -P 2 -I{} sh -c 'timeout 300 "$@" -c {} -o "$0/host/$(echo {} | tr / _).o"' \
