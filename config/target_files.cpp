@@ -44,20 +44,10 @@ std::vector<TargetConfig> TargetFiles::targets() const {
   return out;
 }
 
-void merge_targets(Config* config, std::vector<TargetConfig>&& extra,
-                   std::vector<ConfigError>* errors) {
-  std::set<std::string> names;
-  for (const auto& t : config->targets) names.insert(t.name);
-  config->targets.reserve(config->targets.size() + extra.size());
-  for (auto& t : extra) {
-    if (!names.insert(t.name).second) {
-      errors->push_back({t.pos, "target \"" + t.name +
-                                    "\" is defined more than once; this one is "
-                                    "ignored"});
-      continue;
-    }
-    config->targets.push_back(std::move(t));
-  }
+std::vector<TargetConfig> TargetFiles::read(const std::vector<std::string>& patterns,
+                                            std::vector<ConfigError>* errors) {
+  scan(patterns, errors);
+  return targets();
 }
 
 }  // namespace kscprobe

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "config/compose.hpp"
 #include "config/config.hpp"
 #include "config/target_file.hpp"
 
@@ -11,7 +12,7 @@ namespace kscprobe {
 /// The targets of the `target_files` globs, re-read when a file changes (mtime, size or inode:
 /// editors and config management replace files by rename). A file that fails to parse keeps
 /// its last good targets until it is fixed; a file that disappears takes its targets with it.
-class TargetFiles {
+class TargetFiles : public TargetSource {
  public:
   /// Re-scans `patterns`. Returns true if the targets changed. Errors of files that changed
   /// are appended to `errors` (each once per change).
@@ -19,6 +20,9 @@ class TargetFiles {
   /// Every file target, in file-name order, then file order.
   std::vector<TargetConfig> targets() const;
   std::size_t files() const { return files_.size(); }
+  /// scan, then targets(): how compose reads the target files.
+  std::vector<TargetConfig> read(const std::vector<std::string>& patterns,
+                                 std::vector<ConfigError>* errors) override;
 
  private:
   struct FileState {
@@ -29,9 +33,5 @@ class TargetFiles {
   };
   std::map<std::string, FileState> files_;
 };
-
-/// Moves `extra` targets into `config`, skipping (with an error) any whose name is already used.
-void merge_targets(Config* config, std::vector<TargetConfig>&& extra,
-                   std::vector<ConfigError>* errors);
 
 }  // namespace kscprobe

@@ -12,7 +12,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <sstream>
-#include <tuple>
 
 #include "collectors/datagram_mux.hpp"
 #include "collectors/icmp_prober.hpp"
@@ -20,7 +19,7 @@
 #include "collectors/tcp_prober.hpp"
 #include "collectors/tls_context_cache.hpp"
 #include "collectors/udp_prober.hpp"
-#include "config/loader.hpp"
+#include "config/compose.hpp"
 #include "config/target_files.hpp"
 #include "daemon/exposition/gzip_stream.hpp"
 #include "daemon/exposition/metrics_renderer.hpp"
@@ -37,35 +36,30 @@ namespace kscprobe {
 
 namespace asio = boost::asio;
 
-bool load_base_config(const AppOptions& options, Config* config, std::vector<ConfigError>* errors) {
-  LoadResult r = options.config_file.empty()
-                     ? load_config_string(options.config_text, options.config_name)
-                     : load_config_file(options.config_file);
-  if (!r.ok()) {
-    *errors = std::move(r.errors);
-    if (errors->empty()) errors->push_back({{options.config_file, 0, 0}, "invalid configuration"});
-    return false;
-  }
+ConfigSources config_sources(const AppOptions& options) {
+  ConfigSources sources;
+  sources.file = options.config_file;
+  sources.text = options.config_text;
+  sources.text_name = options.config_name;
   if (!options.web_config_file.empty()) {
-    WebConfig web;
-    if (!load_web_config_file(options.web_config_file, &web, errors)) return false;
-    r.config->web = web;
+    sources.web_file = [path = options.web_config_file](WebConfig* web,
+                                                        std::vector<ConfigError>* errors) {
+      return load_web_config_file(path, web, errors);
+    };
   }
-  if (options.shard)
-    std::tie(r.config->daemon.shard_index, r.config->daemon.shard_count) = *options.shard;
-  *config = std::move(*r.config);
-  return true;
+  sources.shard = options.shard;
+  return sources;
 }
 
 bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
                std::vector<ConfigError>* errors) {
-  Config config;
-  if (!load_base_config(options, &config, errors)) return false;
   TargetFiles files;
-  files.scan(config.target_files.patterns, errors);
-  merge_targets(&config, files.targets(), errors);
-  if (!errors->empty()) return false;
-  *plan = std::make_shared<const Plan>(expand_plan(config));
+  ComposedConfig composed = compose(config_sources(options), &files);
+  if (!composed.strictly_ok()) {
+    *errors = composed.ok() ? std::move(composed.target_errors) : std::move(composed.errors);
+    return false;
+  }
+  *plan = std::move(composed.plan);
   return true;
 }
 
@@ -147,16 +141,18 @@ struct App::Impl {
     return true;
   }
 
-  /// The plan of `cfg` plus the targets of its target files (re-scanned now). File errors are
-  /// logged; the files' last good content is used.
-  std::shared_ptr<const Plan> plan_from(const Config& cfg) {
-    std::vector<ConfigError> errors;
-    files.scan(cfg.target_files.patterns, &errors);
-    Config merged = cfg;
-    merge_targets(&merged, files.targets(), &errors);
+  /// Target file errors: the daemon runs on, with the files' last good content.
+  static void log_target_errors(const std::vector<ConfigError>& errors) {
     for (const auto& e : errors)
       log::error("target file error, keeping its last good content", {{"error", e.format()}});
-    return std::make_shared<const Plan>(expand_plan(merged));
+  }
+
+  /// The plan of `cfg` plus the targets of its target files (re-scanned now).
+  std::shared_ptr<const Plan> plan_from(const Config& cfg) {
+    std::vector<ConfigError> errors;
+    std::shared_ptr<const Plan> plan = compose_plan(cfg, &files, &errors);
+    log_target_errors(errors);
+    return plan;
   }
 
   void watch_files() {
@@ -166,8 +162,7 @@ struct App::Impl {
       if (ec || stopping) return;
       std::vector<ConfigError> errors;
       bool changed = files.scan(base.target_files.patterns, &errors);
-      for (const auto& e : errors)
-        log::error("target file error, keeping its last good content", {{"error", e.format()}});
+      log_target_errors(errors);
       if (changed) {
         auto plan = plan_from(base);
         install(plan, current_sec);
@@ -365,20 +360,21 @@ struct App::Impl {
   }
 
   bool reload_inner(std::string* error_text) {
-    Config cfg;
-    std::vector<ConfigError> errors;
-    if (!load_base_config(options, &cfg, &errors)) {
+    ComposedConfig composed = compose(config_sources(options), &files);
+    if (!composed.ok()) {
       reload_ok->Set(0);
       last_reload_ok = false;
-      log::error("configuration reload failed, keeping the running configuration",
-                 {{"file", config_source(options)}, {"errors", std::to_string(errors.size())}});
-      for (const auto& e : errors) {
+      log::error(
+          "configuration reload failed, keeping the running configuration",
+          {{"file", config_source(options)}, {"errors", std::to_string(composed.errors.size())}});
+      for (const auto& e : composed.errors) {
         log::error("configuration error", {{"error", e.format()}});
         if (error_text) *error_text += e.format() + "\n";
       }
       return false;
     }
-    std::shared_ptr<const Plan> plan = plan_from(cfg);
+    log_target_errors(composed.target_errors);
+    std::shared_ptr<const Plan> plan = std::move(composed.plan);
     std::shared_ptr<const WebSecurity> sec;
     std::string sec_error;
     if (!prepare_security(*plan, &sec, &sec_error)) {
@@ -393,8 +389,8 @@ struct App::Impl {
       log::warn("TLS on the listener changes for new connections only",
                 {{"tls", sec->tls ? "on" : "off"}});
     }
-    bool watch = base.target_files.patterns.empty() && !cfg.target_files.patterns.empty();
-    base = std::move(cfg);
+    bool watch = base.target_files.patterns.empty() && !composed.base.target_files.patterns.empty();
+    base = std::move(composed.base);
     install(plan, std::move(sec));
     if (watch) watch_files();
     log::info("configuration reloaded", {{"file", config_source(options)},
@@ -491,14 +487,17 @@ App::~App() = default;
 
 bool App::start() {
   auto& im = *impl_;
-  std::vector<ConfigError> errors;
-  if (!load_base_config(im.options, &im.base, &errors)) {
-    log::error("invalid configuration",
-               {{"file", config_source(im.options)}, {"errors", std::to_string(errors.size())}});
-    for (const auto& e : errors) log::error("configuration error", {{"error", e.format()}});
+  ComposedConfig composed = compose(config_sources(im.options), &im.files);
+  if (!composed.ok()) {
+    log::error("invalid configuration", {{"file", config_source(im.options)},
+                                         {"errors", std::to_string(composed.errors.size())}});
+    for (const auto& e : composed.errors)
+      log::error("configuration error", {{"error", e.format()}});
     return false;
   }
-  std::shared_ptr<const Plan> plan = im.plan_from(im.base);
+  Impl::log_target_errors(composed.target_errors);
+  im.base = std::move(composed.base);
+  std::shared_ptr<const Plan> plan = std::move(composed.plan);
   std::string err;
   std::shared_ptr<const WebSecurity> sec;
   if (!im.prepare_security(*plan, &sec, &err)) {

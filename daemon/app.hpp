@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "config/compose.hpp"
 #include "config/config.hpp"
 #include "config/plan.hpp"
 #include "daemon/metric_outputs.hpp"
@@ -79,7 +80,12 @@ class App {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Loads the config named by `options` (file or text) into a plan, or returns the errors.
+/// The configuration sources of `options` (file or text, --web.config.file, --shard), for
+/// compose (config/compose.hpp): the daemon's start and reload, load_plan and --config.check.
+ConfigSources config_sources(const AppOptions& options);
+
+/// Composes the config named by `options` with its target files into a plan, or returns the
+/// errors; a target file error fails too (--once).
 bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
                std::vector<ConfigError>* errors);
 

@@ -4,15 +4,13 @@
 #include <boost/asio/io_context.hpp>
 #include <iostream>
 #include <optional>
-#include <tuple>
 
-#include "config/loader.hpp"
+#include "config/compose.hpp"
 #include "config/target_files.hpp"
 #include "daemon/app.hpp"
 #include "daemon/demo.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/once_runner.hpp"
-#include "daemon/web/web_security.hpp"
 #include "platform/files.hpp"
 #ifdef _WIN32
 #include "windows-service/service.hpp"
@@ -36,12 +34,6 @@ std::string quote(const std::string& s) {
     out += c;
   }
   return out + "\"";
-}
-
-int report_errors(const std::vector<kscprobe::ConfigError>& errors) {
-  for (const auto& e : errors) std::cerr << e.format() << '\n';
-  std::cerr << errors.size() << (errors.size() == 1 ? " error" : " errors") << '\n';
-  return 1;
 }
 
 }  // namespace
@@ -142,29 +134,14 @@ int main(int argc, char** argv) {
       std::cerr << "kscprobe: --config.check needs --config.file\n";
       return 2;
     }
-    LoadResult r = load_config_file(config_file);
-    if (!r.ok()) return report_errors(r.errors);
-    if (shard_override)
-      std::tie(r.config->daemon.shard_index, r.config->daemon.shard_count) = *shard_override;
-    if (!web_config_file.empty()) {
-      WebConfig web;
-      std::vector<ConfigError> web_errors;
-      if (!load_web_config_file(web_config_file, &web, &web_errors))
-        return report_errors(web_errors);
-    }
-    // Target files are part of the configuration: check them too.
-    std::vector<ConfigError> file_errors;
+    // The daemon's composition (config/compose.hpp), strict: target files are part of the
+    // configuration, and an error in one fails the check.
+    AppOptions check;
+    check.config_file = config_file;
+    check.web_config_file = web_config_file;
+    check.shard = shard_override;
     TargetFiles files;
-    files.scan(r.config->target_files.patterns, &file_errors);
-    merge_targets(&*r.config, files.targets(), &file_errors);
-    if (!file_errors.empty()) return report_errors(file_errors);
-    Plan plan = expand_plan(*r.config);
-    std::cout << config_file << ": valid, " << plan.targets.size() << " targets, "
-              << plan.checks.size() << " checks";
-    if (plan.daemon.shard_count > 1)
-      std::cout << " in shard " << plan.daemon.shard_index << "/" << plan.daemon.shard_count;
-    std::cout << "\n";
-    return 0;
+    return check_config(config_sources(check), &files, std::cout, std::cerr);
   }
 
   boost::asio::io_context io;
@@ -213,7 +190,10 @@ int main(int argc, char** argv) {
   if (once) {
     std::shared_ptr<const Plan> plan;
     std::vector<ConfigError> errors;
-    if (!load_plan(options, &plan, &errors)) return report_errors(errors);
+    if (!load_plan(options, &plan, &errors)) {
+      print_errors(errors, std::cerr);
+      return 1;
+    }
     return run_once(io, *plan, std::cout);
   }
 

@@ -112,8 +112,9 @@ echo "--- portability: every shared translation unit compiles for Windows (-fsyn
 pending=()
 # Every layer's files, with the Windows variants of the per-OS ones (files_windows.cpp,
 # <name>_other.cpp; not files_posix.cpp or <name>_linux.cpp: CMake chooses between them).
-mapfile -t units < <(ls platform/*.cpp config/*.cpp collectors/*.cpp daemon/*.cpp daemon/*/*.cpp \
-  simulator/*.cpp windows-service/service_app.cpp | grep -Ev '_(posix|linux)\.cpp$')
+mapfile -t units < <(ls platform/*.cpp config/*.cpp config/load/*.cpp collectors/*.cpp \
+  daemon/*.cpp daemon/*/*.cpp simulator/*.cpp windows-service/service_app.cpp |
+  grep -Ev '_(posix|linux)\.cpp$')
 parallel2 "$work/compile.sh" "$work" "$root" check -- "${units[@]}" >"$work/check.txt" || true
 failed=()
 for u in "${units[@]}"; do
@@ -137,8 +138,11 @@ fi
 echo "$(grep -c '^ok' "$work/check.txt") of ${#units[@]} translation units compile for Windows"
 
 echo "--- cross-compile the reduced kscprobe.exe and kscprobe-selftest.exe"
-objs=(config/catalog.cpp config/config.cpp config/duration.cpp config/loader.cpp config/plan.cpp
-  config/rules.cpp daemon/web/bcrypt.cpp daemon/exposition/json_string.cpp daemon/logging.cpp
+# The configuration without yaml-cpp (no mingw build of it): the TOML loader and its sections,
+# the catalog, the plan and compose; not target_file.cpp, target_files.cpp or yaml_file.cpp.
+config_objs=(config/catalog.cpp config/compose.cpp config/config.cpp config/duration.cpp
+  config/loader.cpp config/load/*.cpp config/plan.cpp config/rules.cpp)
+objs=("${config_objs[@]}" daemon/web/bcrypt.cpp daemon/exposition/json_string.cpp daemon/logging.cpp
   platform/files_windows.cpp daemon/runtime/scheduler_core.cpp
   windows-service/service_framework.cpp windows-service/mingw/config_check.cpp
   windows-service/mingw/reduced_main.cpp windows-service/mingw/selftest.cpp)
@@ -159,8 +163,7 @@ for pair in INFO:1 WARNING:2 ERROR:3 STARTED:100 STOPPED:101 STOP_REQUESTED:102 
     "$work/mc/messages.h" || fail "messages.mc: KSCPROBE_MSG_${pair%%:*} is not ${pair##*:}"
 done
 link=(x86_64-w64-mingw32-g++-posix -static -municode)
-mapfile -t exe_objs < <(o config/catalog.cpp config/config.cpp config/duration.cpp config/loader.cpp \
-  config/plan.cpp config/rules.cpp daemon/web/bcrypt.cpp daemon/exposition/json_string.cpp daemon/logging.cpp \
+mapfile -t exe_objs < <(o "${config_objs[@]}" daemon/web/bcrypt.cpp daemon/exposition/json_string.cpp daemon/logging.cpp \
   daemon/runtime/scheduler_core.cpp \
   windows-service/service_framework.cpp windows-service/mingw/config_check.cpp \
   windows-service/mingw/reduced_main.cpp)
@@ -210,8 +213,7 @@ echo "--- the same configuration check and bcrypt vectors, built for Linux"
 hostcxx=(g++)
 command -v ccache >/dev/null && hostcxx=(ccache g++)
 mkdir -p "$work/host"
-for s in config/catalog.cpp config/config.cpp config/duration.cpp config/loader.cpp config/plan.cpp \
-  config/rules.cpp windows-service/mingw/config_check.cpp windows-service/mingw/config_check_main.cpp; do
+for s in "${config_objs[@]}" windows-service/mingw/config_check.cpp windows-service/mingw/config_check_main.cpp; do
   echo "$s"
 done | xargs -P 2 -I{} sh -c 'timeout 300 "$@" -c {} -o "$0/host/$(echo {} | tr / _).o"' \
   "$work" "${hostcxx[@]}" -std=c++20 -O1 -I"$root" || fail "host compile"

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "config/catalog.hpp"
-#include "config/loader.hpp"
+#include "config/compose.hpp"
 #include "config/plan.hpp"
 #include "daemon/logging.hpp"
 #include "windows-service/mingw/config_check.hpp"
@@ -37,16 +37,23 @@ struct State {
 };
 
 bool load(State& s, winsvc::ServiceContext& ctx, bool reload) {
-  LoadResult r = load_config_file(s.config_file);
-  if (!r.ok()) {
+  ConfigSources sources;
+  sources.file = s.config_file;
+  // Without target files, the web config file or --shard: see config_check.cpp.
+  ComposedConfig c = compose(sources, nullptr);
+  if (!c.ok()) {
     log::error("invalid configuration",
-               {{"file", s.config_file}, {"errors", std::to_string(r.errors.size())}});
-    for (const auto& e : r.errors) log::error("configuration error", {{"error", e.format()}});
+               {{"file", s.config_file}, {"errors", std::to_string(c.errors.size())}});
+    std::string text;
+    for (const auto& e : c.errors) {
+      log::error("configuration error", {{"error", e.format()}});
+      text += e.format() + "\n";
+    }
     ctx.event(reload ? winsvc::EventId::reload_rejected : winsvc::EventId::start_failed,
-              "invalid configuration " + s.config_file + ":\n" + r.error_text());
+              "invalid configuration " + s.config_file + ":\n" + text);
     return false;
   }
-  s.plan = std::make_shared<const Plan>(expand_plan(*r.config));
+  s.plan = std::move(c.plan);
   return true;
 }
 

@@ -1,0 +1,86 @@
+#include "config/compose.hpp"
+
+#include <set>
+#include <tuple>
+
+#include "config/loader.hpp"
+
+namespace kscprobe {
+
+bool compose_base(const ConfigSources& sources, Config* base, std::vector<ConfigError>* errors) {
+  LoadResult r = sources.file.empty() ? load_config_string(sources.text, sources.text_name)
+                                      : load_config_file(sources.file);
+  if (!r.ok()) {
+    *errors = std::move(r.errors);
+    if (errors->empty()) errors->push_back({{sources.file, 0, 0}, "invalid configuration"});
+    return false;
+  }
+  if (sources.web_file) {
+    WebConfig web;
+    if (!sources.web_file(&web, errors)) return false;
+    r.config->web = std::move(web);
+  }
+  if (sources.shard)
+    std::tie(r.config->daemon.shard_index, r.config->daemon.shard_count) = *sources.shard;
+  *base = std::move(*r.config);
+  return true;
+}
+
+std::shared_ptr<const Plan> compose_plan(const Config& base, TargetSource* targets,
+                                         std::vector<ConfigError>* errors) {
+  if (!targets) return std::make_shared<const Plan>(expand_plan(base));
+  std::vector<TargetConfig> extra = targets->read(base.target_files.patterns, errors);
+  Config merged = base;
+  merge_targets(&merged, std::move(extra), errors);
+  return std::make_shared<const Plan>(expand_plan(merged));
+}
+
+ComposedConfig compose(const ConfigSources& sources, TargetSource* targets) {
+  ComposedConfig c;
+  if (compose_base(sources, &c.base, &c.errors))
+    c.plan = compose_plan(c.base, targets, &c.target_errors);
+  return c;
+}
+
+void print_errors(const std::vector<ConfigError>& errors, std::ostream& out) {
+  for (const auto& e : errors) out << e.format() << '\n';
+  out << errors.size() << (errors.size() == 1 ? " error" : " errors") << '\n';
+}
+
+int check_config(const ConfigSources& sources, TargetSource* targets, std::ostream& out,
+                 std::ostream& err) {
+  ComposedConfig c = compose(sources, targets);
+  if (!c.ok()) {
+    print_errors(c.errors, err);
+    return 1;
+  }
+  if (!c.target_errors.empty()) {
+    print_errors(c.target_errors, err);
+    return 1;
+  }
+  const Plan& plan = *c.plan;
+  out << sources.name() << ": valid, " << plan.targets.size() << " targets, " << plan.checks.size()
+      << " checks";
+  if (plan.daemon.shard_count > 1)
+    out << " in shard " << plan.daemon.shard_index << "/" << plan.daemon.shard_count;
+  out << "\n";
+  return 0;
+}
+
+void merge_targets(Config* config, std::vector<TargetConfig>&& extra,
+                   std::vector<ConfigError>* errors) {
+  std::set<std::string> names;
+  for (const auto& t : config->targets) names.insert(t.name);
+  config->targets.reserve(config->targets.size() + extra.size());
+  for (auto& t : extra) {
+    if (!names.insert(t.name).second) {
+      errors->push_back({t.pos, "target \"" + t.name +
+                                    "\" is defined more than once; this one is "
+                                    "ignored"});
+      continue;
+    }
+    config->targets.push_back(std::move(t));
+  }
+}
+
+}  // namespace kscprobe

@@ -1,0 +1,97 @@
+#pragma once
+// The effective configuration: the one place where the TOML file (or text), the web config
+// file, --shard and the target files are put together and expanded into a Plan. The daemon's
+// start and reload, --once, --config.check and the reduced Windows check all compose through
+// here, so they cannot drift apart.
+//
+// This file needs no YAML parser: the web config file comes through a function of the web layer
+// and the target files through TargetSource (config/target_files.hpp implements it with
+// yaml-cpp), so a build without yaml-cpp (the mingw one of scripts/test.d/40-windows.sh) links
+// compose.cpp and passes no target source.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/config.hpp"
+#include "config/plan.hpp"
+
+namespace kscprobe {
+
+/// Where the configuration comes from, beside its target files.
+struct ConfigSources {
+  /// The TOML file. Empty: `text`, named `text_name` in messages.
+  std::string file;
+  std::string text;
+  std::string text_name;
+  /// Reads the web config file (--web.config.file) into `*web`, replacing the file's [web];
+  /// false with its errors. Unset when there is none. The parser lives in the web layer
+  /// (daemon/web/web_security.hpp), which the caller wires in.
+  std::function<bool(WebConfig* web, std::vector<ConfigError>* errors)> web_file;
+  /// --shard (index, count): overrides [daemon] shard.
+  std::optional<std::pair<unsigned, unsigned>> shard;
+
+  /// The file, or the text's name: what messages call the configuration.
+  const std::string& name() const { return file.empty() ? text_name : file; }
+};
+
+/// The targets of the target files (`target_files` of the TOML file), re-read by each compose.
+class TargetSource {
+ public:
+  virtual ~TargetSource() = default;
+  /// Re-reads what changed among the files matching `patterns` and returns every target, in a
+  /// stable order. A file that fails to parse adds its errors (once per change) and keeps its
+  /// last good targets (none before its first good read).
+  virtual std::vector<TargetConfig> read(const std::vector<std::string>& patterns,
+                                         std::vector<ConfigError>* errors) = 0;
+};
+
+/// What compose made.
+struct ComposedConfig {
+  /// The configuration file with the web config file and the shard override, without the
+  /// target files' targets: what a change of the target files is composed again from.
+  Config base;
+  /// Set when `errors` is empty.
+  std::shared_ptr<const Plan> plan;
+  /// The configuration file's or the web config file's errors (those of the first of them that
+  /// failed, in that order): the configuration is rejected and there is no plan.
+  std::vector<ConfigError> errors;
+  /// Errors of the target files: a file that fails to parse, a target whose name is already
+  /// used (the file's [[target]] wins, then the first target file). The plan has the rest; the
+  /// daemon logs these and runs, --once and --config.check fail on them.
+  std::vector<ConfigError> target_errors;
+
+  bool ok() const { return errors.empty(); }
+  /// ok() and no target file error: what --once and --config.check require.
+  bool strictly_ok() const { return errors.empty() && target_errors.empty(); }
+};
+
+/// The first half of compose: the TOML file (or text) → Config, then the web config file over
+/// [web], then the shard override. Stops at the first source that has errors.
+bool compose_base(const ConfigSources& sources, Config* base, std::vector<ConfigError>* errors);
+
+/// The second half: `base` plus the targets of `targets` (when not null) merged after the
+/// file's own (merge_targets), expanded into a Plan. Target file errors are appended to
+/// `errors`; `base` is not changed.
+std::shared_ptr<const Plan> compose_plan(const Config& base, TargetSource* targets,
+                                         std::vector<ConfigError>* errors);
+
+/// compose_base, then (when it succeeded) compose_plan.
+ComposedConfig compose(const ConfigSources& sources, TargetSource* targets);
+
+/// Prints `errors` as file:line:column, one per line, then "N error(s)".
+void print_errors(const std::vector<ConfigError>& errors, std::ostream& out);
+
+/// `--config.check`: composes strictly (a target file error fails too) and prints the errors to
+/// `err` (returns 1), or "NAME: valid, N targets, M checks[ in shard i/n]" to `out` (returns 0).
+int check_config(const ConfigSources& sources, TargetSource* targets, std::ostream& out,
+                 std::ostream& err);
+
+/// Moves `extra` targets into `config`, skipping (with an error) any whose name is already used.
+void merge_targets(Config* config, std::vector<TargetConfig>&& extra,
+                   std::vector<ConfigError>* errors);
+
+}  // namespace kscprobe
