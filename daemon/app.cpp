@@ -5,26 +5,22 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <sstream>
 #include <tuple>
 
-#include "collectors/datagram_mux.hpp"
-#include "collectors/icmp_prober.hpp"
+#include "collectors/probe_resources.hpp"
 #include "collectors/prober.hpp"
-#include "collectors/tcp_prober.hpp"
-#include "collectors/tls_context_cache.hpp"
-#include "collectors/udp_prober.hpp"
 #include "config/loader.hpp"
 #include "config/target_files.hpp"
 #include "daemon/exposition/gzip_stream.hpp"
 #include "daemon/exposition/metrics_renderer.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/probe_setup.hpp"
 #include "daemon/runtime/result_table.hpp"
 #include "daemon/runtime/scheduler.hpp"
 #include "daemon/web/http_server.hpp"
@@ -86,28 +82,11 @@ struct App::Impl {
       : io(io_),
         options(std::move(o)),
         signals(io_, SIGTERM, SIGINT),
-        udp_mux(io_.get_executor()),
-        icmp_mux(io_.get_executor(),
-                 IcmpMux::Options{IcmpSocketKind::automatic,
-                                  [](const std::string& why) {
-                                    log::warn("ICMP echo checks cannot run", {{"error", why}});
-                                  }}),
-        env{io_.get_executor(), &tls_cache, &udp_mux, &icmp_mux},
+        probes(io_.get_executor(), logged_probe_options(/*warn_without_icmp=*/true)),
         scheduler(
             io_.get_executor(),
             [this](const CheckSpec& spec, asio::cancellation_slot slot, Scheduler::Done done) {
-              // Most checks of a large estate are UDP to agents: a callback, no coroutine.
-              if (spec.transport == Transport::udp && start_udp_probe(spec, env, slot, done))
-                return;
-              if (spec.transport == Transport::tcp && start_tcp_probe(spec, env, slot, done))
-                return;
-              asio::co_spawn(
-                  io.get_executor(), run_probe(spec, env),
-                  asio::bind_cancellation_slot(
-                      slot, [done = std::move(done)](std::exception_ptr e, ProbeResult r) {
-                        if (e) r = ProbeResult::failure(Reason::protocol, "internal error");
-                        done(std::move(r));
-                      }));
+              start_probe(spec, probes.env(), slot, std::move(done));
             },
             [this](std::uint32_t index, const ProbeResult& r) { on_result(index, r); }),
         http(io_.get_executor(),
@@ -118,7 +97,7 @@ struct App::Impl {
                  co_return co_await metrics_gzip();
                co_return handle(req);
              }),
-        probe_endpoint(io_.get_executor(), env),
+        probe_endpoint(io_.get_executor(), probes.env()),
         registry(std::make_shared<prometheus::Registry>()),
         renderer(std::make_shared<MetricsRenderer>()) {
     // SIGHUP reloads the configuration; Windows has none (the service reload control does it).
@@ -459,10 +438,7 @@ struct App::Impl {
   asio::io_context& io;
   AppOptions options;
   asio::signal_set signals;
-  TlsContextCache tls_cache;
-  DatagramMux udp_mux;  // one UDP socket per address family for every UDP probe
-  IcmpMux icmp_mux;     // one ICMP socket per address family, opened by the first ICMP check
-  ProbeEnv env;
+  ProbeResources probes;  // the TLS contexts and datagram sockets every probe shares
   ResultTable table;
   Scheduler scheduler;
   HttpServer http;
