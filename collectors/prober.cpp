@@ -1,7 +1,10 @@
 #include "collectors/prober.hpp"
 
 #include <array>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <utility>
 
 #include "collectors/http_prober.hpp"
 #include "collectors/icmp_prober.hpp"
@@ -11,8 +14,6 @@
 
 namespace kscprobe {
 namespace {
-
-using ProbeFn = boost::asio::awaitable<ProbeResult> (*)(const CheckSpec&, ProbeEnv&);
 
 // The registry: one prober per Transport, in the enum's order.
 constexpr std::array<ProbeFn, kTransportCount> kProbers = {
@@ -45,5 +46,41 @@ boost::asio::awaitable<ProbeResult> run_probe(const CheckSpec& spec, ProbeEnv& e
   }
   co_return co_await kProbers[index](spec, env);
 }
+
+void start_probe(const CheckSpec& spec, ProbeEnv& env, boost::asio::cancellation_slot slot,
+                 ProbeDone done) {
+  // Most checks of a large estate are UDP to agents, then TCP: callbacks, no coroutine. The
+  // fast paths move `done` only when they take the check.
+  if (spec.transport == Transport::udp && start_udp_probe(spec, env, slot, done)) return;
+  if (spec.transport == Transport::tcp && start_tcp_probe(spec, env, slot, done)) return;
+  spawn_probe(spec, env, slot, std::move(done));
+}
+
+void spawn_probe(const CheckSpec& spec, ProbeEnv& env, boost::asio::cancellation_slot slot,
+                 ProbeDone done, ProbeFn prober) {
+  boost::asio::co_spawn(env.executor, prober(spec, env),
+                        boost::asio::bind_cancellation_slot(
+                            slot, detail::ProbeCompletion{&spec, &env, std::move(done)}));
+}
+
+namespace detail {
+
+void ProbeCompletion::operator()(std::exception_ptr error, ProbeResult result) {
+  if (error) {
+    std::string what;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+      what = "unknown exception";
+    }
+    if (env->on_internal_error) env->on_internal_error(*spec, what);
+    result = ProbeResult::failure(Reason::protocol, "internal error: " + what);
+  }
+  done(std::move(result));
+}
+
+}  // namespace detail
 
 }  // namespace kscprobe

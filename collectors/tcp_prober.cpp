@@ -209,10 +209,7 @@ bool start_tcp_probe(const CheckSpec& spec, ProbeEnv& env, boost::asio::cancella
         // Still connecting: the loop waits for it, within the deadline.
         asio::co_spawn(env.executor, detail::finish_connect(spec, env, fd, peer.protocol(), start),
                        asio::bind_cancellation_slot(
-                           slot, [done = std::move(done)](std::exception_ptr e, ProbeResult r) {
-                             if (e) r = ProbeResult::failure(Reason::protocol, "internal error");
-                             done(std::move(r));
-                           }));
+                           slot, detail::ProbeCompletion{&spec, &env, std::move(done)}));
         return true;
       }
       socklen_t length = sizeof error;

@@ -5,25 +5,21 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <sstream>
 
-#include "collectors/datagram_mux.hpp"
-#include "collectors/icmp_prober.hpp"
+#include "collectors/probe_resources.hpp"
 #include "collectors/prober.hpp"
-#include "collectors/tcp_prober.hpp"
-#include "collectors/tls_context_cache.hpp"
-#include "collectors/udp_prober.hpp"
 #include "config/compose.hpp"
 #include "config/target_files.hpp"
 #include "daemon/exposition/gzip_stream.hpp"
 #include "daemon/exposition/metrics_renderer.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/probe_setup.hpp"
 #include "daemon/runtime/result_table.hpp"
 #include "daemon/runtime/scheduler.hpp"
 #include "daemon/web/http_server.hpp"
@@ -80,39 +76,15 @@ struct App::Impl {
       : io(io_),
         options(std::move(o)),
         signals(io_, SIGTERM, SIGINT),
-        udp_mux(io_.get_executor()),
-        icmp_mux(io_.get_executor(),
-                 IcmpMux::Options{IcmpSocketKind::automatic,
-                                  [](const std::string& why) {
-                                    log::warn("ICMP echo checks cannot run", {{"error", why}});
-                                  }}),
-        env{io_.get_executor(), &tls_cache, &udp_mux, &icmp_mux},
+        probes(io_.get_executor(), logged_probe_options(/*warn_without_icmp=*/true)),
         scheduler(
             io_.get_executor(),
             [this](const CheckSpec& spec, asio::cancellation_slot slot, Scheduler::Done done) {
-              // Most checks of a large estate are UDP to agents: a callback, no coroutine.
-              if (spec.transport == Transport::udp && start_udp_probe(spec, env, slot, done))
-                return;
-              if (spec.transport == Transport::tcp && start_tcp_probe(spec, env, slot, done))
-                return;
-              asio::co_spawn(
-                  io.get_executor(), run_probe(spec, env),
-                  asio::bind_cancellation_slot(
-                      slot, [done = std::move(done)](std::exception_ptr e, ProbeResult r) {
-                        if (e) r = ProbeResult::failure(Reason::protocol, "internal error");
-                        done(std::move(r));
-                      }));
+              start_probe(spec, probes.env(), slot, std::move(done));
             },
             [this](std::uint32_t index, const ProbeResult& r) { on_result(index, r); }),
-        http(io_.get_executor(),
-             [this](HttpRequest req) -> asio::awaitable<HttpResponse> {
-               if (req.path == "/probe") co_return co_await probe_endpoint.handle(std::move(req));
-               if (req.path == "/metrics" && (req.method == "GET" || req.method == "HEAD") &&
-                   accepts_gzip(req.header("accept-encoding")))
-                 co_return co_await metrics_gzip();
-               co_return handle(req);
-             }),
-        probe_endpoint(io_.get_executor(), env),
+        http(io_.get_executor(), [this](HttpRequest req) { return route(std::move(req)); }),
+        probe_endpoint(io_.get_executor(), probes.env()),
         registry(std::make_shared<prometheus::Registry>()),
         renderer(std::make_shared<MetricsRenderer>()) {
     // SIGHUP reloads the configuration; Windows has none (the service reload control does it).
@@ -219,62 +191,96 @@ struct App::Impl {
     }
   }
 
-  HttpResponse handle(const HttpRequest& req) {
+  /// The routes: a path, the methods it takes, and its handler. "GET" takes HEAD too and
+  /// "POST" takes PUT; any other method gets 405 with that Allow header. An empty `allow`
+  /// leaves the methods to the handler (/probe answers as blackbox_exporter does).
+  struct Route {
+    std::string_view path;
+    std::string_view allow;
+    asio::awaitable<HttpResponse> (Impl::*handler)(HttpRequest req);
+  };
+
+  asio::awaitable<HttpResponse> route(HttpRequest req) {
+    static constexpr Route kRoutes[] = {
+        {"/metrics", "GET", &Impl::serve_metrics},   {"/probe", "", &Impl::serve_probe},
+        {"/-/healthy", "GET", &Impl::serve_healthy}, {"/-/ready", "GET", &Impl::serve_ready},
+        {"/-/reload", "POST", &Impl::serve_reload},  {"/", "GET", &Impl::serve_status},
+    };
+    for (const Route& r : kRoutes) {
+      if (req.path != r.path) continue;
+      if (!takes(r.allow, req.method)) co_return method_not_allowed(r.allow);
+      co_return co_await (this->*r.handler)(std::move(req));
+    }
     HttpResponse res;
-    bool get = req.method == "GET" || req.method == "HEAD";
-    if (req.path == "/metrics") {
-      if (!get) return method_not_allowed("GET");
-      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      res.body = render();
-      res.compressible = true;
-      return res;
-    }
-    if (req.path == "/-/healthy") {
-      if (!get) return method_not_allowed("GET");
-      res.body = "kscprobe is Healthy.\n";
-      return res;
-    }
-    if (req.path == "/-/ready") {
-      if (!get) return method_not_allowed("GET");
-      if (!ready) {
-        res.status = 503;
-        res.body = "kscprobe is not ready.\n";
-      } else {
-        res.body = "kscprobe is Ready.\n";
-      }
-      return res;
-    }
-    if (req.path == "/-/reload") {
-      if (req.method != "POST" && req.method != "PUT") return method_not_allowed("POST");
-      std::string errors;
-      if (!do_reload(&errors)) {
-        res.status = 500;
-        res.body = "reload failed, the previous configuration keeps running:\n" + errors;
-      } else {
-        res.body = "configuration reloaded\n";
-      }
-      return res;
-    }
-    if (req.path == "/") {
-      if (!get) return method_not_allowed("GET");
-      StatusPageInfo info{KSCPROBE_VERSION, config_source(options), last_reload_ok, unix_now()};
-      StatusResponse page = serve_status_page(table, info, req.query);
-      res.status = page.status;
-      res.content_type = std::move(page.content_type);
-      res.body = std::move(page.body);
-      res.compressible = true;
-      return res;
-    }
     res.status = 404;
     res.body = "not found\n";
-    return res;
+    co_return res;
   }
 
-  static HttpResponse method_not_allowed(const char* allow) {
+  static bool takes(std::string_view allow, const std::string& method) {
+    if (allow == "GET") return method == "GET" || method == "HEAD";
+    if (allow == "POST") return method == "POST" || method == "PUT";
+    return allow.empty() || method == allow;
+  }
+
+  asio::awaitable<HttpResponse> serve_metrics(HttpRequest req) {
+    if (accepts_gzip(req.header("accept-encoding"))) co_return co_await metrics_gzip();
+    HttpResponse res;
+    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    res.body = render();
+    res.compressible = true;
+    co_return res;
+  }
+
+  asio::awaitable<HttpResponse> serve_probe(HttpRequest req) {
+    co_return co_await probe_endpoint.handle(std::move(req));
+  }
+
+  asio::awaitable<HttpResponse> serve_healthy(HttpRequest) {
+    HttpResponse res;
+    res.body = "kscprobe is Healthy.\n";
+    co_return res;
+  }
+
+  asio::awaitable<HttpResponse> serve_ready(HttpRequest) {
+    HttpResponse res;
+    if (!ready) {
+      res.status = 503;
+      res.body = "kscprobe is not ready.\n";
+    } else {
+      res.body = "kscprobe is Ready.\n";
+    }
+    co_return res;
+  }
+
+  asio::awaitable<HttpResponse> serve_reload(HttpRequest) {
+    HttpResponse res;
+    std::string errors;
+    if (!do_reload(&errors)) {
+      res.status = 500;
+      res.body = "reload failed, the previous configuration keeps running:\n" + errors;
+    } else {
+      res.body = "configuration reloaded\n";
+    }
+    co_return res;
+  }
+
+  asio::awaitable<HttpResponse> serve_status(HttpRequest req) {
+    StatusPageInfo info{KSCPROBE_VERSION, config_source(options), last_reload_ok, unix_now()};
+    StatusResponse page = serve_status_page(table, info, req.query);
+    HttpResponse res;
+    res.status = page.status;
+    res.content_type = std::move(page.content_type);
+    res.body = std::move(page.body);
+    res.compressible = true;
+    co_return res;
+  }
+
+  static HttpResponse method_not_allowed(std::string_view allow) {
     HttpResponse r;
     r.status = 405;
     r.body = "method not allowed\n";
-    r.headers.push_back({"Allow", allow});
+    r.headers.push_back({"Allow", std::string(allow)});
     return r;
   }
 
@@ -455,10 +461,7 @@ struct App::Impl {
   asio::io_context& io;
   AppOptions options;
   asio::signal_set signals;
-  TlsContextCache tls_cache;
-  DatagramMux udp_mux;  // one UDP socket per address family for every UDP probe
-  IcmpMux icmp_mux;     // one ICMP socket per address family, opened by the first ICMP check
-  ProbeEnv env;
+  ProbeResources probes;  // the TLS contexts and datagram sockets every probe shares
   ResultTable table;
   Scheduler scheduler;
   HttpServer http;

@@ -1,7 +1,5 @@
 #include "daemon/once_runner.hpp"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -9,10 +7,9 @@
 #include <ostream>
 #include <vector>
 
-#include "collectors/datagram_mux.hpp"
-#include "collectors/icmp_prober.hpp"
+#include "collectors/probe_resources.hpp"
 #include "collectors/prober.hpp"
-#include "collectors/tls_context_cache.hpp"
+#include "daemon/probe_setup.hpp"
 #include "platform/platform.hpp"
 
 namespace kscprobe {
@@ -66,10 +63,8 @@ std::string result_word(const CheckSpec& spec, const ProbeResult& r) {
 }
 
 int run_once(asio::io_context& io, const Plan& plan, std::ostream& out) {
-  TlsContextCache tls_cache;
-  DatagramMux udp_mux(io.get_executor());
-  IcmpMux icmp_mux(io.get_executor());  // the table shows why, if no ICMP socket can be opened
-  ProbeEnv env{io.get_executor(), &tls_cache, &udp_mux, &icmp_mux};
+  // The table shows why, if no ICMP socket can be opened.
+  ProbeResources probes(io.get_executor(), logged_probe_options(/*warn_without_icmp=*/false));
   std::vector<ProbeResult> results(plan.checks.size());
   std::size_t next = 0;
   unsigned in_flight = 0;
@@ -79,15 +74,13 @@ int run_once(asio::io_context& io, const Plan& plan, std::ostream& out) {
     while (in_flight < budget && next < plan.checks.size()) {
       std::size_t i = next++;
       ++in_flight;
-      asio::co_spawn(io, run_probe(plan.checks[i], env),
-                     [&, i](std::exception_ptr e, ProbeResult r) {
-                       if (e) r = ProbeResult::failure(Reason::protocol, "internal error");
-                       results[i] = std::move(r);
-                       --in_flight;
-                       // Other users of the loop (the demo estate) never run out of work.
-                       if (++done == plan.checks.size()) io.stop();
-                       launch();
-                     });
+      start_probe(plan.checks[i], probes.env(), {}, [&, i](ProbeResult r) {
+        results[i] = std::move(r);
+        --in_flight;
+        // Other users of the loop (the demo estate) never run out of work.
+        if (++done == plan.checks.size()) io.stop();
+        launch();
+      });
     }
   };
   launch();

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <array>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -170,12 +169,10 @@ asio::awaitable<HttpResponse> ProbeEndpoint::handle(HttpRequest req) {
              asio::steady_timer(ex_, asio::steady_timer::time_point::max())});
   auto owned = std::make_shared<std::vector<CheckSpec>>(std::move(checks));
   for (std::size_t i = 0; i < owned->size(); ++i) {
-    asio::co_spawn(ex_, run_probe((*owned)[i], env_),
-                   [shared, owned, i](std::exception_ptr e, ProbeResult r) {
-                     if (e) r = ProbeResult::failure(Reason::protocol, "internal error");
-                     shared->results[i] = std::move(r);
-                     if (--shared->remaining == 0) shared->done.cancel();
-                   });
+    start_probe((*owned)[i], env_, {}, [shared, owned, i](ProbeResult r) {
+      shared->results[i] = std::move(r);
+      if (--shared->remaining == 0) shared->done.cancel();
+    });
   }
   if (shared->remaining > 0) {
     boost::system::error_code ec;

@@ -3,9 +3,9 @@
 // and optionally its own cancellation signal.
 #include <filesystem>
 #include <functional>
+#include <stdexcept>
 
-#include "collectors/tcp_prober.hpp"
-#include "collectors/udp_prober.hpp"
+#include "collectors/prober.hpp"
 #include "tests/integration/test_servers.hpp"
 
 namespace kscprobe::test {
@@ -13,8 +13,8 @@ namespace kscprobe::test {
 // Starts every spec in the same turn of the loop and runs until all have finished (or their
 // longest timeout plus 10 s, which fails the test). `cancels[i]`, when given and not null, is
 // bound to probe i. `during` runs on the loop once every probe has started. With `callbacks`,
-// TCP and UDP probes start as the daemon's scheduler starts them, through start_tcp_probe and
-// start_udp_probe where those apply.
+// probes start as the daemon's scheduler starts them, through start_probe (its callback paths
+// start_tcp_probe and start_udp_probe where those apply); otherwise each runs run_probe.
 inline std::vector<Probed> probe_all(asio::io_context& io, const std::vector<CheckSpec>& specs,
                                      ProbeEnv& env,
                                      const std::vector<asio::cancellation_signal*>& cancels = {},
@@ -35,15 +35,14 @@ inline std::vector<Probed> probe_all(asio::io_context& io, const std::vector<Che
     };
     asio::cancellation_slot slot;
     if (i < cancels.size() && cancels[i] != nullptr) slot = cancels[i]->slot();
-    std::function<void(ProbeResult)> callback = [on_done](ProbeResult r) {
-      on_done(nullptr, std::move(r));
-    };
-    if (callbacks && specs[i].transport == Transport::udp &&
-        start_udp_probe(specs[i], env, slot, callback)) {
-      continue;
-    }
-    if (callbacks && specs[i].transport == Transport::tcp &&
-        start_tcp_probe(specs[i], env, slot, callback)) {
+    if (callbacks) {
+      start_probe(specs[i], env, slot, [on_done](ProbeResult r) {
+        // start_probe turns a prober's exception into this failure: still a prober that threw.
+        auto error = r.detail.rfind("internal error", 0) == 0
+                         ? std::make_exception_ptr(std::runtime_error(r.detail))
+                         : nullptr;
+        on_done(error, std::move(r));
+      });
       continue;
     }
     if (slot.is_connected()) {
