@@ -1,10 +1,5 @@
 #include "daemon/app.hpp"
 
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
-
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -18,6 +13,7 @@
 #include "config/target_files.hpp"
 #include "daemon/exposition/gzip_stream.hpp"
 #include "daemon/exposition/metrics_renderer.hpp"
+#include "daemon/exposition/text_writer.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/probe_setup.hpp"
 #include "daemon/runtime/result_table.hpp"
@@ -85,25 +81,23 @@ struct App::Impl {
             [this](std::uint32_t index, const ProbeResult& r) { on_result(index, r); }),
         http(io_.get_executor(), [this](HttpRequest req) { return route(std::move(req)); }),
         probe_endpoint(io_.get_executor(), probes.env()),
-        registry(std::make_shared<prometheus::Registry>()),
         renderer(std::make_shared<MetricsRenderer>()) {
     // SIGHUP reloads the configuration; Windows has none (the service reload control does it).
     if constexpr (platform::kReloadSignal != 0) signals.add(platform::kReloadSignal);
-    auto& build = prometheus::BuildGauge()
-                      .Name("kscprobe_build_info")
-                      .Help("A metric with a constant 1 labelled by version of kscprobe.")
-                      .Register(*registry);
-    build.Add({{"version", KSCPROBE_VERSION}}).Set(1);
-    reload_ok = &prometheus::BuildGauge()
-                     .Name("kscprobe_config_last_reload_successful")
-                     .Help("1 if the last configuration load succeeded.")
-                     .Register(*registry)
-                     .Add({});
-    reload_ts = &prometheus::BuildGauge()
-                     .Name("kscprobe_config_last_reload_success_timestamp_seconds")
-                     .Help("Unix time of the last successful configuration load.")
-                     .Register(*registry)
-                     .Add({});
+  }
+
+  /// The daemon's own families, ahead of the result table's.
+  void write_self_metrics(std::string& out) const {
+    using exposition::FamilyWriter;
+    FamilyWriter(out, "kscprobe_build_info",
+                 "A metric with a constant 1 labelled by version of kscprobe.", "gauge")
+        .sample(exposition::label("version", KSCPROBE_VERSION), {}, 1.0);
+    FamilyWriter(out, "kscprobe_config_last_reload_successful",
+                 "1 if the last configuration load succeeded.", "gauge")
+        .sample({}, {}, last_reload_ok ? 1.0 : 0.0);
+    FamilyWriter(out, "kscprobe_config_last_reload_success_timestamp_seconds",
+                 "Unix time of the last successful configuration load.", "gauge")
+        .sample({}, {}, last_reload_success_ts);
   }
 
   /// Builds the listener's TLS and auth settings; false (and the error) if a file is bad.
@@ -154,9 +148,8 @@ struct App::Impl {
     scheduler.set_plan(plan, old_to_new);
     // The networks were parsed (and any error reported) by the loader.
     probe_endpoint.configure(plan, AllowList(plan->probe.allow), plan->probe.max_concurrent);
-    reload_ok->Set(1);
     last_reload_ok = true;
-    reload_ts->Set(unix_now());
+    last_reload_success_ts = unix_now();
     // Parsing 100 000 targets leaves tens of megabytes of freed parser memory in the heap; hand
     // it back to the system instead of carrying it as resident memory until the next reload.
     platform::release_free_memory();
@@ -314,7 +307,8 @@ struct App::Impl {
         }
         cpu_paused += thread_cpu_seconds() - paused_at;
       };
-      std::string text = prometheus::TextSerializer().Serialize(registry->Collect());
+      std::string text;
+      write_self_metrics(text);
       const bool whole = co_await renderer->render_async(
           {table.plan_ptr() ? &table : nullptr, &scheduler}, text, &chunks);
       if (!whole) continue;
@@ -344,7 +338,7 @@ struct App::Impl {
     double cpu_start = thread_cpu_seconds();
     std::string out;
     out.reserve(renderer->last_bytes() + renderer->last_bytes() / 16);
-    out += prometheus::TextSerializer().Serialize(registry->Collect());
+    write_self_metrics(out);
     renderer->render({table.plan_ptr() ? &table : nullptr, &scheduler}, out);
     renderer->set_last_render(thread_cpu_seconds() - cpu_start, out.size());
     return out;
@@ -368,7 +362,6 @@ struct App::Impl {
   bool reload_inner(std::string* error_text) {
     ComposedConfig composed = compose(config_sources(options), &files);
     if (!composed.ok()) {
-      reload_ok->Set(0);
       last_reload_ok = false;
       log::error(
           "configuration reload failed, keeping the running configuration",
@@ -384,7 +377,6 @@ struct App::Impl {
     std::shared_ptr<const WebSecurity> sec;
     std::string sec_error;
     if (!prepare_security(*plan, &sec, &sec_error)) {
-      reload_ok->Set(0);
       last_reload_ok = false;
       log::error("configuration reload failed, keeping the running configuration",
                  {{"file", config_source(options)}, {"error", sec_error}});
@@ -466,10 +458,7 @@ struct App::Impl {
   Scheduler scheduler;
   HttpServer http;
   ProbeEndpoint probe_endpoint;
-  std::shared_ptr<prometheus::Registry> registry;
   std::shared_ptr<MetricsRenderer> renderer;
-  prometheus::Gauge* reload_ok = nullptr;
-  prometheus::Gauge* reload_ts = nullptr;
   std::unique_ptr<MetricOutputs> outputs;
   Config base;  // the last good configuration file, without the target files' targets
   TargetFiles files;
@@ -480,6 +469,7 @@ struct App::Impl {
   std::chrono::steady_clock::time_point stop_deadline;
   bool ready = false;
   bool last_reload_ok = true;
+  double last_reload_success_ts = 0;  // unix seconds of the last successful load
   bool stopping = false;
 };
 

@@ -1,6 +1,6 @@
 // The full Windows service body: the same App as on Linux, driven by the service host. Built
 // by MSVC with vcpkg (CMakePresets.json); the mingw-w64 build on Linux cannot link the App
-// (no OpenSSL or prometheus-cpp there) and uses mingw/reduced_main.cpp instead.
+// (no OpenSSL there) and uses mingw/reduced_main.cpp instead.
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 

@@ -15,10 +15,10 @@ struct Plan;
 /// Writes every kscprobe_* family as exposition text straight from the result table at scrape
 /// time (nothing is stored as metric objects between scrapes, so the table stays compact).
 ///
-/// Large estates are why it writes text itself rather than building prometheus-cpp objects:
-/// 200 000 checks are 400 000 series or more, and a label set per series per scrape. Here each
-/// check's label set is escaped once per plan and copied from a cache, and how much of a check
-/// is shown follows its role's [metrics] detail level (full, basic, aggregate).
+/// Large estates are why it writes text itself rather than building metric objects (as
+/// prometheus-cpp would): 200 000 checks are 400 000 series or more, and a label set per series per
+/// scrape. Here each check's label set is escaped once per plan and copied from a cache, and how
+/// much of a check is shown follows its role's [metrics] detail level (full, basic, aggregate).
 class MetricsRenderer {
  public:
   struct Source {

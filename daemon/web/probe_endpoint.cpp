@@ -1,8 +1,5 @@
 #include "daemon/web/probe_endpoint.hpp"
 
-#include <prometheus/metric_family.h>
-#include <prometheus/text_serializer.h>
-
 #include <algorithm>
 #include <array>
 #include <boost/asio/ip/address.hpp>
@@ -14,6 +11,7 @@
 #include <cstring>
 
 #include "collectors/prober.hpp"
+#include "daemon/exposition/text_writer.hpp"
 #include "daemon/web/query_string.hpp"
 
 namespace kscprobe {
@@ -32,25 +30,6 @@ HttpResponse text(unsigned status, std::string body) {
   r.status = status;
   r.body = std::move(body);
   return r;
-}
-
-using prometheus::ClientMetric;
-using prometheus::MetricFamily;
-using prometheus::MetricType;
-
-void gauge(MetricFamily& f, std::vector<ClientMetric::Label> labels, double v) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  m.gauge.value = v;
-  f.metric.push_back(std::move(m));
-}
-
-MetricFamily family(const char* name, const char* help) {
-  MetricFamily f;
-  f.name = name;
-  f.help = help;
-  f.type = MetricType::Gauge;
-  return f;
 }
 
 }  // namespace
@@ -180,68 +159,75 @@ asio::awaitable<HttpResponse> ProbeEndpoint::handle(HttpRequest req) {
   }
   --active_;
 
-  auto success = family("probe_success", "Whether the probe of the check succeeded.");
-  auto duration = family("probe_duration_seconds", "How long the probe took.");
-  auto dns = family("probe_dns_lookup_time_seconds", "How long the DNS lookup took.");
-  auto phase = family("probe_http_duration_seconds",
-                      "Duration of each phase of the probe (resolve, connect, tls, processing).");
-  auto icmp_phase = family("probe_icmp_duration_seconds",
-                           "Duration of each phase of the ICMP echo (resolve, rtt).");
-  auto status = family("probe_http_status_code", "HTTP status code of the response.");
-  auto expiry = family("probe_ssl_earliest_cert_expiry",
-                       "Expiry of the peer's leaf certificate (unix seconds).");
-  auto version = family("probe_tls_version_info", "TLS version of the handshake.");
-  auto chain = family("probe_ssl_last_chain_info", "Leaf certificate of the handshake.");
-  auto reason = family("probe_failure_info", "Why the probe of the check failed.");
+  // blackbox_exporter's families, each written whole (a family without samples is left out).
+  using exposition::append_label;
+  std::string body;
+  auto family = [&](const char* name, const char* help, auto&& each_check) {
+    exposition::FamilyWriter f(body, name, help, "gauge");
+    std::string labels;
+    for (std::size_t i = 0; i < owned->size(); ++i) {
+      labels.clear();
+      append_label(labels, "check", (*owned)[i].check);
+      each_check(f, labels, (*owned)[i], shared->results[i]);
+    }
+  };
+  using Family = exposition::FamilyWriter;
+  family("probe_success", "Whether the probe of the check succeeded.",
+         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
+           f.sample(l, {}, r.success ? 1.0 : 0.0);
+         });
+  family("probe_duration_seconds", "How long the probe took.",
+         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
+           f.sample(l, {}, r.duration);
+         });
+  family("probe_dns_lookup_time_seconds", "How long the DNS lookup took.",
+         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
+           f.sample(l, {}, std::max(0.0, r.phase(Phase::resolve)));
+         });
   static const char* phase_names[] = {"resolve", "connect", "tls", "processing"};
-  for (std::size_t i = 0; i < owned->size(); ++i) {
-    const auto& c = (*owned)[i];
-    const auto& r = shared->results[i];
-    std::vector<ClientMetric::Label> l{{"check", c.check}};
-    gauge(success, l, r.success ? 1 : 0);
-    gauge(duration, l, r.duration);
-    gauge(dns, l, std::max(0.0, r.phase(Phase::resolve)));
-    if (c.transport == Transport::http || c.transport == Transport::https) {
-      gauge(status, l, r.http_status);
-      for (int p = 0; p < kPhaseCount; ++p) {
-        if (r.phases[p] < 0) continue;
-        auto pl = l;
-        pl.push_back({"phase", phase_names[p]});
-        gauge(phase, pl, r.phases[p]);
-      }
-    }
-    if (c.transport == Transport::icmp) {
-      auto pl = l;
-      pl.push_back({"phase", "resolve"});
-      gauge(icmp_phase, pl, std::max(0.0, r.phase(Phase::resolve)));
-      if (r.phase(Phase::request) >= 0) {
-        pl.back().value = "rtt";
-        gauge(icmp_phase, pl, r.phase(Phase::request));
-      }
-    }
-    if (r.tls && r.tls->not_after > 0) {
-      gauge(expiry, l, static_cast<double>(r.tls->not_after));
-      auto vl = l;
-      vl.push_back({"version", r.tls->version});
-      gauge(version, vl, 1);
-      auto cl = l;
-      cl.push_back({"fingerprint_sha256", r.tls->fingerprint_sha256});
-      cl.push_back({"subject", r.tls->subject});
-      gauge(chain, cl, 1);
-    }
-    if (!r.success) {
-      auto rl = l;
-      rl.push_back({"reason", std::string(to_string(r.reason))});
-      gauge(reason, rl, 1);
-    }
-  }
-  std::vector<MetricFamily> families;
-  for (auto* f : {&success, &duration, &dns, &phase, &icmp_phase, &status, &expiry, &version,
-                  &chain, &reason})
-    if (!f->metric.empty()) families.push_back(std::move(*f));
+  family("probe_http_duration_seconds",
+         "Duration of each phase of the probe (resolve, connect, tls, processing).",
+         [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
+           if (c.transport != Transport::http && c.transport != Transport::https) return;
+           for (int p = 0; p < kPhaseCount; ++p)
+             if (r.phases[p] >= 0)
+               f.sample(l, exposition::label("phase", phase_names[p]), r.phases[p]);
+         });
+  family("probe_icmp_duration_seconds", "Duration of each phase of the ICMP echo (resolve, rtt).",
+         [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
+           if (c.transport != Transport::icmp) return;
+           f.sample(l, "phase=\"resolve\"", std::max(0.0, r.phase(Phase::resolve)));
+           if (r.phase(Phase::request) >= 0) f.sample(l, "phase=\"rtt\"", r.phase(Phase::request));
+         });
+  family("probe_http_status_code", "HTTP status code of the response.",
+         [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
+           if (c.transport == Transport::http || c.transport == Transport::https)
+             f.sample(l, {}, r.http_status);
+         });
+  family("probe_ssl_earliest_cert_expiry", "Expiry of the peer's leaf certificate (unix seconds).",
+         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
+           if (r.tls && r.tls->not_after > 0)
+             f.sample(l, {}, static_cast<double>(r.tls->not_after));
+         });
+  family("probe_tls_version_info", "TLS version of the handshake.",
+         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
+           if (r.tls && r.tls->not_after > 0)
+             f.sample(l, exposition::label("version", r.tls->version), 1.0);
+         });
+  family("probe_ssl_last_chain_info", "Leaf certificate of the handshake.",
+         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
+           if (!r.tls || r.tls->not_after <= 0) return;
+           std::string extra = exposition::label("fingerprint_sha256", r.tls->fingerprint_sha256);
+           append_label(extra, "subject", r.tls->subject);
+           f.sample(l, extra, 1.0);
+         });
+  family("probe_failure_info", "Why the probe of the check failed.",
+         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
+           if (!r.success) f.sample(l, exposition::label("reason", to_string(r.reason)), 1.0);
+         });
   HttpResponse res;
   res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  res.body = prometheus::TextSerializer().Serialize(families);
+  res.body = std::move(body);
   res.compressible = true;
   co_return res;
 }

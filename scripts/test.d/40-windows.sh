@@ -2,7 +2,7 @@
 # Windows, as far as Linux can prove it, with mingw-w64 and wine:
 # 1. Portability: every shared translation unit (config/, collectors/, daemon/ with main.cpp,
 #    simulator/, and windows-service/service_app.cpp, the full service body) compiles for
-#    Windows (-fsyntax-only, with Linux's OpenSSL and prometheus-cpp headers since Debian has no
+#    Windows (-fsyntax-only, with Linux's OpenSSL headers since Debian has no
 #    mingw builds of them), with a guard that rejects POSIX headers MSVC does not have.
 # 2. A reduced kscprobe.exe (service host, configuration loader, catalog, plan, logger, bcrypt,
 #    Event Log message table from windmc/windres, a Beast health/metrics endpoint) and
@@ -59,11 +59,11 @@ parallel2() {
 
 echo "--- headers for mingw"
 # mingw does not search /usr/include: a folder of links to the header-only libraries it needs,
-# plus, for the compile-only check, OpenSSL (with Linux's configuration.h), prometheus-cpp,
+# plus, for the compile-only check, OpenSSL (with Linux's configuration.h),
 # yaml-cpp, CLI11 and zlib headers.
 inc="$work/inc"
 mkdir -p "$inc/openssl"
-for d in boost fmt spdlog toml++ prometheus yaml-cpp CLI zlib.h zconf.h; do
+for d in boost fmt spdlog toml++ yaml-cpp CLI zlib.h zconf.h; do
   ln -s "/usr/include/$d" "$inc/$d"
 done
 ln -s /usr/include/openssl/* /usr/include/x86_64-linux-gnu/openssl/* "$inc/openssl/"
@@ -92,7 +92,7 @@ cd "$work" || exit 1
 mapfile -t cmd <cxx.args
 name=${src//\//_}
 if [[ $mode == check ]]; then
-  out=(-fsyntax-only -DPROMETHEUS_CPP_CORE_STATIC_DEFINE -DYAML_CPP_STATIC_DEFINE
+  out=(-fsyntax-only -DYAML_CPP_STATIC_DEFINE
     -DBOOST_ASIO_SEPARATE_COMPILATION -DBOOST_BEAST_SEPARATE_COMPILATION -DBOOST_ASIO_NO_DEPRECATED)
 else
   out=(-O1 -c -o "obj/${name%.cpp}.o")

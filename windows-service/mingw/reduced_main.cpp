@@ -1,5 +1,5 @@
 // The reduced Windows build made with mingw-w64 on Linux (scripts/test.d/40-windows.sh).
-// Debian ships no mingw OpenSSL or prometheus-cpp, so this binary runs the real service host
+// Debian ships no mingw OpenSSL, so this binary runs the real service host
 // (windows-service/service_framework.cpp), configuration loader, catalog, plan expansion and
 // logger, with a small Beast endpoint (/-/healthy, /-/ready, /metrics with the plan's sizes)
 // standing in for the App. The MSVC build (windows-service/service_app.cpp) runs the full App
@@ -153,7 +153,7 @@ int body(winsvc::ServiceContext& ctx, const std::vector<std::string>& args) {
                                  {"targets", std::to_string(s.plan->targets.size())},
                                  {"checks", std::to_string(s.plan->checks.size())},
                                  {"listen_address", bound},
-                                 {"build", "reduced (mingw-w64: no probers, no prometheus-cpp)"}});
+                                 {"build", "reduced (mingw-w64: no probers)"}});
   ctx.event(winsvc::EventId::started, "listening on " + bound);
   io.run();
   log::info("kscprobe stopped");
