@@ -286,7 +286,7 @@ struct App::Impl {
   asio::awaitable<HttpResponse> metrics_gzip() {
     // A reload during a pause abandons that render (it would mix two plans): start again.
     for (int attempt = 0; attempt < 3; ++attempt) {
-      const double cpu_start = thread_cpu_seconds();
+      const double cpu_start = platform::thread_cpu_seconds();
       double cpu_paused = 0;  // what the loop did for others while the render waited
       GzipStream gzip;
       std::size_t bytes = 0;
@@ -299,13 +299,13 @@ struct App::Impl {
       };
       chunks.behind = [&] { return gzip.pending() >= kGzipBacklog; };
       chunks.drain = [&]() -> asio::awaitable<void> {
-        const double paused_at = thread_cpu_seconds();
+        const double paused_at = platform::thread_cpu_seconds();
         asio::steady_timer timer(io.get_executor());
         while (gzip.pending() >= kGzipBacklog / 2) {
           timer.expires_after(std::chrono::milliseconds(2));
           co_await timer.async_wait(asio::use_awaitable);
         }
-        cpu_paused += thread_cpu_seconds() - paused_at;
+        cpu_paused += platform::thread_cpu_seconds() - paused_at;
       };
       std::string text;
       write_self_metrics(text);
@@ -313,7 +313,7 @@ struct App::Impl {
           {table.plan_ptr() ? &table : nullptr, &scheduler}, text, &chunks);
       if (!whole) continue;
       chunks.flush(text);
-      renderer->set_last_render(thread_cpu_seconds() - cpu_start - cpu_paused, bytes);
+      renderer->set_last_render(platform::thread_cpu_seconds() - cpu_start - cpu_paused, bytes);
       HttpResponse res;
       res.content_type = "text/plain; version=0.0.4; charset=utf-8";
       res.headers.push_back({"Vary", "Accept-Encoding"});
@@ -335,12 +335,12 @@ struct App::Impl {
   }
 
   std::string render() const {
-    double cpu_start = thread_cpu_seconds();
+    double cpu_start = platform::thread_cpu_seconds();
     std::string out;
     out.reserve(renderer->last_bytes() + renderer->last_bytes() / 16);
     write_self_metrics(out);
     renderer->render({table.plan_ptr() ? &table : nullptr, &scheduler}, out);
-    renderer->set_last_render(thread_cpu_seconds() - cpu_start, out.size());
+    renderer->set_last_render(platform::thread_cpu_seconds() - cpu_start, out.size());
     return out;
   }
 
@@ -348,9 +348,9 @@ struct App::Impl {
     if (options.hooks.reloading) options.hooks.reloading();
     // How long the event loop is held: probes and scrapes wait for a reload to finish.
     auto start = std::chrono::steady_clock::now();
-    double cpu_start = thread_cpu_seconds();
+    double cpu_start = platform::thread_cpu_seconds();
     bool ok = reload_inner(error_text);
-    double cpu = thread_cpu_seconds() - cpu_start;
+    double cpu = platform::thread_cpu_seconds() - cpu_start;
     std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
     log::info("configuration reload time", {{"success", ok ? "1" : "0"},
                                             {"seconds", std::to_string(wall.count())},

@@ -58,4 +58,32 @@ inline int socket_errno(int value) {
 #endif
 }
 
+/// Whether a UDP socket error (as a <cerrno> value) is the ICMP port unreachable of its peer:
+/// ECONNREFUSED, and on Windows also ECONNRESET, which is how Winsock reports it.
+inline bool is_udp_port_unreachable(int errno_value) {
+#ifdef _WIN32
+  return errno_value == ECONNREFUSED || errno_value == ECONNRESET;
+#else
+  return errno_value == ECONNREFUSED;
+#endif
+}
+
+/// A plain connected UDP socket learns of ICMP port unreachable and admin-prohibited only; with
+/// IP_RECVERR (Linux) the kernel also reports host and network unreachable. Elsewhere a no-op
+/// (Windows' option of that name differs).
+template <class NativeSocket>
+inline void enable_udp_icmp_errors(NativeSocket socket, bool v6) {
+#if defined(IP_RECVERR) && defined(IPV6_RECVERR) && !defined(_WIN32)
+  int one = 1;
+  if (v6) {
+    ::setsockopt(socket, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one);
+  } else {
+    ::setsockopt(socket, IPPROTO_IP, IP_RECVERR, &one, sizeof one);
+  }
+#else
+  (void)socket;
+  (void)v6;
+#endif
+}
+
 }  // namespace kscprobe::platform

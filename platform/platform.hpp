@@ -64,6 +64,17 @@ inline bool sync_file(std::FILE* f) {
 #endif
 }
 
+/// CPU time of the calling thread, in seconds (CLOCK_THREAD_CPUTIME_ID where there is one; else
+/// the process's, from std::clock): to measure work done on the event loop's thread.
+inline double thread_cpu_seconds() {
+#ifdef CLOCK_THREAD_CPUTIME_ID
+  timespec ts{};
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+#endif
+  return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+}
+
 /// The signal that asks the daemon to re-read its configuration: SIGHUP. Windows has no such
 /// signal (the service's reload control and POST /-/reload do it there): 0, never delivered.
 #ifdef SIGHUP

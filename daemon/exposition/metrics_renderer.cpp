@@ -15,6 +15,7 @@
 #include "daemon/exposition/text_writer.hpp"
 #include "daemon/runtime/result_table.hpp"
 #include "daemon/runtime/scheduler.hpp"
+#include "platform/platform.hpp"
 
 namespace kscprobe {
 
@@ -127,15 +128,6 @@ struct MetricsRenderer::Cache {
 
 MetricsRenderer::MetricsRenderer() : cache_(std::make_unique<Cache>()) {}
 MetricsRenderer::~MetricsRenderer() = default;
-
-double thread_cpu_seconds() {
-#ifdef CLOCK_THREAD_CPUTIME_ID
-  timespec ts{};
-  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-#endif
-  return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
-}
 
 // Between two checks, after a piece went out: lets the consumer catch up, the event loop running
 // meanwhile, and gives up the render when a reload replaced the plan. A statement of its own:

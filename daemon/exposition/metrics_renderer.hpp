@@ -70,7 +70,4 @@ class MetricsRenderer {
   std::size_t last_bytes_ = 0;
 };
 
-/// CPU time of the calling thread, in seconds (to measure a render on the event loop).
-double thread_cpu_seconds();
-
 }  // namespace kscprobe

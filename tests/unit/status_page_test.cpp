@@ -11,6 +11,7 @@
 
 #include "daemon/exposition/metrics_renderer.hpp"
 #include "daemon/runtime/result_table.hpp"
+#include "platform/platform.hpp"
 #include "tests/common/child_process.hpp"
 
 using namespace kscprobe;
@@ -443,9 +444,9 @@ TEST(StatusPage, TwoHundredThousandChecksMakeASmallPage) {
   for (const char* q : {"", "format=json", "format=text", "state=down&site=paris&offset=1000",
                         "limit=1000", "target=host-99"}) {
     auto start = std::chrono::steady_clock::now();
-    double cpu = thread_cpu_seconds();
+    double cpu = platform::thread_cpu_seconds();
     std::string body = page(t, q, now);
-    double cpu_ms = (thread_cpu_seconds() - cpu) * 1000;
+    double cpu_ms = (platform::thread_cpu_seconds() - cpu) * 1000;
     double wall_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     std::printf("status page for 200000 checks, query '%s': %zu bytes, %.1f ms CPU, %.1f ms\n", q,
