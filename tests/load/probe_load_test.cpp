@@ -143,8 +143,8 @@ TEST(ProbeLoad, ManyProbesLeaveNoFdSocketOrMemoryBehind) {
   auto received = std::make_shared<std::string>();
   std::uint16_t udp_silent = start_udp_server(peers.io(), loopback_v4(), false, received);
   asio::io_context io;
-  std::uint16_t closed_tcp = closed_tcp_port(io, loopback_v4());
-  std::uint16_t closed_udp = closed_udp_port(io, loopback_v4());
+  std::uint16_t closed_tcp = closed_tcp_port(loopback_v4());
+  std::uint16_t closed_udp = closed_udp_port(loopback_v4());
   peers.start();
 
   // The mix: mostly cheap connects (open and refused), some silent ports that cost a whole
@@ -215,7 +215,8 @@ TEST(ProbeLoad, SilentProbesEndAtTheirTimeout) {
   PeerThread peers;
   FullBacklogListener silent_tcp;
   ASSERT_TRUE(silent_tcp.queue_full());
-  std::uint16_t silent_tls = start_silent_after_hello(peers.io(), loopback_v4());
+  std::uint16_t silent_tls =
+      start_peer(peers.io(), loopback_v4(), {.conduct = Conduct::silent_after_hello});
   std::uint16_t stall_http = start_header_stall(peers.io());
   auto received = std::make_shared<std::string>();
   std::uint16_t udp_silent = start_udp_server(peers.io(), loopback_v4(), false, received);
@@ -533,9 +534,12 @@ struct DaemonTally {
 DaemonTally tally(const std::string& metrics) {
   DaemonTally t;
   std::string malformed;
-  const std::vector<Sample> samples = parse_samples(metrics, &malformed);
-  EXPECT_EQ(malformed, "") << "a malformed line in /metrics";
-  for (const Sample& s : samples) {
+  // Line by line: the scrape is read in this process, beside the daemon whose memory is measured.
+  for_each_line(metrics, [&](std::string_view line) {
+    Sample s;
+    LineKind kind = parse_line(line, &s);
+    if (kind == LineKind::malformed && malformed.empty()) malformed = line;
+    if (kind != LineKind::sample) return;
     const auto value = static_cast<long>(s.value);
     if (s.name == "kscprobe_probes_total") {
       t.probes += value;
@@ -546,7 +550,8 @@ DaemonTally tally(const std::string& metrics) {
       if (s.value == 0) ++t.down[s.label("check")];
       if (s.value == 1) ++t.up;
     }
-  }
+  });
+  EXPECT_EQ(malformed, "") << "a malformed line in /metrics";
   return t;
 }
 
@@ -562,11 +567,8 @@ TEST(ProbeLoad, TheDaemonsLaunchPathRecordsEveryProbeWithItsReason) {
   auto received = std::make_shared<std::string>();
   std::uint16_t udp_silent = start_udp_server(peers.io(), loopback_v4(), false, received);
   std::uint16_t closed_tcp, closed_udp;
-  {
-    asio::io_context scratch;
-    closed_tcp = closed_tcp_port(scratch, loopback_v4());
-    closed_udp = closed_udp_port(scratch, loopback_v4());
-  }
+  closed_tcp = closed_tcp_port(loopback_v4());
+  closed_udp = closed_udp_port(loopback_v4());
   peers.start();
 
   // Every target: two open TCP ports, a refused one, a refused and a silent UDP port; one in

@@ -47,7 +47,7 @@ class ChildProcess {
   /// In the caller's environment, stdout and stderr captured to the given files.
   ChildProcess(const std::vector<std::string>& argv, const std::string& out_path,
                const std::string& err_path)
-      : ChildProcess(argv, ChildOptions{.stdout_path = out_path, .stderr_path = err_path}) {}
+      : ChildProcess(argv, files(out_path, err_path)) {}
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -84,6 +84,12 @@ class ChildProcess {
   std::optional<unsigned> wait_listen_port(std::chrono::milliseconds limit);
 
  private:
+  static ChildOptions files(const std::string& out_path, const std::string& err_path) {
+    ChildOptions o;
+    o.stdout_path = out_path;
+    o.stderr_path = err_path;
+    return o;
+  }
   void reaped(int status);
 
   pid_t pid_ = -1;

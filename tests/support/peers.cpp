@@ -63,17 +63,20 @@ asio::awaitable<bool> read_request_head(Stream& stream) {
 
 template <class Stream>
 asio::awaitable<void> stall_after_headers(Stream& stream, const PeerOptions& options) {
-  if (!co_await read_request_head(stream)) co_return;
+  const bool complete = co_await read_request_head(stream);
+  if (!complete) co_return;
   co_await asio::async_write(stream, asio::buffer(options.bytes), kTuple);
   co_await drain(stream);
 }
 
-// Reads the client's first bytes (a ClientHello); false when the client went away instead.
-asio::awaitable<bool> read_hello(tcp::socket& socket, const PeerOptions& options) {
-  std::array<char, 16384> buffer;
+// Reads the client's first bytes (a ClientHello) into `buffer`; the error when the client went
+// away instead.
+asio::awaitable<boost::system::error_code> read_hello(tcp::socket& socket,
+                                                      std::array<char, 16384>& buffer,
+                                                      const PeerOptions& options) {
   auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), kTuple);
   if (options.on_first_read) options.on_first_read();
-  co_return !ec;
+  co_return ec;
 }
 
 asio::awaitable<void> session(tcp::socket socket, std::shared_ptr<const PeerOptions> options) {
@@ -85,45 +88,38 @@ asio::awaitable<void> session(tcp::socket socket, std::shared_ptr<const PeerOpti
       if (!ec) socket.close(ec);
     });
   }
+  const Conduct conduct = options->conduct;
   boost::system::error_code ignored;
-  switch (options->conduct) {
-    case Conduct::hold:
-      co_await pause(options->keep);
-      break;
-    case Conduct::close_at_once:
-      socket.close(ignored);
-      break;
-    case Conduct::silent_after_hello:
-      if (co_await read_hello(socket, *options)) co_await pause(options->keep);
-      break;
-    case Conduct::garbage_after_hello:
-      if (co_await read_hello(socket, *options)) {
-        co_await asio::async_write(socket, asio::buffer(options->bytes), kTuple);
-        co_await pause(options->keep);
-      }
-      break;
-    case Conduct::close_after_hello:
-      if (co_await read_hello(socket, *options)) {
-        socket.shutdown(tcp::socket::shutdown_both, ignored);
-        socket.close(ignored);
-      }
-      break;
-    case Conduct::reset_after_hello:
-      if (co_await read_hello(socket, *options)) {
-        // Linger 0: close() sends RST instead of FIN, in the middle of the client's handshake.
-        socket.set_option(asio::socket_base::linger(true, 0), ignored);
-        socket.close(ignored);
-      }
-      break;
-    case Conduct::stall_after_headers:
-      if (options->tls) {
-        ssl::stream<tcp::socket&> stream(socket, *options->tls);
-        auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kTuple);
-        if (!ec) co_await stall_after_headers(stream, *options);
-      } else {
-        co_await stall_after_headers(socket, *options);
-      }
-      break;
+  std::array<char, 16384> buffer;
+  boost::system::error_code hello_ec;
+  if (conduct == Conduct::silent_after_hello || conduct == Conduct::garbage_after_hello ||
+      conduct == Conduct::close_after_hello || conduct == Conduct::reset_after_hello) {
+    hello_ec = co_await read_hello(socket, buffer, *options);
+  }
+  if (conduct == Conduct::hold) {
+    co_await pause(options->keep);
+  } else if (conduct == Conduct::close_at_once) {
+    socket.close(ignored);
+  } else if (hello_ec) {
+    // The client went away before its first bytes: nothing more to do.
+  } else if (conduct == Conduct::silent_after_hello) {
+    co_await pause(options->keep);
+  } else if (conduct == Conduct::garbage_after_hello) {
+    co_await asio::async_write(socket, asio::buffer(options->bytes), kTuple);
+    co_await pause(options->keep);
+  } else if (conduct == Conduct::close_after_hello) {
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+  } else if (conduct == Conduct::reset_after_hello) {
+    // Linger 0: close() sends RST instead of FIN, in the middle of the client's handshake.
+    socket.set_option(asio::socket_base::linger(true, 0), ignored);
+    socket.close(ignored);
+  } else if (conduct == Conduct::stall_after_headers && options->tls) {
+    ssl::stream<tcp::socket&> stream(socket, *options->tls);
+    auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kTuple);
+    if (!ec) co_await stall_after_headers(stream, *options);
+  } else if (conduct == Conduct::stall_after_headers) {
+    co_await stall_after_headers(socket, *options);
   }
   cap.cancel();
 }
