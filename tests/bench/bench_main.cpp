@@ -48,11 +48,13 @@
 #include <vector>
 
 #include "tests/bench/bench_estate.hpp"
-#include "tests/bench/child_process.hpp"
-#include "tests/bench/exposition.hpp"
-#include "tests/bench/http_fetch.hpp"
 #include "tests/bench/json_out.hpp"
+#include "tests/bench/proc_usage.hpp"
 #include "tests/bench/scrape_driver.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/exposition.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/http_client.hpp"
 
 #ifndef KSCPROBE_BIN
 #define KSCPROBE_BIN "kscprobe"
@@ -63,6 +65,53 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
+using test::bucket_delta;
+using test::Buckets;
+using test::ChildProcess;
+using test::gunzip;
+using test::histogram_buckets;
+using test::histogram_quantile;
+using test::HttpReply;
+using test::Labels;
+using test::quantile_bucket_bound;
+using test::series_count;
+using test::sum_samples;
+
+/// A child of the benchmark: stdout and stderr appended to `log`, SIGTERM if the benchmark dies
+/// first (no prober outlives a run), SIGTERM then SIGKILL after 5 s when it goes out of scope.
+test::ChildOptions logged_to(const std::string& log) {
+  test::ChildOptions o;
+  o.stdout_path = log;
+  o.append = true;
+  o.search_path = true;
+  o.die_with_parent = true;
+  o.stop_grace = 5s;
+  return o;
+}
+
+/// One HTTP/1.1 GET on a fresh connection, as Prometheus sends it (gzip accepted when asked).
+HttpReply http_get(const std::string& host, std::uint16_t port, const std::string& target,
+                   bool gzip, std::chrono::milliseconds timeout) {
+  test::HttpRequest request;
+  request.host = host;
+  request.port = port;
+  request.target = target;
+  request.version = 11;
+  request.timeout = timeout;
+  request.headers = {{"Host", host + ":" + std::to_string(port)}, {"User-Agent", "kscprobe-bench"}};
+  if (gzip) request.headers.push_back({"Accept-Encoding", "gzip"});
+  return test::fetch(request);
+}
+
+/// The first line of what a command prints (stdout and stderr), within `timeout`.
+std::string command_first_line(const std::vector<std::string>& argv,
+                               std::chrono::milliseconds timeout = 5s) {
+  std::string out;
+  test::run(argv, &out, timeout);
+  out = out.substr(0, out.find('\n'));
+  while (!out.empty() && out.back() == '\r') out.pop_back();
+  return out;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios and options
@@ -498,11 +547,11 @@ Daemon start_kscprobe(const Options& options, const std::string& config, const s
                                    "--web.listen-address=127.0.0.1:0"};
   argv.insert(argv.end(), options.kscprobe_args.begin(), options.kscprobe_args.end());
   auto start = Clock::now();
-  d.process = std::make_unique<ChildProcess>(argv, log);
+  d.process = std::make_unique<ChildProcess>(argv, logged_to(log));
   // The bound port is in the start-up line: listen_address=127.0.0.1:PORT (logfmt or JSON).
   while (since(start) < ready_timeout_s && d.port == 0) {
     if (!d.process->running()) break;
-    std::string text = d.process->log();
+    std::string text = d.process->out();
     auto at = text.find("listen_address");
     if (at != std::string::npos) {
       auto ip = text.find("127.0.0.1:", at);
@@ -517,7 +566,7 @@ Daemon start_kscprobe(const Options& options, const std::string& config, const s
     std::string how = d.process->exit_description();
     d.error = (how.empty() ? "kscprobe did not become ready in time:"
                            : "kscprobe " + how + " before it was ready:") +
-              log_tail(d.process->log(), 6);
+              log_tail(d.process->out(), 6);
     d.process->stop();
     return d;
   }
@@ -539,7 +588,7 @@ Fetch fetch(pid_t pid, std::uint16_t port, const std::string& path, bool gzip) {
   s.start = Clock::now();
   s.reply = http_get("127.0.0.1", port, path, gzip, 300s);
   s.cpu_s = cpu_delta(before, read_usage(pid));
-  s.text = s.reply.content_encoding == "gzip" ? gunzip(s.reply.body) : s.reply.body;
+  s.text = s.reply.header("Content-Encoding") == "gzip" ? gunzip(s.reply.body) : s.reply.body;
   return s;
 }
 
@@ -562,7 +611,7 @@ struct Window {
   double seconds() const { return between(t0, t1); }
   double cpu() const { return cpu_delta(u0, u1); }
   /// Delta of a counter (all label sets holding `with`) between the first and last scrapes.
-  double delta(std::string_view name, const std::vector<std::string_view>& with = {}) const {
+  double delta(std::string_view name, const Labels& with = {}) const {
     return sum_samples(last.text, name, with).sum - sum_samples(first.text, name, with).sum;
   }
   double counter_seconds() const { return between(first.start, last.start); }
@@ -699,7 +748,7 @@ ProberResult kscprobe_rate(const Options& options, const RateSpec& spec,
   RssSampler rss(d.process->pid());
   if (!sleep_while_running(*d.process, spec.warmup_s)) {
     r.error = "kscprobe " + d.process->exit_description() +
-              " during warm-up:" + log_tail(d.process->log(), 6);
+              " during warm-up:" + log_tail(d.process->out(), 6);
     return r;
   }
   Window w = measure_window(*d.process, d.port, estate, spec.window_s);
@@ -708,7 +757,7 @@ ProberResult kscprobe_rate(const Options& options, const RateSpec& spec,
   d.process->stop();
   if (!w.alive) {
     r.error = "kscprobe " + d.process->exit_description() +
-              " during the window:" + log_tail(d.process->log(), 6);
+              " during the window:" + log_tail(d.process->out(), 6);
     return r;
   }
   if (w.first.reply.status != 200 || w.last.reply.status != 200) {
@@ -725,8 +774,8 @@ ProberResult kscprobe_rate(const Options& options, const RateSpec& spec,
   r.attempts_per_s = probes / span;
   r.failed_per_s = failures / span;
   r.succeeded_per_s = (probes - failures) / span;
-  r.refused_per_s = w.delta("kscprobe_probe_failures_total", {"reason=\"refused\""}) / span;
-  r.timed_out_per_s = w.delta("kscprobe_probe_failures_total", {"reason=\"timeout\""}) / span;
+  r.refused_per_s = w.delta("kscprobe_probe_failures_total", {{"reason", "refused"}}) / span;
+  r.timed_out_per_s = w.delta("kscprobe_probe_failures_total", {{"reason", "timeout"}}) / span;
   if (r.attempts_per_s > 0) r.cpu_ms_per_probe = r.cpu_s / r.window_s / r.attempts_per_s * 1000;
   r.skipped = w.delta("kscprobe_scheduler_skipped_total");
   r.peak_rss_mb = rss.peak_mb();
@@ -767,9 +816,9 @@ ProberResult blackbox_rate(const Options& options, const RateSpec& spec,
   std::uint16_t port = free_port();
   ChildProcess bb({options.blackbox, "--config.file=" + dir + "/blackbox.yml",
                    "--web.listen-address=127.0.0.1:" + std::to_string(port)},
-                  dir + "/blackbox.log");
+                  logged_to(dir + "/blackbox.log"));
   if (!wait_http_ok(bb, port, "/-/healthy", 30)) {
-    r.error = "blackbox_exporter did not start:" + log_tail(bb.log(), 6);
+    r.error = "blackbox_exporter did not start:" + log_tail(bb.out(), 6);
     return r;
   }
   RssSampler rss(bb.pid());
@@ -802,7 +851,7 @@ ProberResult blackbox_rate(const Options& options, const RateSpec& spec,
   rss.stop();
   bb.stop();
   if (!alive) {
-    r.error = "blackbox_exporter " + bb.exit_description() + ":" + log_tail(bb.log(), 6);
+    r.error = "blackbox_exporter " + bb.exit_description() + ":" + log_tail(bb.out(), 6);
     return r;
   }
   r.window_s = between(t0, t1);
@@ -844,7 +893,7 @@ ProberResult openssl_s_time(const Options& options, const std::vector<std::strin
     const std::string log = dir + format("/s_time-%d.log", i);
     ChildProcess p({options.openssl, "s_time", "-connect", host + ":" + std::to_string(kTlsPort),
                     "-new", "-time", std::to_string(each)},
-                   log);
+                   logged_to(log));
     if (sleep_while_running(p, each + 30)) {
       p.stop();
       r.error = "openssl s_time did not finish";
@@ -1135,14 +1184,14 @@ JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstat
   std::fflush(stdout);
   if (!sleep_while_running(*d.process, spec.warmup_s)) {
     std::string e = "kscprobe " + d.process->exit_description() +
-                    " during warm-up:" + log_tail(d.process->log(), 6);
+                    " during warm-up:" + log_tail(d.process->out(), 6);
     std::printf("  %s\n", e.c_str());
     return o.flag("ok", false).str("error", e);
   }
   Window w = measure_window(*d.process, d.port, estate, spec.window_s);
   if (!w.alive || w.last.reply.status != 200) {
     std::string e = "kscprobe " + d.process->exit_description() + " during the window " +
-                    w.last.reply.error + ":" + log_tail(d.process->log(), 6);
+                    w.last.reply.error + ":" + log_tail(d.process->out(), 6);
     std::printf("  %s\n", e.c_str());
     return o.flag("ok", false).str("error", e);
   }
@@ -1156,12 +1205,13 @@ JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstat
   // Checks whose last probe was refused, by role: every UDP check of every refusing agent, and
   // nothing else. kscprobe_aggregate_checks counts every check at every detail level.
   const double refused_agent_checks =
-      sum_samples(end, "kscprobe_aggregate_checks", {"role=\"agent\"", "state=\"refused\""}).sum;
+      sum_samples(end, "kscprobe_aggregate_checks", {{"role", "agent"}, {"state", "refused"}}).sum;
   const double refused_checks =
-      sum_samples(end, "kscprobe_aggregate_checks", {"state=\"refused\""}).sum;
-  const auto failure_info = sum_samples(end, "kscprobe_probe_failure_info", {"reason=\"refused\""});
+      sum_samples(end, "kscprobe_aggregate_checks", {{"state", "refused"}}).sum;
+  const auto failure_info =
+      sum_samples(end, "kscprobe_probe_failure_info", {{"reason", "refused"}});
   const double refused_per_s =
-      w.delta("kscprobe_probe_failures_total", {"reason=\"refused\""}) / w.counter_seconds();
+      w.delta("kscprobe_probe_failures_total", {{"reason", "refused"}}) / w.counter_seconds();
   Lag lag = lag_between(w.first.text, end);
   const double hwm_mb = static_cast<double>(read_usage(pid).hwm_kib) / 1024;
   std::printf(
@@ -1382,9 +1432,7 @@ int run(int argc, char** argv) {
     return options.scenarios.empty() || options.scenarios.count(s) > 0;
   };
   if (options.workdir.empty()) {
-    char tmpl[] = "/tmp/kscprobe-bench-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    options.workdir = tmpl;
+    options.workdir = test::temp_dir("bench");
   }
   std::filesystem::create_directories(options.workdir);
   auto started = Clock::now();

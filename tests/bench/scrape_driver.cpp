@@ -14,7 +14,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "tests/bench/http_fetch.hpp"
+#include "tests/support/http_client.hpp"
 
 namespace kscprobe::bench {
 
@@ -134,7 +134,7 @@ struct ScrapeDriver::Impl {
     if (response.result() != http::status::ok) {
       bump(http_failed);
     } else if (beast::iequals(response[http::field::content_encoding], "gzip")) {
-      bump(probe_succeeded(gunzip(response.body())) ? succeeded : probe_failed);
+      bump(probe_succeeded(test::gunzip(response.body())) ? succeeded : probe_failed);
     } else {
       bump(probe_succeeded(response.body()) ? succeeded : probe_failed);
     }

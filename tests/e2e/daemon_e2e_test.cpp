@@ -5,7 +5,12 @@
 #include <map>
 #include <regex>
 
-#include "tests/e2e/process.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/exposition.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/http_client.hpp"
+
+namespace support = kscprobe::test;
 
 using namespace std::chrono_literals;
 
@@ -48,8 +53,8 @@ std::string fast_config(std::string toml) {
 /// A simulator and a daemon probing it, each a real process.
 class Estate {
  public:
-  explicit Estate(const std::string& prefix) : dir_(e2e::temp_dir()) {
-    sim_ = std::make_unique<e2e::Process>(
+  explicit Estate(const std::string& prefix) : dir_(support::temp_dir()) {
+    sim_ = std::make_unique<support::ChildProcess>(
         std::vector<std::string>{KSCPROBE_SIM_BIN, "--address-prefix", prefix, "--ephemeral-ports",
                                  "--write-config", dir_ + "/sim.toml", "--write-expectations",
                                  dir_ + "/expect.tsv"},
@@ -60,16 +65,17 @@ class Estate {
             },
             30s))
       throw std::runtime_error("simulator did not start: " + sim_->err());
-    config_ = fast_config(e2e::read_file(dir_ + "/sim.toml"));
-    e2e::write_file(config_path(), config_);
-    expectations_ = parse_expectations(e2e::read_file(dir_ + "/expect.tsv"));
+    config_ = fast_config(support::read_file(dir_ + "/sim.toml"));
+    support::write_file(config_path(), config_);
+    expectations_ = parse_expectations(support::read_file(dir_ + "/expect.tsv"));
   }
 
   void start_daemon(std::vector<std::string> extra = {}) {
     std::vector<std::string> argv{KSCPROBE_BIN, "--config.file=" + config_path(),
                                   "--web.listen-address=127.0.0.1:0"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    daemon_ = std::make_unique<e2e::Process>(argv, dir_ + "/daemon.out", dir_ + "/daemon.err");
+    daemon_ =
+        std::make_unique<support::ChildProcess>(argv, dir_ + "/daemon.out", dir_ + "/daemon.err");
     std::smatch m;
     std::regex re("listen_address=127\\.0\\.0\\.1:([0-9]+)");
     bool ok = daemon_->wait_output(
@@ -82,7 +88,7 @@ class Estate {
   }
 
   std::string metrics() {
-    auto r = e2e::http_request(port_, "GET", "/metrics");
+    auto r = support::http_request(port_, "GET", "/metrics");
     return r && r->status == 200 ? r->body : std::string();
   }
 
@@ -94,8 +100,8 @@ class Estate {
       text = metrics();
       bool all = !text.empty();
       for (const auto& e : expectations_) {
-        if (!e2e::sample(text, "kscprobe_probe_success",
-                         {{"target", e.target}, {"check", e.check}})) {
+        if (!support::sample(text, "kscprobe_probe_success",
+                             {{"target", e.target}, {"check", e.check}})) {
           all = false;
           break;
         }
@@ -110,15 +116,15 @@ class Estate {
   const std::string& dir() const { return dir_; }
   const std::string& config() const { return config_; }
   const std::vector<Expect>& expectations() const { return expectations_; }
-  e2e::Process& daemon() { return *daemon_; }
+  support::ChildProcess& daemon() { return *daemon_; }
   unsigned port() const { return port_; }
 
  private:
   std::string dir_;
   std::string config_;
   std::vector<Expect> expectations_;
-  std::unique_ptr<e2e::Process> sim_;
-  std::unique_ptr<e2e::Process> daemon_;
+  std::unique_ptr<support::ChildProcess> sim_;
+  std::unique_ptr<support::ChildProcess> daemon_;
   unsigned port_ = 0;
 };
 
@@ -134,42 +140,42 @@ TEST(E2E, MetricsMatchTheSimulatedEstateAndPassPromtool) {
   for (const auto& e : estate.expectations()) {
     SCOPED_TRACE(e.target + "/" + e.check);
     auto v =
-        e2e::sample(text, "kscprobe_probe_success", {{"target", e.target}, {"check", e.check}});
+        support::sample(text, "kscprobe_probe_success", {{"target", e.target}, {"check", e.check}});
     ASSERT_TRUE(v.has_value());
     EXPECT_EQ(*v, e.success ? 1.0 : 0.0);
     if (!e.success) {
       ++failures_seen;
-      auto f = e2e::sample(text, "kscprobe_probe_failures_total",
-                           {{"target", e.target}, {"check", e.check}, {"reason", e.reason}});
+      auto f = support::sample(text, "kscprobe_probe_failures_total",
+                               {{"target", e.target}, {"check", e.check}, {"reason", e.reason}});
       ASSERT_TRUE(f.has_value()) << "no failure counter with reason " << e.reason;
       EXPECT_GE(*f, 1.0);
     }
   }
   EXPECT_GE(failures_seen, 4);  // the estate has deliberately broken ports
   // Certificates: every successful TLS check reports an expiry in the future.
-  auto expiry = e2e::sample(text, "kscprobe_tls_cert_not_after_timestamp_seconds",
-                            {{"target", "ksc-demo"}, {"check", "agents_tls"}});
+  auto expiry = support::sample(text, "kscprobe_tls_cert_not_after_timestamp_seconds",
+                                {{"target", "ksc-demo"}, {"check", "agents_tls"}});
   ASSERT_TRUE(expiry.has_value());
   EXPECT_GT(*expiry, static_cast<double>(std::time(nullptr)));
   EXPECT_TRUE(
-      e2e::sample(text, "kscprobe_tls_info", {{"target", "ksc-demo"}, {"version", "TLSv1.3"}}));
-  EXPECT_TRUE(e2e::sample(text, "kscprobe_probe_latency_seconds_bucket",
-                          {{"role", "server"}, {"check", "agents_tls"}, {"le", "+Inf"}}));
-  EXPECT_EQ(e2e::sample(text, "kscprobe_config_last_reload_successful", {}), 1.0);
-  EXPECT_TRUE(e2e::sample(text, "kscprobe_build_info", {}));
-  EXPECT_TRUE(e2e::sample(text, "kscprobe_checks", {{"role", "agent"}}));
+      support::sample(text, "kscprobe_tls_info", {{"target", "ksc-demo"}, {"version", "TLSv1.3"}}));
+  EXPECT_TRUE(support::sample(text, "kscprobe_probe_latency_seconds_bucket",
+                              {{"role", "server"}, {"check", "agents_tls"}, {"le", "+Inf"}}));
+  EXPECT_EQ(support::sample(text, "kscprobe_config_last_reload_successful", {}), 1.0);
+  EXPECT_TRUE(support::sample(text, "kscprobe_build_info", {}));
+  EXPECT_TRUE(support::sample(text, "kscprobe_checks", {{"role", "agent"}}));
 
   std::string out;
-  int rc = e2e::run({"promtool", "check", "metrics"}, &out, 60s, text);
+  int rc = support::run({"promtool", "check", "metrics"}, &out, 60s, text);
   EXPECT_EQ(rc, 0) << out;
 
-  auto healthy = e2e::http_request(estate.port(), "GET", "/-/healthy");
+  auto healthy = support::http_request(estate.port(), "GET", "/-/healthy");
   ASSERT_TRUE(healthy);
   EXPECT_EQ(healthy->status, 200);
-  auto ready = e2e::http_request(estate.port(), "GET", "/-/ready");
+  auto ready = support::http_request(estate.port(), "GET", "/-/ready");
   ASSERT_TRUE(ready);
   EXPECT_EQ(ready->status, 200);
-  auto missing = e2e::http_request(estate.port(), "GET", "/nope");
+  auto missing = support::http_request(estate.port(), "GET", "/nope");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
 }
@@ -178,58 +184,58 @@ TEST(E2E, ReloadKeepsCountersRejectsBadFilesAndSigtermStopsFast) {
   Estate estate("127.80");
   estate.start_daemon();
   std::string text = estate.wait_all_probed();
-  auto before =
-      e2e::sample(text, "kscprobe_probes_total", {{"target", "ksc-demo"}, {"check", "agents_tls"}});
+  auto before = support::sample(text, "kscprobe_probes_total",
+                                {{"target", "ksc-demo"}, {"check", "agents_tls"}});
   ASSERT_TRUE(before);
 
   // A good file with one more target: it appears, and unchanged checks keep their counters.
   std::string good = estate.config() +
                      "\n[[target]]\nname = \"extra-agent\"\nrole = \"agent\"\naddress = "
                      "\"127.80.9.9\"\n";
-  e2e::write_file(estate.config_path(), good);
+  support::write_file(estate.config_path(), good);
   estate.daemon().signal(SIGHUP);
   bool appeared = false;
   for (int i = 0; i < 100 && !appeared; ++i) {
     text = estate.metrics();
-    appeared = e2e::sample(text, "kscprobe_probe_success",
-                           {{"target", "extra-agent"}, {"check", "signal_udp"}})
+    appeared = support::sample(text, "kscprobe_probe_success",
+                               {{"target", "extra-agent"}, {"check", "signal_udp"}})
                    .has_value();
     if (!appeared) std::this_thread::sleep_for(100ms);
   }
   ASSERT_TRUE(appeared) << estate.daemon().err();
-  auto after =
-      e2e::sample(text, "kscprobe_probes_total", {{"target", "ksc-demo"}, {"check", "agents_tls"}});
+  auto after = support::sample(text, "kscprobe_probes_total",
+                               {{"target", "ksc-demo"}, {"check", "agents_tls"}});
   ASSERT_TRUE(after);
   EXPECT_GE(*after, *before);
   // Nothing listens on the extra agent's UDP ports: loopback answers ICMP port unreachable.
-  EXPECT_EQ(e2e::sample(text, "kscprobe_probe_success",
-                        {{"target", "extra-agent"}, {"check", "signal_udp"}}),
+  EXPECT_EQ(support::sample(text, "kscprobe_probe_success",
+                            {{"target", "extra-agent"}, {"check", "signal_udp"}}),
             0.0);
 
   // A bad file: logged with its position, the running plan stays, the gauge says so.
-  e2e::write_file(estate.config_path(),
-                  good + "\n[[target]]\nname = \"broken\"\nrole = \"sever\"\n");
+  support::write_file(estate.config_path(),
+                      good + "\n[[target]]\nname = \"broken\"\nrole = \"sever\"\n");
   estate.daemon().signal(SIGHUP);
   bool rejected = false;
   for (int i = 0; i < 100 && !rejected; ++i) {
     text = estate.metrics();
-    rejected = e2e::sample(text, "kscprobe_config_last_reload_successful", {}) == 0.0;
+    rejected = support::sample(text, "kscprobe_config_last_reload_successful", {}) == 0.0;
     if (!rejected) std::this_thread::sleep_for(100ms);
   }
   ASSERT_TRUE(rejected);
-  EXPECT_TRUE(e2e::sample(text, "kscprobe_probe_success",
-                          {{"target", "extra-agent"}, {"check", "signal_udp"}}));
-  EXPECT_FALSE(e2e::sample(text, "kscprobe_probe_success", {{"target", "broken"}}));
+  EXPECT_TRUE(support::sample(text, "kscprobe_probe_success",
+                              {{"target", "extra-agent"}, {"check", "signal_udp"}}));
+  EXPECT_FALSE(support::sample(text, "kscprobe_probe_success", {{"target", "broken"}}));
   std::string err = estate.daemon().err();
   EXPECT_NE(err.find("kscprobe.toml:"), std::string::npos) << err;
   EXPECT_NE(err.find("sever"), std::string::npos) << err;
 
   // The daemon keeps probing after the rejected reload.
-  auto probes1 =
-      e2e::sample(text, "kscprobe_probes_total", {{"target", "ksc-demo"}, {"check", "agents_tls"}});
+  auto probes1 = support::sample(text, "kscprobe_probes_total",
+                                 {{"target", "ksc-demo"}, {"check", "agents_tls"}});
   std::this_thread::sleep_for(2500ms);
-  auto probes2 = e2e::sample(estate.metrics(), "kscprobe_probes_total",
-                             {{"target", "ksc-demo"}, {"check", "agents_tls"}});
+  auto probes2 = support::sample(estate.metrics(), "kscprobe_probes_total",
+                                 {{"target", "ksc-demo"}, {"check", "agents_tls"}});
   ASSERT_TRUE(probes1 && probes2);
   EXPECT_GT(*probes2, *probes1);
 
@@ -244,46 +250,46 @@ TEST(E2E, ReloadKeepsCountersRejectsBadFilesAndSigtermStopsFast) {
 }
 
 TEST(E2E, ConfigCheckListsEveryErrorWithItsPosition) {
-  std::string dir = e2e::temp_dir();
+  std::string dir = support::temp_dir();
   std::string bad = dir + "/bad.toml";
-  e2e::write_file(bad,
-                  "[daemon]\n"
-                  "interval = \"10s\"\n"
-                  "timeout = \"20s\"\n"
-                  "\n"
-                  "[[target]]\n"
-                  "name = \"ksc01\"\n"
-                  "role = \"server\"\n"
-                  "adress = \"10.0.0.1\"\n");
+  support::write_file(bad,
+                      "[daemon]\n"
+                      "interval = \"10s\"\n"
+                      "timeout = \"20s\"\n"
+                      "\n"
+                      "[[target]]\n"
+                      "name = \"ksc01\"\n"
+                      "role = \"server\"\n"
+                      "adress = \"10.0.0.1\"\n");
   std::string out;
-  int rc = e2e::run({KSCPROBE_BIN, "--config.check", "--config.file=" + bad}, &out);
+  int rc = support::run({KSCPROBE_BIN, "--config.check", "--config.file=" + bad}, &out);
   EXPECT_EQ(rc, 1) << out;
   EXPECT_NE(out.find(bad + ":8:"), std::string::npos) << out;  // unknown key "adress"
   EXPECT_NE(out.find("adress"), std::string::npos) << out;
   EXPECT_NE(out.find(bad + ":3:"), std::string::npos) << out;  // timeout >= interval
 
   std::string good = dir + "/good.toml";
-  e2e::write_file(good,
-                  "[[target]]\nname = \"ksc01\"\nrole = \"server\"\naddress = \"127.0.0.1\"\n");
-  rc = e2e::run({KSCPROBE_BIN, "--config.check", "--config.file=" + good}, &out);
+  support::write_file(good,
+                      "[[target]]\nname = \"ksc01\"\nrole = \"server\"\naddress = \"127.0.0.1\"\n");
+  rc = support::run({KSCPROBE_BIN, "--config.check", "--config.file=" + good}, &out);
   EXPECT_EQ(rc, 0) << out;
 }
 
 TEST(E2E, ShardFlagSplitsTheTargetsAndRejectsABadShard) {
-  std::string dir = e2e::temp_dir();
+  std::string dir = support::temp_dir();
   std::string file = dir + "/agents.toml";
   std::string toml;
   for (int i = 0; i < 90; ++i)
     toml += "[[target]]\nname = \"pc-" + std::to_string(i) +
             "\"\nrole = \"agent\"\naddress = \"127.0.3." + std::to_string(i + 1) + "\"\n";
-  e2e::write_file(file, toml);
+  support::write_file(file, toml);
   // Three instances with one file: each checks a part, together all 90 targets.
   int total = 0;
   for (int i = 0; i < 3; ++i) {
     std::string out;
     std::string shard = std::to_string(i) + "/3";
-    int rc = e2e::run({KSCPROBE_BIN, "--config.check", "--config.file=" + file, "--shard=" + shard},
-                      &out);
+    int rc = support::run(
+        {KSCPROBE_BIN, "--config.check", "--config.file=" + file, "--shard=" + shard}, &out);
     ASSERT_EQ(rc, 0) << out;
     std::smatch m;
     ASSERT_TRUE(std::regex_search(out, m,
@@ -297,7 +303,8 @@ TEST(E2E, ShardFlagSplitsTheTargetsAndRejectsABadShard) {
   }
   EXPECT_EQ(total, 90);
   std::string out;
-  int rc = e2e::run({KSCPROBE_BIN, "--config.check", "--config.file=" + file, "--shard=3/3"}, &out);
+  int rc =
+      support::run({KSCPROBE_BIN, "--config.check", "--config.file=" + file, "--shard=3/3"}, &out);
   EXPECT_EQ(rc, 2) << out;
   EXPECT_NE(out.find("--shard: shard 3 does not exist with 3 shards"), std::string::npos) << out;
 }
@@ -305,7 +312,8 @@ TEST(E2E, ShardFlagSplitsTheTargetsAndRejectsABadShard) {
 TEST(E2E, OncePrintsATableAndFailsOnBrokenPorts) {
   Estate estate("127.81");
   std::string out;
-  int rc = e2e::run({KSCPROBE_BIN, "--once", "--config.file=" + estate.config_path()}, &out, 60s);
+  int rc =
+      support::run({KSCPROBE_BIN, "--once", "--config.file=" + estate.config_path()}, &out, 60s);
   EXPECT_EQ(rc, 1) << out;  // the estate has broken ports
   for (const auto& e : estate.expectations()) {
     SCOPED_TRACE(e.target + "/" + e.check);
@@ -323,18 +331,19 @@ TEST(E2E, OncePrintsATableAndFailsOnBrokenPorts) {
   EXPECT_NE(out.find("open|filtered"), std::string::npos);
 
   // No file: --probe with a role. Nothing listens on 127.79.0.1, so both UDP checks are refused.
-  rc = e2e::run({KSCPROBE_BIN, "--once", "--probe", "127.79.0.1", "--role", "agent"}, &out, 60s);
+  rc =
+      support::run({KSCPROBE_BIN, "--once", "--probe", "127.79.0.1", "--role", "agent"}, &out, 60s);
   EXPECT_EQ(rc, 1) << out;
   EXPECT_NE(out.find("signal_udp"), std::string::npos) << out;
   EXPECT_NE(out.find("refused"), std::string::npos) << out;
-  rc = e2e::run({KSCPROBE_BIN, "--once", "--probe", "127.79.0.1", "--role", "nope"}, &out, 60s);
+  rc = support::run({KSCPROBE_BIN, "--once", "--probe", "127.79.0.1", "--role", "nope"}, &out, 60s);
   EXPECT_EQ(rc, 1) << out;
   EXPECT_NE(out.find("nope"), std::string::npos) << out;
 }
 
 TEST(E2E, CatalogListsEveryCheck) {
   std::string out;
-  ASSERT_EQ(e2e::run({KSCPROBE_BIN, "--catalog"}, &out), 0);
+  ASSERT_EQ(support::run({KSCPROBE_BIN, "--catalog"}, &out), 0);
   for (const char* id :
        {"packages_http", "agents_tls", "shutdown_udp", "console_tls", "openapi_tls",
         "metrics_https", "gateway_tls", "signal_udp", "multicast_udp", "web_console_tls",
@@ -346,16 +355,16 @@ TEST(E2E, CatalogListsEveryCheck) {
 // The daemon that gets installed carries no simulator: its --demo names the executable that does.
 TEST(E2E, TheInstalledDaemonSendsDemoUsersToKscprobeDemo) {
   std::string out;
-  int rc = e2e::run({KSCPROBE_BIN, "--demo"}, &out);
+  int rc = support::run({KSCPROBE_BIN, "--demo"}, &out);
   EXPECT_EQ(rc, 2) << out;
   EXPECT_NE(out.find("run kscprobe-demo --demo"), std::string::npos) << out;
 }
 
 TEST(E2E, DemoModePrintsItsMetricsUrlAndServesIt) {
-  std::string dir = e2e::temp_dir();
-  e2e::Process demo({KSCPROBE_DEMO_BIN, "--demo", "--demo.ephemeral-ports",
-                     "--web.listen-address=127.0.0.1:0", "--log.format=json"},
-                    dir + "/out", dir + "/err");
+  std::string dir = support::temp_dir();
+  support::ChildProcess demo({KSCPROBE_DEMO_BIN, "--demo", "--demo.ephemeral-ports",
+                              "--web.listen-address=127.0.0.1:0", "--log.format=json"},
+                             dir + "/out", dir + "/err");
   std::smatch m;
   std::regex re("metrics: http://127\\.0\\.0\\.1:([0-9]+)/metrics");
   ASSERT_TRUE(demo.wait_output(
@@ -366,7 +375,7 @@ TEST(E2E, DemoModePrintsItsMetricsUrlAndServesIt) {
   unsigned port = static_cast<unsigned>(std::stoul(m[1].str()));
   bool seen = false;
   for (int i = 0; i < 100 && !seen; ++i) {
-    auto r = e2e::http_request(port, "GET", "/metrics");
+    auto r = support::http_request(port, "GET", "/metrics");
     seen = r && r->body.find("kscprobe_probe_success{") != std::string::npos;
     if (!seen) std::this_thread::sleep_for(100ms);
   }

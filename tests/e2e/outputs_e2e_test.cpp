@@ -5,41 +5,31 @@
 #include <filesystem>
 #include <regex>
 
-#include "tests/e2e/process.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/exposition.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/peers.hpp"
+
+namespace support = kscprobe::test;
 
 using namespace std::chrono_literals;
 
-namespace {
-
-unsigned free_loopback_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  unsigned port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  close(fd);
-  return port;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST(OutputsE2E, TextfileIsWrittenAtomicallyAndPushgatewayReceivesTheMetrics) {
-  std::string dir = e2e::temp_dir();
+  std::string dir = support::temp_dir();
   unsigned pgw_port = 0;
-  std::unique_ptr<e2e::Process> pgw;
+  std::unique_ptr<support::ChildProcess> pgw;
   for (int attempt = 0; attempt < 3 && !pgw; ++attempt) {
-    pgw_port = free_loopback_port();
-    auto p = std::make_unique<e2e::Process>(
+    pgw_port = support::closed_tcp_port();
+    auto p = std::make_unique<support::ChildProcess>(
         std::vector<std::string>{"/usr/bin/prometheus-pushgateway",
                                  "--web.listen-address=127.0.0.1:" + std::to_string(pgw_port)},
         dir + "/pgw.out", dir + "/pgw.err");
     bool up = false;
     for (int i = 0; i < 100 && !up; ++i) {
-      auto r = e2e::http_request(pgw_port, "GET", "/-/ready");
+      auto r = support::http_request(pgw_port, "GET", "/-/ready");
       up = r && r->status == 200;
       if (!up) {
         if (p->wait(50ms)) break;  // exited: port taken, try another
@@ -47,14 +37,15 @@ TEST(OutputsE2E, TextfileIsWrittenAtomicallyAndPushgatewayReceivesTheMetrics) {
     }
     if (up) pgw = std::move(p);
   }
-  ASSERT_TRUE(pgw) << e2e::read_file(dir + "/pgw.err");
+  ASSERT_TRUE(pgw) << support::read_file(dir + "/pgw.err");
 
   std::string config = dir + "/k.toml";
-  e2e::write_file(config,
-                  "[daemon]\ninterval = \"1s\"\ntimeout = \"500ms\"\n[[target]]\nname = \"lost\"\n"
-                  "role = \"agent\"\naddress = \"127.83.0.1\"\n");
+  support::write_file(
+      config,
+      "[daemon]\ninterval = \"1s\"\ntimeout = \"500ms\"\n[[target]]\nname = \"lost\"\n"
+      "role = \"agent\"\naddress = \"127.83.0.1\"\n");
   std::string textfile = dir + "/kscprobe.prom";
-  e2e::Process daemon(
+  support::ChildProcess daemon(
       {KSCPROBE_BIN, "--config.file=" + config, "--web.listen-address=127.0.0.1:0",
        "--write-textfile=" + textfile, "--write-textfile.interval=200ms",
        "--push.url=http://127.0.0.1:" + std::to_string(pgw_port), "--push.job=kscprobe-test",
@@ -64,7 +55,7 @@ TEST(OutputsE2E, TextfileIsWrittenAtomicallyAndPushgatewayReceivesTheMetrics) {
   bool probed = false;
   int reads = 0;
   for (int i = 0; i < 200 && !probed; ++i) {
-    std::string text = e2e::read_file(textfile);
+    std::string text = support::read_file(textfile);
     if (!text.empty()) {
       ++reads;
       ASSERT_EQ(text.back(), '\n');
@@ -77,18 +68,19 @@ TEST(OutputsE2E, TextfileIsWrittenAtomicallyAndPushgatewayReceivesTheMetrics) {
   ASSERT_TRUE(probed) << daemon.err();
   EXPECT_GT(reads, 0);
   std::string out;
-  EXPECT_EQ(e2e::run({"promtool", "check", "metrics"}, &out, 30s, e2e::read_file(textfile)), 0)
+  EXPECT_EQ(support::run({"promtool", "check", "metrics"}, &out, 30s, support::read_file(textfile)),
+            0)
       << out;
 
   // The Pushgateway holds the same series under the job and instance we named.
   bool pushed = false;
   for (int i = 0; i < 100 && !pushed; ++i) {
-    auto r = e2e::http_request(pgw_port, "GET", "/metrics");
-    pushed = r && e2e::sample(r->body, "kscprobe_probe_success",
-                              {{"job", "kscprobe-test"},
-                               {"instance", "host-a"},
-                               {"target", "lost"},
-                               {"check", "signal_udp"}})
+    auto r = support::http_request(pgw_port, "GET", "/metrics");
+    pushed = r && support::sample(r->body, "kscprobe_probe_success",
+                                  {{"job", "kscprobe-test"},
+                                   {"instance", "host-a"},
+                                   {"target", "lost"},
+                                   {"check", "signal_udp"}})
                       .has_value();
     if (!pushed) std::this_thread::sleep_for(100ms);
   }
@@ -106,18 +98,20 @@ TEST(OutputsE2E, TextfileIsWrittenAtomicallyAndPushgatewayReceivesTheMetrics) {
 }
 
 TEST(OutputsE2E, BadOutputSettingsAreRefusedAtStart) {
-  std::string dir = e2e::temp_dir();
+  std::string dir = support::temp_dir();
   std::string config = dir + "/k.toml";
-  e2e::write_file(config, "[[target]]\nname = \"a\"\nrole = \"agent\"\naddress = \"127.0.0.1\"\n");
+  support::write_file(config,
+                      "[[target]]\nname = \"a\"\nrole = \"agent\"\naddress = \"127.0.0.1\"\n");
   std::string out;
-  int rc = e2e::run({KSCPROBE_BIN, "--config.file=" + config, "--web.listen-address=127.0.0.1:0",
-                     "--write-textfile=/nonexistent-dir/k.prom"},
-                    &out, 10s);
+  int rc =
+      support::run({KSCPROBE_BIN, "--config.file=" + config, "--web.listen-address=127.0.0.1:0",
+                    "--write-textfile=/nonexistent-dir/k.prom"},
+                   &out, 10s);
   EXPECT_EQ(rc, 1) << out;
   EXPECT_NE(out.find("does not exist"), std::string::npos) << out;
-  rc = e2e::run({KSCPROBE_BIN, "--config.file=" + config, "--web.listen-address=127.0.0.1:0",
-                 "--push.url=https://pgw:9091"},
-                &out, 10s);
+  rc = support::run({KSCPROBE_BIN, "--config.file=" + config, "--web.listen-address=127.0.0.1:0",
+                     "--push.url=https://pgw:9091"},
+                    &out, 10s);
   EXPECT_EQ(rc, 1) << out;
   EXPECT_NE(out.find("http://"), std::string::npos) << out;
 }

@@ -9,7 +9,13 @@
 #include <memory>
 #include <regex>
 
-#include "tests/e2e/process.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/exposition.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/peers.hpp"
+
+namespace support = kscprobe::test;
 
 using namespace std::chrono_literals;
 
@@ -35,22 +41,6 @@ std::string find_prometheus() {
     }
   }
   return access("/usr/bin/prometheus", X_OK) == 0 ? "/usr/bin/prometheus" : "";
-}
-
-/// A loopback TCP port that was free a moment ago (bound to port 0, then closed).
-unsigned free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  unsigned port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  close(fd);
-  return port;
 }
 
 std::string url_encode(const std::string& s) {
@@ -125,9 +115,9 @@ class Prometheus {
   Prometheus(const std::string& binary, const std::string& dir) : dir_(dir) {
     // Another process may grab the free port between the probe and the bind: retry once.
     for (int attempt = 0; attempt < 2 && !port_; ++attempt) {
-      unsigned port = free_port();
+      unsigned port = support::closed_tcp_port();
       if (!port) continue;
-      auto p = std::make_unique<e2e::Process>(
+      auto p = std::make_unique<support::ChildProcess>(
           std::vector<std::string>{binary, "--config.file=" + dir + "/prometheus.yml",
                                    "--storage.tsdb.path=" + dir + "/data",
                                    "--web.listen-address=127.0.0.1:" + std::to_string(port)},
@@ -137,7 +127,7 @@ class Prometheus {
       auto end = std::chrono::steady_clock::now() + 10s;
       while (!ready && !exited && std::chrono::steady_clock::now() < end) {
         exited = p->wait(20ms).has_value();  // port taken, or a bad configuration
-        auto r = e2e::http_request(port, "GET", "/-/ready");
+        auto r = support::http_request(port, "GET", "/-/ready");
         ready = !exited && r && r->status == 200;
         if (!ready) std::this_thread::sleep_for(100ms);
       }
@@ -163,7 +153,7 @@ class Prometheus {
 
   /// GET of an API path; the body when Prometheus answered 200 with status "success".
   std::string api(const std::string& path_and_query) const {
-    auto r = e2e::http_request(port_, "GET", path_and_query);
+    auto r = support::http_request(port_, "GET", path_and_query);
     if (!r || r->status != 200 || r->body.find("\"status\":\"success\"") == std::string::npos)
       return {};
     return r->body;
@@ -201,7 +191,7 @@ class Prometheus {
 
  private:
   std::string dir_;
-  std::unique_ptr<e2e::Process> process_;
+  std::unique_ptr<support::ChildProcess> process_;
   unsigned port_ = 0;
   std::string log_;
 };
@@ -258,9 +248,9 @@ TEST(PrometheusE2E, ScrapesKscprobeAndFiresAlertsForBrokenPorts) {
   ASSERT_TRUE(fs::exists(rules_src)) << rules_src;
 
   // The simulated estate on 127.82.x.x, and kscprobe probing it every 2 s.
-  const std::string dir = e2e::temp_dir();
+  const std::string dir = support::temp_dir();
   RemoveUnlessFailed cleanup{dir};
-  e2e::Process sim(
+  support::ChildProcess sim(
       {KSCPROBE_SIM_BIN, "--address-prefix", "127.82", "--ephemeral-ports", "--write-config",
        dir + "/sim.toml", "--write-expectations", dir + "/expect.tsv"},
       dir + "/sim.out", dir + "/sim.err");
@@ -270,12 +260,12 @@ TEST(PrometheusE2E, ScrapesKscprobeAndFiresAlertsForBrokenPorts) {
       },
       10s))
       << sim.err();
-  const auto expectations = parse_expectations(e2e::read_file(dir + "/expect.tsv"));
+  const auto expectations = parse_expectations(support::read_file(dir + "/expect.tsv"));
   ASSERT_GE(expectations.size(), 20u);
-  e2e::write_file(dir + "/kscprobe.toml",
-                  fast_config(e2e::read_file(dir + "/sim.toml"), "127.82.9.1"));
+  support::write_file(dir + "/kscprobe.toml",
+                      fast_config(support::read_file(dir + "/sim.toml"), "127.82.9.1"));
 
-  e2e::Process daemon(
+  support::ChildProcess daemon(
       {KSCPROBE_BIN, "--config.file=" + dir + "/kscprobe.toml", "--web.listen-address=127.0.0.1:0"},
       dir + "/daemon.out", dir + "/daemon.err");
   std::smatch m;
@@ -291,7 +281,7 @@ TEST(PrometheusE2E, ScrapesKscprobeAndFiresAlertsForBrokenPorts) {
   const std::string kscprobe_port = m[1].str();
 
   // Prometheus: scrape every second, evaluate the shipped rules (shortened) every second.
-  e2e::write_file(dir + "/kscprobe-alerts.yml", fast_rules(e2e::read_file(rules_src)));
+  support::write_file(dir + "/kscprobe-alerts.yml", fast_rules(support::read_file(rules_src)));
   std::string prometheus_yml = R"(global:
   scrape_interval: 1s
   scrape_timeout: 1s
@@ -305,7 +295,7 @@ scrape_configs:
 )";
   prometheus_yml = std::regex_replace(prometheus_yml, std::regex("@DIR@"), dir);
   prometheus_yml = std::regex_replace(prometheus_yml, std::regex("@PORT@"), kscprobe_port);
-  e2e::write_file(dir + "/prometheus.yml", prometheus_yml);
+  support::write_file(dir + "/prometheus.yml", prometheus_yml);
   Prometheus prometheus(prometheus_bin, dir);
   ASSERT_TRUE(prometheus.running()) << prometheus.log();
 

@@ -12,30 +12,18 @@
 #include <regex>
 #include <set>
 
-#include "tests/e2e/process.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/exposition.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/http_client.hpp"
+
+namespace support = kscprobe::test;
 
 using namespace std::chrono_literals;
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-void replace_file(const std::string& path, const std::string& text) {
-  e2e::write_file(path + ".tmp", text);
-  std::filesystem::rename(path + ".tmp", path);  // never a half-written file
-}
-
-unsigned wait_port(e2e::Process& d, std::chrono::milliseconds limit) {
-  std::smatch m;
-  std::regex re("listen_address=127\\.0\\.0\\.1:([0-9]+)");
-  if (!d.wait_output(
-          [&](const std::string&, const std::string& e) { return std::regex_search(e, m, re); },
-          limit))
-    return 0;
-  std::string err = d.err();
-  std::regex_search(err, m, re);
-  return static_cast<unsigned>(std::stoul(m[1].str()));
-}
 
 std::size_t count(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
@@ -50,57 +38,7 @@ struct Scrape {
   std::size_t checks = 0;
 };
 
-/// One exposition line, as promtool would read it: "# ..." or name{labels} value [timestamp].
-/// Appends the value of label `want` to `*label` when present.
-bool sample_line(const std::string& line, std::string* name, const char* want, std::string* label) {
-  std::size_t i = 0;
-  auto name_char = [](char c, bool first) {
-    return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':' ||
-           (!first && std::isdigit(static_cast<unsigned char>(c)));
-  };
-  while (i < line.size() && name_char(line[i], i == 0)) ++i;
-  if (i == 0) return false;
-  *name = line.substr(0, i);
-  if (i < line.size() && line[i] == '{') {
-    ++i;
-    while (i < line.size() && line[i] != '}') {
-      std::size_t start = i;
-      while (i < line.size() && name_char(line[i], i == start)) ++i;
-      if (i == start || i + 1 >= line.size() || line[i] != '=' || line[i + 1] != '"') return false;
-      std::string key = line.substr(start, i - start);
-      i += 2;
-      std::string value;
-      while (i < line.size() && line[i] != '"') {
-        if (line[i] == '\\' && i + 1 < line.size()) ++i;
-        value += line[i++];
-      }
-      if (i >= line.size()) return false;
-      ++i;  // closing quote
-      if (key == want) *label = value;
-      if (i < line.size() && line[i] == ',') ++i;
-    }
-    if (i >= line.size()) return false;
-    ++i;  // '}'
-  }
-  if (i >= line.size() || line[i] != ' ') return false;
-  std::string rest = line.substr(i + 1);
-  std::string value = rest.substr(0, rest.find(' '));
-  if (value != "NaN" && value != "+Inf" && value != "-Inf") {
-    char* end = nullptr;
-    std::strtod(value.c_str(), &end);
-    if (value.empty() || *end != '\0') return false;
-  }
-  if (rest.size() > value.size()) {  // a timestamp
-    std::string ts = rest.substr(value.size() + 1);
-    if (ts.empty() || !std::all_of(ts.begin(), ts.end(), [](char c) {
-          return std::isdigit(static_cast<unsigned char>(c)) || c == '-';
-        }))
-      return false;
-  }
-  return true;
-}
-
-Scrape inspect(const std::optional<e2e::HttpReply>& r) {
+Scrape inspect(const std::optional<support::HttpReply>& r) {
   Scrape s;
   if (!r) return {"no HTTP answer", {}, 0};
   if (r->status != 200) return {"status " + std::to_string(r->status), {}, 0};
@@ -111,13 +49,17 @@ Scrape inspect(const std::optional<e2e::HttpReply>& r) {
     return {"truncated: " + std::to_string(r->body.size()) + " of " + m[1].str() + " bytes", {}, 0};
   if (r->body.empty() || r->body.back() != '\n') return {"no final newline", {}, 0};
   std::istringstream in(r->body);
-  std::string line, name, target;
+  std::string line;
   double targets_gauge = -1, checks_gauge = 0;
   while (std::getline(in, line)) {
     if (line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0) continue;
-    target.clear();
-    if (!sample_line(line, &name, "target", &target)) return {"bad line: " + line, {}, 0};
-    double value = std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
+    support::Sample sample;
+    if (support::parse_line(line, &sample) != support::LineKind::sample) {
+      return {"bad line: " + line, {}, 0};
+    }
+    const std::string& name = sample.name;
+    const std::string target = sample.label("target");
+    const double value = sample.value;
     if (name == "kscprobe_probes_total" && !target.empty()) {
       s.targets.insert(target);
       ++s.checks;
@@ -142,9 +84,9 @@ Scrape inspect(const std::optional<e2e::HttpReply>& r) {
 }
 
 /// Starts the simulated estate; its configuration (with a fast schedule) goes to `*toml`.
-std::unique_ptr<e2e::Process> start_sim(const std::string& dir, const std::string& prefix,
-                                        std::string* toml) {
-  auto sim = std::make_unique<e2e::Process>(
+std::unique_ptr<support::ChildProcess> start_sim(const std::string& dir, const std::string& prefix,
+                                                 std::string* toml) {
+  auto sim = std::make_unique<support::ChildProcess>(
       std::vector<std::string>{KSCPROBE_SIM_BIN, "--address-prefix", prefix, "--ephemeral-ports",
                                "--write-config", dir + "/sim.toml"},
       dir + "/sim.out", dir + "/sim.err");
@@ -154,7 +96,7 @@ std::unique_ptr<e2e::Process> start_sim(const std::string& dir, const std::strin
           },
           30s))
     throw std::runtime_error("simulator did not start: " + sim->err());
-  *toml = e2e::read_file(dir + "/sim.toml");
+  *toml = support::read_file(dir + "/sim.toml");
   *toml = std::regex_replace(*toml, std::regex("interval = \"[^\"]*\""), "interval = \"1s\"",
                              std::regex_constants::format_first_only);
   *toml = std::regex_replace(*toml, std::regex("timeout = \"[^\"]*\""), "timeout = \"500ms\"",
@@ -199,7 +141,7 @@ struct Clients {
 }  // namespace
 
 TEST(ReloadE2E, ManyReloadsUnderScrapesNeverServeAHalfBuiltMetricSet) {
-  std::string dir = e2e::temp_dir();
+  std::string dir = support::temp_dir();
   std::string base;
   auto sim = start_sim(dir, "127.58", &base);
   // Every check in full detail, so that each one names its target in kscprobe_probes_total.
@@ -218,11 +160,12 @@ TEST(ReloadE2E, ManyReloadsUnderScrapesNeverServeAHalfBuiltMetricSet) {
                          std::regex_constants::format_first_only),
   };
   const std::string path = dir + "/kscprobe.toml";
-  replace_file(path, config_a);
+  support::replace_file(path, config_a);
 
-  e2e::Process d({KSCPROBE_BIN, "--config.file=" + path, "--web.listen-address=127.0.0.1:0"},
-                 dir + "/d.out", dir + "/d.err");
-  unsigned port = wait_port(d, 20s);
+  support::ChildProcess d(
+      {KSCPROBE_BIN, "--config.file=" + path, "--web.listen-address=127.0.0.1:0"}, dir + "/d.out",
+      dir + "/d.err");
+  unsigned port = d.wait_listen_port(20s).value_or(0);
   ASSERT_GT(port, 0u) << d.err();
 
   // Scrapers: every answer must be one whole plan, A or B.
@@ -232,7 +175,7 @@ TEST(ReloadE2E, ManyReloadsUnderScrapesNeverServeAHalfBuiltMetricSet) {
   std::vector<std::string> problems, samples;  // first problems; some bodies for promtool
   auto scraper = [&] {
     for (int i = 0; i < 100000 && !clients.stop; ++i) {
-      auto r = e2e::http_request(port, "GET", "/metrics");
+      auto r = support::http_request(port, "GET", "/metrics");
       Scrape s = inspect(r);
       if (s.problem.empty() && s.targets != set_a && s.targets != set_b)
         s.problem = "a target set of neither configuration (" + std::to_string(s.targets.size()) +
@@ -244,7 +187,7 @@ TEST(ReloadE2E, ManyReloadsUnderScrapesNeverServeAHalfBuiltMetricSet) {
         continue;
       }
       int n = s.targets == set_a ? ++scrapes_a : ++scrapes_b;
-      if (e2e::sample(r->body, "kscprobe_probes_in_flight", {}).value_or(0) > 0) ++in_flight;
+      if (support::sample(r->body, "kscprobe_probes_in_flight", {}).value_or(0) > 0) ++in_flight;
       if (n % 50 == 1) {
         std::lock_guard<std::mutex> lock(mu);
         if (samples.size() < 8) samples.push_back(r->body);
@@ -253,7 +196,7 @@ TEST(ReloadE2E, ManyReloadsUnderScrapesNeverServeAHalfBuiltMetricSet) {
   };
   for (int i = 0; i < 2; ++i) clients.threads.emplace_back(scraper);
 
-  auto current_set = [&] { return inspect(e2e::http_request(port, "GET", "/metrics")); };
+  auto current_set = [&] { return inspect(support::http_request(port, "GET", "/metrics")); };
   auto reloaded_lines = [&] { return count(d.err(), "msg=\"configuration reloaded\""); };
   auto failed_lines = [&] { return count(d.err(), "msg=\"configuration reload failed"); };
   auto wait_lines = [&](auto lines, std::size_t n) {
@@ -269,12 +212,12 @@ TEST(ReloadE2E, ManyReloadsUnderScrapesNeverServeAHalfBuiltMetricSet) {
     const bool by_signal = (i / 2) % 2 == 0;  // SIGHUP and POST, each for A->B and B->A
     SCOPED_TRACE("reload " + std::to_string(i) + (by_signal ? " by SIGHUP" : " by POST"));
     std::size_t before = reloaded_lines();
-    replace_file(path, to_b ? config_b : config_a);
+    support::replace_file(path, to_b ? config_b : config_a);
     if (by_signal) {
       d.signal(SIGHUP);
       ASSERT_TRUE(wait_lines(reloaded_lines, before + 1)) << d.err();
     } else {
-      auto r = e2e::http_request(port, "POST", "/-/reload");
+      auto r = support::http_request(port, "POST", "/-/reload");
       ASSERT_TRUE(r);
       ASSERT_EQ(r->status, 200) << r->body;
     }
@@ -288,36 +231,37 @@ TEST(ReloadE2E, ManyReloadsUnderScrapesNeverServeAHalfBuiltMetricSet) {
       // An invalid file: rejected, the running configuration stays and keeps being served.
       const std::string& text = invalid[static_cast<std::size_t>(i / 10) % invalid.size()];
       std::size_t failed_before = failed_lines();
-      replace_file(path, text);
+      support::replace_file(path, text);
       if (i % 20 == 5) {
         d.signal(SIGHUP);
         ASSERT_TRUE(wait_lines(failed_lines, failed_before + 1)) << d.err();
       } else {
-        auto r = e2e::http_request(port, "POST", "/-/reload");
+        auto r = support::http_request(port, "POST", "/-/reload");
         ASSERT_TRUE(r);
         EXPECT_EQ(r->status, 500);
         EXPECT_NE(r->body.find("the previous configuration keeps running"), std::string::npos)
             << r->body;
       }
       ++invalid_reloads;
-      auto text_now = e2e::http_request(port, "GET", "/metrics");
+      auto text_now = support::http_request(port, "GET", "/metrics");
       ASSERT_TRUE(text_now);
-      EXPECT_EQ(e2e::sample(text_now->body, "kscprobe_config_last_reload_successful", {}), 0.0);
+      EXPECT_EQ(support::sample(text_now->body, "kscprobe_config_last_reload_successful", {}), 0.0);
       Scrape kept = inspect(text_now);
       ASSERT_EQ(kept.problem, "");
       EXPECT_EQ(kept.targets, to_b ? set_b : set_a);
-      replace_file(path, to_b ? config_b : config_a);  // the next valid reload starts from it
+      support::replace_file(path,
+                            to_b ? config_b : config_a);  // the next valid reload starts from it
     }
   }
   // Let the scrapers see the last configuration a while, with probes running.
   std::this_thread::sleep_for(1500ms);
   clients.join();
 
-  auto last = e2e::http_request(port, "GET", "/metrics");
+  auto last = support::http_request(port, "GET", "/metrics");
   ASSERT_TRUE(last);
-  EXPECT_EQ(e2e::sample(last->body, "kscprobe_config_last_reload_successful", {}), 1.0);
+  EXPECT_EQ(support::sample(last->body, "kscprobe_config_last_reload_successful", {}), 1.0);
   // Probing went on through the reloads, and the targets that stayed kept their counters.
-  auto probes = e2e::sample(last->body, "kscprobe_probes_total", {{"target", "silent-15"}});
+  auto probes = support::sample(last->body, "kscprobe_probes_total", {{"target", "silent-15"}});
   ASSERT_TRUE(probes);
   EXPECT_GE(*probes, 3.0);
   EXPECT_EQ(count(d.err(), "msg=\"configuration reloaded\""),
@@ -336,7 +280,7 @@ TEST(ReloadE2E, ManyReloadsUnderScrapesNeverServeAHalfBuiltMetricSet) {
   ASSERT_FALSE(samples.empty());
   for (const auto& body : samples) {
     std::string out;
-    EXPECT_EQ(e2e::run({"promtool", "check", "metrics"}, &out, 60s, body), 0) << out;
+    EXPECT_EQ(support::run({"promtool", "check", "metrics"}, &out, 60s, body), 0) << out;
   }
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait(5s), 0);
@@ -347,7 +291,7 @@ TEST(ReloadE2E, ReloadingTenThousandTargetsHoldsTheLoopBriefly) {
   // it in. Every target refuses at once (port 9 of addresses where nothing listens), at an
   // interval long enough to keep probing light.
   constexpr int kTargets = 10000;
-  std::string dir = e2e::temp_dir();
+  std::string dir = support::temp_dir();
   auto config = [&](int shift) {
     std::string t = "[daemon]\ninterval = \"5m\"\ntimeout = \"1s\"\n";
     for (int i = 0; i < kTargets; ++i) {
@@ -360,10 +304,11 @@ TEST(ReloadE2E, ReloadingTenThousandTargetsHoldsTheLoopBriefly) {
   };
   const std::string config_a = config(0), config_b = config(500);
   const std::string path = dir + "/kscprobe.toml";
-  replace_file(path, config_a);
-  e2e::Process d({KSCPROBE_BIN, "--config.file=" + path, "--web.listen-address=127.0.0.1:0"},
-                 dir + "/d.out", dir + "/d.err");
-  unsigned port = wait_port(d, 60s);
+  support::replace_file(path, config_a);
+  support::ChildProcess d(
+      {KSCPROBE_BIN, "--config.file=" + path, "--web.listen-address=127.0.0.1:0"}, dir + "/d.out",
+      dir + "/d.err");
+  unsigned port = d.wait_listen_port(60s).value_or(0);
   ASSERT_GT(port, 0u) << d.err();
 
   // A client asking /-/healthy back to back: the longest wait for an answer is how long the
@@ -374,7 +319,7 @@ TEST(ReloadE2E, ReloadingTenThousandTargetsHoldsTheLoopBriefly) {
   clients.threads.emplace_back([&] {
     for (int i = 0; i < 1000000 && !clients.stop; ++i) {
       auto start = Clock::now();
-      auto r = e2e::http_request(port, "GET", "/-/healthy");
+      auto r = support::http_request(port, "GET", "/-/healthy");
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
       if (!r || r->status != 200) {
         ++failures;
@@ -394,7 +339,7 @@ TEST(ReloadE2E, ReloadingTenThousandTargetsHoldsTheLoopBriefly) {
   std::vector<double> held_ms, post_ms;
   for (int i = 0; i < 6; ++i) {
     std::size_t before = count(d.err(), "msg=\"configuration reloaded\"");
-    replace_file(path, i % 2 == 0 ? config_b : config_a);
+    support::replace_file(path, i % 2 == 0 ? config_b : config_a);
     longest_us = 0;
     if (i % 2 == 0) {
       d.signal(SIGHUP);
@@ -406,7 +351,7 @@ TEST(ReloadE2E, ReloadingTenThousandTargetsHoldsTheLoopBriefly) {
           << d.err();
     } else {
       auto start = Clock::now();
-      auto r = e2e::http_request(port, "POST", "/-/reload");
+      auto r = support::http_request(port, "POST", "/-/reload");
       ASSERT_TRUE(r);
       ASSERT_EQ(r->status, 200) << r->body;
       post_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
@@ -415,12 +360,12 @@ TEST(ReloadE2E, ReloadingTenThousandTargetsHoldsTheLoopBriefly) {
     held_ms.push_back(static_cast<double>(longest_us.load()) / 1000.0);
   }
   clients.join();
-  auto metrics = e2e::http_request(port, "GET", "/metrics");
+  auto metrics = support::http_request(port, "GET", "/metrics");
   ASSERT_TRUE(metrics);
-  EXPECT_EQ(e2e::sample(metrics->body, "kscprobe_targets", {}), kTargets);
+  EXPECT_EQ(support::sample(metrics->body, "kscprobe_targets", {}), kTargets);
   // The last reload was back to the first configuration.
-  EXPECT_TRUE(e2e::sample(metrics->body, "kscprobe_probes_total", {{"target", "pc-0"}}));
-  EXPECT_FALSE(e2e::sample(metrics->body, "kscprobe_probes_total", {{"target", "pc-10000"}}));
+  EXPECT_TRUE(support::sample(metrics->body, "kscprobe_probes_total", {{"target", "pc-0"}}));
+  EXPECT_FALSE(support::sample(metrics->body, "kscprobe_probes_total", {{"target", "pc-10000"}}));
 
   // The daemon's own account of each reload: wall time, and CPU time of the event loop's thread
   // (what the reload costs, whatever else the machine is doing).

@@ -6,7 +6,12 @@
 
 #include "daemon/runtime/result_table.hpp"
 #include "daemon/web/status_page.hpp"
-#include "tests/e2e/process.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/exposition.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/http_client.hpp"
+
+namespace support = kscprobe::test;
 
 using namespace std::chrono_literals;
 
@@ -26,8 +31,8 @@ bool layout_at_1280(const std::string& dir, std::string html, std::string* dom, 
               "var p=document.createElement('pre');p.id='layout';p.textContent="
               "'scroll='+d.scrollWidth+' client='+d.clientWidth+' rows='+n+' heights='+"
               "Object.keys(h).join(',')+' end';document.body.appendChild(p);})();</script>");
-  e2e::write_file(dir + "/page.html", html);
-  int rc = e2e::run(
+  support::write_file(dir + "/page.html", html);
+  int rc = support::run(
       {"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
        "--no-first-run", "--disable-background-networking", "--disable-component-update",
        "--disable-sync", "--user-data-dir=" + dir + "/chromium-layout", "--window-size=1280,1000",
@@ -46,8 +51,8 @@ bool layout_at_1280(const std::string& dir, std::string html, std::string* dom, 
 }  // namespace
 
 TEST(StatusPageE2E, ChromiumShowsBrokenChecksFirst) {
-  std::string dir = e2e::temp_dir();
-  e2e::Process demo(
+  std::string dir = support::temp_dir();
+  support::ChildProcess demo(
       {KSCPROBE_DEMO_BIN, "--demo", "--demo.ephemeral-ports", "--web.listen-address=127.0.0.1:0"},
       dir + "/out", dir + "/err");
   std::smatch m;
@@ -61,7 +66,7 @@ TEST(StatusPageE2E, ChromiumShowsBrokenChecksFirst) {
   // Wait until every check has been probed once (the demo's timeout is 2 s, interval 5 s).
   bool complete = false;
   for (int i = 0; i < 120 && !complete; ++i) {
-    auto r = e2e::http_request(port, "GET", "/");
+    auto r = support::http_request(port, "GET", "/");
     complete = r && r->status == 200 && r->body.find("PENDING</span>") == std::string::npos;
     if (!complete) std::this_thread::sleep_for(100ms);
   }
@@ -69,11 +74,11 @@ TEST(StatusPageE2E, ChromiumShowsBrokenChecksFirst) {
 
   std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
   std::string dom;
-  int rc =
-      e2e::run({"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--user-data-dir=" + dir + "/chromium", "--dump-dom", url},
-               &dom, 60s);
+  int rc = support::run(
+      {"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+       "--no-first-run", "--disable-background-networking", "--disable-component-update",
+       "--disable-sync", "--user-data-dir=" + dir + "/chromium", "--dump-dom", url},
+      &dom, 60s);
   ASSERT_EQ(rc, 0) << dom.substr(0, 2000);
   // The DOM as Chromium parsed it: a table whose first rows are the broken checks.
   auto first_row = dom.find("<tr class=\"row-");
@@ -95,7 +100,7 @@ TEST(StatusPageE2E, ChromiumShowsBrokenChecksFirst) {
   // At 1 280 pixels the page fits the window (no sideways scrolling) and every row of the
   // checks table has one height: the page as served, plus a script that measures the layout
   // Chromium made of it and writes the figures into the DOM it dumps.
-  auto served = e2e::http_request(port, "GET", "/");
+  auto served = support::http_request(port, "GET", "/");
   ASSERT_TRUE(served && served->status == 200);
   std::smatch lm;
   std::string layout_dom;
@@ -106,33 +111,34 @@ TEST(StatusPageE2E, ChromiumShowsBrokenChecksFirst) {
 
   // A screenshot at that width, kept next to the test's temporary files for a person to see.
   std::string shot;
-  rc = e2e::run({"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--user-data-dir=" + dir + "/chromium2",
-                 "--window-size=1280,1000", "--screenshot=" + dir + "/status.png", url},
-                &shot, 60s);
+  rc = support::run(
+      {"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+       "--no-first-run", "--disable-background-networking", "--disable-component-update",
+       "--disable-sync", "--user-data-dir=" + dir + "/chromium2", "--window-size=1280,1000",
+       "--screenshot=" + dir + "/status.png", url},
+      &shot, 60s);
   EXPECT_EQ(rc, 0) << shot;
-  EXPECT_GT(e2e::read_file(dir + "/status.png").size(), 10000u);
+  EXPECT_GT(support::read_file(dir + "/status.png").size(), 10000u);
   std::printf("status page screenshot: %s/status.png\n", dir.c_str());
 
   // For scripts: JSON that parses, the text format's rows, filters, a 400 that says why.
-  auto json = e2e::http_request(port, "GET", "/?format=json&state=down&limit=3");
+  auto json = support::http_request(port, "GET", "/?format=json&state=down&limit=3");
   ASSERT_TRUE(json && json->status == 200);
   EXPECT_NE(json->headers.find("application/json"), std::string::npos) << json->headers;
-  e2e::write_file(dir + "/page.json", json->body);
+  support::write_file(dir + "/page.json", json->body);
   std::string jq;
-  rc = e2e::run({"jq", "-r",
-                 "[.summary.total.down, .matched, (.checks|length), (.checks[0].state), "
-                 "(.next != null)] | map(tostring) | join(\" \")",
-                 dir + "/page.json"},
-                &jq, 30s);
+  rc = support::run({"jq", "-r",
+                     "[.summary.total.down, .matched, (.checks|length), (.checks[0].state), "
+                     "(.next != null)] | map(tostring) | join(\" \")",
+                     dir + "/page.json"},
+                    &jq, 30s);
   ASSERT_EQ(rc, 0) << jq << json->body.substr(0, 2000);
   EXPECT_EQ(jq, "7 7 3 down true\n");
-  auto text = e2e::http_request(port, "GET", "/?format=text&role=agent&state=down");
+  auto text = support::http_request(port, "GET", "/?format=text&role=agent&state=down");
   ASSERT_TRUE(text && text->status == 200);
   EXPECT_NE(text->body.find("down\tpc-005\tagent\t"), std::string::npos) << text->body;
   EXPECT_EQ(text->body.find("\nup\t"), std::string::npos) << text->body;
-  auto bad = e2e::http_request(port, "GET", "/?role=laptop");
+  auto bad = support::http_request(port, "GET", "/?role=laptop");
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
   EXPECT_NE(bad->body.find("unknown role 'laptop'"), std::string::npos) << bad->body;
@@ -187,7 +193,7 @@ TEST(StatusPageE2E, LongTextFoldsInsteadOfWideningThePage) {
     }
   }
   std::string html = render_status_page(table, {"1.2.3", "k.toml", true, now});
-  std::string dir = e2e::temp_dir();
+  std::string dir = support::temp_dir();
   std::smatch lm;
   std::string dom;
   ASSERT_TRUE(layout_at_1280(dir, html, &dom, &lm));
@@ -196,10 +202,10 @@ TEST(StatusPageE2E, LongTextFoldsInsteadOfWideningThePage) {
   EXPECT_EQ(lm[4].str().find(','), std::string::npos) << "rows of different heights: " << lm[0];
   // For a person to look at.
   std::string shot;
-  e2e::run({"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--user-data-dir=" + dir + "/chromium-shot", "--window-size=1280,1000",
-            "--screenshot=" + dir + "/long.png", "file://" + dir + "/page.html"},
-           &shot, std::chrono::seconds(60));
+  support::run({"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--user-data-dir=" + dir + "/chromium-shot", "--window-size=1280,1000",
+                "--screenshot=" + dir + "/long.png", "file://" + dir + "/page.html"},
+               &shot, std::chrono::seconds(60));
   std::printf("long-text screenshot: %s/long.png\n", dir.c_str());
 }

@@ -4,33 +4,31 @@
 #include <filesystem>
 #include <regex>
 
-#include "tests/e2e/process.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/exposition.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/http_client.hpp"
+
+namespace support = kscprobe::test;
 
 using namespace std::chrono_literals;
 
-namespace {
-
-void replace_file(const std::string& path, const std::string& text) {
-  e2e::write_file(path + ".tmp", text);
-  std::filesystem::rename(path + ".tmp", path);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST(TargetFilesE2E, FilesAreFollowedWithoutRestartAndBadEditsKeepTheLastGoodContent) {
-  std::string dir = e2e::temp_dir();
+  std::string dir = support::temp_dir();
   std::filesystem::create_directory(dir + "/targets");
-  e2e::write_file(
+  support::write_file(
       dir + "/k.toml",
       "target_files = [\"targets/*.json\"]\n"
       "[daemon]\ninterval = \"1s\"\ntimeout = \"500ms\"\ntarget_files_refresh = \"200ms\"\n"
       // Every series per agent: the test follows each target's own probe counter.
       "[metrics]\ndetail = { agent = \"full\" }\n"
       "[[target]]\nname = \"pc-static\"\nrole = \"agent\"\naddress = \"127.84.0.1\"\n");
-  replace_file(
+  support::replace_file(
       dir + "/targets/site-a.json",
       R"([{"targets": ["127.84.1.1", "127.84.1.2"], "labels": {"role": "agent", "site": "a"}}])");
-  e2e::Process d(
+  support::ChildProcess d(
       {KSCPROBE_BIN, "--config.file=" + dir + "/k.toml", "--web.listen-address=127.0.0.1:0"},
       dir + "/d.out", dir + "/d.err");
   std::smatch m;
@@ -42,7 +40,7 @@ TEST(TargetFilesE2E, FilesAreFollowedWithoutRestartAndBadEditsKeepTheLastGoodCon
   std::regex_search(err, m, re);
   unsigned port = static_cast<unsigned>(std::stoul(m[1].str()));
   auto metrics = [&] {
-    auto r = e2e::http_request(port, "GET", "/metrics");
+    auto r = support::http_request(port, "GET", "/metrics");
     return r ? r->body : std::string();
   };
   auto wait_for = [&](auto pred) {
@@ -54,8 +52,8 @@ TEST(TargetFilesE2E, FilesAreFollowedWithoutRestartAndBadEditsKeepTheLastGoodCon
     return std::string();
   };
   auto probed = [](const std::string& text, const std::string& target) {
-    return e2e::sample(text, "kscprobe_probe_success",
-                       {{"target", target}, {"check", "signal_udp"}})
+    return support::sample(text, "kscprobe_probe_success",
+                           {{"target", target}, {"check", "signal_udp"}})
         .has_value();
   };
 
@@ -64,27 +62,27 @@ TEST(TargetFilesE2E, FilesAreFollowedWithoutRestartAndBadEditsKeepTheLastGoodCon
   });
   ASSERT_FALSE(text.empty()) << d.err();
   EXPECT_TRUE(
-      e2e::sample(text, "kscprobe_probes_total", {{"target", "127.84.1.1"}, {"site", "a"}}));
+      support::sample(text, "kscprobe_probes_total", {{"target", "127.84.1.1"}, {"site", "a"}}));
 
   // Edit: one target leaves, one arrives; the one that stays keeps its counters.
-  auto before = e2e::sample(text, "kscprobe_probes_total",
-                            {{"target", "127.84.1.1"}, {"check", "signal_udp"}});
-  replace_file(
+  auto before = support::sample(text, "kscprobe_probes_total",
+                                {{"target", "127.84.1.1"}, {"check", "signal_udp"}});
+  support::replace_file(
       dir + "/targets/site-a.json",
       R"([{"targets": ["127.84.1.1", "127.84.1.3"], "labels": {"role": "agent", "site": "a"}}])");
   text = wait_for([&](const std::string& t) {
     return probed(t, "127.84.1.3") &&
-           !e2e::sample(t, "kscprobe_probes_total", {{"target", "127.84.1.2"}});
+           !support::sample(t, "kscprobe_probes_total", {{"target", "127.84.1.2"}});
   });
   ASSERT_FALSE(text.empty()) << d.err();
-  auto after = e2e::sample(text, "kscprobe_probes_total",
-                           {{"target", "127.84.1.1"}, {"check", "signal_udp"}});
+  auto after = support::sample(text, "kscprobe_probes_total",
+                               {{"target", "127.84.1.1"}, {"check", "signal_udp"}});
   ASSERT_TRUE(before && after);
   EXPECT_GE(*after, *before);
 
   // A broken edit: reported with its position; the last good targets keep being probed.
-  replace_file(dir + "/targets/site-a.json",
-               R"([{"targets": ["127.84.1.9"], "labels": {"role": "agnet"}}])");
+  support::replace_file(dir + "/targets/site-a.json",
+                        R"([{"targets": ["127.84.1.9"], "labels": {"role": "agnet"}}])");
   ASSERT_TRUE(d.wait_output(
       [&](const std::string&, const std::string& e) {
         return e.find("site-a.json:1:") != std::string::npos &&
@@ -96,14 +94,15 @@ TEST(TargetFilesE2E, FilesAreFollowedWithoutRestartAndBadEditsKeepTheLastGoodCon
   EXPECT_TRUE(probed(text, "127.84.1.3"));
   EXPECT_FALSE(probed(text, "127.84.1.9"));
   // A second file adds a site; deleting it removes it.
-  replace_file(dir + "/targets/site-b.json",
-               R"([{"targets": ["127.84.2.1"], "labels": {"role": "agent", "site": "b"}}])");
+  support::replace_file(
+      dir + "/targets/site-b.json",
+      R"([{"targets": ["127.84.2.1"], "labels": {"role": "agent", "site": "b"}}])");
   ASSERT_FALSE(wait_for([&](const std::string& t) { return probed(t, "127.84.2.1"); }).empty());
   std::filesystem::remove(dir + "/targets/site-b.json");
-  ASSERT_FALSE(
-      wait_for([&](const std::string& t) {
-        return !t.empty() && !e2e::sample(t, "kscprobe_probes_total", {{"target", "127.84.2.1"}});
-      }).empty());
+  ASSERT_FALSE(wait_for([&](const std::string& t) {
+                 return !t.empty() &&
+                        !support::sample(t, "kscprobe_probes_total", {{"target", "127.84.2.1"}});
+               }).empty());
   EXPECT_TRUE(probed(metrics(), "pc-static"));  // the file's own targets never moved
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait(3s), 0);

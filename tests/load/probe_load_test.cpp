@@ -24,8 +24,10 @@
 #include "daemon/app.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/runtime/scheduler.hpp"
-#include "tests/integration/netns.hpp"
-#include "tests/integration/test_servers.hpp"
+#include "tests/support/exposition.hpp"
+#include "tests/support/netns.hpp"
+#include "tests/support/peers.hpp"
+#include "tests/support/probe_runner.hpp"
 
 namespace kscprobe::test {
 namespace {
@@ -58,108 +60,16 @@ long rss_kib() {
   return resident * (::sysconf(_SC_PAGESIZE) / 1024);
 }
 
-// The peers, on a thread of their own.
-class PeerThread {
- public:
-  PeerThread() : guard_(io_.get_executor()) {}
-  ~PeerThread() { stop(); }
-  asio::io_context& io() { return io_; }
-  void start() {
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  void stop() {
-    if (!thread_.joinable()) return;
-    guard_.reset();
-    io_.stop();
-    thread_.join();
-  }
-
- private:
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_;
-  std::thread thread_;
-};
-
 // Accepts and closes at once: an open port that a TCP connect check needs nothing more from.
-asio::awaitable<void> accept_close_loop(tcp::acceptor acceptor, std::atomic<long>* accepted) {
-  for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
-    if (ec) {
-      if (!acceptor.is_open()) co_return;
-      continue;
-    }
-    accepted->fetch_add(1);
-    boost::system::error_code ignored;
-    socket.close(ignored);
-  }
-}
-
 std::uint16_t start_accept_close(asio::io_context& io, std::atomic<long>* accepted) {
-  auto acceptor = listen_on(io, loopback_v4());
-  std::uint16_t port = acceptor.local_endpoint().port();
-  asio::co_spawn(io, accept_close_loop(std::move(acceptor), accepted), asio::detached);
-  return port;
+  return start_peer(io, loopback_v4(), {.conduct = Conduct::close_at_once, .accepted = accepted});
 }
 
 // Answers each request with headers that promise 100 bytes of body, sends 3, and holds the
-// connection until the client leaves: an HTTP server stalled after its headers. Concurrent.
-asio::awaitable<void> header_stall_session(tcp::socket socket) {
-  std::array<char, 4096> buffer;
-  auto [ec, n] =
-      co_await socket.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
-  if (ec) co_return;
-  static const std::string kHeaders = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc";
-  co_await asio::async_write(socket, asio::buffer(kHeaders), asio::as_tuple(asio::use_awaitable));
-  while (!ec) {
-    std::tie(ec, n) =
-        co_await socket.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
-  }
-}
-
-asio::awaitable<void> header_stall_loop(tcp::acceptor acceptor) {
-  for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
-    asio::co_spawn(acceptor.get_executor(), header_stall_session(std::move(socket)),
-                   asio::detached);
-  }
-}
-
+// connection until the client leaves: an HTTP server stalled after its headers.
 std::uint16_t start_header_stall(asio::io_context& io) {
-  auto acceptor = listen_on(io, loopback_v4());
-  std::uint16_t port = acceptor.local_endpoint().port();
-  asio::co_spawn(io, header_stall_loop(std::move(acceptor)), asio::detached);
-  return port;
-}
-
-// Completes TLS handshakes concurrently and closes when the client does (the shared test server
-// serves one connection at a time, which would turn a burst of TLS probes into timeouts).
-asio::awaitable<void> tls_session(tcp::socket socket, std::shared_ptr<ssl::context> context) {
-  ssl::stream<tcp::socket> stream(std::move(socket), *context);
-  auto [ec] = co_await stream.async_handshake(ssl::stream_base::server,
-                                              asio::as_tuple(asio::use_awaitable));
-  std::array<char, 1024> buffer;
-  while (!ec) {
-    std::size_t n = 0;
-    std::tie(ec, n) =
-        co_await stream.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
-  }
-}
-
-asio::awaitable<void> tls_accept_loop(tcp::acceptor acceptor, std::shared_ptr<ssl::context> ctx) {
-  for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
-    asio::co_spawn(acceptor.get_executor(), tls_session(std::move(socket), ctx), asio::detached);
-  }
-}
-
-std::uint16_t start_concurrent_tls(asio::io_context& io, const sim::Credentials& credentials) {
-  auto acceptor = listen_on(io, loopback_v4());
-  std::uint16_t port = acceptor.local_endpoint().port();
-  asio::co_spawn(io, tls_accept_loop(std::move(acceptor), server_context(credentials)),
-                 asio::detached);
-  return port;
+  return start_peer(io, loopback_v4(),
+                    {.conduct = Conduct::stall_after_headers, .bytes = kStalledHeaders});
 }
 
 // Runs `total` probes with at most `budget` in flight, cycling through `specs`, and records
@@ -229,12 +139,12 @@ TEST(ProbeLoad, ManyProbesLeaveNoFdSocketOrMemoryBehind) {
   FullBacklogListener silent_tcp;
   ASSERT_TRUE(silent_tcp.queue_full());
   auto credentials = sim::make_self_signed({});
-  std::uint16_t tls_port = start_concurrent_tls(peers.io(), credentials);
+  std::uint16_t tls_port = start_tls_server(peers.io(), loopback_v4(), credentials);
   auto received = std::make_shared<std::string>();
   std::uint16_t udp_silent = start_udp_server(peers.io(), loopback_v4(), false, received);
   asio::io_context io;
-  std::uint16_t closed_tcp = closed_tcp_port(io, loopback_v4());
-  std::uint16_t closed_udp = closed_udp_port(io, loopback_v4());
+  std::uint16_t closed_tcp = closed_tcp_port(loopback_v4());
+  std::uint16_t closed_udp = closed_udp_port(loopback_v4());
   peers.start();
 
   // The mix: mostly cheap connects (open and refused), some silent ports that cost a whole
@@ -305,7 +215,8 @@ TEST(ProbeLoad, SilentProbesEndAtTheirTimeout) {
   PeerThread peers;
   FullBacklogListener silent_tcp;
   ASSERT_TRUE(silent_tcp.queue_full());
-  std::uint16_t silent_tls = start_silent_after_hello(peers.io(), loopback_v4());
+  std::uint16_t silent_tls =
+      start_peer(peers.io(), loopback_v4(), {.conduct = Conduct::silent_after_hello});
   std::uint16_t stall_http = start_header_stall(peers.io());
   auto received = std::make_shared<std::string>();
   std::uint16_t udp_silent = start_udp_server(peers.io(), loopback_v4(), false, received);
@@ -620,38 +531,27 @@ struct DaemonTally {
   long up = 0;
 };
 
-std::string label_of(std::string_view line, std::string_view name) {
-  std::string key = std::string(name) + "=\"";
-  auto at = line.find(key);
-  if (at == std::string_view::npos) return {};
-  at += key.size();
-  auto end = line.find('"', at);
-  return std::string(line.substr(at, end - at));
-}
-
 DaemonTally tally(const std::string& metrics) {
   DaemonTally t;
-  std::size_t pos = 0;
-  while (pos < metrics.size()) {
-    std::size_t end = metrics.find('\n', pos);
-    if (end == std::string::npos) end = metrics.size();
-    std::string_view line(metrics.data() + pos, end - pos);
-    pos = end + 1;
-    if (line.empty() || line[0] == '#') continue;
-    auto space = line.rfind(' ');
-    if (space == std::string_view::npos) continue;
-    double value = std::atof(std::string(line.substr(space + 1)).c_str());
-    if (line.starts_with("kscprobe_probes_total{")) {
-      t.probes += static_cast<long>(value);
-      t.probes_by_check[label_of(line, "check")] += static_cast<long>(value);
-    } else if (line.starts_with("kscprobe_probe_failures_total{") && value > 0) {
-      t.failures[label_of(line, "check") + "/" + label_of(line, "reason")] +=
-          static_cast<long>(value);
-    } else if (line.starts_with("kscprobe_probe_success{")) {
-      if (value == 0) ++t.down[label_of(line, "check")];
-      if (value == 1) ++t.up;
+  std::string malformed;
+  // Line by line: the scrape is read in this process, beside the daemon whose memory is measured.
+  for_each_line(metrics, [&](std::string_view line) {
+    Sample s;
+    LineKind kind = parse_line(line, &s);
+    if (kind == LineKind::malformed && malformed.empty()) malformed = line;
+    if (kind != LineKind::sample) return;
+    const auto value = static_cast<long>(s.value);
+    if (s.name == "kscprobe_probes_total") {
+      t.probes += value;
+      t.probes_by_check[s.label("check")] += value;
+    } else if (s.name == "kscprobe_probe_failures_total" && s.value > 0) {
+      t.failures[s.label("check") + "/" + s.label("reason")] += value;
+    } else if (s.name == "kscprobe_probe_success") {
+      if (s.value == 0) ++t.down[s.label("check")];
+      if (s.value == 1) ++t.up;
     }
-  }
+  });
+  EXPECT_EQ(malformed, "") << "a malformed line in /metrics";
   return t;
 }
 
@@ -667,11 +567,8 @@ TEST(ProbeLoad, TheDaemonsLaunchPathRecordsEveryProbeWithItsReason) {
   auto received = std::make_shared<std::string>();
   std::uint16_t udp_silent = start_udp_server(peers.io(), loopback_v4(), false, received);
   std::uint16_t closed_tcp, closed_udp;
-  {
-    asio::io_context scratch;
-    closed_tcp = closed_tcp_port(scratch, loopback_v4());
-    closed_udp = closed_udp_port(scratch, loopback_v4());
-  }
+  closed_tcp = closed_tcp_port(loopback_v4());
+  closed_udp = closed_udp_port(loopback_v4());
   peers.start();
 
   // Every target: two open TCP ports, a refused one, a refused and a silent UDP port; one in
