@@ -11,14 +11,13 @@
 #include "collectors/prober.hpp"
 #include "config/compose.hpp"
 #include "config/target_files.hpp"
-#include "daemon/exposition/gzip_stream.hpp"
-#include "daemon/exposition/metrics_renderer.hpp"
 #include "daemon/exposition/text_writer.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/probe_setup.hpp"
 #include "daemon/runtime/result_table.hpp"
 #include "daemon/runtime/scheduler.hpp"
 #include "daemon/web/http_server.hpp"
+#include "daemon/web/metrics_endpoint.hpp"
 #include "daemon/web/probe_endpoint.hpp"
 #include "daemon/web/status_page.hpp"
 #include "daemon/web/web_security.hpp"
@@ -81,7 +80,8 @@ struct App::Impl {
             [this](std::uint32_t index, const ProbeResult& r) { on_result(index, r); }),
         http(io_.get_executor(), [this](HttpRequest req) { return route(std::move(req)); }),
         probe_endpoint(io_.get_executor(), probes.env()),
-        renderer(std::make_shared<MetricsRenderer>()) {
+        metrics_endpoint(io_.get_executor(), table, scheduler,
+                         [this](std::string& out) { write_self_metrics(out); }) {
     // SIGHUP reloads the configuration; Windows has none (the service reload control does it).
     if constexpr (platform::kReloadSignal != 0) signals.add(platform::kReloadSignal);
   }
@@ -217,12 +217,7 @@ struct App::Impl {
   }
 
   asio::awaitable<HttpResponse> serve_metrics(HttpRequest req) {
-    if (accepts_gzip(req.header("accept-encoding"))) co_return co_await metrics_gzip();
-    HttpResponse res;
-    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    res.body = render();
-    res.compressible = true;
-    co_return res;
+    co_return co_await metrics_endpoint.handle(std::move(req));
   }
 
   asio::awaitable<HttpResponse> serve_probe(HttpRequest req) {
@@ -277,72 +272,7 @@ struct App::Impl {
     return r;
   }
 
-  /// /metrics for a client that takes gzip (Prometheus does): the render goes to the
-  /// compression worker a megabyte at a time, so a large estate's text is never held whole.
-  /// Rendering is about four times faster than deflate: while kGzipBacklog bytes wait for the
-  /// worker, the render pauses and the event loop goes on probing.
-  static constexpr std::size_t kGzipBacklog = std::size_t{16} << 20;
-
-  asio::awaitable<HttpResponse> metrics_gzip() {
-    // A reload during a pause abandons that render (it would mix two plans): start again.
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      const double cpu_start = platform::thread_cpu_seconds();
-      double cpu_paused = 0;  // what the loop did for others while the render waited
-      GzipStream gzip;
-      std::size_t bytes = 0;
-      MetricsRenderer::Chunks chunks;
-      chunks.flush = [&](std::string& text) {
-        bytes += text.size();
-        gzip.write(std::move(text));
-        text = std::string();
-        text.reserve(chunks.bytes + chunks.bytes / 8);
-      };
-      chunks.behind = [&] { return gzip.pending() >= kGzipBacklog; };
-      chunks.drain = [&]() -> asio::awaitable<void> {
-        const double paused_at = platform::thread_cpu_seconds();
-        asio::steady_timer timer(io.get_executor());
-        while (gzip.pending() >= kGzipBacklog / 2) {
-          timer.expires_after(std::chrono::milliseconds(2));
-          co_await timer.async_wait(asio::use_awaitable);
-        }
-        cpu_paused += platform::thread_cpu_seconds() - paused_at;
-      };
-      std::string text;
-      write_self_metrics(text);
-      const bool whole = co_await renderer->render_async(
-          {table.plan_ptr() ? &table : nullptr, &scheduler}, text, &chunks);
-      if (!whole) continue;
-      chunks.flush(text);
-      renderer->set_last_render(platform::thread_cpu_seconds() - cpu_start - cpu_paused, bytes);
-      HttpResponse res;
-      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      res.headers.push_back({"Vary", "Accept-Encoding"});
-      if (auto body = co_await gzip.finish()) {
-        res.body = std::move(*body);
-        res.headers.push_back({"Content-Encoding", "gzip"});
-      } else {
-        // zlib failed: the plain text, which the server may still try to compress.
-        res.body = render();
-        res.compressible = true;
-        res.headers.clear();
-      }
-      co_return res;
-    }
-    HttpResponse busy;
-    busy.status = 503;
-    busy.body = "the configuration was reloaded during every attempt to render; try again\n";
-    co_return busy;
-  }
-
-  std::string render() const {
-    double cpu_start = platform::thread_cpu_seconds();
-    std::string out;
-    out.reserve(renderer->last_bytes() + renderer->last_bytes() / 16);
-    write_self_metrics(out);
-    renderer->render({table.plan_ptr() ? &table : nullptr, &scheduler}, out);
-    renderer->set_last_render(platform::thread_cpu_seconds() - cpu_start, out.size());
-    return out;
-  }
+  std::string render() const { return metrics_endpoint.render(); }
 
   bool do_reload(std::string* error_text) {
     if (options.hooks.reloading) options.hooks.reloading();
@@ -458,7 +388,7 @@ struct App::Impl {
   Scheduler scheduler;
   HttpServer http;
   ProbeEndpoint probe_endpoint;
-  std::shared_ptr<MetricsRenderer> renderer;
+  MetricsEndpoint metrics_endpoint;  // /metrics: the self-metrics, then the table's families
   std::unique_ptr<MetricOutputs> outputs;
   Config base;  // the last good configuration file, without the target files' targets
   TargetFiles files;

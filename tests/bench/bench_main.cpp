@@ -47,6 +47,7 @@
 #include <thread>
 #include <vector>
 
+#include "platform/platform.hpp"
 #include "tests/bench/bench_estate.hpp"
 #include "tests/bench/json_out.hpp"
 #include "tests/bench/proc_usage.hpp"
@@ -418,12 +419,6 @@ struct FloorResult {
   double wall_s = 0;
 };
 
-double thread_cpu_seconds() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
 FloorResult measure_floor(const std::vector<std::string>& targets, std::uint16_t port, double rate,
                           double seconds, double timeout_s, int grid_ms) {
   std::vector<sockaddr_in> peers(targets.size());
@@ -462,7 +457,7 @@ FloorResult measure_floor(const std::vector<std::string>& targets, std::uint16_t
   const auto timeout =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
   const auto start = Clock::now();
-  const double cpu0 = thread_cpu_seconds();
+  const double cpu0 = kscprobe::platform::thread_cpu_seconds();
   epoll_event events[256];
   long next = 0;
   // When the i-th connect starts: its due time, rounded up to the grid.
@@ -524,7 +519,7 @@ FloorResult measure_floor(const std::vector<std::string>& targets, std::uint16_t
   }
   for (const auto& p : pending)
     if (live[static_cast<std::size_t>(p.fd)] == p.serial) finish(p.fd, ETIMEDOUT);
-  r.cpu_s = thread_cpu_seconds() - cpu0;
+  r.cpu_s = kscprobe::platform::thread_cpu_seconds() - cpu0;
   r.wall_s = since(start);
   ::close(ep);
   return r;

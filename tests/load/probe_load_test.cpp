@@ -7,7 +7,6 @@
 // scripts/test.d/60-load.sh runs this binary (inside a fresh network namespace when it can, so
 // the 200 000 connections use a loopback and an ephemeral port range of their own).
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +23,8 @@
 #include "daemon/app.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/runtime/scheduler.hpp"
+#include "platform/files.hpp"
+#include "platform/platform.hpp"
 #include "tests/support/exposition.hpp"
 #include "tests/support/netns.hpp"
 #include "tests/support/peers.hpp"
@@ -359,12 +360,6 @@ TEST(ProbeLoad, BudgetHoldsWhenEveryTargetIsSilentAndOverrunsAreCounted) {
 // user + system) and the peak of open sockets while `total` probes are paced at `rate` per
 // second to silent hosts 127.a.b.c, which one wildcard socket on the peer thread serves.
 
-double thread_cpu_seconds() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 struct UdpBench {
   long done = 0;
   long silent_ok = 0;  // "no reply: open|filtered"
@@ -427,12 +422,12 @@ UdpBench bench_silent_udp(bool shared, long total, long rate, Duration timeout,
   watchdog.async_wait([&](boost::system::error_code ec) {
     if (!ec) io.stop();
   });
-  const double cpu_start = thread_cpu_seconds();
+  const double cpu_start = platform::thread_cpu_seconds();
   const auto wall_start = std::chrono::steady_clock::now();
   pace.expires_after(std::chrono::milliseconds(0));
   tick();
   io.run();
-  out.cpu_seconds = thread_cpu_seconds() - cpu_start;
+  out.cpu_seconds = platform::thread_cpu_seconds() - cpu_start;
   out.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   sampling = false;
@@ -450,12 +445,9 @@ TEST(ProbeLoad, SilentUdpHostsCostOneSocketAndLittleCpuWithTheSharedSockets) {
   const Duration timeout(env_long("KSCPROBE_UDP_BENCH_TIMEOUT_MS", 3000));
   // A socket per probe needs rate x timeout descriptors at once: raise the limit as far as it
   // goes, and slow down if that is not enough.
-  rlimit limit{};
-  ::getrlimit(RLIMIT_NOFILE, &limit);
-  limit.rlim_cur = limit.rlim_max;
-  ::setrlimit(RLIMIT_NOFILE, &limit);
+  const auto open_files = platform::raise_open_file_limit();
   const double timeout_s = std::chrono::duration<double>(timeout).count();
-  const long room = static_cast<long>(limit.rlim_cur) - 500;
+  const long room = static_cast<long>(open_files) - 500;
   if (rate * timeout_s * 1.2 > room) rate = static_cast<long>(room / (timeout_s * 1.2));
   ASSERT_GT(rate, 100) << "RLIMIT_NOFILE is too low for the socket-per-probe run";
 

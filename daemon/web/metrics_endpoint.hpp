@@ -1,0 +1,60 @@
+#pragma once
+// GET /metrics: the daemon's own families and the result table's, as plain text or, for a
+// client that takes gzip (Prometheus does), compressed while it is written.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "daemon/web/http_server.hpp"
+
+namespace kscprobe {
+
+class MetricsRenderer;
+class ResultTable;
+class Scheduler;
+
+class MetricsEndpoint {
+ public:
+  /// Writes the families that come ahead of the result table's (the daemon's own).
+  using WriteHead = std::function<void(std::string&)>;
+
+  struct Options {
+    /// While this many bytes wait for the gzip worker, the render pauses (a coroutine wait: the
+    /// event loop goes on probing), until half of them are deflated. Rendering is about four
+    /// times faster than deflate.
+    std::size_t gzip_backlog = std::size_t{16} << 20;
+    /// The pieces the render hands to the gzip worker.
+    std::size_t piece_bytes = std::size_t{1} << 20;
+    /// Renders abandoned because a reload replaced the plan meanwhile, before a 503.
+    int attempts = 3;
+  };
+
+  /// `table` and `scheduler` are the daemon's, read at each scrape (a reload replaces what they
+  /// hold, not them); both outlive the endpoint.
+  MetricsEndpoint(boost::asio::any_io_executor executor, const ResultTable& table,
+                  const Scheduler& scheduler, WriteHead head);
+  MetricsEndpoint(boost::asio::any_io_executor executor, const ResultTable& table,
+                  const Scheduler& scheduler, WriteHead head, Options options);
+  ~MetricsEndpoint();
+
+  /// The answer to a GET or HEAD of /metrics.
+  boost::asio::awaitable<HttpResponse> handle(HttpRequest req);
+
+  /// The whole text, rendered now within this call.
+  std::string render() const;
+
+ private:
+  boost::asio::awaitable<HttpResponse> gzip_streamed();
+
+  boost::asio::any_io_executor executor_;
+  const ResultTable& table_;
+  const Scheduler& scheduler_;
+  WriteHead head_;
+  Options options_;
+  std::shared_ptr<MetricsRenderer> renderer_;
+};
+
+}  // namespace kscprobe
