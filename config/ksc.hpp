@@ -177,7 +177,8 @@ inline bool read_ksc_password(const KscSource& source, std::string* password, st
     if (out.empty()) return fail("password_file " + source.password_file + " is empty");
   } else if (!source.password_env.empty()) {
     const char* value = std::getenv(source.password_env.c_str());
-    if (value == nullptr) return fail("environment variable " + source.password_env + " is not set");
+    if (value == nullptr)
+      return fail("environment variable " + source.password_env + " is not set");
     out = value;
     if (out.empty()) return fail("environment variable " + source.password_env + " is empty");
   } else {

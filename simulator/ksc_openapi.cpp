@@ -424,8 +424,8 @@ class Handler {
     if (!start || !count || *start < 0 || *count < 0) return pxg(1156, "bad nStart or nCount");
     const std::size_t from = std::min<std::size_t>(static_cast<std::size_t>(*start), a->size());
     const std::size_t to =
-        std::min({a->size(), from + std::min<std::size_t>(static_cast<std::size_t>(*count),
-                                                          kMaxChunkItems)});
+        std::min({a->size(),
+                  from + std::min<std::size_t>(static_cast<std::size_t>(*count), kMaxChunkItems)});
     json::array items;
     items.reserve(to - from);
     for (std::size_t i = from; i < to; ++i) {
@@ -632,8 +632,8 @@ void KscOpenApiServer::add_host(KscHostDef host) {
 
 bool KscOpenApiServer::remove_host(std::string_view id) {
   auto copy = std::make_shared<std::vector<KscHostDef>>(*impl_->state->hosts);
-  auto it = std::find_if(copy->begin(), copy->end(),
-                         [&](const KscHostDef& h) { return h.id == id; });
+  auto it =
+      std::find_if(copy->begin(), copy->end(), [&](const KscHostDef& h) { return h.id == id; });
   if (it == copy->end()) return false;
   copy->erase(it);
   impl_->state->hosts = std::move(copy);
@@ -668,8 +668,7 @@ std::vector<KscHostDef> KscOpenApiServer::generate_hosts(std::size_t count, std:
   for (std::size_t i = 1; i <= count; ++i) {
     KscHostDef h;
     char id[40];
-    std::snprintf(id, sizeof id, "%08zx-0000-4000-8000-%012zx", i * 2654435761u % 0xffffffffu,
-                  i);
+    std::snprintf(id, sizeof id, "%08zx-0000-4000-8000-%012zx", i * 2654435761u % 0xffffffffu, i);
     h.id = id;
     char name[32];
     std::snprintf(name, sizeof name, "pc-%05zu", i);

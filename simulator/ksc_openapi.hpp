@@ -26,13 +26,13 @@ namespace kscprobe::sim {
 struct KscHostDef {
   std::string id;  // KLHST_WKS_HOSTNAME (a GUID on a real server)
   std::string display_name;
-  std::string fqdn;                                  // empty: the field is left out
-  std::string dns_name;                              // empty: the field is left out
-  std::uint32_t ipv4 = 0;                            // 0: the field is left out
+  std::string fqdn;        // empty: the field is left out
+  std::string dns_name;    // empty: the field is left out
+  std::uint32_t ipv4 = 0;  // 0: the field is left out
   std::int64_t group_id = 0;
   std::int64_t last_visible = 0;                     // unix seconds; 0: left out
   std::optional<std::int64_t> last_agent_connected;  // unix seconds
-  std::uint32_t status = 0x1 | 0x4 | 0x8 | 0x10;    // visible, agent installed and running, RTP
+  std::uint32_t status = 0x1 | 0x4 | 0x8 | 0x10;     // visible, agent installed and running, RTP
 };
 
 /// How the server is set up; fixed once started.
@@ -78,7 +78,7 @@ struct KscCounters {
   unsigned refused = 0;         // 401 answers (bad credentials, no or expired session)
   unsigned accessors_created = 0;
   unsigned accessors_released = 0;
-  unsigned open_accessors = 0;  // created, not released (nor evicted)
+  unsigned open_accessors = 0;            // created, not released (nor evicted)
   std::map<std::string, unsigned> calls;  // per method, login included
   std::size_t largest_chunk = 0;          // most items in one GetItemsChunk answer
 };

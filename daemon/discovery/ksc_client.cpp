@@ -164,8 +164,8 @@ bool safe_header_text(std::string_view s, bool allow_quote) {
 bool valid_method(std::string_view method) {
   if (method.empty() || method.size() > 128) return false;
   return std::all_of(method.begin(), method.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_';
   });
 }
 
@@ -217,7 +217,9 @@ struct Client::Impl {
   std::uint64_t generation = 0;
   ClientStats stats;
 
-  std::string where() const { return host_for_authority(endpoint.host) + ":" + std::to_string(endpoint.port); }
+  std::string where() const {
+    return host_for_authority(endpoint.host) + ":" + std::to_string(endpoint.port);
+  }
 
   // Connected, with a session to use: connection mode logs in on the connection itself; a
   // token outlives the connection it was issued on.
@@ -242,8 +244,7 @@ struct Client::Impl {
 
   Error build_context() {
     if (ssl) return {};
-    if (source.ca_file.empty() && source.fingerprint_sha256.empty() &&
-        !source.insecure_skip_verify)
+    if (source.ca_file.empty() && source.fingerprint_sha256.empty() && !source.insecure_skip_verify)
       return make_error(ErrorKind::config,
                         "no trust for the server's certificate: set ca_file or "
                         "fingerprint_sha256 (or insecure_skip_verify = true)");
@@ -257,8 +258,8 @@ struct Client::Impl {
     if (!source.ca_file.empty()) {
       ERR_clear_error();
       if (SSL_CTX_load_verify_locations(native, source.ca_file.c_str(), nullptr) != 1)
-        return make_error(ErrorKind::config, "cannot load ca_file " + source.ca_file + ": " +
-                                                 openssl_error_text());
+        return make_error(ErrorKind::config,
+                          "cannot load ca_file " + source.ca_file + ": " + openssl_error_text());
     }
     ssl = std::move(context);
     return {};
@@ -326,7 +327,8 @@ struct Client::Impl {
       drop();
       if (cec == beast::error::timeout)
         co_return make_error(ErrorKind::timeout, "connecting to " + where() + " timed out");
-      co_return make_error(ErrorKind::connect, "cannot connect to " + where() + ": " + cec.message());
+      co_return make_error(ErrorKind::connect,
+                           "cannot connect to " + where() + ": " + cec.message());
     }
 
     SSL* handle = stream->native_handle();
@@ -388,9 +390,8 @@ struct Client::Impl {
       drop();
       raw.error = wec == beast::error::timeout
                       ? make_error(ErrorKind::timeout, std::string(what) + ": sending timed out")
-                      : make_error(ErrorKind::closed, std::string(what) +
-                                                          ": the connection closed: " +
-                                                          wec.message());
+                      : make_error(ErrorKind::closed,
+                                   std::string(what) + ": the connection closed: " + wec.message());
       co_return raw;
     }
     http::response_parser<http::string_body> parser;
@@ -411,17 +412,17 @@ struct Client::Impl {
                                std::string(what) + ": the answer is over " +
                                    std::to_string(source.limits.max_body_bytes) + " bytes");
       } else if (rec == http::error::header_limit) {
-        raw.error = make_error(ErrorKind::too_large, std::string(what) +
-                                                         ": the answer's header is over " +
-                                                         std::to_string(kHeaderLimit) + " bytes");
+        raw.error =
+            make_error(ErrorKind::too_large, std::string(what) + ": the answer's header is over " +
+                                                 std::to_string(kHeaderLimit) + " bytes");
       } else if (rec.category() == http::make_error_code(http::error::bad_version).category() &&
                  rec != http::error::end_of_stream && rec != http::error::partial_message) {
         raw.error = make_error(ErrorKind::malformed,
                                std::string(what) + ": unreadable answer: " + rec.message());
       } else {
-        raw.error = make_error(ErrorKind::closed, std::string(what) +
-                                                      ": the connection closed before an answer (" +
-                                                      rec.message() + ")");
+        raw.error = make_error(
+            ErrorKind::closed,
+            std::string(what) + ": the connection closed before an answer (" + rec.message() + ")");
       }
       co_return raw;
     }
@@ -508,7 +509,8 @@ struct Client::Impl {
     if (raw.status == 401 || raw.status == 403) co_return refused(raw.status);
     if (raw.status != 200) {
       Error e = judge(raw, "login", nullptr);
-      co_return e ? e : make_error(ErrorKind::http_status, "login: HTTP " + std::to_string(raw.status));
+      co_return e ? e
+                  : make_error(ErrorKind::http_status, "login: HTTP " + std::to_string(raw.status));
     }
     if (!raw.body.empty()) {
       // Some servers answer the login with a JSON body; a PxgError there is a refusal.
@@ -559,10 +561,10 @@ struct Client::Impl {
         continue;
       }
       if (raw.status == 401) {
-        result.error = make_error(ErrorKind::unauthorized,
-                                  std::string(method) +
-                                      ": HTTP 401 again right after a new login (session refused)",
-                                  401);
+        result.error = make_error(
+            ErrorKind::unauthorized,
+            std::string(method) + ": HTTP 401 again right after a new login (session refused)",
+            401);
         co_return result;
       }
       result.error = judge(raw, method, &result.answer);
@@ -578,9 +580,10 @@ struct Client::Impl {
     if (stream && mode == KscSessionMode::token && !token.empty()) {
       auto req = request("/api/v1.0/Session.EndSession", "{}");
       req.set("X-KSC-Session", token);
-      co_await send(req, Clock::now() + std::min<Clock::duration>(kCloseBudget,
-                                                                  source.limits.request_timeout),
-                    "Session.EndSession");
+      co_await send(
+          req,
+          Clock::now() + std::min<Clock::duration>(kCloseBudget, source.limits.request_timeout),
+          "Session.EndSession");
     }
     token.clear();
     if (stream) {

@@ -139,9 +139,10 @@ std::string_view Inventory::group_name(std::int64_t id) const {
 
 const std::vector<std::string>& host_fields() {
   static const std::vector<std::string> fields = {
-      "KLHST_WKS_HOSTNAME",      "KLHST_WKS_DN",           "KLHST_WKS_FQDN",
-      "KLHST_WKS_DNSNAME",       "KLHST_WKS_IP_LONG",      "KLHST_WKS_GROUPID",
-      "KLHST_WKS_LAST_VISIBLE",  "KLHST_WKS_LAST_NAGENT_CONNECTED",
+      "KLHST_WKS_HOSTNAME",     "KLHST_WKS_DN",
+      "KLHST_WKS_FQDN",         "KLHST_WKS_DNSNAME",
+      "KLHST_WKS_IP_LONG",      "KLHST_WKS_GROUPID",
+      "KLHST_WKS_LAST_VISIBLE", "KLHST_WKS_LAST_NAGENT_CONNECTED",
       "KLHST_WKS_STATUS"};
   return fields;
 }
@@ -345,8 +346,8 @@ std::vector<TargetConfig> to_targets(const Inventory& inventory, const KscSource
       address = ipv4_text(h.ipv4);
     } else if (auto fqdn = h.fqdn.empty() ? std::nullopt : rules::parse_address(h.fqdn, &ignored)) {
       address = std::move(*fqdn);
-    } else if (auto dns = h.dns_name.empty() ? std::nullopt
-                                             : rules::parse_address(h.dns_name, &ignored)) {
+    } else if (auto dns =
+                   h.dns_name.empty() ? std::nullopt : rules::parse_address(h.dns_name, &ignored)) {
       address = std::move(*dns);
     } else {
       ++st.skipped["no_address"];
@@ -393,8 +394,9 @@ std::vector<TargetConfig> to_targets(const Inventory& inventory, const KscSource
   std::sort(targets.begin(), targets.end(),
             [](const TargetConfig& a, const TargetConfig& b) { return a.name < b.name; });
   // A suffixed name that a display name already spelled out: keep the first.
-  auto last = std::unique(targets.begin(), targets.end(),
-                          [](const TargetConfig& a, const TargetConfig& b) { return a.name == b.name; });
+  auto last =
+      std::unique(targets.begin(), targets.end(),
+                  [](const TargetConfig& a, const TargetConfig& b) { return a.name == b.name; });
   if (last != targets.end()) {
     st.skipped["duplicate_name"] += static_cast<std::size_t>(targets.end() - last);
     targets.erase(last, targets.end());

@@ -31,13 +31,13 @@ inline constexpr std::uint32_t kStatusRtpOn = 0x10;          // real-time protec
 /// One managed device as KSC lists it; only what targets and the diagnosis need (a 100 000-device
 /// estate is a few hundred bytes per device).
 struct Host {
-  std::string id;            // KLHST_WKS_HOSTNAME: KSC's unique id (a GUID), not a network name
-  std::string display_name;  // KLHST_WKS_DN
-  std::string fqdn;          // KLHST_WKS_FQDN
-  std::string dns_name;      // KLHST_WKS_DNSNAME
-  std::uint32_t ipv4 = 0;    // KLHST_WKS_IP_LONG, first octet most significant; 0: none
-  std::int64_t group_id = -1;      // KLHST_WKS_GROUPID; -1: not given
-  std::int64_t last_visible = 0;   // KLHST_WKS_LAST_VISIBLE, unix seconds; 0: not given
+  std::string id;              // KLHST_WKS_HOSTNAME: KSC's unique id (a GUID), not a network name
+  std::string display_name;    // KLHST_WKS_DN
+  std::string fqdn;            // KLHST_WKS_FQDN
+  std::string dns_name;        // KLHST_WKS_DNSNAME
+  std::uint32_t ipv4 = 0;      // KLHST_WKS_IP_LONG, first octet most significant; 0: none
+  std::int64_t group_id = -1;  // KLHST_WKS_GROUPID; -1: not given
+  std::int64_t last_visible = 0;  // KLHST_WKS_LAST_VISIBLE, unix seconds; 0: not given
   std::optional<std::int64_t> last_agent_connected;  // KLHST_WKS_LAST_NAGENT_CONNECTED
   std::uint32_t status = 0;                          // KLHST_WKS_STATUS bits
   bool distribution_point = false;                   // listed as an update agent

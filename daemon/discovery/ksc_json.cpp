@@ -61,8 +61,9 @@ std::optional<std::int64_t> int_of_text(std::string_view s) {
   constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   if (!negative && value > kMax) return std::nullopt;
   if (negative && value > kMax + 1) return std::nullopt;
-  if (negative) return value == kMax + 1 ? std::numeric_limits<std::int64_t>::min()
-                                         : -static_cast<std::int64_t>(value);
+  if (negative)
+    return value == kMax + 1 ? std::numeric_limits<std::int64_t>::min()
+                             : -static_cast<std::int64_t>(value);
   return static_cast<std::int64_t>(value);
 }
 
@@ -165,8 +166,8 @@ std::optional<std::int64_t> datetime_field(const json::object& record, std::stri
 
 std::optional<std::int64_t> parse_datetime(std::string_view text) {
   // 2026-03-19T16:18:53[.fff][Z|+00:00]
-  if (text.size() < 19 || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != ' ') ||
-      text[13] != ':' || text[16] != ':')
+  if (text.size() < 19 || text[4] != '-' || text[7] != '-' ||
+      (text[10] != 'T' && text[10] != ' ') || text[13] != ':' || text[16] != ':')
     return std::nullopt;
   const int year = digits(text, 0, 4), month = digits(text, 5, 2), day = digits(text, 8, 2);
   const int hour = digits(text, 11, 2), minute = digits(text, 14, 2), second = digits(text, 17, 2);
