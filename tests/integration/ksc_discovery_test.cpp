@@ -1,6 +1,7 @@
 // Discovery against the fake KSC OpenAPI server (simulator/ksc_openapi.hpp): both session styles,
 // paging, renewed sessions, every failure a real server can produce, and certificate trust.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -39,8 +40,11 @@ asio::awaitable<Error> discover_and_close(Client& client, const KscSource& sourc
   co_return e;
 }
 
+// Per process and call: ctest runs the tests of this suite in parallel processes.
 std::string write_file(const std::string& name, const std::string& content) {
-  const std::string path = ::testing::TempDir() + "kscprobe_ksc_" + name;
+  static int serial = 0;
+  const std::string path = ::testing::TempDir() + "kscprobe_ksc_" + std::to_string(::getpid()) +
+                           "_" + std::to_string(++serial) + "_" + name;
   std::ofstream out(path, std::ios::binary);
   out << content;
   return path;

@@ -1,6 +1,7 @@
 #include "daemon/discovery/ksc_json.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <cstdlib>
@@ -229,7 +230,8 @@ TEST(KscSource, ReadsThePasswordFromAFileOrTheEnvironment) {
   KscSource s;
   std::string password, error;
   EXPECT_FALSE(read_ksc_password(s, &password, &error));
-  const std::string path = ::testing::TempDir() + "kscprobe_ksc_password_test";
+  const std::string path =
+      ::testing::TempDir() + "kscprobe_ksc_password_test_" + std::to_string(::getpid());
   {
     std::ofstream out(path, std::ios::binary);
     out << "s3cr\"et\r\n";
