@@ -1,0 +1,191 @@
+#pragma once
+// One `[[ksc]]` section: a Kaspersky Security Center Administration Server whose OpenAPI (HTTPS,
+// port 13299) tells which devices it manages, so that they become targets without a hand-made
+// target file. The section is a plain description; daemon/discovery/ reads the server with it.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/catalog.hpp"
+#include "config/config.hpp"
+#include "config/duration.hpp"
+
+namespace kscprobe {
+
+/// How the client holds its KSC session.
+enum class KscSessionMode : std::uint8_t {
+  /// `POST /api/v1.0/login` with the credentials: the session lives on the TLS connection, which
+  /// the client keeps open. A server that does not know /login (404) is asked for a token
+  /// instead (Session.StartSession), once per connection.
+  connection,
+  /// `Session.StartSession` with the credentials returns a token, sent as `X-KSC-Session` on
+  /// every later request (still over one kept-alive connection).
+  token,
+};
+
+/// Limits of every discovery run. The defaults hold a 100 000-device estate with room to spare;
+/// none of them is something a user normally changes.
+struct KscLimits {
+  /// One request (connect, TLS handshake, write, whole answer) must complete within this; a
+  /// server that stalls fails the run with a timeout.
+  Duration request_timeout = std::chrono::seconds(30);
+  /// Items asked per ChunkAccessor.GetItemsChunk (hosts and groups): a few hundred per answer,
+  /// never the whole estate at once.
+  unsigned page_size = 500;
+  /// A larger HTTP body is refused (the run fails) before it is parsed.
+  std::size_t max_body_bytes = 16 * 1024 * 1024;
+  /// Devices kept per run; devices past this are counted as skipped ("over_limit").
+  std::size_t max_hosts = 250000;
+  /// Administration groups whose names are kept per run.
+  std::size_t max_groups = 100000;
+  /// Pages read per accessor, whatever the server claims its item count is.
+  std::size_t max_pages = 2000;
+};
+
+/// A `[[ksc]]` section as loaded (what the user wrote, with defaults).
+struct KscSource {
+  std::string name;  // the `ksc_server` label of every target it finds; unique among sections
+  std::string url;   // "https://host[:port]" (port 13299 when absent)
+  std::string user;  // a read-only KSC account
+  // Where the password is: a file (its content, without a trailing newline) or an environment
+  // variable; exactly one. Never the password itself, which is read at load and each reload.
+  std::string password_file;
+  std::string password_env;
+  std::string domain;    // of a domain account; empty for a KSC internal user
+  bool internal = true;  // a KSC internal user (KSCBasic internal="1")
+  std::string vserver;   // a virtual Administration Server's name; empty: the main server
+  KscSessionMode session = KscSessionMode::connection;
+
+  // Trust in the server's certificate: at least one of ca_file and fingerprint_sha256 (both:
+  // both must hold), unless insecure_skip_verify is written explicitly.
+  std::string ca_file;             // verify the chain (and the server name) against these CAs
+  std::string fingerprint_sha256;  // pin the leaf certificate: 64 hex digits, lowercase
+  bool insecure_skip_verify = false;
+  // The name the certificate must carry (and SNI); empty: the URL's host.
+  std::string server_name;
+
+  Duration refresh = std::chrono::minutes(10);  // between successful discoveries
+  // How long the last good list of a server that keeps failing is still used; past it the
+  // targets are kept but the discovery reports them as stale.
+  Duration stale_after = std::chrono::hours(2);
+  // KSC's search filter for the devices to list; the default leaves out the "Unassigned
+  // devices" (devices KSC saw on the network but does not manage).
+  std::string host_filter = "(KLHST_WKS_GROUPID_GP <> 4)";
+
+  // What to turn into targets: `agent` (every managed device) and `distribution_point`
+  // (devices that are update agents). A distribution point is an agent too: when only `agent`
+  // is listed, it becomes an agent target.
+  std::vector<Role> roles = {Role::agent, Role::distribution_point};
+  std::vector<std::pair<std::string, std::string>> labels;  // added to every target; sorted
+  std::uint32_t features = 0;                               // of every target found
+
+  KscLimits limits;
+  SourcePos pos;  // of the section, for messages
+};
+
+/// Where a section's URL points.
+struct KscEndpoint {
+  std::string host;  // a DNS name or an IP literal (IPv6 without brackets)
+  std::uint16_t port = 13299;
+};
+
+/// Parses "https://host[:port][/]". Returns nullopt with the reason in *error for anything else
+/// (another scheme, a path, user info, a bad port).
+inline std::optional<KscEndpoint> parse_ksc_url(std::string_view url, std::string* error) {
+  auto fail = [&](const char* why) -> std::optional<KscEndpoint> {
+    if (error) *error = why;
+    return std::nullopt;
+  };
+  constexpr std::string_view kScheme = "https://";
+  if (url.size() < kScheme.size()) return fail("must start with https://");
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    char c = url[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kScheme[i]) return fail("must start with https://");
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (rest.find_first_of("/?#@ \t") != std::string_view::npos)
+    return fail("must be https://host[:port], with no path, query or user");
+  KscEndpoint out;
+  std::string_view port_text;
+  if (!rest.empty() && rest.front() == '[') {
+    std::size_t close = rest.find(']');
+    if (close == std::string_view::npos) return fail("has an unclosed [");
+    out.host = std::string(rest.substr(1, close - 1));
+    std::string_view after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return fail("has text after the ]");
+      port_text = after.substr(1);
+      if (port_text.empty()) return fail("has an empty port");
+    }
+  } else {
+    std::size_t colon = rest.find(':');
+    if (colon != std::string_view::npos && rest.find(':', colon + 1) != std::string_view::npos)
+      return fail("must write an IPv6 address in brackets");
+    out.host = std::string(rest.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port_text = rest.substr(colon + 1);
+      if (port_text.empty()) return fail("has an empty port");
+    }
+  }
+  if (out.host.empty()) return fail("has no host");
+  if (!port_text.empty()) {
+    unsigned port = 0;
+    if (port_text.size() > 5) return fail("has a port out of range");
+    for (char c : port_text) {
+      if (c < '0' || c > '9') return fail("has a port that is not a number");
+      port = port * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (port == 0 || port > 65535) return fail("has a port out of range");
+    out.port = static_cast<std::uint16_t>(port);
+  }
+  return out;
+}
+
+/// Longest password file read (a password is a line; anything longer is a wrong file).
+inline constexpr std::size_t kMaxKscPasswordBytes = 4096;
+
+/// Reads `source`'s password from password_file (its content without the trailing line break)
+/// or password_env. Returns false with the reason in *error, which names the file or the
+/// variable and never holds a password. An empty password is an error.
+inline bool read_ksc_password(const KscSource& source, std::string* password, std::string* error) {
+  auto fail = [&](std::string why) {
+    if (error) *error = std::move(why);
+    return false;
+  };
+  std::string out;
+  if (!source.password_file.empty()) {
+    std::ifstream in(source.password_file, std::ios::binary);
+    if (!in) return fail("cannot read password_file " + source.password_file);
+    std::istreambuf_iterator<char> it(in), end;
+    for (; it != end; ++it) {
+      if (out.size() >= kMaxKscPasswordBytes)
+        return fail("password_file " + source.password_file + " is over 4096 bytes");
+      out += *it;
+    }
+    if (in.bad()) return fail("cannot read password_file " + source.password_file);
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    if (out.empty()) return fail("password_file " + source.password_file + " is empty");
+  } else if (!source.password_env.empty()) {
+    const char* value = std::getenv(source.password_env.c_str());
+    if (value == nullptr)
+      return fail("environment variable " + source.password_env + " is not set");
+    out = value;
+    if (out.empty()) return fail("environment variable " + source.password_env + " is empty");
+  } else {
+    return fail("neither password_file nor password_env is set");
+  }
+  *password = std::move(out);
+  return true;
+}
+
+}  // namespace kscprobe

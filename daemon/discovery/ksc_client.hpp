@@ -1,0 +1,104 @@
+#pragma once
+// A client of KSC's OpenAPI (https://<server>:13299/api/v1.0/...): one kept-alive TLS connection,
+// one request at a time, as the Administration Server expects. The session either lives on the
+// connection (POST /api/v1.0/login) or is a token (Session.StartSession, sent as X-KSC-Session);
+// see KscSessionMode. The password goes into the login request only: it is never logged and never
+// part of an error.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/ksc.hpp"
+
+namespace kscprobe::ksc {
+
+/// Why a request failed.
+enum class ErrorKind : std::uint8_t {
+  none,
+  config,        // the section cannot be used (bad URL, no trust configured, unreadable CA file)
+  resolve,       // the server's name does not resolve
+  connect,       // TCP connect failed
+  tls,           // handshake failed or the certificate is not trusted (CA, name or pin)
+  timeout,       // the request did not complete within limits.request_timeout
+  closed,        // the server closed the connection (or reset it) before a whole answer
+  unauthorized,  // HTTP 401: login refused, or the session expired and a new login was refused
+  http_status,   // another status than 200
+  pxg,           // the answer is a PxgError
+  malformed,     // the answer is not the JSON expected
+  too_large,     // the answer's body is over limits.max_body_bytes
+};
+std::string_view to_string(ErrorKind kind);
+
+struct Error {
+  ErrorKind kind = ErrorKind::none;
+  int http_status = 0;        // when the server answered
+  std::int64_t pxg_code = 0;  // kind pxg: PxgError's code
+  std::string message;        // one line for logs and the status page; never the password
+  explicit operator bool() const { return kind != ErrorKind::none; }
+};
+
+/// The answer of one call: the whole JSON object ({"PxgRetVal": ..., and the out parameters}),
+/// or the error.
+struct CallResult {
+  Error error;
+  boost::json::value answer;
+  bool ok() const { return !error; }
+};
+
+struct ClientStats {
+  unsigned connections = 0;  // TCP+TLS connections made
+  unsigned logins = 0;       // successful logins (or StartSession)
+  unsigned requests = 0;     // HTTP requests sent, logins included
+};
+
+/**
+ * One OpenAPI client. Runs on `executor`, which must be single-threaded (or a strand); the client
+ * must outlive every coroutine it returned, and calls must not overlap (one request at a time).
+ *
+ * Every request (including the connect, handshake and login it may need) is bounded by
+ * `source.limits.request_timeout`, and every answer by `limits.max_body_bytes`. When a call meets
+ * an expired session (HTTP 401) or a connection the server closed, the client logs in again, on
+ * a new connection if need be, and sends the call once more; a second failure is returned.
+ */
+class Client {
+ public:
+  Client(boost::asio::any_io_executor executor, const KscSource& source, std::string password);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// Connects, checks the certificate and logs in. call() does this itself when needed; open()
+  /// tells early whether the server is usable.
+  boost::asio::awaitable<Error> open();
+
+  /// POST /api/v1.0/<method> (e.g. "HostGroup.FindHosts") with `params` as the JSON body.
+  boost::asio::awaitable<CallResult> call(std::string_view method,
+                                          const boost::json::object& params);
+
+  /// Ends a token session (Session.EndSession, best effort) and closes the connection.
+  boost::asio::awaitable<void> close();
+
+  /// Closes the socket at once: a request in flight fails with `closed`. For shutdown.
+  void cancel();
+
+  /// Incremented by every successful login: an accessor obtained under an older session may be
+  /// gone on the server.
+  std::uint64_t session_generation() const;
+  const ClientStats& stats() const;
+  /// The session mode in use (connection mode falls back to tokens on a server without /login).
+  KscSessionMode session_mode() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Base64 (RFC 4648, with padding), as the KSCBasic header writes names and passwords.
+std::string base64(std::string_view data);
+
+}  // namespace kscprobe::ksc
