@@ -9,16 +9,11 @@
 
 #include "config/catalog.hpp"
 #include "config/duration.hpp"
+#include "config/ksc.hpp"
 #include "config/rules.hpp"
+#include "config/source_pos.hpp"
 
 namespace kscprobe {
-
-/// Where a value came from, for error messages (`file:line:column`).
-struct SourcePos {
-  std::string file;
-  int line = 0;
-  int column = 0;
-};
 
 struct ConfigError {
   SourcePos pos;
@@ -158,7 +153,8 @@ struct Config {
   ProbeEndpointConfig probe;
   TargetFilesConfig target_files;
   std::vector<TargetConfig> targets;
-  std::string source;  // file name, for messages
+  std::vector<KscSource> ksc;  // [[ksc]]: KSC Administration Servers to learn targets from
+  std::string source;          // file name, for messages
 };
 
 }  // namespace kscprobe

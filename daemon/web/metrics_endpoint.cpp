@@ -73,7 +73,7 @@ asio::awaitable<HttpResponse> MetricsEndpoint::gzip_streamed() {
     chunks.drain = [&]() -> asio::awaitable<void> {
       const double paused_at = platform::thread_cpu_seconds();
       asio::steady_timer timer(executor_);
-      while (gzip.pending() >= options_.gzip_backlog / 2) {
+      while (gzip.pending() > options_.gzip_backlog / 2) {
         timer.expires_after(std::chrono::milliseconds(2));
         co_await timer.async_wait(asio::use_awaitable);
       }

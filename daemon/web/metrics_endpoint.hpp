@@ -23,8 +23,9 @@ class MetricsEndpoint {
 
   struct Options {
     /// While this many bytes wait for the gzip worker, the render pauses (a coroutine wait: the
-    /// event loop goes on probing), until half of them are deflated. Rendering is about four
-    /// times faster than deflate.
+    /// event loop goes on probing), until no more than half of them wait. Rendering is about
+    /// four times faster than deflate. 0: a pause after every piece, until the worker has
+    /// deflated all of it.
     std::size_t gzip_backlog = std::size_t{16} << 20;
     /// The pieces the render hands to the gzip worker.
     std::size_t piece_bytes = std::size_t{1} << 20;

@@ -141,7 +141,7 @@ echo "--- cross-compile the reduced kscprobe.exe and kscprobe-selftest.exe"
 # The configuration without yaml-cpp (no mingw build of it): the TOML loader and its sections,
 # the catalog, the plan and compose; not target_file.cpp, target_files.cpp or yaml_file.cpp.
 config_objs=(config/catalog.cpp config/compose.cpp config/config.cpp config/duration.cpp
-  config/loader.cpp config/load/*.cpp config/plan.cpp config/rules.cpp)
+  config/ksc.cpp config/loader.cpp config/load/*.cpp config/plan.cpp config/rules.cpp)
 objs=("${config_objs[@]}" daemon/web/bcrypt.cpp daemon/exposition/json_string.cpp daemon/logging.cpp
   platform/files_windows.cpp daemon/runtime/scheduler_core.cpp
   windows-service/service_framework.cpp windows-service/mingw/config_check.cpp
