@@ -1,13 +1,15 @@
 #pragma once
 // The effective configuration: the one place where the TOML file (or text), the web config
-// file, --shard and the target files are put together and expanded into a Plan. The daemon's
+// file, --shard, the target files and the discovered targets are put together and expanded into
+// a Plan. The daemon's
 // start and reload, --once, --config.check and the reduced Windows check all compose through
 // here, so they cannot drift apart.
 //
 // This file needs no YAML parser: the web config file comes through a function of the web layer
 // and the target files through TargetSource (config/target_files.hpp implements it with
 // yaml-cpp), so a build without yaml-cpp (the mingw one of scripts/test.d/40-windows.sh) links
-// compose.cpp and passes no target source.
+// compose.cpp and passes no target source. The discovered targets come as plain TargetConfigs
+// (daemon/discovery/ finds them, above this layer).
 #include <functional>
 #include <memory>
 #include <optional>
@@ -63,6 +65,10 @@ struct ComposedConfig {
   /// used (the file's [[target]] wins, then the first target file). The plan has the rest; the
   /// daemon logs these and runs, --once and --config.check fail on them.
   std::vector<ConfigError> target_errors;
+  /// Discovered targets (from [[ksc]] sections) left out because their name is already used
+  /// (by the file, a target file or an earlier discovered target, which wins). Only warnings:
+  /// the estate, not the configuration, made the clash.
+  std::vector<ConfigError> warnings;
 
   bool ok() const { return errors.empty(); }
   /// ok() and no target file error: what --once and --config.check require.
@@ -74,13 +80,18 @@ struct ComposedConfig {
 bool compose_base(const ConfigSources& sources, Config* base, std::vector<ConfigError>* errors);
 
 /// The second half: `base` plus the targets of `targets` (when not null) merged after the
-/// file's own (merge_targets), expanded into a Plan. Target file errors are appended to
-/// `errors`; `base` is not changed.
+/// file's own (merge_targets), then the `discovered` targets (when not null: those the
+/// discovery of [[ksc]] sections found, in a stable order) merged after all of them
+/// (merge_discovered), expanded into a Plan. Target file errors are appended to `errors`, name
+/// clashes of discovered targets to `warnings` (when not null); `base` is not changed.
 std::shared_ptr<const Plan> compose_plan(const Config& base, TargetSource* targets,
-                                         std::vector<ConfigError>* errors);
+                                         std::vector<ConfigError>* errors,
+                                         const std::vector<TargetConfig>* discovered = nullptr,
+                                         std::vector<ConfigError>* warnings = nullptr);
 
 /// compose_base, then (when it succeeded) compose_plan.
-ComposedConfig compose(const ConfigSources& sources, TargetSource* targets);
+ComposedConfig compose(const ConfigSources& sources, TargetSource* targets,
+                       const std::vector<TargetConfig>* discovered = nullptr);
 
 /// Prints `errors` as file:line:column, one per line, then "N error(s)".
 void print_errors(const std::vector<ConfigError>& errors, std::ostream& out);
@@ -93,5 +104,10 @@ int check_config(const ConfigSources& sources, TargetSource* targets, std::ostre
 /// Moves `extra` targets into `config`, skipping (with an error) any whose name is already used.
 void merge_targets(Config* config, std::vector<TargetConfig>&& extra,
                    std::vector<ConfigError>* errors);
+
+/// Copies the `discovered` targets into `config` after its own, skipping (with a warning, at the
+/// [[ksc]] section that found it) any whose name is already used.
+void merge_discovered(Config* config, const std::vector<TargetConfig>& discovered,
+                      std::vector<ConfigError>* warnings);
 
 }  // namespace kscprobe

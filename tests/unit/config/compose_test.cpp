@@ -141,6 +141,75 @@ TEST(Compose, FileTargetsComeAfterTheFilesAndAFileNameWins) {
   EXPECT_EQ(c.base.targets[0].name, "ksc");
 }
 
+// A target as the discovery of a [[ksc]] section makes it.
+static TargetConfig discovered(const std::string& name, const std::string& address,
+                               const std::string& server = "ksc01") {
+  TargetConfig t = agent(name, address, 0);
+  t.labels = {{"ksc_host_id", "id-" + name}, {"ksc_server", server}};
+  t.pos = {"k.toml", 9, 1};
+  return t;
+}
+
+TEST(Compose, DiscoveredTargetsComeLastAndAClashIsOnlyAWarning) {
+  ConfigSources sources;
+  sources.text =
+      "target_files = [\"t/*.yml\"]\n"
+      "[[target]]\nname = \"ksc\"\nrole = \"server\"\naddress = \"10.9.0.1\"\n";
+  sources.text_name = "k.toml";
+  FixedTargets files;
+  files.targets = {agent("pc-1", "10.1.0.1", 2)};
+  std::vector<TargetConfig> found = {discovered("ksc", "10.2.0.1"), discovered("pc-1", "10.2.0.2"),
+                                     discovered("pc-2", "10.2.0.3"),
+                                     discovered("pc-2", "10.3.0.3", "ksc02")};
+  ComposedConfig c = compose(sources, &files, &found);
+  ASSERT_TRUE(c.ok());
+  // Clashes are warnings, not target errors: --once and --config.check still pass.
+  EXPECT_TRUE(c.strictly_ok());
+  EXPECT_TRUE(c.target_errors.empty());
+  EXPECT_EQ(names(*c.plan), (std::vector<std::string>{"ksc", "pc-1", "pc-2"}));
+  // The file's and the target file's targets win; the first discovered one wins among them.
+  EXPECT_EQ(c.plan->targets[0].address, "10.9.0.1");
+  EXPECT_EQ(c.plan->targets[1].address, "10.1.0.1");
+  EXPECT_EQ(c.plan->targets[2].address, "10.2.0.3");
+  EXPECT_EQ(c.plan->targets[2].labels, found[2].labels);
+  ASSERT_EQ(c.warnings.size(), 3u);
+  EXPECT_EQ(c.warnings[0].format(),
+            "k.toml:9:1: target \"ksc\" found by KSC \"ksc01\" is already defined; the defined "
+            "one is kept");
+  EXPECT_EQ(c.warnings[1].format(),
+            "k.toml:9:1: target \"pc-1\" found by KSC \"ksc01\" is already defined; the defined "
+            "one is kept");
+  EXPECT_EQ(c.warnings[2].format(),
+            "k.toml:9:1: target \"pc-2\" found by KSC \"ksc02\" is already defined; the defined "
+            "one is kept");
+  // The base stays the file's own.
+  ASSERT_EQ(c.base.targets.size(), 1u);
+}
+
+TEST(Compose, DiscoveredTargetsWithoutATargetSourceAndManyClashesAreBounded) {
+  Config base;
+  std::vector<TargetConfig> found;
+  for (int i = 0; i < 30; ++i) {
+    base.targets.push_back(agent("pc-" + std::to_string(i), "10.0.0.1", i));
+    found.push_back(discovered("pc-" + std::to_string(i), "10.2.0.1"));
+  }
+  found.push_back(discovered("new", "10.2.0.9"));
+  std::vector<ConfigError> errors, warnings;
+  auto plan = compose_plan(base, nullptr, &errors, &found, &warnings);
+  EXPECT_TRUE(errors.empty());
+  ASSERT_EQ(plan->targets.size(), 31u);
+  EXPECT_EQ(plan->targets.back().name, "new");
+  ASSERT_EQ(warnings.size(), 21u);
+  EXPECT_EQ(warnings.back().format(),
+            "k.toml:9:1: 10 more discovered targets are already defined; the defined ones are "
+            "kept");
+  // No discovered target: the plan of the base alone.
+  std::vector<TargetConfig> none;
+  warnings.clear();
+  EXPECT_EQ(compose_plan(base, nullptr, &errors, &none, &warnings)->targets.size(), 30u);
+  EXPECT_TRUE(warnings.empty());
+}
+
 TEST(Compose, WithoutATargetSourceTheTargetFilesAreSkipped) {
   ConfigSources sources;
   sources.text =
