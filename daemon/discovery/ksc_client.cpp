@@ -213,6 +213,7 @@ struct Client::Impl {
   std::unique_ptr<Stream> stream;
   beast::flat_buffer buffer;
   bool logged_in = false;  // connection mode: this connection carries a session
+  bool cancelled = false;  // cancel() was called: no new connection, no new request
   std::string token;       // token mode: the session's token
   std::uint64_t generation = 0;
   ClientStats stats;
@@ -224,6 +225,7 @@ struct Client::Impl {
   // Connected, with a session to use: connection mode logs in on the connection itself; a
   // token outlives the connection it was issued on.
   asio::awaitable<Error> ensure_session(Clock::time_point deadline) {
+    if (cancelled) co_return make_error(ErrorKind::closed, "the client was cancelled");
     if (mode == KscSessionMode::token && !token.empty()) {
       if (!stream) co_return co_await connect(deadline);
       co_return Error{};
@@ -319,6 +321,7 @@ struct Client::Impl {
       for (const auto& entry : lookup->results) endpoints.push_back(entry.endpoint());
     }
 
+    if (cancelled) co_return make_error(ErrorKind::closed, "the client was cancelled");
     stream = std::make_unique<Stream>(executor, *ssl);
     auto& lowest = beast::get_lowest_layer(*stream);
     lowest.expires_at(deadline);
@@ -577,6 +580,10 @@ struct Client::Impl {
   }
 
   asio::awaitable<void> close() {
+    if (cancelled) {
+      drop();
+      co_return;
+    }
     if (stream && mode == KscSessionMode::token && !token.empty()) {
       auto req = request("/api/v1.0/Session.EndSession", "{}");
       req.set("X-KSC-Session", token);
@@ -611,6 +618,7 @@ asio::awaitable<CallResult> Client::call(std::string_view method, const json::ob
 asio::awaitable<void> Client::close() { return impl_->close(); }
 
 void Client::cancel() {
+  impl_->cancelled = true;
   if (impl_->stream) {
     boost::system::error_code ignored;
     beast::get_lowest_layer(*impl_->stream).socket().close(ignored);

@@ -83,7 +83,8 @@ class Client {
   /// Ends a token session (Session.EndSession, best effort) and closes the connection.
   boost::asio::awaitable<void> close();
 
-  /// Closes the socket at once: a request in flight fails with `closed`. For shutdown.
+  /// Closes the socket at once: a request in flight fails with `closed`, and so does every later
+  /// call (no new connection is made; close() only drops the socket). For shutdown.
   void cancel();
 
   /// Incremented by every successful login: an accessor obtained under an older session may be
