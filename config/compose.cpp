@@ -70,6 +70,9 @@ int check_config(const ConfigSources& sources, TargetSource* targets, std::ostre
       << " checks";
   if (plan.daemon.shard_count > 1)
     out << " in shard " << plan.daemon.shard_index << "/" << plan.daemon.shard_count;
+  // Their devices are learnt when the daemon runs; the check only validates the sections.
+  if (const std::size_t n = c.base.ksc.size())
+    out << ", and the devices of " << n << (n == 1 ? " KSC server" : " KSC servers");
   out << "\n";
   return 0;
 }

@@ -97,7 +97,8 @@ ComposedConfig compose(const ConfigSources& sources, TargetSource* targets,
 void print_errors(const std::vector<ConfigError>& errors, std::ostream& out);
 
 /// `--config.check`: composes strictly (a target file error fails too) and prints the errors to
-/// `err` (returns 1), or "NAME: valid, N targets, M checks[ in shard i/n]" to `out` (returns 0).
+/// `err` (returns 1), or "NAME: valid, N targets, M checks[ in shard i/n][, and the devices of K
+/// KSC servers]" to `out` (returns 0).
 int check_config(const ConfigSources& sources, TargetSource* targets, std::ostream& out,
                  std::ostream& err);
 

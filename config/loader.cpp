@@ -17,8 +17,8 @@ namespace load {
 
 namespace {
 
-constexpr std::string_view kTopKeys[] = {"daemon", "target",       "web",
-                                         "probe",  "target_files", "metrics"};
+constexpr std::string_view kTopKeys[] = {"daemon",       "target",  "web", "probe",
+                                         "target_files", "metrics", "ksc"};
 
 }  // namespace
 
@@ -103,6 +103,7 @@ void Loader::load_root(const toml::table& root, Config& config) {
     }
   }
   config.target_files.refresh = target_files_refresh_;
+  if (const toml::node* k = root.get("ksc")) load_ksc_sections(*k, config);
   if (const toml::node* targets = root.get("target")) {
     const auto* arr = targets->as_array();
     if (!arr) {

@@ -7,6 +7,7 @@
 //   config/load/walk.cpp  value readers, positions, "did you mean" suggestions
 //   config/load/daemon.cpp, metrics.cpp, web.cpp, probe.cpp    [daemon] [metrics] [web] [probe]
 //   config/load/target.cpp  [[target]];  config/load/check.cpp  [[target.check]]
+//   config/load/ksc.cpp  [[ksc]]
 #include <toml++/toml.h>
 
 #include <cstdint>
@@ -98,6 +99,10 @@ class Loader {
   void load_ports(const toml::node& n, const std::optional<Role>& role,
                   const std::vector<std::string_view>& ids, TargetConfig& target,
                   const std::string& context);
+
+  // config/load/ksc.cpp
+  KscSource load_ksc(const toml::table& t, std::size_t index);
+  void load_ksc_sections(const toml::node& n, Config& config);
 
   // config/load/check.cpp
   ExtraCheckConfig load_check(const toml::table& t, std::size_t index,
