@@ -5,12 +5,15 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <set>
 #include <sstream>
 
 #include "collectors/probe_resources.hpp"
 #include "collectors/prober.hpp"
 #include "config/compose.hpp"
 #include "config/target_files.hpp"
+#include "daemon/discovery/discovery.hpp"
+#include "daemon/exposition/discovery_metrics.hpp"
 #include "daemon/exposition/text_writer.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/probe_setup.hpp"
@@ -42,23 +45,70 @@ ConfigSources config_sources(const AppOptions& options) {
   return sources;
 }
 
-bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
-               std::vector<ConfigError>* errors) {
-  TargetFiles files;
-  ComposedConfig composed = compose(config_sources(options), &files);
-  if (!composed.strictly_ok()) {
-    *errors = composed.ok() ? std::move(composed.target_errors) : std::move(composed.errors);
-    return false;
-  }
-  *plan = std::move(composed.plan);
-  return true;
-}
-
 namespace {
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
+
+// Discovery's own lines (a run's outcome, never a password) into the daemon's log.
+void log_discovery_line(bool warning, const std::string& line) {
+  if (warning) {
+    log::warn(line);
+  } else {
+    log::info(line);
+  }
+}
+
+// One discovery of every [[ksc]] section of `base`, on `io`, for --once: every section must
+// answer (as every target file must parse).
+bool discover_once(asio::io_context& io, const Config& base, std::vector<TargetConfig>* out,
+                   std::vector<ConfigError>* errors) {
+  ksc::Discovery::Options o;
+  o.wall_clock = unix_now;
+  o.log = log_discovery_line;
+  ksc::Discovery discovery(io.get_executor(), o);
+  discovery.set_sources(base.ksc);
+  const auto deadline = std::chrono::steady_clock::now() + o.run_timeout + std::chrono::seconds(5);
+  io.restart();
+  while (!discovery.settled() && std::chrono::steady_clock::now() < deadline)
+    io.run_one_for(std::chrono::milliseconds(100));
+  discovery.stop();
+  const std::vector<ksc::DiscoveryStatus> status = discovery.status();
+  for (std::size_t i = 0; i < status.size() && i < base.ksc.size(); ++i) {
+    if (status[i].ran && status[i].success) continue;
+    errors->push_back(
+        ConfigError{base.ksc[i].pos, "ksc \"" + status[i].name + "\": discovery failed: " +
+                                         (status[i].ran ? status[i].error : "no answer in time")});
+  }
+  if (!errors->empty()) return false;
+  *out = discovery.targets();
+  return true;
+}
+
+}  // namespace
+
+bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
+               std::vector<ConfigError>* errors, asio::io_context* io) {
+  Config base;
+  if (!compose_base(config_sources(options), &base, errors)) return false;
+  std::vector<TargetConfig> discovered;
+  if (io != nullptr && !base.ksc.empty() && !discover_once(*io, base, &discovered, errors))
+    return false;
+  TargetFiles files;
+  std::vector<ConfigError> target_errors, warnings;
+  std::shared_ptr<const Plan> composed =
+      compose_plan(base, &files, &target_errors, &discovered, &warnings);
+  for (const auto& w : warnings) log::warn("discovered target not used", {{"warning", w.format()}});
+  if (!target_errors.empty()) {
+    *errors = std::move(target_errors);
+    return false;
+  }
+  *plan = std::move(composed);
+  return true;
+}
+
+namespace {
 
 std::string config_source(const AppOptions& o) {
   return o.config_file.empty() ? o.config_name : o.config_file;
@@ -98,6 +148,10 @@ struct App::Impl {
     FamilyWriter(out, "kscprobe_config_last_reload_success_timestamp_seconds",
                  "Unix time of the last successful configuration load.", "gauge")
         .sample({}, {}, last_reload_success_ts);
+    if (!base.ksc.empty()) {
+      const std::vector<ksc::DiscoveryStatus> status = discovery.status();
+      exposition::write_discovery_metrics(out, status);
+    }
   }
 
   /// Builds the listener's TLS and auth settings; false (and the error) if a file is bad.
@@ -115,10 +169,53 @@ struct App::Impl {
 
   /// The plan of `cfg` plus the targets of its target files (re-scanned now).
   std::shared_ptr<const Plan> plan_from(const Config& cfg) {
-    std::vector<ConfigError> errors;
-    std::shared_ptr<const Plan> plan = compose_plan(cfg, &files, &errors);
+    std::vector<ConfigError> errors, warnings;
+    const std::vector<TargetConfig> discovered = discovery.targets();
+    std::shared_ptr<const Plan> plan = compose_plan(cfg, &files, &errors, &discovered, &warnings);
     log_target_errors(errors);
+    log_new_warnings(warnings);
     return plan;
+  }
+
+  static ksc::Discovery::Options discovery_options() {
+    ksc::Discovery::Options o;
+    o.wall_clock = unix_now;
+    o.log = log_discovery_line;
+    return o;
+  }
+
+  /// A discovered target whose name is already configured: said once, not at every compose.
+  void log_new_warnings(const std::vector<ConfigError>& warnings) {
+    std::set<std::string> now;
+    for (const auto& w : warnings) {
+      std::string text = w.format();
+      if (!warned.count(text)) log::warn("discovered target not used", {{"warning", text}});
+      now.insert(std::move(text));
+    }
+    warned = std::move(now);
+  }
+
+  /// Starts, keeps or stops the discovery of each [[ksc]] section of `cfg`; true when the
+  /// discovered targets changed.
+  bool set_discovery(const Config& cfg) {
+    for (const auto& k : cfg.ksc) {
+      if (k.insecure_skip_verify)
+        log::warn("KSC discovery does not verify the server's certificate (insecure_skip_verify)",
+                  {{"ksc_server", k.name}, {"url", k.url}});
+    }
+    return discovery.set_sources(cfg.ksc);
+  }
+
+  /// A discovery run changed the targets: the plan is composed again, keeping the state of
+  /// every check that did not change.
+  void on_discovery_change() {
+    if (stopping) return;
+    auto plan = plan_from(base);
+    install(plan, current_sec);
+    log::info("KSC discovery changed the targets",
+              {{"discovered", std::to_string(discovery.target_count())},
+               {"targets", std::to_string(plan->targets.size())},
+               {"checks", std::to_string(plan->checks.size())}});
   }
 
   void watch_files() {
@@ -290,7 +387,8 @@ struct App::Impl {
   }
 
   bool reload_inner(std::string* error_text) {
-    ComposedConfig composed = compose(config_sources(options), &files);
+    const std::vector<TargetConfig> discovered = discovery.targets();
+    ComposedConfig composed = compose(config_sources(options), &files, &discovered);
     if (!composed.ok()) {
       last_reload_ok = false;
       log::error(
@@ -303,6 +401,7 @@ struct App::Impl {
       return false;
     }
     log_target_errors(composed.target_errors);
+    log_new_warnings(composed.warnings);
     std::shared_ptr<const Plan> plan = std::move(composed.plan);
     std::shared_ptr<const WebSecurity> sec;
     std::string sec_error;
@@ -319,6 +418,8 @@ struct App::Impl {
     }
     bool watch = base.target_files.patterns.empty() && !composed.base.target_files.patterns.empty();
     base = std::move(composed.base);
+    // The sections of the new file: a changed or removed one takes its targets away.
+    if (set_discovery(base)) plan = plan_from(base);
     install(plan, std::move(sec));
     if (watch) watch_files();
     log::info("configuration reloaded", {{"file", config_source(options)},
@@ -352,6 +453,7 @@ struct App::Impl {
     }
     heartbeat_timer.cancel();
     files_timer.cancel();
+    discovery.stop();
     boost::system::error_code ignored;
     signals.cancel(ignored);
     http.stop();
@@ -392,6 +494,9 @@ struct App::Impl {
   std::unique_ptr<MetricOutputs> outputs;
   Config base;  // the last good configuration file, without the target files' targets
   TargetFiles files;
+  // The [[ksc]] sections' refresh loops; their targets join the plan (plan_from).
+  ksc::Discovery discovery{io.get_executor(), discovery_options()};
+  std::set<std::string> warned;  // compose warnings already logged
   std::shared_ptr<const WebSecurity> current_sec;
   asio::steady_timer files_timer{io};
   asio::steady_timer stop_timer{io};
@@ -436,6 +541,9 @@ bool App::start() {
   }
   im.install(plan, sec);
   im.watch_files();
+  // Probing starts with the configured targets; discovered ones join as each server answers.
+  im.discovery.on_change = [&im] { im.on_discovery_change(); };
+  im.set_discovery(im.base);
   if (!im.options.outputs.textfile_path.empty() || !im.options.outputs.push_url.empty()) {
     im.outputs = std::make_unique<MetricOutputs>(im.io.get_executor(), im.options.outputs,
                                                  [&im] { return im.render(); });

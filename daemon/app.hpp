@@ -85,8 +85,9 @@ class App {
 ConfigSources config_sources(const AppOptions& options);
 
 /// Composes the config named by `options` with its target files into a plan, or returns the
-/// errors; a target file error fails too (--once).
+/// errors; a target file error fails too (--once). With `io`, each [[ksc]] section's devices
+/// are discovered once first (on `io`), and a section that cannot be read is an error too.
 bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
-               std::vector<ConfigError>* errors);
+               std::vector<ConfigError>* errors, boost::asio::io_context* io = nullptr);
 
 }  // namespace kscprobe

@@ -190,7 +190,7 @@ int main(int argc, char** argv) {
   if (once) {
     std::shared_ptr<const Plan> plan;
     std::vector<ConfigError> errors;
-    if (!load_plan(options, &plan, &errors)) {
+    if (!load_plan(options, &plan, &errors, &io)) {
       print_errors(errors, std::cerr);
       return 1;
     }

@@ -1,0 +1,126 @@
+// The daemon learns its agents from a KSC Administration Server ([[ksc]], against the fake
+// OpenAPI server): discovered devices become checks with their KSC labels, leave when KSC no
+// longer lists them, and the discovery reports its health; --once discovers once, and a server
+// that refuses the login fails it.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+
+#include "daemon/app.hpp"
+#include "simulator/ksc_openapi.hpp"
+#include "tests/support/files.hpp"
+
+using namespace kscprobe;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kPassword = "ksc-secret";  // the fake server's default account
+
+// Three devices on loopback addresses (probing sends nothing off this host).
+std::vector<sim::KscHostDef> loopback_hosts() {
+  auto hosts = sim::KscOpenApiServer::generate_hosts(3, 1773937133);
+  for (std::size_t i = 0; i < hosts.size(); ++i)
+    hosts[i].ipv4 = (127u << 24) | (93u << 16) | static_cast<std::uint32_t>(i + 1);
+  return hosts;
+}
+
+struct AppDiscovery : ::testing::Test {
+  boost::asio::io_context io;
+  sim::KscOpenApiServer server{io};
+  test::TempDir dir{"app-discovery"};
+  std::vector<sim::KscHostDef> hosts = loopback_hosts();
+
+  void SetUp() override {
+    server.start();
+    server.set_hosts(hosts);
+  }
+
+  std::string config() const {
+    return "[daemon]\ninterval = \"2s\"\n"
+           "[metrics]\ndetail = { agent = \"full\" }\n"
+           "[[target]]\nname = \"ksc01-itself\"\nrole = \"server\"\naddress = \"127.93.1.1\"\n"
+           "[[ksc]]\nname = \"ksc01\"\nurl = \"" +
+           server.url() + "\"\nuser = \"kscprobe\"\npassword_file = \"" +
+           dir.write("ksc01.password", std::string(kPassword) + "\n") + "\"\nca_file = \"" +
+           dir.write("ksc01-ca.pem", server.ca().cert_pem) +
+           "\"\nrefresh = \"1s\"\nroles = [\"agent\"]\nlabels = { site = \"paris\" }\n";
+  }
+
+  // Runs the loop until `done` (checked every 50 ms), at most 20 s.
+  bool run_until(const std::function<bool()>& done) {
+    const auto end = std::chrono::steady_clock::now() + 20s;
+    while (!done() && std::chrono::steady_clock::now() < end) {
+      io.restart();
+      io.run_for(50ms);
+    }
+    return done();
+  }
+};
+
+TEST_F(AppDiscovery, DiscoveredAgentsBecomeChecksAndLeaveWhenKscDropsThem) {
+  AppOptions options;
+  options.config_text = config();
+  options.config_name = "k.toml";
+  options.listen_address = "127.0.0.1:0";
+  App app(io, options);
+  ASSERT_TRUE(app.start());
+  // Probing starts with the configured target; the discovered ones join when KSC answers.
+  EXPECT_EQ(app.plan()->targets.size(), 1u);
+  const std::string first = "target=\"" + hosts[0].display_name + "\"";
+  ASSERT_TRUE(run_until([&] { return app.plan()->targets.size() == 4; })) << app.render_metrics();
+  std::string text;
+  ASSERT_TRUE(run_until([&] {
+    text = app.render_metrics();
+    return text.find("kscprobe_probe_success{" + first) != std::string::npos;
+  })) << text;
+  EXPECT_NE(text.find("ksc_host_id=\"" + hosts[0].id + "\""), std::string::npos) << text;
+  EXPECT_NE(text.find("ksc_server=\"ksc01\""), std::string::npos);
+  EXPECT_NE(text.find("site=\"paris\""), std::string::npos);
+  EXPECT_NE(text.find("kscprobe_discovery_success{ksc_server=\"ksc01\"} 1"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("kscprobe_discovery_targets{ksc_server=\"ksc01\",role=\"agent\"} 3"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find(kPassword), std::string::npos);
+
+  // KSC no longer lists the first device: it leaves at the next refresh; the others stay.
+  ASSERT_TRUE(server.remove_host(hosts[0].id));
+  ASSERT_TRUE(run_until([&] { return app.plan()->targets.size() == 3; }));
+  text = app.render_metrics();
+  EXPECT_EQ(text.find(first), std::string::npos) << text;
+  EXPECT_NE(text.find("target=\"" + hosts[1].display_name + "\""), std::string::npos);
+
+  // A refused login keeps the last good list, and says so.
+  server.set_faults({.refuse_login = true});
+  ASSERT_TRUE(run_until([&] {
+    return app.render_metrics().find("kscprobe_discovery_success{ksc_server=\"ksc01\"} 0") !=
+           std::string::npos;
+  }));
+  EXPECT_EQ(app.plan()->targets.size(), 3u);
+  app.stop();
+  io.restart();
+  io.run_for(2s);
+}
+
+TEST_F(AppDiscovery, OnceDiscoversFirstAndFailsWhenKscRefuses) {
+  AppOptions options;
+  options.config_text = config();
+  options.config_name = "k.toml";
+  std::shared_ptr<const Plan> plan;
+  std::vector<ConfigError> errors;
+  ASSERT_TRUE(load_plan(options, &plan, &errors, &io)) << errors.at(0).format();
+  EXPECT_EQ(plan->targets.size(), 4u);
+
+  server.set_faults({.refuse_login = true});
+  errors.clear();
+  EXPECT_FALSE(load_plan(options, &plan, &errors, &io));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].format().find("ksc \"ksc01\": discovery failed"), std::string::npos)
+      << errors[0].format();
+  EXPECT_EQ(errors[0].format().find(kPassword), std::string::npos);
+}
+
+}  // namespace
