@@ -380,6 +380,18 @@ TEST(E2E, DemoModePrintsItsMetricsUrlAndServesIt) {
     if (!seen) std::this_thread::sleep_for(100ms);
   }
   EXPECT_TRUE(seen);
+  // The demo's Administration Server answers KSC's OpenAPI: its twelve devices join the checks.
+  bool discovered = false;
+  for (int i = 0; i < 100 && !discovered; ++i) {
+    auto r = support::http_request(port, "GET", "/metrics");
+    discovered =
+        r &&
+        r->body.find("kscprobe_discovery_targets{ksc_server=\"ksc-demo\",role=\"agent\"} 12") !=
+            std::string::npos &&
+        r->body.find("kscprobe_targets 23\n") != std::string::npos;
+    if (!discovered) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(discovered);
   demo.signal(SIGINT);
   EXPECT_EQ(demo.wait(3s), 0);
   // JSON logs, one object per line; probes cut short by the shutdown are not logged as down.
