@@ -2,30 +2,22 @@
 // the --shard override at start and at every reload, and the targets of the target files merged
 // after the file's own, a name of the file winning over a target file's.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "config/compose.hpp"
 #include "config/target_files.hpp"
 #include "daemon/app.hpp"
+#include "tests/support/files.hpp"
 
 using namespace kscprobe;
 
 namespace {
 
-std::string temp_dir() {
-  char tmpl[] = "/tmp/kscprobe-app-compose-XXXXXX";
-  return mkdtemp(tmpl);
-}
-
-void write(const std::string& path, const std::string& text) {
-  std::ofstream(path + ".new") << text;
-  std::filesystem::rename(path + ".new", path);  // a new inode: the target files see a change
-}
+// A new inode for each write: the target files see a change.
+void write(const std::string& path, const std::string& text) { test::replace_file(path, text); }
 
 std::vector<std::string> names(const Plan& plan) {
   std::vector<std::string> out;
@@ -44,7 +36,7 @@ std::string agents_toml(const std::string& shard) {
 }  // namespace
 
 TEST(AppCompose, ShardOverrideAppliesAtStartAndAtEveryReload) {
-  std::string dir = temp_dir();
+  std::string dir = test::temp_dir("app-compose");
   write(dir + "/k.toml", agents_toml("0/2"));
   boost::asio::io_context io;
   AppOptions options;
@@ -77,7 +69,7 @@ TEST(AppCompose, ShardOverrideAppliesAtStartAndAtEveryReload) {
 }
 
 TEST(AppCompose, TargetFilesMergeAsInConfigCheckAndTheFileWinsANameClash) {
-  std::string dir = temp_dir();
+  std::string dir = test::temp_dir("app-compose");
   std::filesystem::create_directory(dir + "/t");
   write(dir + "/k.toml",
         "target_files = [\"t/*.yml\"]\n"
