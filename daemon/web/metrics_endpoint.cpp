@@ -1,5 +1,6 @@
 #include "daemon/web/metrics_endpoint.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
@@ -72,6 +73,9 @@ asio::awaitable<HttpResponse> MetricsEndpoint::gzip_streamed() {
     chunks.behind = [&] { return gzip.pending() >= options_.gzip_backlog; };
     chunks.drain = [&]() -> asio::awaitable<void> {
       const double paused_at = platform::thread_cpu_seconds();
+      // Always let the loop run once (a reload waiting there overtakes this render even when
+      // the worker has already caught up), then wait while it is behind.
+      co_await asio::post(executor_, asio::use_awaitable);
       asio::steady_timer timer(executor_);
       while (gzip.pending() > options_.gzip_backlog / 2) {
         timer.expires_after(std::chrono::milliseconds(2));
