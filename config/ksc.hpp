@@ -71,7 +71,8 @@ struct KscSource {
 
   Duration refresh = std::chrono::minutes(10);  // between successful discoveries
   // How long the last good list of a server that keeps failing is still used; past it the
-  // targets are kept but the discovery reports them as stale.
+  // targets are kept but the discovery reports them as stale. Also the age past which an
+  // agent's last connection to the server is diagnosed (kscprobe_agent_diagnosis).
   Duration stale_after = std::chrono::hours(2);
   // KSC's search filter for the devices to list; the default leaves out the "Unassigned
   // devices" (devices KSC saw on the network but does not manage).

@@ -543,6 +543,7 @@ bool App::start() {
   im.watch_files();
   // Probing starts with the configured targets; discovered ones join as each server answers.
   im.discovery.on_change = [&im] { im.on_discovery_change(); };
+  im.metrics_endpoint.set_agents([&im] { return im.discovery.agent_sections(); });
   im.set_discovery(im.base);
   if (!im.options.outputs.textfile_path.empty() || !im.options.outputs.push_url.empty()) {
     im.outputs = std::make_unique<MetricOutputs>(im.io.get_executor(), im.options.outputs,

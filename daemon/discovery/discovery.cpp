@@ -101,7 +101,7 @@ asio::awaitable<RunResult> run_discovery(asio::any_io_executor executor, KscSour
     result.error = std::move(error);
     co_return result;
   }
-  result.targets = to_targets(inventory, source, &result.stats);
+  result.targets = to_targets(inventory, source, &result.stats, &result.agents);
   result.skipped = inventory.skipped;
   for (const auto& [reason, count] : result.stats.skipped) result.skipped[reason] += count;
   result.statistics = std::move(inventory.statistics);
@@ -144,6 +144,7 @@ struct Discovery::Runner {
 
   // The last good result.
   std::vector<TargetConfig> targets;
+  std::shared_ptr<const std::vector<AgentView>> agents;  // the server's view of `targets`
   TargetStats stats;
   std::map<std::string, std::size_t> skipped;
   std::optional<double> last_success_unix;
@@ -251,6 +252,7 @@ std::pair<bool, Clock::duration> Discovery::finish_run(Runner& r, RunResult resu
   for (const auto& [reason, count] : result.skipped) r.skipped[reason] += count;
   const bool changed = !same_targets(r.targets, result.targets);
   r.targets = std::move(result.targets);
+  r.agents = std::make_shared<const std::vector<AgentView>>(std::move(result.agents));
   if (options_.log) {
     if (result.statistics_error != r.statistics_error && !result.statistics_error.empty())
       options_.log(true, who + "no server statistics: " + result.statistics_error);
@@ -341,6 +343,21 @@ std::vector<DiscoveryStatus> Discovery::status() const {
     st.runs = r->runs;
     st.failures = r->failures;
     out.push_back(std::move(st));
+  }
+  return out;
+}
+
+std::vector<AgentSection> Discovery::agent_sections() const {
+  std::vector<AgentSection> out;
+  out.reserve(runners_.size());
+  const auto now = Clock::now();
+  for (const auto& r : runners_) {
+    AgentSection a;
+    a.name = r->source.name;
+    a.stale_after = r->source.stale_after;
+    a.stale = r->last_success && now - *r->last_success > r->source.stale_after;
+    a.agents = r->agents;
+    out.push_back(std::move(a));
   }
   return out;
 }

@@ -17,6 +17,7 @@
 
 #include "config/config.hpp"
 #include "config/ksc.hpp"
+#include "daemon/discovery/agent_view.hpp"
 #include "daemon/discovery/discovery_status.hpp"
 #include "daemon/discovery/ksc_client.hpp"
 #include "daemon/discovery/ksc_inventory.hpp"
@@ -48,6 +49,7 @@ struct RunResult {
   // On success: the targets (to_targets: sorted by name), what made none (the inventory's
   // reasons and to_targets'), the server's numeric statistics.
   std::vector<TargetConfig> targets;
+  std::vector<AgentView> agents;  // the server's view of each target, in the same order
   TargetStats stats;
   std::map<std::string, std::size_t> skipped;
   std::vector<std::pair<std::string, double>> statistics;
@@ -122,6 +124,11 @@ class Discovery {
 
   /// One snapshot per section, in the order of the sections.
   std::vector<DiscoveryStatus> status() const;
+
+  /// The server's view of the targets in use, one entry per section (in the order of the
+  /// sections; a section with no successful run yet has no list). Cheap: the lists are shared,
+  /// not copied, and a refresh replaces a section's list rather than editing it.
+  std::vector<AgentSection> agent_sections() const;
 
   /// Whether every section has finished a run (success or failure) since it (re)started: what
   /// --once waits for before it composes.

@@ -314,7 +314,7 @@ asio::awaitable<Error> discover(Client& client, const KscSource& source, Invento
 }
 
 std::vector<TargetConfig> to_targets(const Inventory& inventory, const KscSource& source,
-                                     TargetStats* stats) {
+                                     TargetStats* stats, std::vector<AgentView>* agents) {
   TargetStats local;
   TargetStats& st = stats ? *stats : local;
   st = TargetStats{};
@@ -368,8 +368,8 @@ std::vector<TargetConfig> to_targets(const Inventory& inventory, const KscSource
   }
   uses.clear();  // its keys view the names about to move
 
-  std::vector<TargetConfig> targets;
-  targets.reserve(picks.size());
+  std::vector<TargetConfig> made;
+  made.reserve(picks.size());
   for (std::size_t i = 0; i < picks.size(); ++i) {
     Pick& p = picks[i];
     const Host& h = *p.host;
@@ -389,17 +389,35 @@ std::vector<TargetConfig> to_targets(const Inventory& inventory, const KscSource
     }
     std::sort(t.labels.begin(), t.labels.end());
     t.pos = source.pos;
-    targets.push_back(std::move(t));
+    made.push_back(std::move(t));
   }
-  std::sort(targets.begin(), targets.end(),
-            [](const TargetConfig& a, const TargetConfig& b) { return a.name < b.name; });
-  // A suffixed name that a display name already spelled out: keep the first.
-  auto last =
-      std::unique(targets.begin(), targets.end(),
-                  [](const TargetConfig& a, const TargetConfig& b) { return a.name == b.name; });
-  if (last != targets.end()) {
-    st.skipped["duplicate_name"] += static_cast<std::size_t>(targets.end() - last);
-    targets.erase(last, targets.end());
+  // Sorted by name; of equal names (a suffixed name that a display name already spelled out)
+  // the first in KSC's order is kept.
+  std::vector<std::uint32_t> order(made.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::uint32_t a, std::uint32_t b) { return made[a].name < made[b].name; });
+  std::vector<TargetConfig> targets;
+  targets.reserve(made.size());
+  if (agents) {
+    agents->clear();
+    agents->reserve(made.size());
+  }
+  for (std::uint32_t i : order) {
+    if (!targets.empty() && targets.back().name == made[i].name) {
+      ++st.skipped["duplicate_name"];
+      continue;
+    }
+    if (agents) {
+      const Host& h = *picks[i].host;
+      AgentView v;
+      v.target = made[i].name;
+      v.last_agent_connected = h.last_agent_connected;
+      if (h.last_visible != 0) v.last_visible = h.last_visible;
+      v.agent_running = (h.status & kStatusAgentRunning) != 0;
+      agents->push_back(std::move(v));
+    }
+    targets.push_back(std::move(made[i]));
   }
   for (const TargetConfig& t : targets) ++st.by_role[static_cast<std::size_t>(t.role)];
   return targets;

@@ -18,6 +18,7 @@
 
 #include "config/config.hpp"
 #include "config/ksc.hpp"
+#include "daemon/discovery/agent_view.hpp"
 #include "daemon/discovery/ksc_client.hpp"
 
 namespace kscprobe::ksc {
@@ -105,9 +106,11 @@ struct TargetStats {
  * - labels: ksc_server (the section's name), ksc_group (the group's name, when KSC named it),
  *   ksc_host_id, then the section's labels (which cannot override these three); sorted;
  * - features: the section's.
- * Sorted by name.
+ * Sorted by name; of two equal names the first in KSC's order is kept ("duplicate_name").
+ * `agents`, when given, gets the server's view of each target made (same order).
  */
 std::vector<TargetConfig> to_targets(const Inventory& inventory, const KscSource& source,
-                                     TargetStats* stats = nullptr);
+                                     TargetStats* stats = nullptr,
+                                     std::vector<AgentView>* agents = nullptr);
 
 }  // namespace kscprobe::ksc

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "daemon/discovery/agent_view.hpp"
+
 namespace kscprobe {
 
 class ResultTable;
@@ -24,6 +26,12 @@ class MetricsRenderer {
   struct Source {
     const ResultTable* table = nullptr;
     const Scheduler* scheduler = nullptr;
+    /// The server's view of discovered targets (ksc::Discovery::agent_sections()): the
+    /// kscprobe_ksc_* families of each target of the plan that one of them lists, and the
+    /// kscprobe_agent_diagnosis of those whose agent stopped connecting.
+    std::vector<ksc::AgentSection> agents;
+    /// Unix time that the agents' last connections are compared with; 0: the system clock.
+    double now = 0;
   };
   MetricsRenderer();
   ~MetricsRenderer();
@@ -65,6 +73,7 @@ class MetricsRenderer {
 
  private:
   struct Cache;
+  struct Join;
   std::unique_ptr<Cache> cache_;
   double last_cpu_seconds_ = 0;
   std::size_t last_bytes_ = 0;

@@ -43,12 +43,20 @@ asio::awaitable<HttpResponse> MetricsEndpoint::handle(HttpRequest req) {
   co_return res;
 }
 
+MetricsRenderer::Source MetricsEndpoint::source() const {
+  MetricsRenderer::Source src;
+  src.table = table_.plan_ptr() ? &table_ : nullptr;
+  src.scheduler = &scheduler_;
+  if (agents_) src.agents = agents_();
+  return src;
+}
+
 std::string MetricsEndpoint::render() const {
   const double cpu_start = platform::thread_cpu_seconds();
   std::string out;
   out.reserve(renderer_->last_bytes() + renderer_->last_bytes() / 16);
   if (head_) head_(out);
-  renderer_->render({table_.plan_ptr() ? &table_ : nullptr, &scheduler_}, out);
+  renderer_->render(source(), out);
   renderer_->set_last_render(platform::thread_cpu_seconds() - cpu_start, out.size());
   return out;
 }
@@ -85,8 +93,7 @@ asio::awaitable<HttpResponse> MetricsEndpoint::gzip_streamed() {
     };
     std::string text;
     if (head_) head_(text);
-    const bool whole = co_await renderer_->render_async(
-        {table_.plan_ptr() ? &table_ : nullptr, &scheduler_}, text, &chunks);
+    const bool whole = co_await renderer_->render_async(source(), text, &chunks);
     if (!whole) continue;
     chunks.flush(text);
     renderer_->set_last_render(platform::thread_cpu_seconds() - cpu_start - cpu_paused, bytes);

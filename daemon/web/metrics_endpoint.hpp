@@ -7,12 +7,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "daemon/discovery/agent_view.hpp"
+#include "daemon/exposition/metrics_renderer.hpp"
 #include "daemon/web/http_server.hpp"
 
 namespace kscprobe {
 
-class MetricsRenderer;
 class ResultTable;
 class Scheduler;
 
@@ -41,6 +43,11 @@ class MetricsEndpoint {
                   const Scheduler& scheduler, WriteHead head, Options options);
   ~MetricsEndpoint();
 
+  /// Where each render gets the server's view of discovered agents (ksc::Discovery::
+  /// agent_sections()); none by default.
+  using Agents = std::function<std::vector<ksc::AgentSection>()>;
+  void set_agents(Agents agents) { agents_ = std::move(agents); }
+
   /// The answer to a GET or HEAD of /metrics.
   boost::asio::awaitable<HttpResponse> handle(HttpRequest req);
 
@@ -49,11 +56,13 @@ class MetricsEndpoint {
 
  private:
   boost::asio::awaitable<HttpResponse> gzip_streamed();
+  MetricsRenderer::Source source() const;
 
   boost::asio::any_io_executor executor_;
   const ResultTable& table_;
   const Scheduler& scheduler_;
   WriteHead head_;
+  Agents agents_;
   Options options_;
   std::shared_ptr<MetricsRenderer> renderer_;
 };

@@ -7,9 +7,11 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
+#include <set>
 
 #include "daemon/app.hpp"
 #include "simulator/ksc_openapi.hpp"
+#include "tests/support/exposition.hpp"
 #include "tests/support/files.hpp"
 
 using namespace kscprobe;
@@ -100,6 +102,78 @@ TEST_F(AppDiscovery, DiscoveredAgentsBecomeChecksAndLeaveWhenKscDropsThem) {
            std::string::npos;
   }));
   EXPECT_EQ(app.plan()->targets.size(), 3u);
+  app.stop();
+  io.restart();
+  io.run_for(2s);
+}
+
+// The server's view joined with the probes: a device whose agent last connected a day ago and
+// whose agent ports are refused (nothing listens on 127.94.0.1) is agent_stopped; a device that
+// connected a minute ago has no diagnosis. New timestamps at a refresh change the metrics, not
+// the plan.
+TEST_F(AppDiscovery, AStaleAgentWithRefusedPortsIsDiagnosedStopped) {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  hosts.resize(2);
+  hosts[0].display_name = "PC-STALE";
+  hosts[0].ipv4 = (127u << 24) | (94u << 16) | 1;
+  hosts[0].last_agent_connected = now - 86'400;
+  hosts[0].last_visible = now - 3'600;
+  hosts[0].status = 0x1 | 0x4;  // visible, agent installed, not running
+  hosts[1].display_name = "PC-FRESH";
+  hosts[1].ipv4 = (127u << 24) | (94u << 16) | 2;
+  hosts[1].last_agent_connected = now - 60;
+  server.set_hosts(hosts);
+
+  AppOptions options;
+  options.config_text = config();
+  options.config_name = "k.toml";
+  options.listen_address = "127.0.0.1:0";
+  App app(io, options);
+  ASSERT_TRUE(app.start());
+  const test::Labels stale = {{"target", "PC-STALE"}, {"ksc_server", "ksc01"}};
+  const test::Labels fresh = {{"target", "PC-FRESH"}, {"ksc_server", "ksc01"}};
+  // Until its ports are probed the stale device is diagnosed unknown; then agent_stopped.
+  std::string text;
+  std::set<std::string> seen;
+  ASSERT_TRUE(run_until([&] {
+    text = app.render_metrics();
+    for (const auto& d : test::samples_of(text, "kscprobe_agent_diagnosis", stale))
+      seen.insert(d.label("diagnosis"));
+    return seen.count("agent_stopped") != 0;
+  })) << text;
+  seen.erase("unknown");
+  EXPECT_EQ(seen, (std::set<std::string>{"agent_stopped"}));  // never another diagnosis
+  auto diagnosis = test::samples_of(text, "kscprobe_agent_diagnosis", stale);
+  ASSERT_EQ(diagnosis.size(), 1u) << text;
+  EXPECT_EQ(diagnosis[0].label("diagnosis"), "agent_stopped") << text;
+  EXPECT_EQ(diagnosis[0].label("role"), "agent");
+  EXPECT_EQ(diagnosis[0].label("ksc_host_id"), hosts[0].id);
+  EXPECT_EQ(diagnosis[0].label("site"), "paris");
+  EXPECT_EQ(diagnosis[0].value, 1.0);
+  EXPECT_TRUE(test::samples_of(text, "kscprobe_agent_diagnosis", fresh).empty()) << text;
+  EXPECT_EQ(test::sample(text, "kscprobe_ksc_agent_last_connected_timestamp_seconds", stale),
+            static_cast<double>(now - 86'400));
+  EXPECT_EQ(test::sample(text, "kscprobe_ksc_agent_last_connected_timestamp_seconds", fresh),
+            static_cast<double>(now - 60));
+  EXPECT_EQ(test::sample(text, "kscprobe_ksc_host_last_visible_timestamp_seconds", stale),
+            static_cast<double>(now - 3'600));
+  EXPECT_EQ(test::sample(text, "kscprobe_ksc_agent_running", stale), 0.0);
+  EXPECT_EQ(test::sample(text, "kscprobe_ksc_agent_running", fresh), 1.0);
+
+  // The stale agent connects again: the next refresh clears its diagnosis, and the plan stays
+  // the one in use (only timestamps moved).
+  const std::shared_ptr<const Plan> plan = app.plan();
+  hosts[0].last_agent_connected = now;
+  server.set_hosts(hosts);
+  ASSERT_TRUE(run_until([&] {
+    text = app.render_metrics();
+    return test::samples_of(text, "kscprobe_agent_diagnosis", stale).empty();
+  })) << text;
+  EXPECT_EQ(test::sample(text, "kscprobe_ksc_agent_last_connected_timestamp_seconds", stale),
+            static_cast<double>(now));
+  EXPECT_EQ(app.plan(), plan);
   app.stop();
   io.restart();
   io.run_for(2s);

@@ -110,6 +110,37 @@ TEST(KscTargets, ASuffixedNameThatExistsAlreadyIsKeptOnce) {
   auto targets = to_targets(inv, section(), &stats);
   ASSERT_EQ(targets.size(), 2u);
   EXPECT_EQ(stats.skipped["duplicate_name"], 1u);
+  // The first in KSC's order keeps the name.
+  const TargetConfig* kept = find(targets, "PC (id-a)");
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(label(*kept, "ksc_host_id"), "id-a");
+}
+
+TEST(KscTargets, TheServersViewOfEachTargetInTheSameOrder) {
+  Inventory inv;
+  Host stopped = host("id-1", "PC-1", 0x0A000001);
+  stopped.last_agent_connected = 1'700'000'000;
+  stopped.last_visible = 1'700'000'600;
+  stopped.status = kStatusVisible | kStatusAgentInstalled;
+  inv.hosts.push_back(stopped);
+  Host running = host("id-2", "A-PC", 0x0A000002);
+  running.status = kStatusVisible | kStatusAgentInstalled | kStatusAgentRunning;
+  inv.hosts.push_back(running);
+  inv.hosts.push_back(host("id-3", "No-Address", 0));
+  inv.hosts.push_back(host("id-4", "A-PC", 0x0A000004));  // a second A-PC: both get suffixes
+  std::vector<AgentView> agents;
+  auto targets = to_targets(inv, section(), nullptr, &agents);
+  ASSERT_EQ(targets.size(), 3u);
+  ASSERT_EQ(agents.size(), targets.size());
+  for (std::size_t i = 0; i < targets.size(); ++i) EXPECT_EQ(agents[i].target, targets[i].name);
+  EXPECT_EQ(agents[0].target, "A-PC (id-2)");
+  EXPECT_TRUE(agents[0].agent_running);
+  EXPECT_FALSE(agents[0].last_agent_connected);  // KSC has none
+  EXPECT_FALSE(agents[0].last_visible);
+  EXPECT_EQ(agents[2].target, "PC-1");
+  EXPECT_FALSE(agents[2].agent_running);
+  EXPECT_EQ(agents[2].last_agent_connected, 1'700'000'000);
+  EXPECT_EQ(agents[2].last_visible, 1'700'000'600);
 }
 
 TEST(KscTargets, HostsWithoutAddressAreSkippedAndCounted) {
