@@ -5,6 +5,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "collectors/openssl_text.hpp"
 #include "collectors/probe_result.hpp"
 #include "collectors/tls_handshake.hpp"
 
@@ -26,15 +27,6 @@ namespace {
 namespace ssl = boost::asio::ssl;
 using detail::tls_session_target_index;
 using detail::TlsSessionTarget;
-
-std::string openssl_error_text() {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown error";
-  char buffer[256];
-  ERR_error_string_n(code, buffer, sizeof buffer);
-  return buffer;
-}
 
 // Called by OpenSSL when the server issues a session (TLS 1.2: during the handshake; TLS 1.3:
 // a NewSessionTicket after it). Returns 1 when the store took the reference.

@@ -14,6 +14,7 @@
 
 #include "collectors/address.hpp"
 #include "collectors/connect.hpp"
+#include "collectors/openssl_text.hpp"
 #include "collectors/tls_context_cache.hpp"
 #include "collectors/tls_handshake.hpp"
 #include "platform/platform.hpp"
@@ -23,20 +24,6 @@ namespace detail {
 namespace {
 
 namespace asio = boost::asio;
-
-std::string sha256_hex(X509* cert) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (X509_digest(cert, EVP_sha256(), digest, &length) != 1) return {};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 0xF];
-  }
-  return hex;
-}
 
 std::string subject_rfc2253(X509* cert) {
   BIO* bio = BIO_new(BIO_s_mem());
@@ -200,7 +187,7 @@ asio::awaitable<bool> tls_handshake(ProbeRun& run, TlsStream& stream) {
     run.fail(Reason::tls, "peer sent no certificate");
     co_return false;
   }
-  info.fingerprint_sha256 = sha256_hex(cert);
+  info.fingerprint_sha256 = sha256_fingerprint(cert);
   info.subject = subject_rfc2253(cert);
   info.not_after = not_after_unix(cert);
 

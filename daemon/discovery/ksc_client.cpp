@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "collectors/address.hpp"
+#include "collectors/openssl_text.hpp"
 #include "daemon/discovery/ksc_json.hpp"
 
 namespace kscprobe::ksc {
@@ -120,15 +121,6 @@ Error make_error(ErrorKind kind, std::string message, int status = 0) {
   return e;
 }
 
-std::string openssl_error_text() {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown error";
-  char buffer[256];
-  ERR_error_string_n(code, buffer, sizeof buffer);
-  return buffer;
-}
-
 std::string normalize_pin(std::string_view pin) {
   std::string out;
   for (char c : pin) {
@@ -137,19 +129,6 @@ std::string normalize_pin(std::string_view pin) {
     out += c;
   }
   return out;
-}
-
-std::string sha256_hex(X509* cert) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (X509_digest(cert, EVP_sha256(), digest, &length) != 1) return {};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 0xF];
-  }
-  return hex;
 }
 
 // A header value made of visible ASCII and spaces only: nothing the server sends (a token) or
@@ -281,7 +260,7 @@ struct Client::Impl {
                                               X509_verify_cert_error_string(verify));
     }
     if (!source.fingerprint_sha256.empty()) {
-      std::string fingerprint = sha256_hex(cert);
+      std::string fingerprint = sha256_fingerprint(cert);
       if (fingerprint != normalize_pin(source.fingerprint_sha256))
         return make_error(ErrorKind::tls, "certificate of " + where() + " has fingerprint " +
                                               fingerprint +
