@@ -1,7 +1,10 @@
 #include "config/compose.hpp"
 
+#include <optional>
 #include <set>
+#include <string_view>
 #include <tuple>
+#include <unordered_set>
 
 #include "config/loader.hpp"
 
@@ -28,21 +31,24 @@ bool compose_base(const ConfigSources& sources, Config* base, std::vector<Config
 
 std::shared_ptr<const Plan> compose_plan(const Config& base, TargetSource* targets,
                                          std::vector<ConfigError>* errors,
-                                         const std::vector<TargetConfig>* discovered,
+                                         const DiscoveredTargets* discovered,
                                          std::vector<ConfigError>* warnings) {
-  const bool discovering = discovered != nullptr && !discovered->empty();
-  if (!targets && !discovering) return std::make_shared<const Plan>(expand_plan(base));
-  Config merged = base;
-  if (targets) merge_targets(&merged, targets->read(base.target_files.patterns, errors), errors);
-  if (discovering) {
-    std::vector<ConfigError> ignored;
-    merge_discovered(&merged, *discovered, warnings ? warnings : &ignored);
+  std::optional<Config> merged;
+  if (targets) {
+    merged.emplace(base);
+    merge_targets(&*merged, targets->read(base.target_files.patterns, errors), errors);
   }
-  return std::make_shared<const Plan>(expand_plan(merged));
+  const Config& config = merged ? *merged : base;
+  std::vector<const TargetConfig*> more;
+  if (discovered) {
+    std::vector<ConfigError> ignored;
+    more = select_discovered(config, *discovered, warnings ? warnings : &ignored);
+  }
+  return std::make_shared<const Plan>(expand_plan(config, more));
 }
 
 ComposedConfig compose(const ConfigSources& sources, TargetSource* targets,
-                       const std::vector<TargetConfig>* discovered) {
+                       const DiscoveredTargets* discovered) {
   ComposedConfig c;
   if (compose_base(sources, &c.base, &c.errors))
     c.plan = compose_plan(c.base, targets, &c.target_errors, discovered, &c.warnings);
@@ -93,35 +99,42 @@ void merge_targets(Config* config, std::vector<TargetConfig>&& extra,
   }
 }
 
-void merge_discovered(Config* config, const std::vector<TargetConfig>& discovered,
-                      std::vector<ConfigError>* warnings) {
+std::vector<const TargetConfig*> select_discovered(const Config& config,
+                                                   const DiscoveredTargets& discovered,
+                                                   std::vector<ConfigError>* warnings) {
   // A target file and a KSC that list the same estate clash on every device: the first of the
   // warnings say which, one more counts the rest.
   constexpr std::size_t kMaxWarnings = 20;
-  std::size_t clashes = 0;
+  std::size_t clashes = 0, count = 0;
   SourcePos last_pos;
-  std::set<std::string> names;
-  for (const auto& t : config->targets) names.insert(t.name);
-  config->targets.reserve(config->targets.size() + discovered.size());
-  for (const auto& t : discovered) {
-    if (names.insert(t.name).second) {
-      config->targets.push_back(t);
-      continue;
+  for (const auto& list : discovered) count += list.size();
+  std::unordered_set<std::string_view> names;
+  names.reserve(config.targets.size() + count);
+  for (const auto& t : config.targets) names.insert(t.name);
+  std::vector<const TargetConfig*> out;
+  out.reserve(count);
+  for (const auto& list : discovered) {
+    for (const TargetConfig& t : list) {
+      if (names.insert(t.name).second) {
+        out.push_back(&t);
+        continue;
+      }
+      if (++clashes > kMaxWarnings) {
+        last_pos = t.pos;
+        continue;
+      }
+      std::string by;
+      for (const auto& [label, value] : t.labels)
+        if (label == "ksc_server") by = " by KSC \"" + value + "\"";
+      warnings->push_back({t.pos, "target \"" + t.name + "\" found" + by +
+                                      " is already defined; the defined one is kept"});
     }
-    if (++clashes > kMaxWarnings) {
-      last_pos = t.pos;
-      continue;
-    }
-    std::string by;
-    for (const auto& [label, value] : t.labels)
-      if (label == "ksc_server") by = " by KSC \"" + value + "\"";
-    warnings->push_back({t.pos, "target \"" + t.name + "\" found" + by +
-                                    " is already defined; the defined one is kept"});
   }
   if (clashes > kMaxWarnings)
     warnings->push_back({last_pos, std::to_string(clashes - kMaxWarnings) +
                                        " more discovered targets are already defined; the "
                                        "defined ones are kept"});
+  return out;
 }
 
 }  // namespace kscprobe

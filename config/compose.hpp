@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -79,19 +80,24 @@ struct ComposedConfig {
 /// [web], then the shard override. Stops at the first source that has errors.
 bool compose_base(const ConfigSources& sources, Config* base, std::vector<ConfigError>* errors);
 
+/// The targets the discovery of [[ksc]] sections found, one list per section in a stable order:
+/// views of lists the discovery keeps, read by a compose and never copied whole (at 100 000
+/// devices a copy is tens of megabytes).
+using DiscoveredTargets = std::vector<std::span<const TargetConfig>>;
+
 /// The second half: `base` plus the targets of `targets` (when not null) merged after the
-/// file's own (merge_targets), then the `discovered` targets (when not null: those the
-/// discovery of [[ksc]] sections found, in a stable order) merged after all of them
-/// (merge_discovered), expanded into a Plan. Target file errors are appended to `errors`, name
-/// clashes of discovered targets to `warnings` (when not null); `base` is not changed.
+/// file's own (merge_targets), then the `discovered` targets (when not null) after all of them
+/// (select_discovered), expanded into a Plan. Target file errors are appended to `errors`, name
+/// clashes of discovered targets to `warnings` (when not null); `base` is not changed, and the
+/// discovered lists must stay as they are until it returns.
 std::shared_ptr<const Plan> compose_plan(const Config& base, TargetSource* targets,
                                          std::vector<ConfigError>* errors,
-                                         const std::vector<TargetConfig>* discovered = nullptr,
+                                         const DiscoveredTargets* discovered = nullptr,
                                          std::vector<ConfigError>* warnings = nullptr);
 
 /// compose_base, then (when it succeeded) compose_plan.
 ComposedConfig compose(const ConfigSources& sources, TargetSource* targets,
-                       const std::vector<TargetConfig>* discovered = nullptr);
+                       const DiscoveredTargets* discovered = nullptr);
 
 /// Prints `errors` as file:line:column, one per line, then "N error(s)".
 void print_errors(const std::vector<ConfigError>& errors, std::ostream& out);
@@ -106,9 +112,11 @@ int check_config(const ConfigSources& sources, TargetSource* targets, std::ostre
 void merge_targets(Config* config, std::vector<TargetConfig>&& extra,
                    std::vector<ConfigError>* errors);
 
-/// Copies the `discovered` targets into `config` after its own, skipping (with a warning, at the
-/// [[ksc]] section that found it) any whose name is already used.
-void merge_discovered(Config* config, const std::vector<TargetConfig>& discovered,
-                      std::vector<ConfigError>* warnings);
+/// The `discovered` targets to plan after `config`'s own, in order: those whose name is not
+/// used yet. Each one skipped gets a warning at the [[ksc]] section that found it (the first 20,
+/// then one that counts the rest). The pointers point into `discovered`.
+std::vector<const TargetConfig*> select_discovered(const Config& config,
+                                                   const DiscoveredTargets& discovered,
+                                                   std::vector<ConfigError>* warnings);
 
 }  // namespace kscprobe

@@ -118,18 +118,32 @@ bool parse_shard(std::string_view text, unsigned* index, unsigned* count, std::s
   return true;
 }
 
-Plan expand_plan(const Config& config) {
+Plan expand_plan(const Config& config, std::span<const TargetConfig* const> more) {
   Plan plan;
   plan.daemon = config.daemon;
   plan.web = config.web;
   plan.probe = config.probe;
   plan.metrics = config.metrics;
   const unsigned shards = config.daemon.shard_count;
+  auto in_shard = [&](const TargetConfig& target) {
+    return shards <= 1 || shard_of(target.name, shards) == config.daemon.shard_index;
+  };
+  // Sized exactly first: at 100 000 targets a vector grown by doubling, then fitted, would hold
+  // up to three times the checks for a moment.
+  std::size_t targets = 0, checks = 0;
+  auto count = [&](const TargetConfig& target) {
+    if (!in_shard(target)) return;
+    ++targets;
+    for (const CatalogEntry& row : catalog()) checks += row_applies(row, target) ? 1 : 0;
+    checks += target.checks.size();
+  };
+  for (const TargetConfig& target : config.targets) count(target);
+  for (const TargetConfig* target : more) count(*target);
+  plan.targets.reserve(targets);
+  plan.checks.reserve(checks);
   OptionsPool pool;
-  // Agents, most of a large estate, have two checks each; the vector is fitted at the end.
-  plan.checks.reserve(2 * config.targets.size());
-  for (const TargetConfig& target : config.targets) {
-    if (shards > 1 && shard_of(target.name, shards) != config.daemon.shard_index) continue;
+  auto add = [&](const TargetConfig& target) {
+    if (!in_shard(target)) return;
     const auto target_index = static_cast<std::uint32_t>(plan.targets.size());
     plan.targets.push_back(PlannedTarget{target.name, target.role, target.address, target.labels});
     const Duration target_interval = target.interval.value_or(config.daemon.interval);
@@ -179,9 +193,9 @@ Plan expand_plan(const Config& config) {
       spec.share_options(pool.get(std::move(o)));
       plan.checks.push_back(std::move(spec));
     }
-  }
-  plan.checks.shrink_to_fit();
-  plan.targets.shrink_to_fit();
+  };
+  for (const TargetConfig& target : config.targets) add(target);
+  for (const TargetConfig* target : more) add(*target);
   return plan;
 }
 

@@ -97,8 +97,9 @@ bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
     return false;
   TargetFiles files;
   std::vector<ConfigError> target_errors, warnings;
+  const DiscoveredTargets lists{discovered};
   std::shared_ptr<const Plan> composed =
-      compose_plan(base, &files, &target_errors, &discovered, &warnings);
+      compose_plan(base, &files, &target_errors, &lists, &warnings);
   for (const auto& w : warnings) log::warn("discovered target not used", {{"warning", w.format()}});
   if (!target_errors.empty()) {
     *errors = std::move(target_errors);
@@ -170,7 +171,7 @@ struct App::Impl {
   /// The plan of `cfg` plus the targets of its target files (re-scanned now).
   std::shared_ptr<const Plan> plan_from(const Config& cfg) {
     std::vector<ConfigError> errors, warnings;
-    const std::vector<TargetConfig> discovered = discovery.targets();
+    const DiscoveredTargets discovered = discovery.target_lists();
     std::shared_ptr<const Plan> plan = compose_plan(cfg, &files, &errors, &discovered, &warnings);
     log_target_errors(errors);
     log_new_warnings(warnings);
@@ -387,7 +388,7 @@ struct App::Impl {
   }
 
   bool reload_inner(std::string* error_text) {
-    const std::vector<TargetConfig> discovered = discovery.targets();
+    const DiscoveredTargets discovered = discovery.target_lists();
     ComposedConfig composed = compose(config_sources(options), &files, &discovered);
     if (!composed.ok()) {
       last_reload_ok = false;

@@ -26,7 +26,14 @@ The results file (schema 1; a figure that was not measured is null):
     expected_refused_checks, refused_checks_seen, refused_checks_all_roles, refusals_per_s,
     failure_info_refused_series, lag, peak_rss_mb, peak_rss_with_status_page_mb, rss_samples,
     vm_hwm_mb, status_page {html, json}}
-    lag: {p50_ms, p50_bucket_le_ms, p99_ms, p99_bucket_le_ms, mean_ms, starts}
+  discovery {ok, error | agents, refused_agents, distribution_points, servers, interval_s,
+    refresh_s, warmup_s, span_s, churn, ready_s, first_discovery_s, first_discovery_server_s,
+    second_discovery_s, second_discovery_server_s, requests, largest_page, success,
+    discovered_agents, discovered_distribution_points, checks, targets, churn_seen,
+    agent_stopped, expected_agent_stopped, quiet_s, quiet_cpu_s, refresh_span_s, refresh_cpu_s,
+    lag_quiet, lag_refresh, peak_rss_before_refresh_mb, peak_rss_mb, vm_hwm_mb, metrics_bytes,
+    metrics_gzip_bytes, metrics_series}
+    lag: {p50_ms, p50_bucket_le_ms, p99_ms, p99_bucket_le_ms, max_bucket_le_ms, mean_ms, starts}
     status page: {path, fetches, ok, last_status, bytes, cpu_ms_per_render (median CPU of the
     daemon across one fetch, probing during it included: an upper bound), cpu_ms_per_render_net,
     cpu_ms_max_fetch, wall_s_max, seconds, lag}
@@ -258,7 +265,11 @@ def lag_text(lag):
         if v is None:
             return "n/a"
         return f"{v:.1f} ms" + (f" (≤ {le:g} ms bucket)" if le is not None else "")
-    return f"p50 {one('p50')}, p99 {one('p99')}, mean {fmt(lag.get('mean_ms'), 2, ' ms')}"
+    text = f"p50 {one('p50')}, p99 {one('p99')}"
+    largest = num(lag.get("max_bucket_le_ms"))
+    if largest is not None:
+        text += f", largest ≤ {largest:g} ms"
+    return text + f", mean {fmt(lag.get('mean_ms'), 2, ' ms')}"
 
 
 def estate_section(e):
@@ -334,12 +345,78 @@ def page_section(e):
     return out
 
 
+def discovery_section(d, estate):
+    """The estate read from KSC instead of target files, and a refresh while it probes."""
+    if not isinstance(d, dict):
+        return []
+    devices = (num(d.get("agents")) or 0) + (num(d.get("distribution_points")) or 0)
+    out = ["", f"The same estate learnt from KSC: {fmt(d.get('agents'), 0)} agents "
+           f"({fmt(d.get('refused_agents'), 0)} refuse UDP and last connected 3 h ago) and "
+           f"{fmt(d.get('distribution_points'), 0)} DPs listed by a fake Administration Server "
+           f"across the veth (OpenAPI over TLS, pages of 500), {fmt(d.get('servers'), 0)} servers "
+           f"as [[target]] @ {fmt(d.get('interval_s'), 0)} s; `refresh = "
+           f"\"{fmt(d.get('refresh_s'), 0)}s\"`. A quiet span of {fmt(d.get('span_s'), 0)} s, then "
+           f"{fmt(d.get('churn'), 0)} devices replaced in KSC, then a span of the same length "
+           "holding the next discovery and the plan composed again:", ""]
+    out += [row(["figure", "kscprobe", "goal", "result"]), row(["---"] * 4)]
+    if not d.get("ok"):
+        out.append(row(["all", "failed: " + str(d.get("error", "")).strip()[:100], "", "missed"]))
+        return out
+    found = (num(d.get("discovered_agents")) or 0) + (num(d.get("discovered_distribution_points")) or 0)
+    found_verdict = "met" if found == devices and num(d.get("success")) == 1 else \
+        f"missed: {fmt(found, 0)} of {fmt(devices, 0)}"
+    churn_verdict = "met" if d.get("churn_seen") is True else "missed"
+    stopped, expected = num(d.get("agent_stopped")), num(d.get("expected_agent_stopped"))
+    stopped_verdict = "not measured" if stopped is None or expected is None else (
+        "met" if stopped == expected else f"missed: {fmt(stopped, 0)} of {fmt(expected, 0)}")
+    quiet_s, refresh_s = num(d.get("quiet_s")), num(d.get("refresh_span_s"))
+    quiet_cpu, refresh_cpu = num(d.get("quiet_cpu_s")), num(d.get("refresh_cpu_s"))
+    def share(cpu, span):
+        return "n/a" if cpu is None or not span else f"{100 * cpu / span:.2f} %"
+    extra = None
+    if None not in (quiet_s, refresh_s, quiet_cpu, refresh_cpu) and quiet_s > 0:
+        extra = refresh_cpu - quiet_cpu * refresh_s / quiet_s
+    lag_refresh = d.get("lag_refresh") or {}
+    estate_rss = num((estate or {}).get("peak_rss_mb")) if isinstance(estate, dict) else None
+    out += [
+        row(["devices found (agents + DPs)",
+             f"{fmt(found, 0)} of {fmt(devices, 0)}, in {fmt(d.get('first_discovery_s'), 2, ' s')} "
+             f"(first), {fmt(d.get('second_discovery_s'), 2, ' s')} (second); "
+             f"{fmt(d.get('requests'), 0)} requests, ≤ {fmt(d.get('largest_page'), 0)} devices each",
+             "every device", found_verdict]),
+        row(["checks (targets)", f"{fmt(d.get('checks'), 0)} ({fmt(d.get('targets'), 0)})", "", ""]),
+        row(["devices KSC dropped and added before the second discovery",
+             "dropped ones gone, added ones present" if d.get("churn_seen") is True else "not seen",
+             "at the next discovery", churn_verdict]),
+        row(["`agent_stopped` diagnoses", f"{fmt(stopped, 0)} of {fmt(expected, 0)} refusing agents",
+             "every one", stopped_verdict]),
+        row(["CPU, % of a core: quiet span / span with the refresh",
+             f"{share(quiet_cpu, quiet_s)} / {share(refresh_cpu, refresh_s)}"
+             + ("" if extra is None else f" (the refresh: {extra:.2f} s of CPU)"), "", ""]),
+        row(["scheduler lag, quiet span", lag_text(d.get("lag_quiet")), "", ""]),
+        row(["scheduler lag, span with the refresh", lag_text(lag_refresh),
+             f"p99 < {ESTATE_LAG_P99_MAX:g} ms", at_most(lag_refresh.get("p99_ms"), ESTATE_LAG_P99_MAX, " ms")]),
+        row(["peak RSS through the first discovery and warm-up",
+             fmt(d.get("peak_rss_before_refresh_mb"), 1, " MB")
+             + ("" if estate_rss is None else f" (from target files: {fmt(estate_rss, 1, ' MB')})"),
+             "", ""]),
+        row(["peak RSS with the refresh (sampled every 200 ms; VmHWM)",
+             f"{fmt(d.get('peak_rss_mb'), 1, ' MB')} ({fmt(d.get('vm_hwm_mb'), 1, ' MB')})", "", ""]),
+        row(["/metrics: gzip / raw, series",
+             f"{fmt(num(d.get('metrics_gzip_bytes')) and d['metrics_gzip_bytes'] / 1e6, 1, ' MB')} / "
+             f"{fmt(num(d.get('metrics_bytes')) and d['metrics_bytes'] / 1e6, 1, ' MB')}, "
+             f"{fmt(d.get('metrics_series'), 0)}", "", ""]),
+    ]
+    return out
+
+
 def markdown(results):
     lines = header(results)
     lines += tcp_section(results.get("tcp") or [])
     lines += tls_section(results.get("tls") or [])
     lines += estate_section(results.get("estate"))
     lines += page_section(results.get("estate"))
+    lines += discovery_section(results.get("discovery"), results.get("estate"))
     return "\n".join(lines) + "\n"
 
 

@@ -309,6 +309,13 @@ std::vector<TargetConfig> Discovery::targets() const {
   return out;
 }
 
+DiscoveredTargets Discovery::target_lists() const {
+  DiscoveredTargets out;
+  out.reserve(runners_.size());
+  for (const auto& r : runners_) out.emplace_back(r->targets);
+  return out;
+}
+
 std::size_t Discovery::target_count() const {
   std::size_t n = 0;
   for (const auto& r : runners_) n += r->targets.size();

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/compose.hpp"
 #include "config/config.hpp"
 #include "config/ksc.hpp"
 #include "daemon/discovery/agent_view.hpp"
@@ -119,6 +120,9 @@ class Discovery {
   /// sections, each sorted by name. Names may clash between sections and with the
   /// configuration: compose keeps the first.
   std::vector<TargetConfig> targets() const;
+  /// The same targets, as views of each section's list (no copy): what the daemon composes
+  /// with. Valid until the next run finishes or set_sources/stop is called.
+  DiscoveredTargets target_lists() const;
   /// How many targets() returns, without copying them.
   std::size_t target_count() const;
 

@@ -71,6 +71,7 @@ struct Listing {
   json::object params;
   std::function<void()> reset;                      // before each (re)start
   std::function<bool(const json::value&)> on_item;  // false: stop reading (a limit)
+  std::function<void(std::size_t)> on_count;        // the server's item count, when known
 };
 
 asio::awaitable<Error> read_pages(Client& client, const KscLimits& limits, Listing& listing,
@@ -82,6 +83,7 @@ asio::awaitable<Error> read_pages(Client& client, const KscLimits& limits, Listi
   auto count = int_field(counted.answer.get_object(), "PxgRetVal");
   if (!count || *count < 0) co_return malformed("ChunkAccessor.GetItemsCount: no count");
   *listed = static_cast<std::size_t>(*count);
+  if (listing.on_count) listing.on_count(*listed);
   const std::int64_t page = std::max<std::int64_t>(1, limits.page_size);
   std::size_t pages = 0;
   for (std::int64_t start = 0; start < *count; start += page) {
@@ -276,6 +278,10 @@ asio::awaitable<Error> discover(Client& client, const KscSource& source, Invento
     seen = 0;
     over_limit = false;
   };
+  // Room for every device at once (never past the limit, whatever the server claims).
+  hosts.on_count = [out, &limits](std::size_t count) {
+    out->hosts.reserve(std::min(count, limits.max_hosts));
+  };
   hosts.on_item = [out, &limits, &seen, &over_limit, &update_agents](const json::value& item) {
     if (out->hosts.size() >= limits.max_hosts) {
       over_limit = true;
@@ -299,7 +305,6 @@ asio::awaitable<Error> discover(Client& client, const KscSource& source, Invento
   };
   if (Error e = co_await read_listing(client, limits, hosts, &out->listed)) co_return e;
   if (over_limit && out->listed > seen) out->skipped["over_limit"] += out->listed - seen;
-  out->hosts.shrink_to_fit();
 
   // The server's statistics: informative, so their failure does not fail the run.
   json::object filter;
@@ -366,15 +371,42 @@ std::vector<TargetConfig> to_targets(const Inventory& inventory, const KscSource
   for (std::size_t i = 0; i < picks.size(); ++i) {
     if (uses[picks[i].name] > 1) suffixed[i] = picks[i].name + " (" + picks[i].host->id + ")";
   }
-  uses.clear();  // its keys view the names about to move
-
-  std::vector<TargetConfig> made;
-  made.reserve(picks.size());
+  uses.clear();  // its keys view the names about to change
   for (std::size_t i = 0; i < picks.size(); ++i) {
+    if (!suffixed[i].empty()) picks[i].name = std::move(suffixed[i]);
+  }
+  suffixed = {};
+
+  // Sorted by name; of equal names (a suffixed name that a display name already spelled out)
+  // the first in KSC's order is kept. The small picks are sorted, and each target is made once,
+  // in its place: at 100 000 devices a second list of targets would be tens of megabytes.
+  std::vector<std::uint32_t> order(picks.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::uint32_t a, std::uint32_t b) { return picks[a].name < picks[b].name; });
+  std::vector<TargetConfig> targets;
+  targets.reserve(picks.size());
+  if (agents) {
+    agents->clear();
+    agents->reserve(picks.size());
+  }
+  for (std::uint32_t i : order) {
     Pick& p = picks[i];
+    if (!targets.empty() && targets.back().name == p.name) {
+      ++st.skipped["duplicate_name"];
+      continue;
+    }
     const Host& h = *p.host;
+    if (agents) {
+      AgentView v;
+      v.target = p.name;
+      v.last_agent_connected = h.last_agent_connected;
+      if (h.last_visible != 0) v.last_visible = h.last_visible;
+      v.agent_running = (h.status & kStatusAgentRunning) != 0;
+      agents->push_back(std::move(v));
+    }
     TargetConfig t;
-    t.name = suffixed[i].empty() ? std::move(p.name) : std::move(suffixed[i]);
+    t.name = std::move(p.name);
     t.role = p.role;
     t.address = std::move(p.address);
     t.features = source.features;
@@ -389,35 +421,7 @@ std::vector<TargetConfig> to_targets(const Inventory& inventory, const KscSource
     }
     std::sort(t.labels.begin(), t.labels.end());
     t.pos = source.pos;
-    made.push_back(std::move(t));
-  }
-  // Sorted by name; of equal names (a suffixed name that a display name already spelled out)
-  // the first in KSC's order is kept.
-  std::vector<std::uint32_t> order(made.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::uint32_t a, std::uint32_t b) { return made[a].name < made[b].name; });
-  std::vector<TargetConfig> targets;
-  targets.reserve(made.size());
-  if (agents) {
-    agents->clear();
-    agents->reserve(made.size());
-  }
-  for (std::uint32_t i : order) {
-    if (!targets.empty() && targets.back().name == made[i].name) {
-      ++st.skipped["duplicate_name"];
-      continue;
-    }
-    if (agents) {
-      const Host& h = *picks[i].host;
-      AgentView v;
-      v.target = made[i].name;
-      v.last_agent_connected = h.last_agent_connected;
-      if (h.last_visible != 0) v.last_visible = h.last_visible;
-      v.agent_running = (h.status & kStatusAgentRunning) != 0;
-      agents->push_back(std::move(v));
-    }
-    targets.push_back(std::move(made[i]));
+    targets.push_back(std::move(t));
   }
   for (const TargetConfig& t : targets) ++st.by_role[static_cast<std::size_t>(t.role)];
   return targets;

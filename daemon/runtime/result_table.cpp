@@ -1,6 +1,8 @@
 #include "daemon/runtime/result_table.hpp"
 
+#include <functional>
 #include <map>
+#include <string_view>
 #include <unordered_map>
 
 #include "daemon/runtime/scheduler_core.hpp"
@@ -41,16 +43,30 @@ ResultTable ResultTable::carry_over(std::shared_ptr<const Plan> plan, const Resu
   ResultTable t(std::move(plan));
   if (old_to_new) old_to_new->assign(old.size(), SchedulerCore::kOrphan);
   if (!old.plan_) return t;
-  std::unordered_map<std::string, std::uint32_t> by_key;
+  // A check is the same one across plans when its target's name and its id are (CheckSpec::key);
+  // the map views the old plan's strings rather than copying them, as at 100 000 targets the
+  // copies would be tens of megabytes for a moment.
+  struct Key {
+    std::string_view target, check;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const {
+      const std::size_t h = std::hash<std::string_view>()(k.target);
+      return h ^
+             (std::hash<std::string_view>()(k.check) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+    }
+  };
+  std::unordered_map<Key, std::uint32_t, KeyHash> by_key;
   by_key.reserve(old.size());
   for (std::uint32_t i = 0; i < old.plan_->checks.size(); ++i) {
     const auto& c = old.plan_->checks[i];
-    by_key.emplace(c.key(old.plan_->target_of(c)), i);
+    by_key.emplace(Key{old.plan_->target_of(c).name, c.check}, i);
   }
   for (std::uint32_t i = 0; i < t.plan_->checks.size(); ++i) {
     const auto& c = t.plan_->checks[i];
     const auto& tgt = t.plan_->target_of(c);
-    auto it = by_key.find(c.key(tgt));
+    auto it = by_key.find(Key{tgt.name, c.check});
     if (it == by_key.end()) continue;
     const auto& oc = old.plan_->checks[it->second];
     const auto& otgt = old.plan_->target_of(oc);

@@ -49,6 +49,7 @@
 
 #include "platform/platform.hpp"
 #include "tests/bench/bench_estate.hpp"
+#include "tests/bench/bench_ksc.hpp"
 #include "tests/bench/json_out.hpp"
 #include "tests/bench/proc_usage.hpp"
 #include "tests/bench/scrape_driver.hpp"
@@ -142,6 +143,20 @@ struct EstateSpec {
   double page_pace_s = 1;
 };
 
+/// The same estate read from KSC: the agents and distribution points of EstateSpec are listed by
+/// a fake Administration Server (in the estate's namespace, reached over the veth) instead of
+/// target files; a quiet span, then `churn` devices replaced, then a span holding the refresh.
+struct DiscoverySpec {
+  int agents = 100000;
+  int distribution_points = 1000;
+  int servers = 10;
+  int interval_s = 60;
+  int refresh_s = 120;   // the section's refresh
+  double warmup_s = 65;  // after the first discovery, before the quiet span
+  double span_s = 20;    // each measured span
+  int churn = 100;       // devices KSC drops, and as many it adds, before the second discovery
+};
+
 struct Options {
   bool quick = false;
   std::string kscprobe = KSCPROBE_BIN;
@@ -158,6 +173,7 @@ struct Options {
   std::string config_append;  // TOML appended to every generated configuration
   std::vector<RateSpec> rates;
   EstateSpec estate;
+  DiscoverySpec discovery;
 };
 
 constexpr std::uint16_t kTcpPort = 5432;  // database_tcp (engine postgresql)
@@ -172,6 +188,8 @@ constexpr int kAgentOctet = 104;              // answering agents (104 and 105)
 constexpr int kRefusedTcpOctet = 106;         // TCP answered by RST: no listener
 constexpr int kDroppedTcpOctet = 107;         // every packet dropped: a host that is off
 constexpr int kRefusedAgentOctet = 108;       // UDP answered by ICMP port unreachable
+constexpr int kKscOctet = 109;                // the discovery scenario's KSC OpenAPI
+constexpr std::uint16_t kKscPort = 23299;
 
 /// Shares of the tcp scenarios' targets that refuse and that drop.
 constexpr double kRefusedShare = 0.05;
@@ -999,6 +1017,7 @@ JsonObject run_rate(const Options& options, const RateSpec& spec, BenchEstate& e
 
 struct Lag {
   std::optional<double> p50, p99, p50_bound, p99_bound;
+  std::optional<double> max_bound;  // upper bound of the bucket of the largest lag
   double mean = NAN;
   double count = 0;
 };
@@ -1011,6 +1030,7 @@ Lag lag_between(const std::string& earlier, const std::string& later) {
   l.p99 = histogram_quantile(0.99, b);
   l.p50_bound = quantile_bucket_bound(0.5, b);
   l.p99_bound = quantile_bucket_bound(0.99, b);
+  l.max_bound = quantile_bucket_bound(1.0, b);
   l.count = sum_samples(later, "kscprobe_scheduler_lag_seconds_count").sum -
             sum_samples(earlier, "kscprobe_scheduler_lag_seconds_count").sum;
   if (l.count > 0)
@@ -1029,15 +1049,18 @@ JsonObject lag_json(const Lag& l) {
       .num("p50_bucket_le_ms", v(l.p50_bound))
       .num("p99_ms", v(l.p99))
       .num("p99_bucket_le_ms", v(l.p99_bound))
+      .num("max_bucket_le_ms", v(l.max_bound))
       .num("mean_ms", l.mean * 1000)
       .num("starts", l.count);
 }
 
 std::string lag_text(const Lag& l) {
   auto ms = [](const std::optional<double>& x) { return x ? format("%.1f", *x * 1000) : "n/a"; };
-  return format("p50 %s ms (≤ %s bucket), p99 %s ms (≤ %s bucket), mean %.2f ms over %.0f starts",
-                ms(l.p50).c_str(), ms(l.p50_bound).c_str(), ms(l.p99).c_str(),
-                ms(l.p99_bound).c_str(), l.mean * 1000, l.count);
+  return format(
+      "p50 %s ms (≤ %s bucket), p99 %s ms (≤ %s bucket), largest ≤ %s ms, mean %.2f ms over %.0f "
+      "starts",
+      ms(l.p50).c_str(), ms(l.p50_bound).c_str(), ms(l.p99).c_str(), ms(l.p99_bound).c_str(),
+      ms(l.max_bound).c_str(), l.mean * 1000, l.count);
 }
 
 /// `count` GETs of `path`, one every `pace_s` (or right after the previous one when it took
@@ -1098,10 +1121,34 @@ JsonObject fetch_repeatedly(Daemon& d, const std::string& path, int count, doubl
   return o;
 }
 
+// The estate's agents, the same in the estate scenario (target files) and the discovery
+// scenario (KSC): a fifth of them (every fifth) refuse UDP, the rest answer; each is in one of
+// four administration groups and, in the target files, one of 50 sites.
+const char* const kAgentGroups[] = {"Workstations", "Laptops", "Servers", "Kiosks"};
+constexpr int kSites = 50;
+
+int refused_agent_count(int agents) {
+  return static_cast<int>(std::lround(agents * kRefusedAgentShare));
+}
+int agent_group(int i) { return (i / kSites) % 4; }
+
+/// The address of each agent, in order: refusing ones in kRefusedAgentOctet, the others in
+/// kAgentOctet.
+std::vector<std::string> agent_addresses(int agents, int refused_agents) {
+  std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(agents));
+  for (int i = 0, refused = 0, answering = 0; i < agents; ++i) {
+    out.push_back(i % 5 == 0 && refused < refused_agents
+                      ? host_address(kRefusedAgentOctet, refused++)
+                      : host_address(kAgentOctet, answering++));
+  }
+  return out;
+}
+
 JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstate& estate) {
   std::string dir = options.workdir + "/estate";
   std::filesystem::create_directories(dir);
-  const int refused_agents = static_cast<int>(std::lround(spec.agents * kRefusedAgentShare));
+  const int refused_agents = refused_agent_count(spec.agents);
   // Agents have two UDP checks each; every one of a refusing agent is refused.
   const int expected_refused_checks = 2 * refused_agents;
   std::printf(
@@ -1122,23 +1169,18 @@ JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstat
   // Agents and distribution points in file_sd target files, with the labels a KSC export gives
   // (site, KSC administration group); servers as [[target]] tables. The refusing agents are
   // spread over the sites and groups like the others.
-  static const char* kGroups[] = {"Workstations", "Laptops", "Servers", "Kiosks"};
-  constexpr int kSites = 50;
+  const std::vector<std::string> addresses = agent_addresses(spec.agents, refused_agents);
   std::map<std::pair<int, int>, std::string> agent_groups;
-  for (int i = 0, refused = 0, answering = 0; i < spec.agents; ++i) {
-    std::string& list = agent_groups[{i % kSites, (i / kSites) % 4}];
+  for (int i = 0; i < spec.agents; ++i) {
+    std::string& list = agent_groups[{i % kSites, agent_group(i)}];
     if (!list.empty()) list += ", ";
-    const bool refuses = i % 5 == 0 && refused < refused_agents;
-    list += "\"" +
-            (refuses ? host_address(kRefusedAgentOctet, refused++)
-                     : host_address(kAgentOctet, answering++)) +
-            "\"";
+    list += "\"" + addresses[i] + "\"";
   }
   std::string agents = "[\n";
   for (const auto& [key, list] : agent_groups) {
     if (agents.size() > 2) agents += ",\n";
     agents += format(R"({"labels": {"role": "agent", "site": "site-%02d", "ksc_group": "%s"}, )",
-                     key.first, kGroups[key.second]) +
+                     key.first, kAgentGroups[key.second]) +
               "\"targets\": [" + list + "]}";
   }
   agents += "\n]\n";
@@ -1267,6 +1309,284 @@ JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstat
 }
 
 // ---------------------------------------------------------------------------------------------
+// The estate read from KSC: discovery of every device, then a refresh while probing
+
+/// Polls the fake server (cheap: no kscprobe scrape) every 20 ms until `done` says so, the
+/// daemon exits or `limit_s` passes; returns whether `done` said so.
+bool wait_for_ksc(BenchKsc& ksc, ChildProcess& daemon, double limit_s,
+                  const std::function<bool(const sim::KscCounters&)>& done) {
+  const auto t0 = Clock::now();
+  while (since(t0) < limit_s && daemon.running()) {
+    if (done(ksc.counters())) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+unsigned calls_of(const sim::KscCounters& c, const std::string& method) {
+  auto it = c.calls.find(method);
+  return it == c.calls.end() ? 0 : it->second;
+}
+
+std::uint32_t ipv4_of(const std::string& address) {
+  in_addr a{};
+  ::inet_pton(AF_INET, address.c_str(), &a);
+  return ntohl(a.s_addr);
+}
+
+JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
+  std::string dir = options.workdir + "/discovery";
+  std::filesystem::create_directories(dir);
+  const int refused_agents = refused_agent_count(spec.agents);
+  const std::string refused_prefix = format("10.%d.", kRefusedAgentOctet);
+  std::printf(
+      "\n== discovery: %d agents (%d refuse UDP) and %d DPs listed by KSC, %d servers @ %d s; "
+      "refresh %d s, %d devices replaced before the second discovery\n",
+      spec.agents, refused_agents, spec.distribution_points, spec.servers, spec.interval_s,
+      spec.refresh_s, spec.churn);
+  std::fflush(stdout);
+  JsonObject o;
+  o.num("agents", spec.agents)
+      .num("refused_agents", refused_agents)
+      .num("distribution_points", spec.distribution_points)
+      .num("servers", spec.servers)
+      .num("interval_s", spec.interval_s)
+      .num("refresh_s", spec.refresh_s)
+      .num("warmup_s", spec.warmup_s)
+      .num("span_s", spec.span_s)
+      .num("churn", spec.churn);
+  if (spec.refresh_s - spec.span_s - 5 < spec.warmup_s) {
+    return o.flag("ok", false).str("error", "refresh must exceed warm-up + span + 5 s");
+  }
+
+  // The devices as KSC lists them: the estate scenario's agents at the same addresses (the
+  // refusing ones last connected to the server 3 h ago: agents whose klnagent stopped), then
+  // the distribution points, which are update agents. Ids are GUID-like, as on a real server.
+  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  const int devices = spec.agents + spec.distribution_points;
+  std::vector<sim::KscHostDef> hosts =
+      sim::KscOpenApiServer::generate_hosts(static_cast<std::size_t>(devices + spec.churn), now);
+  std::vector<sim::KscHostDef> spare(hosts.begin() + devices, hosts.end());
+  hosts.resize(static_cast<std::size_t>(devices));
+  const std::vector<std::string> addresses = agent_addresses(spec.agents, refused_agents);
+  std::vector<std::string> update_agents;
+  for (int i = 0; i < devices; ++i) {
+    sim::KscHostDef& h = hosts[static_cast<std::size_t>(i)];
+    const bool agent = i < spec.agents;
+    h.display_name = agent ? format("pc-%06d", i) : format("dp-%04d", i - spec.agents);
+    h.fqdn = h.display_name + ".corp.example";
+    h.dns_name = h.display_name;
+    const std::string address = agent ? addresses[static_cast<std::size_t>(i)]
+                                      : host_address(kDistributionPointOctet, i - spec.agents);
+    h.ipv4 = ipv4_of(address);
+    h.group_id = 1 + (agent ? agent_group(i) : 4);
+    const bool stopped = agent && address.rfind(refused_prefix, 0) == 0;
+    h.last_agent_connected = stopped ? now - 3 * 3600 : now - i % 600;
+    if (!agent) update_agents.push_back(h.id);
+  }
+  // The churn: the first answering agents leave, as many new ones come (new ids, new names,
+  // the next free answering addresses).
+  std::vector<sim::KscHostDef> churned;
+  churned.reserve(hosts.size());
+  std::vector<std::string> left, came;
+  for (const auto& h : hosts) {
+    const bool answering_agent =
+        h.display_name.rfind("pc-", 0) == 0 && (h.ipv4 >> 16) != ((10u << 8) | kRefusedAgentOctet);
+    if (answering_agent && static_cast<int>(left.size()) < spec.churn) {
+      left.push_back(h.display_name);
+      continue;
+    }
+    churned.push_back(h);
+  }
+  const int answering = spec.agents - refused_agents;
+  for (int k = 0; k < spec.churn; ++k) {
+    sim::KscHostDef h = spare[static_cast<std::size_t>(k)];
+    h.display_name = format("pc-new-%05d", k);
+    h.fqdn = h.display_name + ".corp.example";
+    h.dns_name = h.display_name;
+    h.ipv4 = ipv4_of(host_address(kAgentOctet, answering + k));
+    h.group_id = 1;
+    h.last_agent_connected = now;
+    came.push_back(h.display_name);
+    churned.push_back(std::move(h));
+  }
+  std::map<std::int64_t, std::string> groups = {{0, "Managed devices"}};
+  for (int g = 0; g < 4; ++g) groups[1 + g] = kAgentGroups[g];
+  groups[5] = "Distribution points";
+
+  BenchKsc ksc;
+  in_netns(options.estate_netns, [&] {
+    // Not 13299: the estate's wildcard listeners hold that port for the servers' checks.
+    ksc.start(host_address(kKscOctet, 0), kKscPort, hosts, groups, update_agents);
+  });
+  write_file(dir + "/ksc-ca.pem", ksc.ca_pem());
+  write_file(dir + "/ksc.password", ksc.password() + "\n");
+  std::string toml = daemon_section(options, spec.interval_s);
+  for (int i = 0; i < spec.servers; ++i) {
+    toml += format(
+        "\n[[target]]\nname = \"ksc-%02d\"\nrole = \"server\"\naddress = \"%s\"\n"
+        "labels = { site = \"site-%02d\" }\n",
+        i + 1, host_address(kServerOctet, i).c_str(), i % kSites);
+  }
+  toml += format(
+      "\n[[ksc]]\nname = \"ksc-bench\"\nurl = \"%s\"\nuser = \"%s\"\npassword_file = \"%s\"\n"
+      "ca_file = \"%s\"\nrefresh = \"%ds\"\n",
+      ksc.url().c_str(), ksc.user().c_str(), (dir + "/ksc.password").c_str(),
+      (dir + "/ksc-ca.pem").c_str(), spec.refresh_s);
+  write_file(dir + "/kscprobe.toml", toml + options.config_append);
+
+  const auto launched = Clock::now();
+  Daemon d = start_kscprobe(options, dir + "/kscprobe.toml", dir + "/kscprobe.log", 180);
+  if (!d.error.empty()) {
+    std::printf("  kscprobe: FAILED: %s\n", d.error.c_str());
+    return o.flag("ok", false).str("error", d.error);
+  }
+  const pid_t pid = d.process->pid();
+  RssSampler rss(pid);
+  auto fail = [&](const std::string& what) {
+    std::string e =
+        what + " (kscprobe " + d.process->exit_description() + "):" + log_tail(d.process->out(), 6);
+    std::printf("  %s\n", e.c_str());
+    return o.flag("ok", false).str("error", e);
+  };
+
+  // The first discovery, from the server's side: its first request to its last one (the
+  // instance statistics).
+  Clock::time_point first_start{}, first_end{};
+  const std::string stats_method = "HostGroup.GetInstanceStatistics";
+  if (!wait_for_ksc(ksc, *d.process, 120, [&](const sim::KscCounters& c) {
+        if (first_start == Clock::time_point{} && c.connections > 0) first_start = Clock::now();
+        return calls_of(c, stats_method) >= 1;
+      })) {
+    return fail("no first discovery within 120 s");
+  }
+  first_end = Clock::now();
+  const sim::KscCounters after_first = ksc.counters();
+  std::printf(
+      "  first discovery: %.2f s seen from the server (%u requests), %.1f s after start\n",
+      between(first_start, first_end),
+      [&] {
+        unsigned n = 0;
+        for (const auto& [m, k] : after_first.calls) n += k;
+        return n;
+      }(),
+      between(launched, first_end));
+  std::fflush(stdout);
+
+  // Warm-up, then the quiet span [a, b] and the span [b, c] that holds the second discovery.
+  const auto next_run = after(first_end, spec.refresh_s);
+  const auto a_at = after(next_run, -(spec.span_s + 5));
+  if (!sleep_until_while_running(*d.process, a_at)) return fail("kscprobe exited in warm-up");
+  const double peak_before_refresh = rss.peak_mb();
+  ProcUsage ua = read_usage(pid);
+  Fetch fa = scrape(pid, d.port);
+  if (!sleep_until_while_running(*d.process, after(a_at, spec.span_s)))
+    return fail("kscprobe exited in the quiet span");
+  ProcUsage ub = read_usage(pid);
+  const auto b_at = Clock::now();
+  Fetch fb = scrape(pid, d.port);
+  ksc.set_hosts(churned);
+  const unsigned connections_before = ksc.counters().connections;
+  Clock::time_point second_start{};
+  if (!wait_for_ksc(ksc, *d.process, spec.refresh_s + 120.0, [&](const sim::KscCounters& c) {
+        if (second_start == Clock::time_point{} && c.connections > connections_before)
+          second_start = Clock::now();
+        return calls_of(c, stats_method) >= 2;
+      })) {
+    return fail("no second discovery in time");
+  }
+  const auto second_end = Clock::now();
+  // The span ends at least 5 s after the second discovery, time for the plan to be composed
+  // again, and is never shorter than the quiet one.
+  const auto c_at = std::max(after(b_at, spec.span_s), after(second_end, 5));
+  if (!sleep_until_while_running(*d.process, c_at)) return fail("kscprobe exited after refresh");
+  ProcUsage uc = read_usage(pid);
+  Fetch fc = scrape(pid, d.port);
+  rss.stop();
+  const double quiet_s = between(fa.start, fb.start), refresh_span_s = between(fb.start, fc.start);
+  const double cpu_quiet = cpu_delta(ua, ub), cpu_refresh = cpu_delta(ub, uc);
+  const Lag lag_quiet = lag_between(fa.text, fb.text);
+  const Lag lag_refresh = lag_between(fb.text, fc.text);
+  const std::string& end = fc.text;
+  auto value = [&](std::string_view name, const Labels& with = {}) {
+    return sum_samples(end, name, with).sum;
+  };
+  auto series = [&](const std::string& text, std::string_view name, const Labels& with) {
+    return static_cast<double>(sum_samples(text, name, with).samples);
+  };
+  const std::string per_agent = "kscprobe_ksc_agent_last_connected_timestamp_seconds";
+  const double came_seen = series(end, per_agent, {{"target", came.empty() ? "" : came[0]}});
+  const double left_seen = series(end, per_agent, {{"target", left.empty() ? "" : left[0]}});
+  const double left_before = series(fb.text, per_agent, {{"target", left.empty() ? "" : left[0]}});
+  const double hwm_mb = static_cast<double>(read_usage(pid).hwm_kib) / 1024;
+  const double first_duration = sum_samples(fa.text, "kscprobe_discovery_duration_seconds", {}).sum;
+  const double second_duration = value("kscprobe_discovery_duration_seconds");
+  std::printf(
+      "  kscprobe's discovery durations: %.2f s (first), %.2f s (second, %.2f s seen from the "
+      "server); %0.f agents and %.0f DPs in use, success %.0f\n",
+      first_duration, second_duration, between(second_start, second_end),
+      value("kscprobe_discovery_targets", {{"role", "agent"}}),
+      value("kscprobe_discovery_targets", {{"role", "distribution_point"}}),
+      value("kscprobe_discovery_success"));
+  std::printf("  quiet span %.1f s: CPU %.3f s (%.2f %% of a core); lag %s\n", quiet_s, cpu_quiet,
+              100 * cpu_quiet / quiet_s, lag_text(lag_quiet).c_str());
+  std::printf("  span with the refresh %.1f s: CPU %.3f s (%.2f %% of a core); lag %s\n",
+              refresh_span_s, cpu_refresh, 100 * cpu_refresh / refresh_span_s,
+              lag_text(lag_refresh).c_str());
+  std::printf("  after the refresh: %s %s, %s %s; agent_stopped diagnoses %.0f (expected %d)\n",
+              came.empty() ? "-" : came[0].c_str(), came_seen == 1 ? "came" : "DID NOT COME",
+              left.empty() ? "-" : left[0].c_str(),
+              left_before == 1 && left_seen == 0 ? "left" : "DID NOT LEAVE",
+              series(end, "kscprobe_agent_diagnosis", {{"diagnosis", "agent_stopped"}}),
+              refused_agents);
+  std::printf(
+      "  peak RSS %.1f MB through the first discovery and warm-up, %.1f MB with the refresh "
+      "(%ld samples; VmHWM %.1f MB)\n",
+      peak_before_refresh, rss.peak_mb(), rss.samples(), hwm_mb);
+  std::fflush(stdout);
+  const sim::KscCounters counters = ksc.counters();
+  JsonObject lag_q = lag_json(lag_quiet), lag_r = lag_json(lag_refresh);
+  o.flag("ok", true)
+      .num("ready_s", d.ready_s)
+      .num("first_discovery_s", first_duration)
+      .num("first_discovery_server_s", between(first_start, first_end))
+      .num("second_discovery_s", second_duration)
+      .num("second_discovery_server_s", between(second_start, second_end))
+      .num("requests",
+           [&] {
+             double n = 0;
+             for (const auto& [m, k] : counters.calls) n += k;
+             return n;
+           }())
+      .num("largest_page", static_cast<double>(counters.largest_chunk))
+      .num("success", value("kscprobe_discovery_success"))
+      .num("discovered_agents", value("kscprobe_discovery_targets", {{"role", "agent"}}))
+      .num("discovered_distribution_points",
+           value("kscprobe_discovery_targets", {{"role", "distribution_point"}}))
+      .num("checks", value("kscprobe_checks"))
+      .num("targets", value("kscprobe_targets"))
+      .flag("churn_seen", came_seen == 1 && left_before == 1 && left_seen == 0)
+      .num("agent_stopped",
+           series(end, "kscprobe_agent_diagnosis", {{"diagnosis", "agent_stopped"}}))
+      .num("expected_agent_stopped", refused_agents)
+      .num("quiet_s", quiet_s)
+      .num("quiet_cpu_s", cpu_quiet)
+      .num("refresh_span_s", refresh_span_s)
+      .num("refresh_cpu_s", cpu_refresh)
+      .obj("lag_quiet", lag_q)
+      .obj("lag_refresh", lag_r)
+      .num("peak_rss_before_refresh_mb", peak_before_refresh)
+      .num("peak_rss_mb", rss.peak_mb())
+      .num("vm_hwm_mb", hwm_mb)
+      .num("metrics_bytes", static_cast<double>(end.size()))
+      .num("metrics_gzip_bytes", static_cast<double>(fc.reply.body.size()))
+      .num("metrics_series", static_cast<double>(series_count(end)));
+  d.process->stop();
+  ksc.stop();
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 JsonObject environment(const Options& options) {
   utsname u{};
@@ -1324,7 +1644,8 @@ void usage() {
       "  --estate-netns=PATH      the estate's network namespace (/run/netns/NAME), required\n"
       "  --results=FILE           where the JSON results go (default build/bench/results.json)\n"
       "  --quick                  smaller numbers, short windows (a smoke run)\n"
-      "  --scenarios=a,b          tcp-90, tcp-4000, tls-90, tls-1000, estate (default: all)\n"
+      "  --scenarios=a,b          tcp-90, tcp-4000, tls-90, tls-1000, estate, discovery (default:\n"
+      "                           all)\n"
       "  --kscprobe=PATH --blackbox=PATH --openssl=PATH   the programs to run\n"
       "  --workdir=DIR            where configs and logs go (default: a new /tmp directory)\n"
       "  --window=S --warmup=S    measurement window and warm-up of the tcp/tls scenarios\n"
@@ -1408,6 +1729,7 @@ int run(int argc, char** argv) {
   if (options.quick) {
     options.rates = {{"tcp-1000", false, 1000, 1, 3, 10}, {"tls-300", true, 300, 1, 3, 10}};
     options.estate = {10000, 100, 2, 10, 11, 15, 5, 2, 0.5};
+    options.discovery = {10000, 100, 2, 10, 40, 11, 10, 20};
   } else {
     options.rates = {{"tcp-90", false, 90, 10, 10, 30},
                      {"tcp-4000", false, 4000, 1, 5, 30},
@@ -1452,6 +1774,7 @@ int run(int argc, char** argv) {
   }
   results.raw("tcp", json_array(tcp)).raw("tls", json_array(tls));
   if (wanted("estate")) results.obj("estate", run_estate(options, options.estate, estate));
+  if (wanted("discovery")) results.obj("discovery", run_discovery(options, options.discovery));
   estate.stop();
   results.num("run_seconds", since(started));
   std::filesystem::path out(options.results);

@@ -56,6 +56,14 @@ class Generator(unittest.TestCase):
         # Status page: size met, CPU missed; the JSON variant that did not answer has no figures.
         self.assertIn("| < 2 MB, < 100 ms CPU | CPU missed by 2.50× (250 ms) |", text)
         self.assertIn("| `/?format=json` | 0 of 5 (status 404) | n/a | n/a |", text)
+        # Discovery: every device found, the churn seen, 10 diagnoses missing, the refresh's lag
+        # over its goal; the refresh's own CPU is the span's net of the quiet rate (2 - 1 × 25/20).
+        self.assertIn("| every device | met |", text)
+        self.assertIn("| at the next discovery | met |", text)
+        self.assertIn("| every one | missed: 19 990 of 20 000 |", text)
+        self.assertIn("5.00 % / 8.00 % (the refresh: 0.75 s of CPU)", text)
+        self.assertIn("largest ≤ 250 ms, mean 6.00 ms | p99 < 50 ms | missed by 1.20× (60.0 ms) |", text)
+        self.assertIn("215.5 MB (from target files: 150.2 MB)", text)
 
     def test_verdicts(self):
         self.assertEqual(bench_table.at_most(2.0, 2.0), "met")

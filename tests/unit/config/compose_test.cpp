@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <sstream>
 
 #include "config/target_files.hpp"
@@ -161,7 +162,9 @@ TEST(Compose, DiscoveredTargetsComeLastAndAClashIsOnlyAWarning) {
   std::vector<TargetConfig> found = {discovered("ksc", "10.2.0.1"), discovered("pc-1", "10.2.0.2"),
                                      discovered("pc-2", "10.2.0.3"),
                                      discovered("pc-2", "10.3.0.3", "ksc02")};
-  ComposedConfig c = compose(sources, &files, &found);
+  // Two sections' lists, as the discovery hands them over.
+  const DiscoveredTargets lists{std::span(found).first(3), std::span(found).subspan(3)};
+  ComposedConfig c = compose(sources, &files, &lists);
   ASSERT_TRUE(c.ok());
   // Clashes are warnings, not target errors: --once and --config.check still pass.
   EXPECT_TRUE(c.strictly_ok());
@@ -195,7 +198,8 @@ TEST(Compose, DiscoveredTargetsWithoutATargetSourceAndManyClashesAreBounded) {
   }
   found.push_back(discovered("new", "10.2.0.9"));
   std::vector<ConfigError> errors, warnings;
-  auto plan = compose_plan(base, nullptr, &errors, &found, &warnings);
+  const DiscoveredTargets lists{found};
+  auto plan = compose_plan(base, nullptr, &errors, &lists, &warnings);
   EXPECT_TRUE(errors.empty());
   ASSERT_EQ(plan->targets.size(), 31u);
   EXPECT_EQ(plan->targets.back().name, "new");
@@ -205,8 +209,9 @@ TEST(Compose, DiscoveredTargetsWithoutATargetSourceAndManyClashesAreBounded) {
             "kept");
   // No discovered target: the plan of the base alone.
   std::vector<TargetConfig> none;
+  const DiscoveredTargets no_lists{none};
   warnings.clear();
-  EXPECT_EQ(compose_plan(base, nullptr, &errors, &none, &warnings)->targets.size(), 30u);
+  EXPECT_EQ(compose_plan(base, nullptr, &errors, &no_lists, &warnings)->targets.size(), 30u);
   EXPECT_TRUE(warnings.empty());
 }
 
