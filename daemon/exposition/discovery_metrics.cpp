@@ -24,6 +24,27 @@ void write_discovery_metrics(std::string& out, std::span<const ksc::DiscoverySta
       if (s.ran) w.sample(server(s), {}, s.duration_seconds);
   }
   {
+    FamilyWriter w(out, "kscprobe_discovery_failure_info",
+                   "Present (1) while the last discovery from this KSC Administration Server "
+                   "failed, with why: config, password (its file or variable cannot be read), "
+                   "resolve, connect, tls (handshake or certificate), timeout, closed, "
+                   "unauthorized (login refused), http_status, pxg (an OpenAPI error), "
+                   "malformed, too_large.",
+                   "gauge");
+    for (const auto& s : statuses)
+      if (s.ran && !s.success)
+        w.sample(server(s), label("reason", s.error_kind.empty() ? "unknown" : s.error_kind), 1);
+  }
+  {
+    FamilyWriter w(out, "kscprobe_discovery_stale",
+                   "Whether the devices in use from this KSC Administration Server come from a "
+                   "discovery older than the section's stale_after (1): they may no longer match "
+                   "the estate, and kscprobe_agent_diagnosis is suspended for them. 0 otherwise.",
+                   "gauge");
+    for (const auto& s : statuses)
+      if (s.ran) w.sample(server(s), {}, s.stale ? 1 : 0);
+  }
+  {
     FamilyWriter w(out, "kscprobe_discovery_last_success_timestamp_seconds",
                    "When the last successful discovery from this KSC Administration Server ended "
                    "(Unix time). Absent until one succeeds.",

@@ -12,6 +12,8 @@ namespace kscprobe::exposition {
  * Appends the kscprobe_discovery_* and kscprobe_ksc_statistic families of `statuses` (one per
  * section; see ksc::Discovery::status()) to `out`, every sample labelled ksc_server:
  * - kscprobe_discovery_success, kscprobe_discovery_duration_seconds: once a run has finished;
+ * - kscprobe_discovery_failure_info{reason}: while the last run failed;
+ * - kscprobe_discovery_stale: once a run has finished;
  * - kscprobe_discovery_last_success_timestamp_seconds: once a run has succeeded;
  * - kscprobe_discovery_targets{role}: each role the section asks for;
  * - kscprobe_discovery_skipped_hosts{reason}: each reason of the status;

@@ -102,6 +102,12 @@ TEST_F(AppDiscovery, DiscoveredAgentsBecomeChecksAndLeaveWhenKscDropsThem) {
            std::string::npos;
   }));
   EXPECT_EQ(app.plan()->targets.size(), 3u);
+  text = app.render_metrics();
+  EXPECT_NE(
+      text.find("kscprobe_discovery_failure_info{ksc_server=\"ksc01\",reason=\"unauthorized\"} 1"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("kscprobe_discovery_stale{ksc_server=\"ksc01\"} 0"), std::string::npos);
   app.stop();
   io.restart();
   io.run_for(2s);

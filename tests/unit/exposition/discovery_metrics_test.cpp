@@ -46,6 +46,7 @@ TEST(DiscoveryMetrics, EverySectionsFiguresWithItsServerLabel) {
   failing.last_success_unix = 1773930000;
   failing.targets_by_role = {{Role::agent, 3}};
   failing.error_kind = "unauthorized";
+  failing.stale = true;  // its last success is older than stale_after
 
   // Never ran yet: only what it is asked for (its roles and reasons at 0).
   ksc::DiscoveryStatus fresh;
@@ -64,6 +65,11 @@ TEST(DiscoveryMetrics, EverySectionsFiguresWithItsServerLabel) {
             "# TYPE kscprobe_discovery_duration_seconds gauge\n"
             "kscprobe_discovery_duration_seconds{ksc_server=\"ksc01\"} 1.25\n"
             "kscprobe_discovery_duration_seconds{ksc_server=\"ksc\\\"02\"} 0.5\n"
+            "# TYPE kscprobe_discovery_failure_info gauge\n"
+            "kscprobe_discovery_failure_info{ksc_server=\"ksc\\\"02\",reason=\"unauthorized\"} 1\n"
+            "# TYPE kscprobe_discovery_stale gauge\n"
+            "kscprobe_discovery_stale{ksc_server=\"ksc01\"} 0\n"
+            "kscprobe_discovery_stale{ksc_server=\"ksc\\\"02\"} 1\n"
             "# TYPE kscprobe_discovery_last_success_timestamp_seconds gauge\n"
             "kscprobe_discovery_last_success_timestamp_seconds{ksc_server=\"ksc01\"} "
             "1773937133.5\n"
@@ -84,6 +90,7 @@ TEST(DiscoveryMetrics, EverySectionsFiguresWithItsServerLabel) {
   EXPECT_EQ(helped,
             (std::vector<std::string>{
                 "kscprobe_discovery_success", "kscprobe_discovery_duration_seconds",
+                "kscprobe_discovery_failure_info", "kscprobe_discovery_stale",
                 "kscprobe_discovery_last_success_timestamp_seconds", "kscprobe_discovery_targets",
                 "kscprobe_discovery_skipped_hosts", "kscprobe_ksc_statistic"}));
 }
@@ -104,6 +111,8 @@ TEST(DiscoveryMetrics, BeforeAFirstRunOnlyTheTargetsAndReasonsShow) {
   EXPECT_EQ(text.find("kscprobe_discovery_success"), std::string::npos);
   EXPECT_EQ(text.find("kscprobe_discovery_duration_seconds"), std::string::npos);
   EXPECT_EQ(text.find("kscprobe_discovery_last_success_timestamp_seconds"), std::string::npos);
+  EXPECT_EQ(text.find("kscprobe_discovery_failure_info{"), std::string::npos);
+  EXPECT_EQ(text.find("kscprobe_discovery_stale{"), std::string::npos);
   EXPECT_NE(text.find("kscprobe_discovery_targets{ksc_server=\"ksc01\",role=\"agent\"} 0\n"),
             std::string::npos);
 }
