@@ -1145,6 +1145,18 @@ std::vector<std::string> agent_addresses(int agents, int refused_agents) {
   return out;
 }
 
+/// The estate's Administration Servers as [[target]] tables, one per site in turn.
+std::string server_targets(int servers) {
+  std::string toml;
+  for (int i = 0; i < servers; ++i) {
+    toml += format(
+        "\n[[target]]\nname = \"ksc-%02d\"\nrole = \"server\"\naddress = \"%s\"\n"
+        "labels = { site = \"site-%02d\" }\n",
+        i + 1, host_address(kServerOctet, i).c_str(), i % kSites);
+  }
+  return toml;
+}
+
 JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstate& estate) {
   std::string dir = options.workdir + "/estate";
   std::filesystem::create_directories(dir);
@@ -1201,12 +1213,7 @@ JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstat
   write_file(dir + "/distribution_points.json", dps);
   std::string toml = "target_files = [\"agents.json\", \"distribution_points.json\"]\n" +
                      daemon_section(options, spec.interval_s);
-  for (int i = 0; i < spec.servers; ++i) {
-    toml += format(
-        "\n[[target]]\nname = \"ksc-%02d\"\nrole = \"server\"\naddress = \"%s\"\n"
-        "labels = { site = \"site-%02d\" }\n",
-        i + 1, host_address(kServerOctet, i).c_str(), i % kSites);
-  }
+  toml += server_targets(spec.servers);
   write_file(dir + "/kscprobe.toml", toml + options.config_append);
 
   Daemon d = start_kscprobe(options, dir + "/kscprobe.toml", dir + "/kscprobe.log", 180);
@@ -1422,12 +1429,7 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
   write_file(dir + "/ksc-ca.pem", ksc.ca_pem());
   write_file(dir + "/ksc.password", ksc.password() + "\n");
   std::string toml = daemon_section(options, spec.interval_s);
-  for (int i = 0; i < spec.servers; ++i) {
-    toml += format(
-        "\n[[target]]\nname = \"ksc-%02d\"\nrole = \"server\"\naddress = \"%s\"\n"
-        "labels = { site = \"site-%02d\" }\n",
-        i + 1, host_address(kServerOctet, i).c_str(), i % kSites);
-  }
+  toml += server_targets(spec.servers);
   toml += format(
       "\n[[ksc]]\nname = \"ksc-bench\"\nurl = \"%s\"\nuser = \"%s\"\npassword_file = \"%s\"\n"
       "ca_file = \"%s\"\nrefresh = \"%ds\"\n",
