@@ -39,7 +39,7 @@ std::shared_ptr<const Plan> compose_plan(const Config& base, TargetSource* targe
     merge_targets(&*merged, targets->read(base.target_files.patterns, errors), errors);
   }
   const Config& config = merged ? *merged : base;
-  std::vector<const TargetConfig*> more;
+  std::vector<DiscoveredPick> more;
   if (discovered) {
     std::vector<ConfigError> ignored;
     more = select_discovered(config, *discovered, warnings ? warnings : &ignored);
@@ -99,35 +99,35 @@ void merge_targets(Config* config, std::vector<TargetConfig>&& extra,
   }
 }
 
-std::vector<const TargetConfig*> select_discovered(const Config& config,
-                                                   const DiscoveredTargets& discovered,
-                                                   std::vector<ConfigError>* warnings) {
+std::vector<DiscoveredPick> select_discovered(const Config& config,
+                                              const DiscoveredTargets& discovered,
+                                              std::vector<ConfigError>* warnings) {
   // A target file and a KSC that list the same estate clash on every device: the first of the
   // warnings say which, one more counts the rest.
   constexpr std::size_t kMaxWarnings = 20;
   std::size_t clashes = 0, count = 0;
   SourcePos last_pos;
-  for (const auto& list : discovered) count += list.size();
+  for (const auto& list : discovered) count += list.targets.size();
   std::unordered_set<std::string_view> names;
   names.reserve(config.targets.size() + count);
   for (const auto& t : config.targets) names.insert(t.name);
-  std::vector<const TargetConfig*> out;
+  std::vector<DiscoveredPick> out;
   out.reserve(count);
   for (const auto& list : discovered) {
-    for (const TargetConfig& t : list) {
+    for (const DiscoveredTarget& t : list.targets) {
       if (names.insert(t.name).second) {
-        out.push_back(&t);
+        out.push_back({&t, list.features});
         continue;
       }
       if (++clashes > kMaxWarnings) {
-        last_pos = t.pos;
+        last_pos = list.pos;
         continue;
       }
       std::string by;
       for (const auto& [label, value] : t.labels)
         if (label == "ksc_server") by = " by KSC \"" + value + "\"";
-      warnings->push_back({t.pos, "target \"" + t.name + "\" found" + by +
-                                      " is already defined; the defined one is kept"});
+      warnings->push_back({list.pos, "target \"" + t.name + "\" found" + by +
+                                         " is already defined; the defined one is kept"});
     }
   }
   if (clashes > kMaxWarnings)

@@ -10,6 +10,7 @@
 // yaml-cpp), so a build without yaml-cpp (the mingw one of scripts/test.d/40-windows.sh) links
 // compose.cpp and passes no target source. The discovered targets come as plain TargetConfigs
 // (daemon/discovery/ finds them, above this layer).
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -80,10 +81,16 @@ struct ComposedConfig {
 /// [web], then the shard override. Stops at the first source that has errors.
 bool compose_base(const ConfigSources& sources, Config* base, std::vector<ConfigError>* errors);
 
-/// The targets the discovery of [[ksc]] sections found, one list per section in a stable order:
-/// views of lists the discovery keeps, read by a compose and never copied whole (at 100 000
-/// devices a copy is tens of megabytes).
-using DiscoveredTargets = std::vector<std::span<const TargetConfig>>;
+/// The targets one [[ksc]] section found, with what the section gives all of them: a view of the
+/// list the discovery keeps, read by a compose and never copied whole (at 100 000 devices a
+/// copy is tens of megabytes).
+struct DiscoveredList {
+  std::span<const DiscoveredTarget> targets;
+  std::uint32_t features = 0;
+  SourcePos pos;  // the section's
+};
+/// Every section's list, in a stable order.
+using DiscoveredTargets = std::vector<DiscoveredList>;
 
 /// The second half: `base` plus the targets of `targets` (when not null) merged after the
 /// file's own (merge_targets), then the `discovered` targets (when not null) after all of them
@@ -114,9 +121,9 @@ void merge_targets(Config* config, std::vector<TargetConfig>&& extra,
 
 /// The `discovered` targets to plan after `config`'s own, in order: those whose name is not
 /// used yet. Each one skipped gets a warning at the [[ksc]] section that found it (the first 20,
-/// then one that counts the rest). The pointers point into `discovered`.
-std::vector<const TargetConfig*> select_discovered(const Config& config,
-                                                   const DiscoveredTargets& discovered,
-                                                   std::vector<ConfigError>* warnings);
+/// then one that counts the rest). The picks point into `discovered`'s lists.
+std::vector<DiscoveredPick> select_discovered(const Config& config,
+                                              const DiscoveredTargets& discovered,
+                                              std::vector<ConfigError>* warnings);
 
 }  // namespace kscprobe

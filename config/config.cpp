@@ -24,6 +24,18 @@ Duration effective_timeout(const DaemonConfig& daemon, std::optional<Duration> w
   return std::max(Duration(1), interval * 4 / 5);
 }
 
+TargetConfig to_target_config(const DiscoveredTarget& target, std::uint32_t features,
+                              const SourcePos& pos) {
+  TargetConfig t;
+  t.name = target.name;
+  t.role = target.role;
+  t.address = target.address;
+  t.features = features;
+  t.labels = target.labels;
+  t.pos = pos;
+  return t;
+}
+
 std::string ConfigError::format() const {
   std::string out = pos.file.empty() ? std::string("<config>") : pos.file;
   if (pos.line > 0) {

@@ -75,6 +75,21 @@ struct TargetConfig {
   SourcePos pos;
 };
 
+/// A target that discovery found (a device of a `[[ksc]]` section): only what a device sets.
+/// Every other setting is TargetConfig's default, and its features and position are its
+/// section's, so a list of 100 000 of them is a quarter of the size of as many TargetConfigs.
+struct DiscoveredTarget {
+  std::string name;
+  Role role = Role::agent;
+  std::string address;
+  std::vector<std::pair<std::string, std::string>> labels;  // sorted by name
+  bool operator==(const DiscoveredTarget&) const = default;
+};
+
+/// The TargetConfig a discovered target stands for, with its section's features and position.
+TargetConfig to_target_config(const DiscoveredTarget& target, std::uint32_t features,
+                              const SourcePos& pos);
+
 struct DaemonConfig {
   Duration interval = std::chrono::seconds(30);
   Duration timeout = std::chrono::seconds(5);

@@ -118,7 +118,7 @@ bool parse_shard(std::string_view text, unsigned* index, unsigned* count, std::s
   return true;
 }
 
-Plan expand_plan(const Config& config, std::span<const TargetConfig* const> more) {
+Plan expand_plan(const Config& config, std::span<const DiscoveredPick> more) {
   Plan plan;
   plan.daemon = config.daemon;
   plan.web = config.web;
@@ -137,8 +137,16 @@ Plan expand_plan(const Config& config, std::span<const TargetConfig* const> more
     for (const CatalogEntry& row : catalog()) checks += row_applies(row, target) ? 1 : 0;
     checks += target.checks.size();
   };
+  // A discovered target is planned as the TargetConfig it stands for, made in one scratch
+  // object in turn (its name, address and labels only for the second pass).
+  TargetConfig scratch;
   for (const TargetConfig& target : config.targets) count(target);
-  for (const TargetConfig* target : more) count(*target);
+  for (const DiscoveredPick& pick : more) {
+    scratch.name = pick.target->name;  // the shard of a target follows its name
+    scratch.role = pick.target->role;
+    scratch.features = pick.features;
+    count(scratch);
+  }
   plan.targets.reserve(targets);
   plan.checks.reserve(checks);
   OptionsPool pool;
@@ -195,7 +203,14 @@ Plan expand_plan(const Config& config, std::span<const TargetConfig* const> more
     }
   };
   for (const TargetConfig& target : config.targets) add(target);
-  for (const TargetConfig* target : more) add(*target);
+  for (const DiscoveredPick& pick : more) {
+    scratch.name = pick.target->name;
+    scratch.role = pick.target->role;
+    scratch.features = pick.features;
+    scratch.address = pick.target->address;
+    scratch.labels = pick.target->labels;
+    add(scratch);
+  }
   return plan;
 }
 

@@ -78,8 +78,13 @@ struct Plan {
 /// Expands targets × catalog into checks: features, engine, port overrides, `disable`, the 13001
 /// rule for a distribution point on the server host, extra checks, interval/timeout inheritance.
 /// The config must already be validated (see load_config). The targets are config.targets, then
-/// those `more` points to (held elsewhere, e.g. by the discovery: read, never copied whole).
-Plan expand_plan(const Config& config, std::span<const TargetConfig* const> more = {});
+/// the discovered ones `more` points to, each with its section's features (held by the
+/// discovery: read, never copied whole).
+struct DiscoveredPick {
+  const DiscoveredTarget* target = nullptr;
+  std::uint32_t features = 0;
+};
+Plan expand_plan(const Config& config, std::span<const DiscoveredPick> more = {});
 
 /// The shard in [0, count) a target belongs to: a jump consistent hash of its name, so every
 /// instance sharing one configuration agrees, and going from n to n+1 shards moves only about

@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -60,14 +61,18 @@ void log_discovery_line(bool warning, const std::string& line) {
   }
 }
 
-// One discovery of every [[ksc]] section of `base`, on `io`, for --once: every section must
-// answer (as every target file must parse).
-bool discover_once(asio::io_context& io, const Config& base, std::vector<TargetConfig>* out,
-                   std::vector<ConfigError>* errors) {
+ksc::Discovery::Options discovery_options() {
   ksc::Discovery::Options o;
   o.wall_clock = unix_now;
   o.log = log_discovery_line;
-  ksc::Discovery discovery(io.get_executor(), o);
+  return o;
+}
+
+// One discovery of every [[ksc]] section of `base` by `discovery` (on `io`), for --once: every
+// section must answer (as every target file must parse). The lists stay in `discovery`.
+bool discover_once(asio::io_context& io, ksc::Discovery& discovery, const Config& base,
+                   std::vector<ConfigError>* errors) {
+  const ksc::Discovery::Options o = discovery_options();
   discovery.set_sources(base.ksc);
   const auto deadline = std::chrono::steady_clock::now() + o.run_timeout + std::chrono::seconds(5);
   io.restart();
@@ -81,9 +86,7 @@ bool discover_once(asio::io_context& io, const Config& base, std::vector<TargetC
         ConfigError{base.ksc[i].pos, "ksc \"" + status[i].name + "\": discovery failed: " +
                                          (status[i].ran ? status[i].error : "no answer in time")});
   }
-  if (!errors->empty()) return false;
-  *out = discovery.targets();
-  return true;
+  return errors->empty();
 }
 
 }  // namespace
@@ -92,12 +95,14 @@ bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
                std::vector<ConfigError>* errors, asio::io_context* io) {
   Config base;
   if (!compose_base(config_sources(options), &base, errors)) return false;
-  std::vector<TargetConfig> discovered;
-  if (io != nullptr && !base.ksc.empty() && !discover_once(*io, base, &discovered, errors))
-    return false;
+  std::optional<ksc::Discovery> discovery;
+  if (io != nullptr && !base.ksc.empty()) {
+    discovery.emplace(io->get_executor(), discovery_options());
+    if (!discover_once(*io, *discovery, base, errors)) return false;
+  }
   TargetFiles files;
   std::vector<ConfigError> target_errors, warnings;
-  const DiscoveredTargets lists{discovered};
+  const DiscoveredTargets lists = discovery ? discovery->target_lists() : DiscoveredTargets{};
   std::shared_ptr<const Plan> composed =
       compose_plan(base, &files, &target_errors, &lists, &warnings);
   for (const auto& w : warnings) log::warn("discovered target not used", {{"warning", w.format()}});
@@ -176,13 +181,6 @@ struct App::Impl {
     log_target_errors(errors);
     log_new_warnings(warnings);
     return plan;
-  }
-
-  static ksc::Discovery::Options discovery_options() {
-    ksc::Discovery::Options o;
-    o.wall_clock = unix_now;
-    o.log = log_discovery_line;
-    return o;
   }
 
   /// A discovered target whose name is already configured: said once, not at every compose.

@@ -124,12 +124,8 @@ bool same_settings(const KscSource& a, const KscSource& b) {
   return settings(a) == settings(b) && limits(a.limits) == limits(b.limits);
 }
 
-bool same_targets(const std::vector<TargetConfig>& a, const std::vector<TargetConfig>& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](const TargetConfig& x, const TargetConfig& y) {
-                      return x.name == y.name && x.role == y.role && x.address == y.address &&
-                             x.features == y.features && x.labels == y.labels;
-                    });
+bool same_targets(const std::vector<DiscoveredTarget>& a, const std::vector<DiscoveredTarget>& b) {
+  return a == b;
 }
 
 struct Discovery::Runner {
@@ -143,7 +139,7 @@ struct Discovery::Runner {
   std::shared_ptr<RunCancel> run;  // the run in flight
 
   // The last good result.
-  std::vector<TargetConfig> targets;
+  std::vector<DiscoveredTarget> targets;
   std::shared_ptr<const std::vector<AgentView>> agents;  // the server's view of `targets`
   TargetStats stats;
   std::map<std::string, std::size_t> skipped;
@@ -282,7 +278,6 @@ bool Discovery::set_sources(std::vector<KscSource> sources) {
     if (old != runners_.end() && same_settings((*old)->source, source)) {
       // Kept: only its place in the file may have moved.
       (*old)->source.pos = source.pos;
-      for (TargetConfig& t : (*old)->targets) t.pos = source.pos;
       next.push_back(std::move(*old));
       continue;
     }
@@ -305,14 +300,17 @@ bool Discovery::set_sources(std::vector<KscSource> sources) {
 std::vector<TargetConfig> Discovery::targets() const {
   std::vector<TargetConfig> out;
   out.reserve(target_count());
-  for (const auto& r : runners_) out.insert(out.end(), r->targets.begin(), r->targets.end());
+  for (const auto& r : runners_) {
+    for (const DiscoveredTarget& t : r->targets)
+      out.push_back(to_target_config(t, r->source.features, r->source.pos));
+  }
   return out;
 }
 
 DiscoveredTargets Discovery::target_lists() const {
   DiscoveredTargets out;
   out.reserve(runners_.size());
-  for (const auto& r : runners_) out.emplace_back(r->targets);
+  for (const auto& r : runners_) out.push_back({r->targets, r->source.features, r->source.pos});
   return out;
 }
 

@@ -3,7 +3,7 @@
 // loop reads the section's password, logs in, reads the estate (ksc_inventory), turns it into
 // targets and keeps the last good ones; it runs again every `refresh`, or sooner with a backoff
 // after a failure, which keeps the last good targets. The daemon composes its plan with
-// targets() (config/compose.hpp) and composes again when on_change says they changed.
+// target_lists() (config/compose.hpp) and composes again when on_change says they changed.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
@@ -49,7 +49,7 @@ struct RunResult {
   Error error;  // kind none: success
   // On success: the targets (to_targets: sorted by name), what made none (the inventory's
   // reasons and to_targets'), the server's numeric statistics.
-  std::vector<TargetConfig> targets;
+  std::vector<DiscoveredTarget> targets;
   std::vector<AgentView> agents;  // the server's view of each target, in the same order
   TargetStats stats;
   std::map<std::string, std::size_t> skipped;
@@ -75,9 +75,8 @@ boost::asio::awaitable<RunResult> run_discovery(boost::asio::any_io_executor exe
 /// setting but the position in the file): a reload keeps the loop of such a section.
 bool same_settings(const KscSource& a, const KscSource& b);
 
-/// Whether two target lists are the same (what to_targets sets: name, role, address, features,
-/// labels), element by element.
-bool same_targets(const std::vector<TargetConfig>& a, const std::vector<TargetConfig>& b);
+/// Whether two target lists are the same (name, role, address, labels), element by element.
+bool same_targets(const std::vector<DiscoveredTarget>& a, const std::vector<DiscoveredTarget>& b);
 
 /**
  * The refresh loops of every section. Event loop only: every member function must be called on
@@ -116,7 +115,8 @@ class Discovery {
    */
   bool set_sources(std::vector<KscSource> sources);
 
-  /// Every section's targets in use (of its last successful run), in the order of the
+  /// Every section's targets in use (of its last successful run) as TargetConfigs (copies:
+  /// --once and tests), in the order of the
   /// sections, each sorted by name. Names may clash between sections and with the
   /// configuration: compose keeps the first.
   std::vector<TargetConfig> targets() const;

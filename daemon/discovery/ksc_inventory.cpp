@@ -318,8 +318,8 @@ asio::awaitable<Error> discover(Client& client, const KscSource& source, Invento
   co_return Error{};
 }
 
-std::vector<TargetConfig> to_targets(const Inventory& inventory, const KscSource& source,
-                                     TargetStats* stats, std::vector<AgentView>* agents) {
+std::vector<DiscoveredTarget> to_targets(const Inventory& inventory, const KscSource& source,
+                                         TargetStats* stats, std::vector<AgentView>* agents) {
   TargetStats local;
   TargetStats& st = stats ? *stats : local;
   st = TargetStats{};
@@ -384,7 +384,7 @@ std::vector<TargetConfig> to_targets(const Inventory& inventory, const KscSource
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
   std::stable_sort(order.begin(), order.end(),
                    [&](std::uint32_t a, std::uint32_t b) { return picks[a].name < picks[b].name; });
-  std::vector<TargetConfig> targets;
+  std::vector<DiscoveredTarget> targets;
   targets.reserve(picks.size());
   if (agents) {
     agents->clear();
@@ -405,11 +405,10 @@ std::vector<TargetConfig> to_targets(const Inventory& inventory, const KscSource
       v.agent_running = (h.status & kStatusAgentRunning) != 0;
       agents->push_back(std::move(v));
     }
-    TargetConfig t;
+    DiscoveredTarget t;
     t.name = std::move(p.name);
     t.role = p.role;
     t.address = std::move(p.address);
-    t.features = source.features;
     t.labels.reserve(source.labels.size() + 3);
     std::string_view group = inventory.group_name(h.group_id);
     if (!group.empty()) t.labels.emplace_back("ksc_group", std::string(group));
@@ -420,10 +419,9 @@ std::vector<TargetConfig> to_targets(const Inventory& inventory, const KscSource
       t.labels.emplace_back(label, value);
     }
     std::sort(t.labels.begin(), t.labels.end());
-    t.pos = source.pos;
     targets.push_back(std::move(t));
   }
-  for (const TargetConfig& t : targets) ++st.by_role[static_cast<std::size_t>(t.role)];
+  for (const DiscoveredTarget& t : targets) ++st.by_role[static_cast<std::size_t>(t.role)];
   return targets;
 }
 

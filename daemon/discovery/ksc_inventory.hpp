@@ -105,12 +105,12 @@ struct TargetStats {
  *   when it lists agent; a host whose role is not listed is left out (not counted as skipped);
  * - labels: ksc_server (the section's name), ksc_group (the group's name, when KSC named it),
  *   ksc_host_id, then the section's labels (which cannot override these three); sorted;
- * - features: the section's.
+ * The section's features go with the list (DiscoveredList), not with each target.
  * Sorted by name; of two equal names the first in KSC's order is kept ("duplicate_name").
  * `agents`, when given, gets the server's view of each target made (same order).
  */
-std::vector<TargetConfig> to_targets(const Inventory& inventory, const KscSource& source,
-                                     TargetStats* stats = nullptr,
-                                     std::vector<AgentView>* agents = nullptr);
+std::vector<DiscoveredTarget> to_targets(const Inventory& inventory, const KscSource& source,
+                                         TargetStats* stats = nullptr,
+                                         std::vector<AgentView>* agents = nullptr);
 
 }  // namespace kscprobe::ksc

@@ -130,7 +130,9 @@ class DiscoveryLoopTest : public ::testing::Test {
 
 TEST_F(DiscoveryLoopTest, FirstRefreshMakesLabelledTargets) {
   Discovery& d = make();
-  EXPECT_FALSE(d.set_sources({source()}));
+  KscSource with_icmp = source();
+  with_icmp.features = kFeatureIcmp;
+  EXPECT_FALSE(d.set_sources({with_icmp}));
   EXPECT_FALSE(d.settled());
   ASSERT_EQ(d.status().size(), 1u);
   EXPECT_FALSE(status().ran);
@@ -150,7 +152,17 @@ TEST_F(DiscoveryLoopTest, FirstRefreshMakesLabelledTargets) {
   EXPECT_EQ(label_of(t, "ksc_host_id"), hosts_[2].id);
   EXPECT_NE(label_of(t, "ksc_group"), "<none>");
   EXPECT_EQ(label_of(t, "site"), "paris");
+  EXPECT_EQ(t.features, kFeatureIcmp);  // the section's, on every target
+  EXPECT_EQ(t.pos.line, with_icmp.pos.line);
   EXPECT_EQ(targets[0].role, Role::agent);
+
+  // What the daemon composes with: the same list, viewed, with the section's features.
+  const DiscoveredTargets lists = d.target_lists();
+  ASSERT_EQ(lists.size(), 1u);
+  ASSERT_EQ(lists[0].targets.size(), 40u);
+  EXPECT_EQ(lists[0].features, kFeatureIcmp);
+  EXPECT_EQ(lists[0].targets[2].name, "pc-00003");
+  EXPECT_EQ(lists[0].targets[2].labels, t.labels);
 
   DiscoveryStatus st = status();
   EXPECT_EQ(st.name, "ksc01");
@@ -403,15 +415,17 @@ TEST(DiscoverySettings, SameSettingsIgnoresOnlyThePosition) {
 }
 
 TEST(DiscoverySettings, SameTargetsComparesWhatDiscoverySets) {
-  TargetConfig t;
+  DiscoveredTarget t;
   t.name = "pc-1";
   t.address = "10.0.0.1";
   t.role = Role::agent;
   t.labels = {{"ksc_server", "ksc01"}};
-  std::vector<TargetConfig> a = {t};
-  std::vector<TargetConfig> b = a;
-  b[0].pos = {"k.toml", 3, 1};
+  std::vector<DiscoveredTarget> a = {t};
+  std::vector<DiscoveredTarget> b = a;
   EXPECT_TRUE(same_targets(a, b));
+  b[0].role = Role::distribution_point;
+  EXPECT_FALSE(same_targets(a, b));
+  b = a;
   b[0].labels = {{"ksc_server", "ksc02"}};
   EXPECT_FALSE(same_targets(a, b));
   b = a;

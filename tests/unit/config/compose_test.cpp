@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <span>
 #include <sstream>
 
@@ -143,12 +144,19 @@ TEST(Compose, FileTargetsComeAfterTheFilesAndAFileNameWins) {
 }
 
 // A target as the discovery of a [[ksc]] section makes it.
-static TargetConfig discovered(const std::string& name, const std::string& address,
-                               const std::string& server = "ksc01") {
-  TargetConfig t = agent(name, address, 0);
+static DiscoveredTarget discovered(const std::string& name, const std::string& address,
+                                   const std::string& server = "ksc01") {
+  DiscoveredTarget t;
+  t.name = name;
+  t.role = Role::agent;
+  t.address = address;
   t.labels = {{"ksc_host_id", "id-" + name}, {"ksc_server", server}};
-  t.pos = {"k.toml", 9, 1};
   return t;
+}
+
+// A section's list as the discovery hands it over: its targets, features and position.
+static DiscoveredList section_list(std::span<const DiscoveredTarget> targets) {
+  return {targets, 0, {"k.toml", 9, 1}};
 }
 
 TEST(Compose, DiscoveredTargetsComeLastAndAClashIsOnlyAWarning) {
@@ -159,11 +167,12 @@ TEST(Compose, DiscoveredTargetsComeLastAndAClashIsOnlyAWarning) {
   sources.text_name = "k.toml";
   FixedTargets files;
   files.targets = {agent("pc-1", "10.1.0.1", 2)};
-  std::vector<TargetConfig> found = {discovered("ksc", "10.2.0.1"), discovered("pc-1", "10.2.0.2"),
-                                     discovered("pc-2", "10.2.0.3"),
-                                     discovered("pc-2", "10.3.0.3", "ksc02")};
+  std::vector<DiscoveredTarget> found = {
+      discovered("ksc", "10.2.0.1"), discovered("pc-1", "10.2.0.2"), discovered("pc-2", "10.2.0.3"),
+      discovered("pc-2", "10.3.0.3", "ksc02")};
   // Two sections' lists, as the discovery hands them over.
-  const DiscoveredTargets lists{std::span(found).first(3), std::span(found).subspan(3)};
+  const DiscoveredTargets lists{section_list(std::span(found).first(3)),
+                                section_list(std::span(found).subspan(3))};
   ComposedConfig c = compose(sources, &files, &lists);
   ASSERT_TRUE(c.ok());
   // Clashes are warnings, not target errors: --once and --config.check still pass.
@@ -189,16 +198,46 @@ TEST(Compose, DiscoveredTargetsComeLastAndAClashIsOnlyAWarning) {
   ASSERT_EQ(c.base.targets.size(), 1u);
 }
 
+TEST(Compose, ADiscoveredTargetIsPlannedWithItsSectionsFeatures) {
+  Config base;
+  std::vector<DiscoveredTarget> found = {discovered("pc-1", "10.2.0.1"),
+                                         discovered("pc-2", "10.2.0.2")};
+  std::vector<DiscoveredTarget> other = {discovered("pc-3", "10.2.0.3", "ksc02")};
+  DiscoveredList with_icmp = section_list(found);
+  with_icmp.features = kFeatureIcmp;
+  const DiscoveredTargets lists{with_icmp, section_list(other)};
+  std::vector<ConfigError> errors;
+  auto plan = compose_plan(base, nullptr, &errors, &lists);
+  ASSERT_EQ(plan->targets.size(), 3u);
+  std::map<std::string, int> icmp_checks;
+  for (const CheckSpec& c : plan->checks)
+    if (c.check == "icmp_echo") ++icmp_checks[plan->target_of(c).name];
+  EXPECT_EQ(icmp_checks, (std::map<std::string, int>{{"pc-1", 1}, {"pc-2", 1}}));
+  // The same checks as the TargetConfig each stands for.
+  Config as_configs;
+  for (const auto& t : found) as_configs.targets.push_back(to_target_config(t, kFeatureIcmp, {}));
+  for (const auto& t : other) as_configs.targets.push_back(to_target_config(t, 0, {}));
+  const Plan expected = expand_plan(as_configs);
+  ASSERT_EQ(plan->checks.size(), expected.checks.size());
+  for (std::size_t i = 0; i < expected.checks.size(); ++i) {
+    EXPECT_EQ(plan->checks[i].key(plan->target_of(plan->checks[i])),
+              expected.checks[i].key(expected.target_of(expected.checks[i])));
+    EXPECT_TRUE(plan->checks[i].same_settings(expected.checks[i]));
+  }
+  EXPECT_EQ(plan->targets[2].labels, other[0].labels);
+  EXPECT_EQ(plan->targets[0].address, "10.2.0.1");
+}
+
 TEST(Compose, DiscoveredTargetsWithoutATargetSourceAndManyClashesAreBounded) {
   Config base;
-  std::vector<TargetConfig> found;
+  std::vector<DiscoveredTarget> found;
   for (int i = 0; i < 30; ++i) {
     base.targets.push_back(agent("pc-" + std::to_string(i), "10.0.0.1", i));
     found.push_back(discovered("pc-" + std::to_string(i), "10.2.0.1"));
   }
   found.push_back(discovered("new", "10.2.0.9"));
   std::vector<ConfigError> errors, warnings;
-  const DiscoveredTargets lists{found};
+  const DiscoveredTargets lists{section_list(found)};
   auto plan = compose_plan(base, nullptr, &errors, &lists, &warnings);
   EXPECT_TRUE(errors.empty());
   ASSERT_EQ(plan->targets.size(), 31u);
@@ -208,8 +247,8 @@ TEST(Compose, DiscoveredTargetsWithoutATargetSourceAndManyClashesAreBounded) {
             "k.toml:9:1: 10 more discovered targets are already defined; the defined ones are "
             "kept");
   // No discovered target: the plan of the base alone.
-  std::vector<TargetConfig> none;
-  const DiscoveredTargets no_lists{none};
+  std::vector<DiscoveredTarget> none;
+  const DiscoveredTargets no_lists{section_list(none)};
   warnings.clear();
   EXPECT_EQ(compose_plan(base, nullptr, &errors, &no_lists, &warnings)->targets.size(), 30u);
   EXPECT_TRUE(warnings.empty());

@@ -25,13 +25,13 @@ KscSource section() {
   return s;
 }
 
-const TargetConfig* find(const std::vector<TargetConfig>& targets, std::string_view name) {
+const DiscoveredTarget* find(const std::vector<DiscoveredTarget>& targets, std::string_view name) {
   auto it = std::find_if(targets.begin(), targets.end(),
-                         [&](const TargetConfig& t) { return t.name == name; });
+                         [&](const DiscoveredTarget& t) { return t.name == name; });
   return it == targets.end() ? nullptr : &*it;
 }
 
-std::string label(const TargetConfig& t, std::string_view name) {
+std::string label(const DiscoveredTarget& t, std::string_view name) {
   for (const auto& [k, v] : t.labels)
     if (k == name) return v;
   return "<none>";
@@ -58,28 +58,27 @@ TEST(KscTargets, NamesAddressesRolesAndLabels) {
   EXPECT_TRUE(std::is_sorted(targets.begin(), targets.end(),
                              [](const auto& a, const auto& b) { return a.name < b.name; }));
 
-  const TargetConfig* pc1 = find(targets, "PC-1");
+  const DiscoveredTarget* pc1 = find(targets, "PC-1");
   ASSERT_NE(pc1, nullptr);
   EXPECT_EQ(pc1->address, "10.0.0.1");
   EXPECT_EQ(pc1->role, Role::agent);
-  EXPECT_EQ(pc1->features, kFeatureIcmp);
   EXPECT_EQ(pc1->labels, (std::vector<std::pair<std::string, std::string>>{{"ksc_group", "Paris"},
                                                                            {"ksc_host_id", "id-1"},
                                                                            {"ksc_server", "ksc01"},
                                                                            {"site", "paris"}}));
 
-  const TargetConfig* dp1 = find(targets, "DP-1");
+  const DiscoveredTarget* dp1 = find(targets, "DP-1");
   ASSERT_NE(dp1, nullptr);
   EXPECT_EQ(dp1->role, Role::distribution_point);
   EXPECT_EQ(label(*dp1, "ksc_group"), "Lyon");
 
-  const TargetConfig* pc3 = find(targets, "PC-3");
+  const DiscoveredTarget* pc3 = find(targets, "PC-3");
   ASSERT_NE(pc3, nullptr);
   EXPECT_EQ(pc3->address, "pc-3.corp.example");   // no IPv4: the FQDN
   EXPECT_EQ(label(*pc3, "ksc_group"), "<none>");  // KSC did not name its group
 
   // No display name: named after the DNS name, which is also its address.
-  const TargetConfig* pc4 = find(targets, "pc-4");
+  const DiscoveredTarget* pc4 = find(targets, "pc-4");
   ASSERT_NE(pc4, nullptr);
   EXPECT_EQ(pc4->address, "pc-4");
 
@@ -111,7 +110,7 @@ TEST(KscTargets, ASuffixedNameThatExistsAlreadyIsKeptOnce) {
   ASSERT_EQ(targets.size(), 2u);
   EXPECT_EQ(stats.skipped["duplicate_name"], 1u);
   // The first in KSC's order keeps the name.
-  const TargetConfig* kept = find(targets, "PC (id-a)");
+  const DiscoveredTarget* kept = find(targets, "PC (id-a)");
   ASSERT_NE(kept, nullptr);
   EXPECT_EQ(label(*kept, "ksc_host_id"), "id-a");
 }
