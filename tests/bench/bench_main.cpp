@@ -10,6 +10,10 @@
 // prober's. bench.sh also makes part of the address range refuse (RST, ICMP port unreachable) and
 // part of it drop, with nftables in the estate's namespace (the octets below).
 //
+// The discovery scenario reads the same estate from a fake KSC Administration Server (the
+// simulator's OpenAPI, bench_ksc.hpp) that also lives in the estate's namespace, and measures a
+// refresh while kscprobe probes what it found.
+//
 // It asserts nothing about speed: it writes its figures to a JSON file (--results), which
 // scripts/bench_table.py turns into the README table with the goals beside them. Only the probers'
 // own CPU is counted (from /proc of the child processes; the floor's from its thread), one prober
