@@ -66,7 +66,7 @@ asio::awaitable<RunResult> run_discovery(asio::any_io_executor executor, KscSour
   std::string password, why;
   if (!read_ksc_password(source, &password, &why)) {
     wipe(password);
-    result.error = Error{ErrorKind::config, 0, 0, std::move(why)};
+    result.error = Error{ErrorKind::password, 0, 0, std::move(why)};
     result.took = Clock::now() - start;
     co_return result;
   }
@@ -155,6 +155,11 @@ struct Discovery::Runner {
   std::uint64_t runs = 0;
   std::uint64_t failures = 0;
   Clock::duration backoff{};  // the last retry delay; zero after a success
+
+  /// The last success is older than stale_after (never before a first success).
+  bool stale(Clock::time_point now) const {
+    return last_success && now - *last_success > source.stale_after;
+  }
 };
 
 Discovery::Discovery(asio::any_io_executor executor, Options options)
@@ -297,16 +302,6 @@ bool Discovery::set_sources(std::vector<KscSource> sources) {
   return changed;
 }
 
-std::vector<TargetConfig> Discovery::targets() const {
-  std::vector<TargetConfig> out;
-  out.reserve(target_count());
-  for (const auto& r : runners_) {
-    for (const DiscoveredTarget& t : r->targets)
-      out.push_back(to_target_config(t, r->source.features, r->source.pos));
-  }
-  return out;
-}
-
 DiscoveredTargets Discovery::target_lists() const {
   DiscoveredTargets out;
   out.reserve(runners_.size());
@@ -344,7 +339,7 @@ std::vector<DiscoveryStatus> Discovery::status() const {
       st.error_kind = std::string(to_string(r->error.kind));
       st.error = r->error.message;
     }
-    st.stale = r->last_success && now - *r->last_success > r->source.stale_after;
+    st.stale = r->stale(now);
     st.runs = r->runs;
     st.failures = r->failures;
     out.push_back(std::move(st));
@@ -360,7 +355,7 @@ std::vector<AgentSection> Discovery::agent_sections() const {
     AgentSection a;
     a.name = r->source.name;
     a.stale_after = r->source.stale_after;
-    a.stale = r->last_success && now - *r->last_success > r->source.stale_after;
+    a.stale = r->stale(now);
     a.agents = r->agents;
     out.push_back(std::move(a));
   }

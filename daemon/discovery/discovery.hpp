@@ -61,7 +61,7 @@ struct RunResult {
 
 /**
  * One discovery of `source`, start to end: reads the password (read_ksc_password; its failure is
- * an ErrorKind::config error naming the file or variable), opens a Client on `executor`, runs
+ * an ErrorKind::password error naming the file or variable), opens a Client on `executor`, runs
  * discover, closes the client and makes the targets. The whole run is bounded by `run_timeout`
  * (besides each request's limits.request_timeout): past it, the run is cancelled and fails with
  * ErrorKind::timeout. `cancel`, when given, stops it from outside. Never throws for I/O.
@@ -108,22 +108,19 @@ class Discovery {
    * Installs the sections (at start, and at each reload). A section (by name) whose settings did
    * not change (same_settings) keeps its loop, its last result and its timing; a changed one
    * starts again with no targets and runs at once; a removed one stops (its run in flight is
-   * cancelled) and its targets leave; a new one runs at once. Returns whether targets() changed
+   * cancelled) and its targets leave; a new one runs at once. Returns whether the targets changed
    * (a removed or restarted section had targets); on_change is not called for that, as the
    * caller composes its plan after a reload anyway. Sections must have unique names (a later
    * one of the same name is ignored).
    */
   bool set_sources(std::vector<KscSource> sources);
 
-  /// Every section's targets in use (of its last successful run) as TargetConfigs (copies:
-  /// --once and tests), in the order of the
-  /// sections, each sorted by name. Names may clash between sections and with the
-  /// configuration: compose keeps the first.
-  std::vector<TargetConfig> targets() const;
-  /// The same targets, as views of each section's list (no copy): what the daemon composes
-  /// with. Valid until the next run finishes or set_sources/stop is called.
+  /// Every section's targets in use (of its last successful run), in the order of the
+  /// sections, each sorted by name, as views of each section's list (no copy): what the daemon
+  /// composes with. Names may clash between sections and with the configuration: compose keeps
+  /// the first. Valid until the next run finishes or set_sources/stop is called.
   DiscoveredTargets target_lists() const;
-  /// How many targets() returns, without copying them.
+  /// How many targets target_lists() holds.
   std::size_t target_count() const;
 
   /// One snapshot per section, in the order of the sections.
@@ -138,19 +135,19 @@ class Discovery {
   /// --once waits for before it composes.
   bool settled() const;
 
-  /// Called on the loop after a run changed targets() (a success with another target list than
+  /// Called on the loop after a run changed the targets (a success with another target list than
   /// the one in use). It may call set_sources() or stop().
   std::function<void()> on_change;
   /// Called on the loop after every run (success or failure), after on_change when both apply.
   std::function<void()> on_run;
 
-  /// Stops every loop and cancels the runs in flight; targets() stays as it was. Idempotent.
+  /// Stops every loop and cancels the runs in flight; the targets stay as they were. Idempotent.
   void stop();
 
  private:
   struct Runner;
   static boost::asio::awaitable<void> loop(std::shared_ptr<Runner> runner);
-  // Records a run's outcome; returns whether targets() changed and when to run again.
+  // Records a run's outcome; returns whether the targets changed and when to run again.
   std::pair<bool, std::chrono::steady_clock::duration> finish_run(Runner& runner, RunResult result);
   std::shared_ptr<Runner> start(KscSource source);
   static void halt(Runner& runner);

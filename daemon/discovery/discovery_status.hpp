@@ -33,7 +33,7 @@ struct DiscoveryStatus {
   // last run when it succeeded; empty after a failed run (the figures are the server's present
   // state, which is then unknown).
   std::vector<std::pair<std::string, double>> statistics;
-  // The last run's failure: its kind (ksc::to_string(ErrorKind), or "password" when the
+  // The last run's failure: its kind (ksc::to_string(ErrorKind): "password" when the
   // password could not be read) and its message (never the password); empty after a success.
   std::string error_kind;
   std::string error;

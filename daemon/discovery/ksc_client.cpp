@@ -48,6 +48,8 @@ std::string_view to_string(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::none:
       return "none";
+    case ErrorKind::password:
+      return "password";
     case ErrorKind::config:
       return "config";
     case ErrorKind::resolve:

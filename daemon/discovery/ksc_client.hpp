@@ -21,6 +21,7 @@ namespace kscprobe::ksc {
 enum class ErrorKind : std::uint8_t {
   none,
   config,        // the section cannot be used (bad URL, no trust configured, unreadable CA file)
+  password,      // the section's password file or variable cannot be read (or is empty)
   resolve,       // the server's name does not resolve
   connect,       // TCP connect failed
   tls,           // handshake failed or the certificate is not trusted (CA, name or pin)

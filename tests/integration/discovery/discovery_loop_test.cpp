@@ -32,6 +32,16 @@ std::string label_of(const TargetConfig& t, const std::string& name) {
   return "<none>";
 }
 
+// Every section's targets in use, as the TargetConfigs they stand for (with each section's
+// features and position), in the order the daemon composes them.
+std::vector<TargetConfig> targets_of(const Discovery& d) {
+  std::vector<TargetConfig> out;
+  for (const DiscoveredList& list : d.target_lists())
+    for (const DiscoveredTarget& t : list.targets)
+      out.push_back(to_target_config(t, list.features, list.pos));
+  return out;
+}
+
 std::set<std::string> names(const std::vector<TargetConfig>& targets) {
   std::set<std::string> out;
   for (const auto& t : targets) out.insert(t.name);
@@ -139,7 +149,7 @@ TEST_F(DiscoveryLoopTest, FirstRefreshMakesLabelledTargets) {
   ASSERT_TRUE(run_until([&] { return d.settled(); }));
   EXPECT_EQ(changes_, 1);
 
-  std::vector<TargetConfig> targets = d.targets();
+  std::vector<TargetConfig> targets = targets_of(d);
   ASSERT_EQ(targets.size(), 40u);
   EXPECT_EQ(d.target_count(), 40u);
   EXPECT_TRUE(std::is_sorted(targets.begin(), targets.end(),
@@ -189,11 +199,11 @@ TEST_F(DiscoveryLoopTest, AHostKscDropsLeavesAtTheNextRefreshAndOnChangeOnlyFire
   // Runs with the same estate change nothing.
   ASSERT_TRUE(run_for_runs(2));
   EXPECT_EQ(changes_, 1);
-  EXPECT_EQ(d.targets().size(), 40u);
+  EXPECT_EQ(targets_of(d).size(), 40u);
 
   ASSERT_TRUE(server_->remove_host(hosts_[5].id));
   ASSERT_TRUE(run_until([&] { return changes_ == 2; }));
-  std::set<std::string> now = names(d.targets());
+  std::set<std::string> now = names(targets_of(d));
   EXPECT_EQ(now.size(), 39u);
   EXPECT_EQ(now.count("pc-00006"), 0u);
 
@@ -205,7 +215,7 @@ TEST_F(DiscoveryLoopTest, AHostKscDropsLeavesAtTheNextRefreshAndOnChangeOnlyFire
   ASSERT_TRUE(run_for_runs(2));
   EXPECT_EQ(changes_, 2);  // the same targets
   EXPECT_EQ(status().skipped.at("no_address"), 1u);
-  EXPECT_EQ(d.targets().size(), 39u);
+  EXPECT_EQ(targets_of(d).size(), 39u);
 }
 
 struct Fault {
@@ -248,7 +258,7 @@ TEST_F(DiscoveryLoopTest, AFailedRefreshKeepsTheLastGoodTargetsThenRecovers) {
     DiscoveryStatus st = status();
     EXPECT_EQ(st.error_kind, fault.kind) << st.error;
     EXPECT_FALSE(st.error.empty());
-    EXPECT_EQ(d.targets().size(), 40u);  // the last good ones
+    EXPECT_EQ(targets_of(d).size(), 40u);  // the last good ones
     EXPECT_EQ(st.targets, 40u);
     EXPECT_TRUE(st.statistics.empty());
     EXPECT_EQ(*st.last_success_unix, first_success);
@@ -292,7 +302,7 @@ TEST_F(DiscoveryLoopTest, BackoffDoublesUpToTheRefresh) {
   EXPECT_GE(took, 800ms);
   EXPECT_LT(took, 3s);
   EXPECT_NE(logs_[0].find("next attempt in 100ms"), std::string::npos) << logs_[0];
-  EXPECT_TRUE(d.targets().empty());
+  EXPECT_TRUE(targets_of(d).empty());
   EXPECT_FALSE(status().last_success_unix);
 }
 
@@ -301,9 +311,9 @@ TEST_F(DiscoveryLoopTest, SetSourcesKeepsAnUnchangedSectionAndDropsARemovedOne) 
   d.set_sources({source("ksc01"), source("ksc02")});
   ASSERT_TRUE(run_until([&] { return d.settled(); }));
   ASSERT_TRUE(run_until([&] { return d.status()[0].runs >= 2; }));
-  ASSERT_EQ(d.targets().size(), 80u);  // the same devices under two names (compose keeps one)
-  EXPECT_EQ(label_of(d.targets()[0], "ksc_server"), "ksc01");
-  EXPECT_EQ(label_of(d.targets()[40], "ksc_server"), "ksc02");
+  ASSERT_EQ(targets_of(d).size(), 80u);  // the same devices under two names (compose keeps one)
+  EXPECT_EQ(label_of(targets_of(d)[0], "ksc_server"), "ksc01");
+  EXPECT_EQ(label_of(targets_of(d)[40], "ksc_server"), "ksc02");
   const std::uint64_t runs_before = status(0).runs;
 
   // ksc02 removed: its targets leave at once; ksc01 keeps its loop and result.
@@ -313,7 +323,7 @@ TEST_F(DiscoveryLoopTest, SetSourcesKeepsAnUnchangedSectionAndDropsARemovedOne) 
   ASSERT_EQ(d.status().size(), 1u);
   EXPECT_TRUE(d.settled());
   EXPECT_GE(status().runs, runs_before);
-  std::vector<TargetConfig> targets = d.targets();
+  std::vector<TargetConfig> targets = targets_of(d);
   ASSERT_EQ(targets.size(), 40u);
   EXPECT_EQ(targets[0].pos.line, 40);
   for (const auto& t : targets) EXPECT_EQ(label_of(t, "ksc_server"), "ksc01");
@@ -327,18 +337,18 @@ TEST_F(DiscoveryLoopTest, SetSourcesKeepsAnUnchangedSectionAndDropsARemovedOne) 
   EXPECT_TRUE(d.set_sources({changed}));
   EXPECT_FALSE(d.settled());
   EXPECT_EQ(status().runs, 0u);
-  EXPECT_TRUE(d.targets().empty());
+  EXPECT_TRUE(targets_of(d).empty());
   const int changes_before = changes_;
   ASSERT_TRUE(run_until([&] { return d.settled(); }));
   EXPECT_EQ(changes_, changes_before + 1);
-  EXPECT_EQ(label_of(d.targets()[0], "site"), "lyon");
+  EXPECT_EQ(label_of(targets_of(d)[0], "site"), "lyon");
 
   // The runs of the removed section are gone for good.
   const unsigned logins = server_->counters().logins;
   ASSERT_TRUE(run_for_runs(2));
   EXPECT_LE(server_->counters().logins, logins + 3);  // ksc01 alone: one login per run
   EXPECT_TRUE(d.set_sources({}));
-  EXPECT_TRUE(d.targets().empty());
+  EXPECT_TRUE(targets_of(d).empty());
   EXPECT_TRUE(d.status().empty());
 }
 
@@ -348,21 +358,45 @@ TEST_F(DiscoveryLoopTest, ThePasswordIsReadAgainAtEachRunAndNeverWritten) {
   d.set_sources({source()});
   ASSERT_TRUE(run_until([&] { return d.settled(); }));
   EXPECT_EQ(status().error_kind, "unauthorized");
-  EXPECT_TRUE(d.targets().empty());
+  EXPECT_TRUE(targets_of(d).empty());
 
   // The file is fixed: the next run logs in with the new password.
   test::replace_file(password_file_, std::string(kPassword) + "\n");
   ASSERT_TRUE(run_until([&] { return status().success; }));
-  EXPECT_EQ(d.targets().size(), 40u);
+  EXPECT_EQ(targets_of(d).size(), 40u);
 
   // The file goes: the run fails naming the file, and the targets stay.
   const std::string path = password_file_;
   std::remove(path.c_str());
   ASSERT_TRUE(run_until([&] { return !status().success; }));
-  EXPECT_EQ(status().error_kind, "config");
+  EXPECT_EQ(status().error_kind, "password");
   EXPECT_NE(status().error.find(path), std::string::npos) << status().error;
-  EXPECT_EQ(d.targets().size(), 40u);
+  EXPECT_EQ(targets_of(d).size(), 40u);
   expect_no_secret({kPassword, "wrong-password", base64(kPassword), base64("wrong-password")});
+}
+
+TEST_F(DiscoveryLoopTest, ListsGoStaleWhileRunsFailAndFreshAgainAtTheNextSuccess) {
+  Discovery& d = make();
+  KscSource s = source();
+  s.stale_after = 400ms;
+  d.set_sources({s});
+  ASSERT_TRUE(run_until([&] { return status().success; }));
+  EXPECT_FALSE(status().stale);
+  ASSERT_EQ(d.agent_sections().size(), 1u);
+  EXPECT_FALSE(d.agent_sections()[0].stale);
+
+  // The server refuses every login: the list in use ages past stale_after.
+  server_->set_faults({.refuse_login = true});
+  ASSERT_TRUE(run_until([&] { return !status().success; }));
+  ASSERT_TRUE(run_until([&] { return status().stale; }));
+  EXPECT_TRUE(d.agent_sections()[0].stale);
+  EXPECT_EQ(targets_of(d).size(), 40u);  // still probed
+
+  // The server answers again: the next success makes the list fresh.
+  server_->set_faults({});
+  ASSERT_TRUE(run_until([&] { return status().success; }));
+  EXPECT_FALSE(status().stale);
+  EXPECT_FALSE(d.agent_sections()[0].stale);
 }
 
 TEST_F(DiscoveryLoopTest, AWholeRunIsBoundedAndStopCancelsItForGood) {
