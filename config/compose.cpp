@@ -80,6 +80,24 @@ int check_config(const ConfigSources& sources, TargetSource* targets, std::ostre
   if (const std::size_t n = c.base.ksc.size())
     out << ", and the devices of " << n << (n == 1 ? " KSC server" : " KSC servers");
   out << "\n";
+  for (const KscSource& k : c.base.ksc) {
+    // Which kind of account the login is for is the first thing to check when KSC refuses it.
+    out << "ksc \"" << k.name << "\": logs in to " << redact_url(k.url) << " as "
+        << (k.internal ? "a KSC internal user" : "a domain user") << " \""
+        << (k.domain.empty() ? k.user : k.domain + "\\" + k.user)
+        << "\" (internal = " << (k.internal ? "true" : "false") << "); devices: ";
+    if (k.groups.empty()) {
+      out << "every managed device";
+    } else {
+      out << "the groups";
+      for (const auto& g : k.groups) out << " \"" << g << "\"";
+      out << " and their subgroups";
+    }
+    out << (k.include_unassigned ? ", \"Unassigned devices\" included" : "")
+        << (k.host_filter.empty() ? "" : ", filtered by host_filter") << "\n";
+    for (const std::string& w : ksc_security_warnings(k))
+      err << ConfigError{k.pos, "ksc \"" + k.name + "\": warning: " + w}.format() << '\n';
+  }
   return 0;
 }
 

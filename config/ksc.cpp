@@ -1,8 +1,8 @@
 #include "config/ksc.hpp"
 
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
+
+#include "platform/files.hpp"
 
 namespace kscprobe {
 
@@ -65,15 +65,9 @@ bool read_ksc_password(const KscSource& source, std::string* password, std::stri
   };
   std::string out;
   if (!source.password_file.empty()) {
-    std::ifstream in(source.password_file, std::ios::binary);
-    if (!in) return fail("cannot read password_file " + source.password_file);
-    std::istreambuf_iterator<char> it(in), end;
-    for (; it != end; ++it) {
-      if (out.size() >= kMaxKscPasswordBytes)
-        return fail("password_file " + source.password_file + " is over 4096 bytes");
-      out += *it;
-    }
-    if (in.bad()) return fail("cannot read password_file " + source.password_file);
+    std::string why;
+    if (!platform::read_small_regular_file(source.password_file, kMaxKscPasswordBytes, &out, &why))
+      return fail("cannot read password_file " + source.password_file + ": " + why);
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
     if (out.empty()) return fail("password_file " + source.password_file + " is empty");
   } else if (!source.password_env.empty()) {
@@ -87,6 +81,28 @@ bool read_ksc_password(const KscSource& source, std::string* password, std::stri
   }
   *password = std::move(out);
   return true;
+}
+
+std::vector<std::string> ksc_security_warnings(const KscSource& source) {
+  std::vector<std::string> out;
+  if (!source.password_file.empty() && platform::readable_by_others(source.password_file))
+    out.push_back("password_file " + source.password_file +
+                  " is readable by every user of this machine: chmod 600 (or 640 with the "
+                  "daemon's group)");
+  if (source.insecure_skip_verify)
+    out.push_back(
+        "insecure_skip_verify = true: the server's certificate is not checked, so anyone on the "
+        "path can read the discovery account's password; set ca_file or fingerprint_sha256");
+  return out;
+}
+
+std::string redact_url(std::string_view url) {
+  const std::size_t scheme = url.find("://");
+  const std::size_t from = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const std::size_t end = url.find_first_of("/?#", from);
+  const std::size_t at = url.substr(0, end).rfind('@');
+  if (at == std::string_view::npos || at < from) return std::string(url);
+  return std::string(url.substr(0, from)) + "***@" + std::string(url.substr(at + 1));
 }
 
 }  // namespace kscprobe

@@ -39,12 +39,17 @@ struct KscLimits {
   unsigned page_size = 500;
   /// A larger HTTP body is refused (the run fails) before it is parsed.
   std::size_t max_body_bytes = 16 * 1024 * 1024;
-  /// Devices kept per run; devices past this are counted as skipped ("over_limit").
-  std::size_t max_hosts = 250000;
+  /// Devices kept per run (the `max_devices` key): a little above the 100 000 devices KSC
+  /// supports per Administration Server, so that a server (or a mistake) listing far more cannot
+  /// take the machine's memory. Devices past it are counted as skipped ("over_limit").
+  std::size_t max_devices = 120000;
   /// Administration groups whose names are kept per run.
   std::size_t max_groups = 100000;
-  /// Pages read per accessor, whatever the server claims its item count is.
-  std::size_t max_pages = 2000;
+  /// A chunk may hold fewer items than asked (KSC caps them), so a listing takes as many requests
+  /// as the server needs: up to one per `min_chunk_items` items counted (plus a few). A server
+  /// that hands out fewer per chunk than that ends the listing at this bound, which fails the
+  /// run as "truncated".
+  std::size_t min_chunk_items = 10;
 };
 
 /// A `[[ksc]]` section as loaded (what the user wrote, with defaults).
@@ -74,9 +79,16 @@ struct KscSource {
   // targets are kept but the discovery reports them as stale. Also the age past which an
   // agent's last connection to the server is diagnosed (kscprobe_agent_diagnosis).
   Duration stale_after = std::chrono::hours(2);
-  // KSC's search filter for the devices to list; the default leaves out the "Unassigned
-  // devices" (devices KSC saw on the network but does not manage).
-  std::string host_filter = "(KLHST_WKS_GROUPID_GP <> 4)";
+  // Administration groups whose devices (subgroups included) are listed, as paths below
+  // "Managed devices" ("Paris", "Lyon/Branch 2"); empty: every managed device. Resolved to the
+  // server's group ids at each run: a path the server does not have fails the run.
+  std::vector<std::string> groups;
+  // Whether devices under "Unassigned devices" (seen on the network, no agent of this server)
+  // are listed too: by default they are left out (KLHST_WKS_FROM_UNASSIGNED), whatever the
+  // group ids of the server are.
+  bool include_unassigned = false;
+  // A KSC search filter of the user's, added (AND) to the one the section makes; empty: none.
+  std::string host_filter;
 
   // What to turn into targets: `agent` (every managed device) and `distribution_point`
   // (devices that are update agents). A distribution point is an agent too: when only `agent`
@@ -104,7 +116,15 @@ inline constexpr std::size_t kMaxKscPasswordBytes = 4096;
 
 /// Reads `source`'s password from password_file (its content without the trailing line break)
 /// or password_env. Returns false with the reason in *error, which names the file or the
-/// variable and never holds a password. An empty password is an error.
+/// variable and never holds a password. An empty password is an error, and so is a password
+/// file that is not a regular file (a FIFO or a device would block the reader).
 bool read_ksc_password(const KscSource& source, std::string* password, std::string* error);
+
+/// Warnings about a section's secrets and trust, for the daemon's start, --once and
+/// --config.check alike: a password file that others may read, insecure_skip_verify.
+std::vector<std::string> ksc_security_warnings(const KscSource& source);
+
+/// `url` with any user information (`https://user:secret@host`) replaced by "***@", for messages.
+std::string redact_url(std::string_view url);
 
 }  // namespace kscprobe

@@ -68,11 +68,19 @@ ksc::Discovery::Options discovery_options() {
   return o;
 }
 
+// What weakens a [[ksc]] section's secrets or trust, said at start, each reload and --once.
+void warn_ksc_security(const Config& cfg) {
+  for (const auto& k : cfg.ksc)
+    for (const std::string& w : ksc_security_warnings(k))
+      log::warn("KSC discovery: " + w, {{"ksc_server", k.name}, {"url", redact_url(k.url)}});
+}
+
 // One discovery of every [[ksc]] section of `base` by `discovery` (on `io`), for --once: every
 // section must answer (as every target file must parse). The lists stay in `discovery`.
 bool discover_once(asio::io_context& io, ksc::Discovery& discovery, const Config& base,
                    std::vector<ConfigError>* errors) {
   const ksc::Discovery::Options o = discovery_options();
+  warn_ksc_security(base);
   discovery.set_sources(base.ksc);
   const auto deadline = std::chrono::steady_clock::now() + o.run_timeout + std::chrono::seconds(5);
   io.restart();
@@ -197,11 +205,7 @@ struct App::Impl {
   /// Starts, keeps or stops the discovery of each [[ksc]] section of `cfg`; true when the
   /// discovered targets changed.
   bool set_discovery(const Config& cfg) {
-    for (const auto& k : cfg.ksc) {
-      if (k.insecure_skip_verify)
-        log::warn("KSC discovery does not verify the server's certificate (insecure_skip_verify)",
-                  {{"ksc_server", k.name}, {"url", k.url}});
-    }
+    warn_ksc_security(cfg);
     return discovery.set_sources(cfg.ksc);
   }
 

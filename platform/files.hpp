@@ -24,6 +24,17 @@ struct FileStamp {
 /// The stamp of the regular file `path`; nullopt when it is missing or not a regular file.
 std::optional<FileStamp> file_stamp(const std::string& path);
 
+/// Reads the regular file `path`, at most `max_bytes` (a longer file is an error), without ever
+/// blocking on it: a FIFO, a device or a directory is refused before it is read (POSIX: opened
+/// with O_NONBLOCK and checked with fstat; Windows: only disk files). False with the reason in
+/// *error ("is not a regular file", "is over N bytes", the system's message).
+bool read_small_regular_file(const std::string& path, std::size_t max_bytes, std::string* content,
+                             std::string* error);
+
+/// Whether users other than the owner and the group may read `path` (POSIX: the "other" read
+/// bit). Windows: false (access lists are not read here).
+bool readable_by_others(const std::string& path);
+
 /// Raises the soft limit of open files to the hard limit (as Go programs such as Prometheus do)
 /// and returns the limit now in force: every TCP probe in flight holds a descriptor, and the
 /// soft default of 1 024 is smaller than the budgets of a large estate. Windows: no such limit,

@@ -1,6 +1,7 @@
 // platform/files.hpp on Windows: std::filesystem (CMake picks this file or files_posix.cpp).
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cwctype>
 #include <filesystem>
 #include <system_error>
@@ -83,5 +84,30 @@ std::optional<FileStamp> file_stamp(const std::string& path) {
 }
 
 unsigned long long raise_open_file_limit() { return 0; }
+
+bool read_small_regular_file(const std::string& path, std::size_t max_bytes, std::string* content,
+                             std::string* error) {
+  auto fail = [&](std::string why) {
+    if (error) *error = std::move(why);
+    return false;
+  };
+  std::error_code ec;
+  const fs::path p = from_utf8(path);
+  // Only files on disk: a named pipe or a device is refused before it is opened.
+  if (!fs::is_regular_file(p, ec)) return fail(ec ? ec.message() : "is not a regular file");
+  const auto size = fs::file_size(p, ec);
+  if (ec) return fail(ec.message());
+  if (size > max_bytes) return fail("is over " + std::to_string(max_bytes) + " bytes");
+  std::FILE* f = ::_wfopen(p.c_str(), L"rb");
+  if (f == nullptr) return fail("cannot be opened");
+  std::string out(static_cast<std::size_t>(size), '\0');
+  const std::size_t got = out.empty() ? 0 : std::fread(out.data(), 1, out.size(), f);
+  std::fclose(f);
+  out.resize(got);
+  *content = std::move(out);
+  return true;
+}
+
+bool readable_by_others(const std::string&) { return false; }
 
 }  // namespace kscprobe::platform

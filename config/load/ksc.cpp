@@ -28,12 +28,36 @@ constexpr std::string_view kKscKeys[] = {"name",
                                          "labels",
                                          "features",
                                          "timeout",
-                                         "page_size"};
+                                         "page_size",
+                                         "groups",
+                                         "include_unassigned",
+                                         "max_devices"};
 
 constexpr std::string_view kKscRoles[] = {"agent", "distribution_point"};
 
 // The labels that discovery gives every target it finds.
-constexpr std::string_view kDiscoveryLabels[] = {"ksc_server", "ksc_group", "ksc_host_id"};
+constexpr std::string_view kDiscoveryLabels[] = {"ksc_server", "ksc_group", "ksc_host_id",
+                                                 "ksc_connection_gateway"};
+
+// A group path is names below "Managed devices", separated by "/": none empty, none padded.
+std::string check_group_path(std::string_view path) {
+  if (path.empty()) return "must not be empty";
+  if (path.size() > 1024) return "is longer than 1024 characters";
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t slash = path.find('/', start);
+    std::string_view part =
+        path.substr(start, slash == std::string_view::npos ? path.npos : slash - start);
+    if (part.empty()) return "has an empty name between slashes (write \"Lyon/Branch 2\")";
+    if (part.front() == ' ' || part.back() == ' ')
+      return "has a name with leading or trailing spaces";
+    for (char c : part)
+      if (static_cast<unsigned char>(c) < 0x20) return "holds a control character";
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -71,7 +95,8 @@ KscSource Loader::load_ksc(const toml::table& t, std::size_t index) {
       if (parse_ksc_url(*s, &why)) {
         ksc.url = *s;
       } else {
-        error(n->source(), in(context, "url " + quote(*s) + " " + why +
+        // Never echo user information: "https://user:secret@host" holds a password.
+        error(n->source(), in(context, "url " + quote(redact_url(*s)) + " " + why +
                                            " (e.g. \"https://ksc01.corp.example:13299\")"));
       }
     }
@@ -193,8 +218,48 @@ KscSource Loader::load_ksc(const toml::table& t, std::size_t index) {
   if (const toml::node* n = t.get("page_size")) {
     if (auto v = unsigned_value(*n, "page_size", 10, 10000, context)) ksc.limits.page_size = *v;
   }
+  if (const toml::node* n = t.get("max_devices")) {
+    if (auto v = unsigned_value(*n, "max_devices", 1, 10000000, context))
+      ksc.limits.max_devices = *v;
+  }
   if (const toml::node* n = t.get("host_filter")) {
-    if (auto s = string_value(*n, "host_filter", context)) ksc.host_filter = *s;
+    if (auto s = string_value(*n, "host_filter", context)) {
+      if (s->size() > 4096) {
+        error(n->source(), in(context, "host_filter is longer than 4096 characters"));
+      } else {
+        ksc.host_filter = *s;
+      }
+    }
+  }
+  if (const toml::node* n = t.get("include_unassigned")) {
+    if (const auto* b = n->as_boolean()) {
+      ksc.include_unassigned = b->get();
+    } else {
+      error(n->source(),
+            in(context, "include_unassigned must be a boolean, not " + std::string(type_name(*n))));
+    }
+  }
+  if (const toml::node* n = t.get("groups")) {
+    const auto* arr = n->as_array();
+    if (!arr) {
+      error(n->source(), in(context,
+                            "groups must be an array of administration group paths, e.g. "
+                            "[\"Paris\", \"Lyon/Branch 2\"]"));
+    } else {
+      std::set<std::string> seen;
+      for (const toml::node& item : *arr) {
+        auto s = string_value(item, "groups entry", context);
+        if (!s) continue;
+        std::string why = check_group_path(*s);
+        if (!why.empty()) {
+          error(item.source(), in(context, "group " + quote(*s) + " " + why));
+        } else if (!seen.insert(*s).second) {
+          error(item.source(), in(context, "group " + quote(*s) + " is listed twice"));
+        } else {
+          ksc.groups.push_back(*s);
+        }
+      }
+    }
   }
 
   if (const toml::node* n = t.get("roles")) {
@@ -228,7 +293,7 @@ KscSource Loader::load_ksc(const toml::table& t, std::size_t index) {
       if (taken) {
         error(n->source(), in(context, "label " + quote(name) +
                                            " is set by discovery itself (ksc_server, ksc_group, "
-                                           "ksc_host_id)"));
+                                           "ksc_host_id, ksc_connection_gateway)"));
       } else {
         ksc.labels.emplace_back(name, value);
       }

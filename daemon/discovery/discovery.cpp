@@ -22,8 +22,8 @@ namespace {
 
 // The reasons a device makes no target (the inventory's, then to_targets'): present with 0 in a
 // status, so that the series exist before the first device is skipped.
-constexpr const char* kSkipReasons[] = {"no_address", "duplicate_name", "no_id", "not_a_record",
-                                        "over_limit"};
+constexpr const char* kSkipReasons[] = {"no_address",   "bad_address", "duplicate_name", "no_id",
+                                        "not_a_record", "over_limit",  "listing_short"};
 
 // No loop runs more often than this, whatever refresh and first_retry say.
 constexpr Clock::duration kMinDelay = std::chrono::milliseconds(50);
@@ -66,7 +66,7 @@ asio::awaitable<RunResult> run_discovery(asio::any_io_executor executor, KscSour
   std::string password, why;
   if (!read_ksc_password(source, &password, &why)) {
     wipe(password);
-    result.error = Error{ErrorKind::password, 0, 0, std::move(why)};
+    result.error = Error::of(ErrorKind::password, std::move(why));
     result.took = Clock::now() - start;
     co_return result;
   }
@@ -92,10 +92,10 @@ asio::awaitable<RunResult> run_discovery(asio::any_io_executor executor, KscSour
     limit.cancel();
   }
   if (cancel->timed_out())
-    error = Error{ErrorKind::timeout, 0, 0,
-                  "the discovery did not finish within " + seconds_text(run_timeout)};
+    error = Error::of(ErrorKind::timeout,
+                      "the discovery did not finish within " + seconds_text(run_timeout));
   else if (cancel->cancelled())
-    error = Error{ErrorKind::closed, 0, 0, "the discovery was cancelled"};
+    error = Error::of(ErrorKind::closed, "the discovery was cancelled");
   result.took = Clock::now() - start;
   if (error) {
     result.error = std::move(error);
@@ -112,14 +112,14 @@ asio::awaitable<RunResult> run_discovery(asio::any_io_executor executor, KscSour
 
 bool same_settings(const KscSource& a, const KscSource& b) {
   auto limits = [](const KscLimits& l) {
-    return std::tie(l.request_timeout, l.page_size, l.max_body_bytes, l.max_hosts, l.max_groups,
-                    l.max_pages);
+    return std::tie(l.request_timeout, l.page_size, l.max_body_bytes, l.max_devices, l.max_groups,
+                    l.min_chunk_items);
   };
   auto settings = [](const KscSource& s) {
     return std::tie(s.name, s.url, s.user, s.password_file, s.password_env, s.domain, s.internal,
                     s.vserver, s.session, s.ca_file, s.fingerprint_sha256, s.insecure_skip_verify,
-                    s.server_name, s.refresh, s.stale_after, s.host_filter, s.roles, s.labels,
-                    s.features);
+                    s.server_name, s.refresh, s.stale_after, s.groups, s.include_unassigned,
+                    s.host_filter, s.roles, s.labels, s.features);
   };
   return settings(a) == settings(b) && limits(a.limits) == limits(b.limits);
 }
@@ -198,7 +198,7 @@ asio::awaitable<void> Discovery::loop(std::shared_ptr<Runner> runner) {
     if (runner->halted) co_return;
     if (failure) {
       result = RunResult{};
-      result.error = Error{ErrorKind::malformed, 0, 0, "internal error: " + *failure};
+      result.error = Error::of(ErrorKind::malformed, "internal error: " + *failure);
     }
     Discovery& self = *runner->owner;
     auto [changed, delay] = self.finish_run(*runner, std::move(result));
@@ -257,6 +257,11 @@ std::pair<bool, Clock::duration> Discovery::finish_run(Runner& r, RunResult resu
   if (options_.log) {
     if (result.statistics_error != r.statistics_error && !result.statistics_error.empty())
       options_.log(true, who + "no server statistics: " + result.statistics_error);
+    if (auto it = result.skipped.find("listing_short"); it != result.skipped.end() && it->second)
+      options_.log(true, who + "the server counted " + std::to_string(result.listed) +
+                             " devices and handed out " + std::to_string(it->second) +
+                             " fewer (devices removed while they were listed, or a server that "
+                             "ends its listings early)");
     if (changed || recovered || r.runs == 1) {
       std::size_t skipped = 0;
       for (const auto& [reason, count] : r.skipped) skipped += count;

@@ -64,6 +64,12 @@ std::string_view to_string(ErrorKind kind) {
       return "closed";
     case ErrorKind::unauthorized:
       return "unauthorized";
+    case ErrorKind::mfa_required:
+      return "mfa_required";
+    case ErrorKind::access_denied:
+      return "access_denied";
+    case ErrorKind::truncated:
+      return "truncated";
     case ErrorKind::http_status:
       return "http_status";
     case ErrorKind::pxg:
@@ -162,11 +168,23 @@ struct PendingLookup {
   bool finished = false;
 };
 
+// Whether a PxgError says the account lacks a right. No public source lists the code KSC uses
+// for it (neither the OpenAPI reference nor KlAkOAPI's Error.py, which only carries code, module
+// and message), so the message's words decide: KSC's English "Access denied". A localized server
+// reports such an error as `pxg`, with its code, module and message, which still say why.
+bool is_access_denied(const PxgError& pxg) {
+  std::string lower = pxg.message;
+  for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return lower.find("access denied") != std::string::npos ||
+         lower.find("access is denied") != std::string::npos;
+}
+
 // What came back for one request.
 struct Raw {
   Error error;  // transport failure: no answer
   int status = 0;
   std::string body;
+  std::string www_authenticate;  // of a 401, bounded
 };
 
 }  // namespace
@@ -415,24 +433,20 @@ struct Client::Impl {
     auto response = parser.release();
     raw.status = static_cast<int>(response.result_int());
     raw.body = std::move(response.body());
+    if (auto challenge = response.find(http::field::www_authenticate); challenge != response.end())
+      raw.www_authenticate = std::string(challenge->value().substr(0, 1024));
     if (!response.keep_alive()) drop();
     co_return raw;
   }
 
-  // A non-200 answer or one that is not a JSON object, as an error; PxgError wins when present.
-  static Error judge(const Raw& raw, std::string_view what, json::value* answer) {
+  // A non-200 answer or one that is not a JSON object, as an error; a PxgError wins when present,
+  // whatever the status (KSC sends it with 200 as often as with 500).
+  Error judge(const Raw& raw, std::string_view what, json::value* answer) const {
     json::value parsed;
     std::string parse_error;
     const bool is_json = parse_answer(raw.body, &parsed, &parse_error);
     if (is_json) {
-      if (auto pxg = pxg_error(parsed)) {
-        Error e = make_error(ErrorKind::pxg,
-                             std::string(what) + ": PxgError " + std::to_string(pxg->code) +
-                                 (pxg->message.empty() ? std::string() : ": " + pxg->message),
-                             raw.status);
-        e.pxg_code = pxg->code;
-        return e;
-      }
+      if (auto pxg = pxg_error(parsed)) return pxg_failure(*pxg, what, raw.status);
     }
     if (raw.status == 401)
       return make_error(ErrorKind::unauthorized, std::string(what) + ": HTTP 401", 401);
@@ -445,11 +459,74 @@ struct Client::Impl {
     return {};
   }
 
-  Error refused(int status) const {
+  // "<method>: PxgError <code> (<module>, subcode <n>): <message>", the kind access_denied when
+  // the error says the account lacks a right (the call's own, not the session's).
+  Error pxg_failure(const PxgError& pxg, std::string_view what, int status) const {
+    std::string text = std::string(what) + ": PxgError " + std::to_string(pxg.code);
+    if (!pxg.module.empty() || pxg.subcode != 0) {
+      text += " (";
+      text += pxg.module.empty() ? std::string("module ?") : pxg.module;
+      if (pxg.subcode != 0) text += ", subcode " + std::to_string(pxg.subcode);
+      text += ')';
+    }
+    if (!pxg.message.empty()) text += ": " + redact(pxg.message);
+    const bool denied = is_access_denied(pxg);
+    if (denied)
+      text +=
+          " (the account lacks a right: give it read access to administration groups and "
+          "devices; see the README's discovery account)";
+    Error e =
+        make_error(denied ? ErrorKind::access_denied : ErrorKind::pxg, std::move(text), status);
+    e.pxg_code = pxg.code;
+    e.pxg_module = pxg.module;
+    return e;
+  }
+
+  // Server text that repeats the password or the Authorization header (a PxgError echoing the
+  // request) must not reach a log: both are replaced.
+  std::string redact(std::string text) const {
+    auto hide = [&](std::string_view secret) {
+      if (secret.empty()) return;
+      for (std::size_t at = text.find(secret); at != std::string::npos;
+           at = text.find(secret, at + 10))
+        text.replace(at, secret.size(), "<redacted>");
+    };
+    hide(authorization);
+    if (!password.empty()) hide(base64(password));
+    // A very short password would hide ordinary words: such a password is a problem of its own.
+    if (password.size() >= 4) hide(password);
+    return text;
+  }
+
+  // Who the login was for, as the header says it: a KSC internal user or a domain account.
+  std::string account() const {
+    if (source.internal && source.domain.empty())
+      return "KSC internal user \"" + printable(source.user, 128) + "\"";
+    return std::string(source.internal ? "KSC internal user" : "domain user") + " \"" +
+           printable(source.domain.empty() ? source.user : source.domain + "\\" + source.user,
+                     256) +
+           "\"";
+  }
+
+  Error refused(const Raw& raw) const {
+    // Two-step verification: KSC refuses the login with a challenge that names KSCMFA.
+    if (raw.www_authenticate.find("KSCMFA") != std::string::npos) {
+      return make_error(ErrorKind::mfa_required,
+                        "KSC " + where() + " asks " + account() +
+                            " for two-step verification, which a service cannot pass: exempt the "
+                            "account from two-step verification in KSC (or use an account that "
+                            "is exempt)",
+                        raw.status);
+    }
+    std::string hint = source.internal
+                           ? " (internal = true: the account is a KSC internal user; for a domain "
+                             "account set domain and internal = false)"
+                           : " (internal = false: a domain account; for a KSC internal user set "
+                             "internal = true)";
     return make_error(ErrorKind::unauthorized,
-                      "KSC " + where() + " refused the login of user \"" + source.user +
-                          "\" (HTTP " + std::to_string(status) + ")",
-                      status);
+                      "KSC " + where() + " refused the login of " + account() + " (HTTP " +
+                          std::to_string(raw.status) + ")" + hint,
+                      raw.status);
   }
 
   asio::awaitable<Error> start_session(Clock::time_point deadline) {
@@ -457,7 +534,7 @@ struct Client::Impl {
     authenticate(req);
     Raw raw = co_await send(req, deadline, "Session.StartSession");
     if (raw.error) co_return raw.error;
-    if (raw.status == 401 || raw.status == 403) co_return refused(raw.status);
+    if (raw.status == 401 || raw.status == 403) co_return refused(raw);
     json::value answer;
     if (Error e = judge(raw, "Session.StartSession", &answer)) co_return e;
     const json::value* ret = field(answer.get_object(), "PxgRetVal");
@@ -490,7 +567,7 @@ struct Client::Impl {
       }
       co_return co_await start_session(deadline);
     }
-    if (raw.status == 401 || raw.status == 403) co_return refused(raw.status);
+    if (raw.status == 401 || raw.status == 403) co_return refused(raw);
     if (raw.status != 200) {
       Error e = judge(raw, "login", nullptr);
       co_return e ? e
@@ -501,7 +578,9 @@ struct Client::Impl {
       json::value answer;
       std::string ignored;
       if (parse_answer(raw.body, &answer, &ignored)) {
-        if (Error e = judge(raw, "login", nullptr); e.kind == ErrorKind::pxg) co_return e;
+        if (Error e = judge(raw, "login", nullptr);
+            e.kind == ErrorKind::pxg || e.kind == ErrorKind::access_denied)
+          co_return e;
       }
     }
     if (!stream) {
@@ -538,17 +617,19 @@ struct Client::Impl {
         result.error = std::move(raw.error);
         co_return result;
       }
-      if (raw.status == 401 && attempt == 0) {
-        // The session expired: log in again.
+      const bool session_ended = raw.status == 401 || raw.status == 403;
+      if (session_ended && attempt == 0) {
+        // KSC answers 403 to every call of a session that has ended (401 when it expired): log
+        // in again, once.
         logged_in = false;
         token.clear();
         continue;
       }
-      if (raw.status == 401) {
-        result.error = make_error(
-            ErrorKind::unauthorized,
-            std::string(method) + ": HTTP 401 again right after a new login (session refused)",
-            401);
+      if (session_ended) {
+        result.error = make_error(ErrorKind::unauthorized,
+                                  std::string(method) + ": HTTP " + std::to_string(raw.status) +
+                                      " again right after a new login (session refused)",
+                                  raw.status);
         co_return result;
       }
       result.error = judge(raw, method, &result.answer);

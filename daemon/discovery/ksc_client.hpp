@@ -20,27 +20,41 @@ namespace kscprobe::ksc {
 /// Why a request failed.
 enum class ErrorKind : std::uint8_t {
   none,
-  config,        // the section cannot be used (bad URL, no trust configured, unreadable CA file)
-  password,      // the section's password file or variable cannot be read (or is empty)
-  resolve,       // the server's name does not resolve
-  connect,       // TCP connect failed
-  tls,           // handshake failed or the certificate is not trusted (CA, name or pin)
-  timeout,       // the request did not complete within limits.request_timeout
-  closed,        // the server closed the connection (or reset it) before a whole answer
-  unauthorized,  // HTTP 401: login refused, or the session expired and a new login was refused
-  http_status,   // another status than 200
-  pxg,           // the answer is a PxgError
-  malformed,     // the answer is not the JSON expected
-  too_large,     // the answer's body is over limits.max_body_bytes
+  config,         // the section cannot be used (bad URL, no trust configured, unreadable CA file)
+  password,       // the section's password file or variable cannot be read (or is empty)
+  resolve,        // the server's name does not resolve
+  connect,        // TCP connect failed
+  tls,            // handshake failed or the certificate is not trusted (CA, name or pin)
+  timeout,        // the request did not complete within limits.request_timeout
+  closed,         // the server closed the connection (or reset it) before a whole answer
+  unauthorized,   // HTTP 401: login refused, or the session expired and a new login was refused
+  mfa_required,   // the login is refused until the account passes two-step verification
+  access_denied,  // a PxgError saying the account lacks a right for the call
+  http_status,    // another status than 200
+  pxg,            // the answer is a PxgError
+  malformed,      // the answer is not the JSON expected, or no usable device in it
+  truncated,      // a listing ended at a request limit short of the server's count
+  too_large,      // the answer's body is over limits.max_body_bytes
 };
 std::string_view to_string(ErrorKind kind);
 
 struct Error {
   ErrorKind kind = ErrorKind::none;
   int http_status = 0;        // when the server answered
-  std::int64_t pxg_code = 0;  // kind pxg: PxgError's code
-  std::string message;        // one line for logs and the status page; never the password
+  std::int64_t pxg_code = 0;  // kinds pxg and access_denied: PxgError's code
+  // One line for logs, --once and the status page: printable (server text escaped), never the
+  // password nor the Authorization header.
+  std::string message;
+  std::string pxg_module;  // kinds pxg and access_denied: PxgError's module (e.g. "KLSTD")
   explicit operator bool() const { return kind != ErrorKind::none; }
+
+  /// An error of `kind` with its message and nothing else.
+  static Error of(ErrorKind kind, std::string message) {
+    Error e;
+    e.kind = kind;
+    e.message = std::move(message);
+    return e;
+  }
 };
 
 /// The answer of one call: the whole JSON object ({"PxgRetVal": ..., and the out parameters}),
@@ -62,9 +76,12 @@ struct ClientStats {
  * must outlive every coroutine it returned, and calls must not overlap (one request at a time).
  *
  * Every request (including the connect, handshake and login it may need) is bounded by
- * `source.limits.request_timeout`, and every answer by `limits.max_body_bytes`. When a call meets
- * an expired session (HTTP 401) or a connection the server closed, the client logs in again, on
- * a new connection if need be, and sends the call once more; a second failure is returned.
+ * `source.limits.request_timeout`, and every answer by `limits.max_body_bytes`. When a call of an
+ * established session meets an ended session (HTTP 403, as KSC answers every call of a session
+ * that has ended, or 401) or a connection the server closed, the client logs in again, on a new
+ * connection if need be, and sends the call once more; a second failure is returned. Every login
+ * increments session_generation(): a caller that reads a listing through an accessor made under
+ * an older session reads it again from the start.
  */
 class Client {
  public:

@@ -1,5 +1,6 @@
 #include "daemon/discovery/ksc_json.hpp"
 
+#include <algorithm>
 #include <boost/json/parser.hpp>
 #include <boost/json/value.hpp>
 #include <cmath>
@@ -223,10 +224,67 @@ std::optional<PxgError> pxg_error(const json::value& answer) {
   PxgError out;
   if (const json::object* record = as_params(*e)) {
     if (auto code = int_field(*record, "code")) out.code = *code;
-    if (auto message = string_field(*record, "message")) {
-      // Bounded: the message goes into logs and the status page.
-      out.message = std::string(message->substr(0, 512));
+    if (auto subcode = int_field(*record, "subcode")) out.subcode = *subcode;
+    if (auto line = int_field(*record, "line")) out.line = *line;
+    // Bounded and printable: these go into logs, --once's output and the status page.
+    if (auto module = string_field(*record, "module")) out.module = printable(*module, 64);
+    if (auto message = string_field(*record, "message")) out.message = printable(*message, 512);
+    if (auto file = string_field(*record, "file")) out.file = printable(*file, 128);
+  }
+  return out;
+}
+
+std::string printable(std::string_view text, std::size_t max_bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(std::min(text.size(), max_bytes) + 8);
+  auto escape = [&](unsigned char u) {
+    out += "\\x";
+    out += kHex[u >> 4];
+    out += kHex[u & 15];
+  };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (out.size() >= max_bytes) {
+      out += "...";
+      break;
     }
+    const auto u = static_cast<unsigned char>(text[i]);
+    if (u < 0x20 || u == 0x7f) {
+      escape(u);
+      ++i;
+      continue;
+    }
+    if (u == '\\') {
+      out += "\\\\";
+      ++i;
+      continue;
+    }
+    if (u < 0x80) {
+      out += static_cast<char>(u);
+      ++i;
+      continue;
+    }
+    // A whole UTF-8 sequence (shortest form, no surrogates) is kept; anything else is escaped.
+    std::size_t len = u >= 0xF0 && u <= 0xF4 ? 4 : u >= 0xE0 ? 3 : u >= 0xC2 && u < 0xE0 ? 2 : 0;
+    bool ok = len != 0 && i + len <= text.size();
+    for (std::size_t k = 1; ok && k < len; ++k)
+      ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    if (ok && len == 3) {
+      const auto b1 = static_cast<unsigned char>(text[i + 1]);
+      ok = !(u == 0xE0 && b1 < 0xA0) && !(u == 0xED && b1 >= 0xA0);
+    }
+    if (ok && len == 4) {
+      const auto b1 = static_cast<unsigned char>(text[i + 1]);
+      ok = !(u == 0xF0 && b1 < 0x90) && !(u == 0xF4 && b1 >= 0x90);
+    }
+    if (!ok) {
+      escape(u);
+      ++i;
+      continue;
+    }
+    out.append(text.substr(i, len));
+    i += len;
   }
   return out;
 }

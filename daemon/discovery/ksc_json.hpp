@@ -52,14 +52,26 @@ std::optional<std::uint32_t> ipv4_of_long(std::int64_t value);
 /// Dotted text of an address from ipv4_of_long.
 std::string ipv4_text(std::uint32_t address);
 
-/// What KSC says when a call fails: {"PxgError": {"code": ..., "message": ...}}.
+/// What KSC says when a call fails: {"PxgError": {"code", "subcode", "module", "message",
+/// "file", "line", "locdata"}} (the fields of KlAkOAPI's KlAkError, Error.py, and go-ksc's Error,
+/// kaspersky/Helper.go). Public clients look for it in 200 answers (KlAkOAPI's Base.py
+/// ParseResponse), and a server may send it with 500 too: it counts whatever the status. The
+/// texts are the server's: bounded, and made printable (control characters as \xNN).
 struct PxgError {
   std::int64_t code = 0;
-  std::string message;
+  std::int64_t subcode = 0;
+  std::string module;   // e.g. "KLSTD"
+  std::string message;  // printable, at most 512 bytes
+  std::string file;     // the server's source file, when it says
+  std::int64_t line = 0;
 };
 /// The PxgError of an answer, if it has one (a PxgError that is not a record still counts, with
 /// code 0 and an empty message).
 std::optional<PxgError> pxg_error(const boost::json::value& answer);
+
+/// Server text made safe to print and log: control characters and DEL as \xNN, a backslash
+/// doubled, invalid UTF-8 as \xNN too, cut at `max_bytes` (on a character boundary) with "...".
+std::string printable(std::string_view text, std::size_t max_bytes = 512);
 
 /// Parses an answer's body (bounded nesting, no comments). On failure returns false with a short
 /// reason in *error ("syntax error at offset 12", "not an object"): the body itself is never

@@ -142,7 +142,7 @@ TEST_F(KscDiscoveryTest, ConnectionSessionReadsEveryPageOverOneConnection) {
   EXPECT_EQ(inv.group_name(h.group_id), h.group_id == 3   ? "Servers"
                                         : h.group_id == 2 ? "Lyon"
                                                           : "Paris");
-  EXPECT_EQ(inv.group_names.size(), 4u);
+  EXPECT_EQ(inv.groups.size(), 4u);
 
   // Numeric top-level statistics only.
   EXPECT_EQ(inv.statistics,
@@ -433,7 +433,7 @@ TEST_F(KscDiscoveryTest, AnUnreachableServerIsAConnectError) {
 
 TEST_F(KscDiscoveryTest, TheDeviceLimitIsCounted) {
   KscSource s = source();
-  s.limits.max_hosts = 700;
+  s.limits.max_devices = 700;
   Outcome run = discover_once(s);
   ASSERT_FALSE(run.error) << run.error.message;
   EXPECT_EQ(run.inventory.hosts.size(), 700u);

@@ -171,12 +171,22 @@ TEST(KscJson, DecodesChunksAgentsGroupsAndStatistics) {
   EXPECT_EQ(chunk_items(chunk)->size(), 1u);
   EXPECT_EQ(chunk_items(parse(R"({"pChunk": {"KLCSP_ITERATOR_ARRAY": null}})"))->size(), 0u);
   EXPECT_EQ(chunk_items(parse(R"({"pChunk": 3})")), nullptr);
-  EXPECT_EQ(chunk_items(parse(R"({"PxgRetVal": 1})")), nullptr);
+  // An empty chunk may come without its array, or without pChunk (as the XSOAR integration
+  // reads one): no items, not a malformed answer.
+  ASSERT_NE(chunk_items(parse(R"({"PxgRetVal": 0, "pChunk": {}})")), nullptr);
+  EXPECT_EQ(chunk_items(parse(R"({"PxgRetVal": 0, "pChunk": {}})"))->size(), 0u);
+  ASSERT_NE(chunk_items(parse(R"({"PxgRetVal": 0})")), nullptr);
+  EXPECT_EQ(chunk_items(parse(R"({"PxgRetVal": 0})"))->size(), 0u);
 
+  // go-ksc's UaControl.go: {"pUasArr": [{"type": "params", "value": {"UaHostId", "UaIsCg"}}]}.
   auto agents = decode_update_agents(parse(
-      R"({"pUasArr": [{"type": "params", "value": {"UaHostId": "a"}}, {"UaHostId": "b"}, 3,
-                      {"type": "params", "value": {}}]})"));
-  EXPECT_EQ(agents, (std::vector<std::string>{"a", "b"}));
+      R"({"pUasArr": [{"type": "params", "value": {"UaHostId": "a", "UaIsCg": true}},
+                      {"UaHostId": "b"}, 3, {"type": "params", "value": {}}]})"));
+  ASSERT_EQ(agents.size(), 2u);
+  EXPECT_EQ(agents[0].id, "a");
+  EXPECT_TRUE(agents[0].connection_gateway);
+  EXPECT_EQ(agents[1].id, "b");
+  EXPECT_FALSE(agents[1].connection_gateway);
   EXPECT_TRUE(decode_update_agents(parse(R"({"pUasArr": null})")).empty());
 
   std::int64_t id = 0;

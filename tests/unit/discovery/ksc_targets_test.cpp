@@ -39,7 +39,7 @@ std::string label(const DiscoveredTarget& t, std::string_view name) {
 
 TEST(KscTargets, NamesAddressesRolesAndLabels) {
   Inventory inv;
-  inv.group_names = {{1, "Paris"}, {2, "Lyon"}};
+  inv.groups = {{1, {"Paris", 0}}, {2, {"Lyon", 0}}};
   inv.hosts.push_back(host("id-1", "PC-1", 0x0A000001));
   Host dp = host("id-2", "DP-1", 0x0A000002, 2);
   dp.distribution_point = true;
@@ -153,7 +153,8 @@ TEST(KscTargets, HostsWithoutAddressAreSkippedAndCounted) {
   auto targets = to_targets(inv, section(), &stats);
   ASSERT_EQ(targets.size(), 1u);
   EXPECT_EQ(targets[0].name, "PC-3");
-  EXPECT_EQ(stats.skipped["no_address"], 2u);
+  EXPECT_EQ(stats.skipped["no_address"], 1u);   // none given
+  EXPECT_EQ(stats.skipped["bad_address"], 1u);  // one given that cannot be a device's
 }
 
 TEST(KscTargets, OnlyTheListedRoles) {
@@ -186,7 +187,7 @@ TEST(KscTargets, OnlyTheListedRoles) {
 
 TEST(KscTargets, SectionLabelsCannotOverrideTheKscOnes) {
   Inventory inv;
-  inv.group_names = {{1, "Paris"}};
+  inv.groups = {{1, {"Paris", 0}}};
   inv.hosts.push_back(host("id-1", "PC-1", 0x0A000001));
   KscSource s = section();
   s.labels = {{"ksc_group", "forged"}, {"ksc_server", "forged"}, {"zone", "dmz"}};
