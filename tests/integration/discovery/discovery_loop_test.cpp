@@ -236,8 +236,18 @@ TEST_F(DiscoveryLoopTest, AFailedRefreshKeepsTheLastGoodTargetsThenRecovers) {
       {"garbage",
        [](sim::KscFaults* f, KscSource*) { f->malformed_method = "HostGroup.FindHosts"; },
        "malformed"},
-      {"pxg", [](sim::KscFaults* f, KscSource*) { f->pxg_method = "ChunkAccessor.GetItemsChunk"; },
+      {"pxg",
+       [](sim::KscFaults* f, KscSource*) {
+         f->pxg_method = "ChunkAccessor.GetItemsChunk";
+         f->pxg_message = "Accessor not found";
+       },
        "pxg"},
+      {"access denied",
+       [](sim::KscFaults* f, KscSource*) {
+         f->pxg_method = "HostGroup.FindHosts";
+         f->pxg_message = "Access denied";
+       },
+       "access_denied"},
   };
   for (const Fault& fault : faults) {
     SCOPED_TRACE(fault.name);

@@ -281,19 +281,32 @@ TEST_F(KscDiscoveryTest, PxgErrorCarriesCodeAndMessage) {
   sim::KscFaults faults;
   faults.pxg_method = "HostGroup.FindHosts";
   faults.pxg_code = 1950;
-  faults.pxg_message = "Access denied";
+  faults.pxg_message = "Invalid search filter";
   server_->set_faults(faults);
   Outcome run = discover_once(source());
   EXPECT_EQ(run.error.kind, ErrorKind::pxg);
   EXPECT_EQ(run.error.pxg_code, 1950);
   EXPECT_NE(run.error.message.find("HostGroup.FindHosts"), std::string::npos);
   EXPECT_NE(run.error.message.find("1950"), std::string::npos);
-  EXPECT_NE(run.error.message.find("Access denied"), std::string::npos) << run.error.message;
+  EXPECT_NE(run.error.message.find("Invalid search filter"), std::string::npos)
+      << run.error.message;
+}
+
+TEST_F(KscDiscoveryTest, AnAccessDeniedErrorHasAReasonOfItsOwn) {
+  sim::KscFaults faults;
+  faults.pxg_method = "HostGroup.FindHosts";
+  faults.pxg_message = "Access denied";
+  server_->set_faults(faults);
+  Outcome run = discover_once(source());
+  EXPECT_EQ(run.error.kind, ErrorKind::access_denied);
+  EXPECT_EQ(to_string(run.error.kind), "access_denied");
+  EXPECT_NE(run.error.message.find("lacks a right"), std::string::npos) << run.error.message;
 }
 
 TEST_F(KscDiscoveryTest, AccessorIsReleasedWhenAPageFails) {
   sim::KscFaults faults;
   faults.pxg_method = "ChunkAccessor.GetItemsChunk";
+  faults.pxg_message = "Accessor not found";
   server_->set_faults(faults);
   Outcome run = discover_once(source());
   EXPECT_EQ(run.error.kind, ErrorKind::pxg);
