@@ -172,4 +172,65 @@ TEST_F(KscSection, TheConfigurationCheckCountsTheServersAndHidesThePassword) {
   EXPECT_EQ(out.str().find(kSecret), std::string::npos);
 }
 
+TEST_F(KscSection, GroupsUnassignedDevicesAndTheDeviceLimit) {
+  auto defaults = load(section());
+  ASSERT_TRUE(defaults.ok()) << defaults.error_text();
+  const KscSource& d = defaults.config->ksc[0];
+  EXPECT_TRUE(d.groups.empty());
+  EXPECT_FALSE(d.include_unassigned);
+  EXPECT_EQ(d.host_filter, "");  // no group id is assumed
+  EXPECT_EQ(d.limits.max_devices, 120000u);
+
+  auto r = load(section("groups = [\"Paris\", \"Lyon/Branch 2\"]\ninclude_unassigned = true\n"
+                        "max_devices = 5000\n"));
+  ASSERT_TRUE(r.ok()) << r.error_text();
+  const KscSource& k = r.config->ksc[0];
+  EXPECT_EQ(k.groups, (std::vector<std::string>{"Paris", "Lyon/Branch 2"}));
+  EXPECT_TRUE(k.include_unassigned);
+  EXPECT_EQ(k.limits.max_devices, 5000u);
+
+  expect_one_error(section("groups = \"Paris\"\n"), "k.toml:7:10: ksc \"ksc01\": groups must be");
+  expect_one_error(section("groups = [\"Lyon//Branch\"]\n"), "has an empty name");
+  expect_one_error(section("groups = [\"Paris\", \"Paris\"]\n"), "is listed twice");
+  expect_one_error(section("include_unassigned = 1\n"), "include_unassigned must be a boolean");
+  expect_one_error(section("max_devices = 0\n"), "max_devices");
+  expect_one_error(section("labels = { ksc_connection_gateway = \"x\" }\n"),
+                   "is set by discovery itself");
+}
+
+TEST_F(KscSection, AUrlWithAPasswordIsNotQuoted) {
+  auto r = load(section("").replace(section("").find("https://ksc01.corp.example:13299"),
+                                    32, "https://kscprobe:hunter2-secret@ksc01:13299"));
+  ASSERT_EQ(r.errors.size(), 1u) << r.error_text();
+  EXPECT_EQ(r.error_text().find("hunter2"), std::string::npos) << r.error_text();
+  EXPECT_NE(r.error_text().find("https://***@ksc01:13299"), std::string::npos) << r.error_text();
+}
+
+TEST_F(KscSection, TheConfigurationCheckSaysWhichLoginAndWarns) {
+  std::string file = dir.write("k.toml", section("insecure_skip_verify = false\n"));
+  ConfigSources sources;
+  sources.file = file;
+  std::ostringstream out, err;
+  EXPECT_EQ(check_config(sources, nullptr, out, err), 0) << err.str();
+  EXPECT_NE(out.str().find("as a KSC internal user \"kscprobe\" (internal = true)"),
+            std::string::npos)
+      << out.str();
+  EXPECT_NE(out.str().find("every managed device"), std::string::npos) << out.str();
+
+  std::string domain = section("domain = \"CORP\"\ninternal = false\ngroups = [\"Paris\"]\n");
+  domain.replace(domain.find("ca_file"), domain.find('\n', domain.find("ca_file")) -
+                                             domain.find("ca_file"),
+                 "insecure_skip_verify = true");
+  file = dir.write("k2.toml", domain);
+  sources.file = file;
+  std::ostringstream out2, err2;
+  EXPECT_EQ(check_config(sources, nullptr, out2, err2), 0) << err2.str();
+  EXPECT_NE(out2.str().find("as a domain user \"CORP\\kscprobe\" (internal = false)"),
+            std::string::npos)
+      << out2.str();
+  EXPECT_NE(out2.str().find("the groups \"Paris\""), std::string::npos) << out2.str();
+  EXPECT_NE(err2.str().find("warning: insecure_skip_verify = true"), std::string::npos)
+      << err2.str();
+}
+
 }  // namespace
