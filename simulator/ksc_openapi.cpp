@@ -319,9 +319,10 @@ Reply status_only(int status) {
 // not understand (a real server would evaluate the ones it knows): that is the stricter.
 // Booleans: the grammar has no boolean literal; public clients write 0/1
 // (`(KLHST_WKS_FROM_UNASSIGNED=0)`) or a quoted "True"/"False" (the KSC Miner script,
-// github.com/zbx-sadman/KSC, `KLHST_WKS_FROM_UNASSIGNED = "True"`): both are accepted, a bare
-// word is not. Strings compare exactly (no public source says whether KSC ignores case).
-// Bounded: 8 KiB of text, 32 levels, 512 nodes.
+// github.com/zbx-sadman/KSC, `KLHST_WKS_FROM_UNASSIGNED = "True"`): both are accepted. A bare
+// `False` appears in one third-party script, but nothing shows a server accepting it: refused.
+// Strings compare exactly (no public source says whether KSC ignores case). Bounded: 8 KiB of text,
+// 32 levels, 512 nodes.
 constexpr std::size_t kMaxFilterBytes = 8192;
 constexpr int kMaxFilterDepth = 32;
 constexpr std::size_t kMaxFilterNodes = 512;
