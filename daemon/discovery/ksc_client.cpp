@@ -168,11 +168,13 @@ struct PendingLookup {
   bool finished = false;
 };
 
-// Whether a PxgError says the account lacks a right. No public source lists the code KSC uses
-// for it (neither the OpenAPI reference nor KlAkOAPI's Error.py, which only carries code, module
-// and message), so the message's words decide: KSC's English "Access denied". A localized server
-// reports such an error as `pxg`, with its code, module and message, which still say why.
+// Whether a PxgError says the account lacks a right: KLSTD's STDE_NOACCESS, 1184 "Access denied"
+// (the reference's table of KSC's error definitions, as go-ksc copies it in
+// kaspersky/NagGuiCalls.go; its methods document STDE_NOACCESS as what a call without the right
+// throws). The English words are a fallback for a server that says it with another code.
 bool is_access_denied(const PxgError& pxg) {
+  constexpr std::int64_t kStdeNoAccess = 1184;
+  if (pxg.code == kStdeNoAccess && (pxg.module.empty() || pxg.module == "KLSTD")) return true;
   std::string lower = pxg.message;
   for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
   return lower.find("access denied") != std::string::npos ||
