@@ -53,7 +53,7 @@ class DiscoveryLoopTest : public ::testing::Test {
   void SetUp() override {
     server_ = std::make_unique<sim::KscOpenApiServer>(io_);
     server_->start();
-    hosts_ = sim::KscOpenApiServer::generate_hosts(40, kNow);
+    hosts_ = sim::KscOpenApiServer::generate_hosts(40, kNow, 0);  // every one managed
     server_->set_hosts(hosts_);
     server_->set_update_agents({hosts_[2].id});
     ca_file_ = dir_.write("ca.pem", server_->ca().cert_pem);
