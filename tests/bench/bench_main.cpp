@@ -1376,7 +1376,7 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
   const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
   const int devices = spec.agents + spec.distribution_points;
   std::vector<sim::KscHostDef> hosts =
-      sim::KscOpenApiServer::generate_hosts(static_cast<std::size_t>(devices + spec.churn), now);
+      sim::KscOpenApiServer::generate_hosts(static_cast<std::size_t>(devices + spec.churn), now, 0);
   std::vector<sim::KscHostDef> spare(hosts.begin() + devices, hosts.end());
   hosts.resize(static_cast<std::size_t>(devices));
   const std::vector<std::string> addresses = agent_addresses(spec.agents, refused_agents);
