@@ -161,6 +161,14 @@ struct DiscoverySpec {
   int churn = 100;       // devices KSC drops, and as many it adds, before the second discovery
 };
 
+/// A server that lists far more than KSC supports, each field at the 256-byte cut: what the
+/// device limit (max_devices, default 120 000) holds kscprobe's memory and /metrics to.
+struct DiscoveryLimitSpec {
+  int devices = 250000;
+  int interval_s = 300;  // the kept devices are probed, slowly: the figure is the memory
+  double settle_s = 10;  // after the first discovery, for the plan to be composed and run
+};
+
 struct Options {
   bool quick = false;
   std::string kscprobe = KSCPROBE_BIN;
@@ -178,6 +186,7 @@ struct Options {
   std::vector<RateSpec> rates;
   EstateSpec estate;
   DiscoverySpec discovery;
+  DiscoveryLimitSpec discovery_limit;
 };
 
 constexpr std::uint16_t kTcpPort = 5432;  // database_tcp (engine postgresql)
@@ -1592,6 +1601,90 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
   return o;
 }
 
+// The device limit against a server that lists 250 000 devices whose names, FQDNs and ids are
+// each 250 bytes or more: kscprobe keeps max_devices of them (the default), counts the rest, and
+// its peak memory and /metrics stay those of the limit.
+JsonObject run_discovery_limit(const Options& options, const DiscoveryLimitSpec& spec) {
+  std::printf("\ndiscovery-limit: %d devices listed, fields of 250+ bytes, default max_devices\n",
+              spec.devices);
+  JsonObject o;
+  o.num("devices_listed", spec.devices).num("interval_s", spec.interval_s);
+  const std::string dir = options.workdir + "/discovery-limit";
+  std::filesystem::create_directories(dir);
+  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  std::vector<sim::KscHostDef> hosts =
+      sim::KscOpenApiServer::generate_hosts(static_cast<std::size_t>(spec.devices), now, 0);
+  const std::string pad(236, 'x');
+  const std::string label(60, 'l');
+  const std::vector<std::string> addresses = agent_addresses(100000, refused_agent_count(100000));
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    sim::KscHostDef& h = hosts[i];
+    h.display_name = format("pc-%07zu-", i) + pad + format("%06zu", i);
+    h.fqdn = format("h%07zu", i) + label.substr(8) + "." + label + "." + label + "." + label;
+    h.id = h.display_name + "-id";
+    h.ipv4 = ipv4_of(addresses[i % addresses.size()]);
+  }
+  std::map<std::int64_t, std::string> groups = {{0, "Managed devices"}};
+  for (int g = 0; g < 4; ++g) groups[1 + g] = kAgentGroups[g];
+  BenchKsc ksc;
+  in_netns(options.estate_netns,
+           [&] { ksc.start(host_address(kKscOctet, 0), kKscPort, std::move(hosts), groups, {}); });
+  write_file(dir + "/ksc-ca.pem", ksc.ca_pem());
+  write_file(dir + "/ksc.password", ksc.password() + "\n");
+  std::string toml = daemon_section(options, spec.interval_s);
+  toml += format(
+      "\n[[ksc]]\nname = \"ksc-limit\"\nurl = \"%s\"\nuser = \"%s\"\npassword_file = \"%s\"\n"
+      "ca_file = \"%s\"\nrefresh = \"3600s\"\nroles = [\"agent\"]\n",
+      ksc.url().c_str(), ksc.user().c_str(), (dir + "/ksc.password").c_str(),
+      (dir + "/ksc-ca.pem").c_str());
+  write_file(dir + "/kscprobe.toml", toml + options.config_append);
+  Daemon d = start_kscprobe(options, dir + "/kscprobe.toml", dir + "/kscprobe.log", 180);
+  if (!d.error.empty()) {
+    std::printf("  kscprobe: FAILED: %s\n", d.error.c_str());
+    ksc.stop();
+    return o.flag("ok", false).str("error", d.error);
+  }
+  const pid_t pid = d.process->pid();
+  RssSampler rss(pid);
+  const auto start = Clock::now();
+  const bool discovered = wait_for_ksc(ksc, *d.process, 300, [&](const sim::KscCounters& c) {
+    return calls_of(c, "HostGroup.GetInstanceStatistics") >= 1;
+  });
+  const double discovery_s = since(start);
+  if (!discovered || !sleep_while_running(*d.process, spec.settle_s)) {
+    std::string e = "no discovery within 300 s:" + log_tail(d.process->out(), 6);
+    std::printf("  %s\n", e.c_str());
+    d.process->stop();
+    ksc.stop();
+    return o.flag("ok", false).str("error", e);
+  }
+  Fetch f = scrape(pid, d.port);
+  rss.stop();
+  const double hwm_mb = static_cast<double>(read_usage(pid).hwm_kib) / 1024;
+  auto value = [&](std::string_view name, const Labels& with = {}) {
+    return sum_samples(f.text, name, with).sum;
+  };
+  const double kept = value("kscprobe_discovery_targets", {{"role", "agent"}});
+  const double over = value("kscprobe_discovery_skipped_hosts", {{"reason", "over_limit"}});
+  std::printf(
+      "  %.0f devices kept, %.0f counted over the limit; discovery within %.1f s\n"
+      "  peak RSS %.1f MB (%ld samples; VmHWM %.1f MB); /metrics %.1f MB of text\n",
+      kept, over, discovery_s, rss.peak_mb(), rss.samples(), hwm_mb,
+      static_cast<double>(f.text.size()) / 1e6);
+  std::fflush(stdout);
+  o.flag("ok", true)
+      .num("kept", kept)
+      .num("over_limit", over)
+      .num("discovery_within_s", discovery_s)
+      .num("peak_rss_mb", rss.peak_mb())
+      .num("vm_hwm_mb", hwm_mb)
+      .num("metrics_bytes", static_cast<double>(f.text.size()))
+      .num("success", value("kscprobe_discovery_success"));
+  d.process->stop();
+  ksc.stop();
+  return o;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 JsonObject environment(const Options& options) {
@@ -1650,7 +1743,8 @@ void usage() {
       "  --estate-netns=PATH      the estate's network namespace (/run/netns/NAME), required\n"
       "  --results=FILE           where the JSON results go (default build/bench/results.json)\n"
       "  --quick                  smaller numbers, short windows (a smoke run)\n"
-      "  --scenarios=a,b          tcp-90, tcp-4000, tls-90, tls-1000, estate, discovery (default:\n"
+      "  --scenarios=a,b          tcp-90, tcp-4000, tls-90, tls-1000, estate, discovery, "
+      "discovery-limit (default:\n"
       "                           all)\n"
       "  --kscprobe=PATH --blackbox=PATH --openssl=PATH   the programs to run\n"
       "  --workdir=DIR            where configs and logs go (default: a new /tmp directory)\n"
@@ -1736,6 +1830,7 @@ int run(int argc, char** argv) {
     options.rates = {{"tcp-1000", false, 1000, 1, 3, 10}, {"tls-300", true, 300, 1, 3, 10}};
     options.estate = {10000, 100, 2, 10, 11, 15, 5, 2, 0.5};
     options.discovery = {10000, 100, 2, 10, 40, 11, 10, 20};
+    options.discovery_limit = {130000, 300, 5};
   } else {
     options.rates = {{"tcp-90", false, 90, 10, 10, 30},
                      {"tcp-4000", false, 4000, 1, 5, 30},
@@ -1781,6 +1876,8 @@ int run(int argc, char** argv) {
   results.raw("tcp", json_array(tcp)).raw("tls", json_array(tls));
   if (wanted("estate")) results.obj("estate", run_estate(options, options.estate, estate));
   if (wanted("discovery")) results.obj("discovery", run_discovery(options, options.discovery));
+  if (wanted("discovery-limit"))
+    results.obj("discovery_limit", run_discovery_limit(options, options.discovery_limit));
   estate.stop();
   results.num("run_seconds", since(started));
   std::filesystem::path out(options.results);
