@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "config/rules.hpp"
+#include "config/utf8.hpp"
 #include "daemon/discovery/ksc_json.hpp"
 
 namespace kscprobe::ksc {
@@ -22,7 +23,7 @@ namespace {
 constexpr std::size_t kMaxText = 256;
 
 std::string clean(std::string_view text) {
-  text = text.substr(0, kMaxText);
+  text = utf8_prefix(text, kMaxText);  // a split character would be invalid UTF-8 downstream
   std::string out;
   out.reserve(text.size());
   for (char c : text) {

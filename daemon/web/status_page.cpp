@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/utf8.hpp"
 #include "daemon/exposition/json_string.hpp"
 #include "daemon/runtime/result_table.hpp"
 #include "daemon/web/query_string.hpp"
@@ -109,7 +110,7 @@ constexpr std::array<StateFilter, 5> kStates = {StateFilter::up, StateFilter::do
 /// A field of the text format: one line, no tabs (fields are tab-separated), "-" when empty.
 std::string text_field(std::string_view s) {
   if (s.empty()) return "-";
-  std::string out(s);
+  std::string out = utf8_repaired(s);  // the page is served as UTF-8
   for (char& c : out)
     if (c == '\t' || c == '\n' || c == '\r') c = ' ';
   return out;
@@ -969,7 +970,9 @@ StatusResponse serve_status_page(const ResultTable& table, const StatusPageInfo&
 std::string html_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (char c : s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const char c = s[i];
     switch (c) {
       case '&':
         out += "&amp;";
@@ -987,8 +990,20 @@ std::string html_escape(std::string_view s) {
         out += "&#39;";
         break;
       default:
-        out += c;
+        if (static_cast<unsigned char>(c) < 0x80) {
+          out += c;
+          break;
+        }
+        // The page says it is UTF-8: a byte that is not (a peer's banner, a cut name) becomes
+        // U+FFFD, as in the JSON form and /metrics.
+        if (const std::size_t len = utf8_sequence_length(s, i)) {
+          out.append(s.data() + i, len);
+          i += len;
+          continue;
+        }
+        out += kUtf8Replacement;
     }
+    ++i;
   }
   return out;
 }
