@@ -195,6 +195,7 @@ TEST_F(AppDiscovery, ALongCyrillicNameKeepsTheScrapeValid) {
   std::string letters;
   for (int i = 0; i < 129; ++i) letters += "\xD0\x96";  // Ж
   hosts[0].display_name = "X" + letters;
+  hosts[0].group_id = 1;
   hosts[1].display_name = "PC-" + letters;
   server.set_hosts(hosts);
   server.set_groups({{1, "Y" + letters + letters}, {2, "Lyon"}, {3, "Servers"}});
@@ -204,10 +205,13 @@ TEST_F(AppDiscovery, ALongCyrillicNameKeepsTheScrapeValid) {
   options.listen_address = "127.0.0.1:0";
   App app(io, options);
   ASSERT_TRUE(app.start());
+  // Cut before the split letter: "X" and 127 letters (255 bytes); "PC-" and 126 (255 bytes).
+  const std::string x = "X" + letters.substr(0, 254), pc = "PC-" + letters.substr(0, 252);
   std::string text;
   ASSERT_TRUE(run_until([&] {
     text = app.render_metrics();
-    return test::samples_of(text, "kscprobe_probe_success", {{"ksc_server", "ksc01"}}).size() >= 3;
+    return test::sample(text, "kscprobe_probe_success", {{"target", x}}) &&
+           test::sample(text, "kscprobe_probe_success", {{"target", pc}});
   })) << text;
   app.stop();
   io.restart();
@@ -217,12 +221,9 @@ TEST_F(AppDiscovery, ALongCyrillicNameKeepsTheScrapeValid) {
   std::string malformed;
   test::parse_samples(text, &malformed);
   EXPECT_EQ(malformed, "");
-  // Cut before the split letter: "X" and 127 letters (255 bytes); "PC-" and 126 (255 bytes).
-  EXPECT_TRUE(
-      test::sample(text, "kscprobe_probe_success", {{"target", "X" + letters.substr(0, 254)}}))
-      << text;
-  EXPECT_TRUE(
-      test::sample(text, "kscprobe_probe_success", {{"target", "PC-" + letters.substr(0, 252)}}))
+  // The group name (257 letters) was cut on a boundary too.
+  EXPECT_TRUE(test::sample(text, "kscprobe_probe_success",
+                           {{"target", x}, {"ksc_group", "Y" + letters.substr(0, 254)}}))
       << text;
   std::string out;
   const bool have_promtool = test::run({"promtool", "--version"}, &out, 30s) == 0;
