@@ -28,6 +28,7 @@
 #include <stdexcept>
 
 #include "platform/platform.hpp"
+#include "simulator/ksc_sample_statistics.hpp"
 
 namespace kscprobe::sim {
 
@@ -146,10 +147,7 @@ struct State {
   std::map<std::int64_t, std::string> groups = {
       {0, "Managed devices"}, {1, "Paris"}, {2, "Lyon"}, {3, "Servers"}};
   std::vector<std::string> update_agents;
-  json::value statistics = json::parse(
-      R"({"KLSRV_ST_ALL_CONS_CNT": 12, "KLSRV_ST_TOTAL_HOSTS_COUNT": {"type": "long", "value": 3},
-          "KLSRV_ST_CTLGSRV_CONS_CNT": 2, "KLSRV_ST_LOAD_AVG": 0.25,
-          "KLSRV_ST_SRV_NAME": "ksc-sim", "KLSRV_ST_IS_PRIMARY": true})");
+  json::value statistics = json::parse(sample_instance_statistics_json());
   std::map<std::string, unsigned> tokens;  // token -> calls in its session
   std::map<std::string, Accessor> accessors;
   KscFaults faults;

@@ -149,7 +149,7 @@ struct Discovery::Runner {
   bool ran = false;
   bool success = false;
   double duration_seconds = 0;
-  std::vector<std::pair<std::string, double>> statistics;
+  std::vector<Statistic> statistics;
   Error error;
   std::string statistics_error;
   std::uint64_t runs = 0;

@@ -217,30 +217,6 @@ std::vector<std::string> decode_update_agents(const json::value& answer) {
   return ids;
 }
 
-std::vector<std::pair<std::string, double>> decode_statistics(const json::value& answer) {
-  constexpr std::size_t kMaxStatistics = 1000;
-  constexpr std::size_t kMaxName = 128;
-  std::vector<std::pair<std::string, double>> out;
-  const json::object* o = answer.if_object();
-  if (o == nullptr) return out;
-  const json::value* ret = field(*o, "PxgRetVal");
-  if (ret == nullptr) return out;
-  const json::object* stats = as_params(*ret);
-  if (stats == nullptr) return out;
-  for (const auto& kv : *stats) {
-    if (out.size() >= kMaxStatistics) break;
-    if (kv.key().empty() || kv.key().size() > kMaxName) continue;
-    auto value = as_number(kv.value());
-    if (!value) continue;
-    out.emplace_back(std::string(kv.key()), *value);
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end(),
-                        [](const auto& a, const auto& b) { return a.first == b.first; }),
-            out.end());
-  return out;
-}
-
 asio::awaitable<Error> discover(Client& client, const KscSource& source, Inventory* out) {
   *out = Inventory{};
   const KscLimits& limits = source.limits;

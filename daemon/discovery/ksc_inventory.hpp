@@ -20,6 +20,7 @@
 #include "config/ksc.hpp"
 #include "daemon/discovery/agent_view.hpp"
 #include "daemon/discovery/ksc_client.hpp"
+#include "daemon/discovery/ksc_statistics.hpp"
 
 namespace kscprobe::ksc {
 
@@ -49,8 +50,8 @@ struct Inventory {
   std::vector<Host> hosts;  // in KSC's order
   // Administration group id -> name (FindGroups' `name`), for the groups KSC listed.
   std::unordered_map<std::int64_t, std::string> group_names;
-  // Every numeric top-level value of GetInstanceStatistics, sorted by name.
-  std::vector<std::pair<std::string, double>> statistics;
+  // The values of GetInstanceStatistics (decode_statistics, ksc_statistics.hpp).
+  std::vector<Statistic> statistics;
   // Devices left out, by reason: "not_a_record", "no_id", "over_limit" (past limits.max_hosts).
   std::map<std::string, std::size_t> skipped;
   std::size_t listed = 0;  // devices the server said it has (GetItemsCount)
@@ -83,9 +84,6 @@ HostDecode decode_host(const boost::json::value& item, Host* out);
 bool decode_group(const boost::json::value& item, std::int64_t* id, std::string* name);
 /// The UaHostId of every update agent in GetUpdateAgentsList's answer (pUasArr).
 std::vector<std::string> decode_update_agents(const boost::json::value& answer);
-/// Every numeric top-level value of GetInstanceStatistics' answer (PxgRetVal), sorted by name;
-/// at most 1000 of them, names of at most 128 bytes.
-std::vector<std::pair<std::string, double>> decode_statistics(const boost::json::value& answer);
 /// The items of a GetItemsChunk answer (pChunk.KLCSP_ITERATOR_ARRAY), or null.
 const boost::json::array* chunk_items(const boost::json::value& answer);
 
