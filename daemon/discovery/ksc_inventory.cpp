@@ -285,7 +285,7 @@ asio::awaitable<Error> discover(Client& client, const KscSource& source, Invento
 
   // The server's statistics: informative, so their failure does not fail the run.
   json::object filter;
-  filter["vecFilterFields"] = json::array();
+  filter["vecFilterFields"] = string_array(statistic_fields());  // some are 0 unless asked for
   CallResult stats = co_await client.call("HostGroup.GetInstanceStatistics", filter);
   if (stats.ok()) {
     out->statistics = decode_statistics(stats.answer);

@@ -56,7 +56,8 @@ constexpr std::array kKnown = {
                   KSC_ST("Virtual Administration Servers count, KLSRV_ST_VIRT_SERVER_COUNT")},
     StatisticInfo{"", "KLSRV_ST_KEEPCONN_HOSTS_CNT", K::gauge, "kscprobe_ksc_keep_connection_hosts",
                   KSC_ST("Number of hosts with the 'keep connection' attribute set, "
-                         "KLSRV_ST_KEEPCONN_HOSTS_CNT")},
+                         "KLSRV_ST_KEEPCONN_HOSTS_CNT"),
+                  1, /*ask=*/false},
     StatisticInfo{"", "KLSRV_ST_PING_CNT", K::counter, "kscprobe_ksc_heartbeats_total",
                   KSC_ST("Heartbeats (pings) from Network Agents received, KLSRV_ST_PING_CNT")
                       KSC_LIKELY("ksc_Transport__Number_of_pings_processed")},
@@ -277,6 +278,19 @@ void collect(const json::object& record, const std::string& path, std::size_t de
 }  // namespace
 
 std::span<const StatisticInfo> known_statistics() { return kKnown; }
+
+const std::vector<std::string>& statistic_fields() {
+  static const std::vector<std::string> fields = [] {
+    std::vector<std::string> out;
+    for (const StatisticInfo& s : kKnown) {
+      if (!s.ask) continue;
+      std::string f(s.record.empty() ? s.name : s.record);
+      if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(std::move(f));
+    }
+    return out;
+  }();
+  return fields;
+}
 
 const StatisticInfo* find_statistic(std::string_view record, std::string_view name) {
   for (const StatisticInfo& s : kKnown)

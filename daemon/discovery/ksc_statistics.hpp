@@ -26,10 +26,17 @@ struct StatisticInfo {
   std::string_view metric;  // its family in /metrics (with _total or _timestamp_seconds)
   std::string_view help;    // what the reference says it is
   double scale = 1;         // multiplies the value (milliseconds to seconds)
+  bool ask = true;          // named in GetInstanceStatistics' vecFilterFields (statistic_fields)
 };
 
 /// The table of known attributes, in the order /metrics writes them.
 std::span<const StatisticInfo> known_statistics();
+
+/// What discovery asks GetInstanceStatistics for (vecFilterFields): the table's top-level
+/// attributes and nested records. The reference marks some figures "0 if not requested" (the
+/// connection counts), so an empty list would read them as 0; an attribute known only from an
+/// old header, never seen in an answer, is not asked for, lest a server refuse the call.
+const std::vector<std::string>& statistic_fields();
 
 /// The known attribute `name` in `record` ("" at the top level), or null.
 const StatisticInfo* find_statistic(std::string_view record, std::string_view name);

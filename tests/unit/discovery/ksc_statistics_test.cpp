@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <regex>
@@ -63,6 +64,22 @@ TEST(KscStatistics, TheTableNamesEachKindAsPrometheusDoes) {
   EXPECT_EQ(find_statistic("", "KLSRV_ST_SYNC_QUEUE_SIZE")->kind, StatisticKind::gauge);
   EXPECT_EQ(find_statistic("", "KLTR_ST_SENT_BYTES")->kind, StatisticKind::counter);
   EXPECT_EQ(find_statistic("", "KLSRV_ST_LAST_ADSCAN_TIME")->kind, StatisticKind::timestamp);
+}
+
+// Discovery names what it wants: the connection counts are 0 unless asked for (KSC Open API,
+// "List of Server statistics attributes", Availability column).
+TEST(KscStatistics, DiscoveryAsksForTheTablesAttributesAndRecords) {
+  const std::vector<std::string>& fields = statistic_fields();
+  auto has = [&](std::string_view f) {
+    return std::find(fields.begin(), fields.end(), f) != fields.end();
+  };
+  EXPECT_TRUE(has("KLSRV_ST_ALL_CONS_CNT"));
+  EXPECT_TRUE(has("KLSRV_ST_CTLNGT_CONS_CNT"));
+  EXPECT_TRUE(has("KLSRV_ST_CON_EVENTS"));
+  EXPECT_TRUE(has("KLASYNCACT_COUNTERS"));
+  EXPECT_FALSE(has("KLSRV_ST_CON_EV_SESSION_COUNT"));  // a member: its record is asked for
+  EXPECT_FALSE(has("KLSRV_ST_KEEPCONN_HOSTS_CNT"));    // only in an old header
+  EXPECT_EQ(std::set<std::string>(fields.begin(), fields.end()).size(), fields.size());
 }
 
 TEST(KscStatistics, DecodesEveryShapeKscSends) {
