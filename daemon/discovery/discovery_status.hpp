@@ -27,6 +27,7 @@ struct DiscoveryStatus {
   // section asks for, in the order of the section's `roles`, zeros included.
   std::vector<std::pair<Role, std::size_t>> targets_by_role;
   std::size_t targets = 0;  // in use, all roles
+  std::size_t devices = 0;  // devices the server listed at the last successful run
   // Devices of the last successful run that made no target, by reason (known reasons are
   // present with 0): "no_address", "duplicate_name", "no_id", "not_a_record", "over_limit".
   std::map<std::string, std::size_t> skipped;
