@@ -603,7 +603,8 @@ TEST(StatusPage, KscServersAndTheAgentsThatStoppedConnecting) {
   ASSERT_NE(offline, std::string::npos);
   EXPECT_LT(offline, stopped);  // never connected, then 3 days, then 1 day
   EXPECT_LT(stopped, reach);
-  EXPECT_EQ(html.find("<tr class=\"agent-", reach + 1), std::string::npos);  // pc-fresh is not listed
+  EXPECT_EQ(html.find("<tr class=\"agent-", reach + 1),
+            std::string::npos);  // pc-fresh is not listed
   EXPECT_NE(html.find("signal_udp: refused (ICMP port unreachable); icmp_echo: up"),
             std::string::npos);
   EXPECT_NE(html.find("<td>never</td>"), std::string::npos);
