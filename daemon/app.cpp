@@ -354,7 +354,14 @@ struct App::Impl {
   }
 
   asio::awaitable<HttpResponse> serve_status(HttpRequest req) {
-    StatusPageInfo info{KSCPROBE_VERSION, config_source(options), last_reload_ok, unix_now()};
+    StatusPageInfo info{
+        KSCPROBE_VERSION, config_source(options), last_reload_ok, unix_now(), {}, {}};
+    // KSC's side: each server's discovery, and the server's view of the agents (shared lists,
+    // not copies), which the page joins with the checks as /metrics does.
+    if (!base.ksc.empty()) {
+      info.ksc = discovery.status();
+      info.agents = discovery.agent_sections();
+    }
     StatusResponse page = serve_status_page(table, info, req.query);
     HttpResponse res;
     res.status = page.status;

@@ -32,6 +32,7 @@
 #include <unordered_map>
 
 #include "platform/platform.hpp"
+#include "simulator/ksc_sample_statistics.hpp"
 
 namespace kscprobe::sim {
 
@@ -226,10 +227,7 @@ struct State {
   std::set<std::string> pending_tokens;  // sessions waiting for a second factor (bounded)
 
   std::vector<std::string> update_agents;
-  json::value statistics = json::parse(
-      R"({"KLSRV_ST_ALL_CONS_CNT": 12, "KLSRV_ST_TOTAL_HOSTS_COUNT": {"type": "long", "value": 3},
-          "KLSRV_ST_CTLGSRV_CONS_CNT": 2, "KLSRV_ST_LOAD_AVG": 0.25,
-          "KLSRV_ST_SRV_NAME": "ksc-sim", "KLSRV_ST_IS_PRIMARY": true})");
+  json::value statistics = json::parse(sample_instance_statistics_json());
   std::map<std::string, unsigned> tokens;  // token -> calls in its session
   std::map<std::string, Accessor> accessors;
   KscFaults faults;

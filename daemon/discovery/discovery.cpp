@@ -143,13 +143,14 @@ struct Discovery::Runner {
   std::shared_ptr<const std::vector<AgentView>> agents;  // the server's view of `targets`
   TargetStats stats;
   std::map<std::string, std::size_t> skipped;
+  std::size_t listed = 0;  // devices the server listed
   std::optional<double> last_success_unix;
   std::optional<Clock::time_point> last_success;
   // The last run.
   bool ran = false;
   bool success = false;
   double duration_seconds = 0;
-  std::vector<std::pair<std::string, double>> statistics;
+  std::vector<Statistic> statistics;
   Error error;
   std::string statistics_error;
   std::uint64_t runs = 0;
@@ -248,6 +249,7 @@ std::pair<bool, Clock::duration> Discovery::finish_run(Runner& r, RunResult resu
   r.last_success_unix = options_.wall_clock();
   r.statistics = std::move(result.statistics);
   r.stats = result.stats;
+  r.listed = result.listed;
   r.skipped.clear();
   for (const char* reason : kSkipReasons) r.skipped[reason] = 0;
   for (const auto& [reason, count] : result.skipped) r.skipped[reason] += count;
@@ -336,6 +338,7 @@ std::vector<DiscoveryStatus> Discovery::status() const {
       if (seen.insert(role).second)
         st.targets_by_role.emplace_back(role, r->stats.by_role[static_cast<int>(role)]);
     st.targets = r->targets.size();
+    st.devices = r->listed;
     st.skipped = r->skipped;
     if (st.skipped.empty())
       for (const char* reason : kSkipReasons) st.skipped[reason] = 0;

@@ -53,7 +53,7 @@ struct RunResult {
   std::vector<AgentView> agents;  // the server's view of each target, in the same order
   TargetStats stats;
   std::map<std::string, std::size_t> skipped;
-  std::vector<std::pair<std::string, double>> statistics;
+  std::vector<Statistic> statistics;
   std::string statistics_error;
   std::size_t listed = 0;  // devices the server listed
   std::chrono::steady_clock::duration took{};

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/catalog.hpp"
+#include "daemon/discovery/ksc_statistics.hpp"
 
 namespace kscprobe::ksc {
 
@@ -26,13 +27,14 @@ struct DiscoveryStatus {
   // section asks for, in the order of the section's `roles`, zeros included.
   std::vector<std::pair<Role, std::size_t>> targets_by_role;
   std::size_t targets = 0;  // in use, all roles
+  std::size_t devices = 0;  // devices the server listed at the last successful run
   // Devices of the last successful run that made no target, by reason (known reasons are
   // present with 0): "no_address", "duplicate_name", "no_id", "not_a_record", "over_limit".
   std::map<std::string, std::size_t> skipped;
-  // Every numeric statistic of the server (GetInstanceStatistics), sorted by name, as of the
-  // last run when it succeeded; empty after a failed run (the figures are the server's present
+  // The server's instance statistics (GetInstanceStatistics, decode_statistics), as of the last
+  // run when it succeeded; empty after a failed run (the figures are the server's present
   // state, which is then unknown).
-  std::vector<std::pair<std::string, double>> statistics;
+  std::vector<Statistic> statistics;
   // The last run's failure: its kind (ksc::to_string(ErrorKind): "password" when the
   // password could not be read) and its message (never the password); empty after a success.
   std::string error_kind;

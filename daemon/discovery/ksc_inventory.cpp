@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "config/rules.hpp"
+#include "config/utf8.hpp"
 #include "daemon/discovery/ksc_json.hpp"
 
 namespace kscprobe::ksc {
@@ -22,7 +23,7 @@ namespace {
 constexpr std::size_t kMaxText = 256;
 
 std::string clean(std::string_view text) {
-  text = text.substr(0, kMaxText);
+  text = utf8_prefix(text, kMaxText);  // a split character would be invalid UTF-8 downstream
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
@@ -285,30 +286,6 @@ std::vector<UpdateAgent> decode_update_agents(const json::value& answer) {
   return ids;
 }
 
-std::vector<std::pair<std::string, double>> decode_statistics(const json::value& answer) {
-  constexpr std::size_t kMaxStatistics = 1000;
-  constexpr std::size_t kMaxName = 128;
-  std::vector<std::pair<std::string, double>> out;
-  const json::object* o = answer.if_object();
-  if (o == nullptr) return out;
-  const json::value* ret = field(*o, "PxgRetVal");
-  if (ret == nullptr) return out;
-  const json::object* stats = as_params(*ret);
-  if (stats == nullptr) return out;
-  for (const auto& kv : *stats) {
-    if (out.size() >= kMaxStatistics) break;
-    if (kv.key().empty() || kv.key().size() > kMaxName) continue;
-    auto value = as_number(kv.value());
-    if (!value) continue;
-    out.emplace_back(std::string(kv.key()), *value);
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end(),
-                        [](const auto& a, const auto& b) { return a.first == b.first; }),
-            out.end());
-  return out;
-}
-
 std::string host_search_filter(const KscSource& source,
                                const std::vector<std::int64_t>& group_ids) {
   // KSC's search-filter syntax resembles RFC 2254's: "(&(a = 1)(b <> 2))", integers bare
@@ -521,7 +498,7 @@ asio::awaitable<Error> discover(Client& client, const KscSource& source, Invento
 
   // The server's statistics: informative, so their failure does not fail the run.
   json::object filter;
-  filter["vecFilterFields"] = json::array();
+  filter["vecFilterFields"] = string_array(statistic_fields());  // some are 0 unless asked for
   CallResult stats = co_await client.call("HostGroup.GetInstanceStatistics", filter);
   if (stats.ok()) {
     out->statistics = decode_statistics(stats.answer);

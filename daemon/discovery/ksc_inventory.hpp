@@ -20,6 +20,7 @@
 #include "config/ksc.hpp"
 #include "daemon/discovery/agent_view.hpp"
 #include "daemon/discovery/ksc_client.hpp"
+#include "daemon/discovery/ksc_statistics.hpp"
 
 namespace kscprobe::ksc {
 
@@ -62,8 +63,8 @@ struct Inventory {
   std::unordered_map<std::int64_t, Group> groups;
   // The id of "Managed devices" (HostGroup.GroupIdGroups), asked when the section names groups.
   std::int64_t root_group = 0;
-  // Every numeric top-level value of GetInstanceStatistics, sorted by name.
-  std::vector<std::pair<std::string, double>> statistics;
+  // The values of GetInstanceStatistics (decode_statistics, ksc_statistics.hpp).
+  std::vector<Statistic> statistics;
   // Devices left out, by reason: "not_a_record", "no_id", "over_limit" (past
   // limits.max_devices), "listing_short" (counted by the server, never handed out).
   std::map<std::string, std::size_t> skipped;
@@ -105,9 +106,6 @@ std::vector<UpdateAgent> decode_update_agents(const boost::json::value& answer);
 /// (KLHST_WKS_FROM_UNASSIGNED = 0) unless include_unassigned, in one of `group_ids` or their
 /// subgroups (KLHST_WKS_GROUPID_GP) when given, and the section's host_filter; "" for all.
 std::string host_search_filter(const KscSource& source, const std::vector<std::int64_t>& group_ids);
-/// Every numeric top-level value of GetInstanceStatistics' answer (PxgRetVal), sorted by name;
-/// at most 1000 of them, names of at most 128 bytes.
-std::vector<std::pair<std::string, double>> decode_statistics(const boost::json::value& answer);
 /// The items of a GetItemsChunk answer (pChunk.KLCSP_ITERATOR_ARRAY), or null.
 const boost::json::array* chunk_items(const boost::json::value& answer);
 

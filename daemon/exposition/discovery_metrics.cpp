@@ -77,16 +77,37 @@ void write_discovery_metrics(std::string& out, std::span<const ksc::DiscoverySta
         w.sample(labels, label("reason", reason), count);
     }
   }
+  // The server's instance statistics. One family per attribute KSC documents
+  // (kscprobe_ksc_heartbeats_total, kscprobe_ksc_sync_queue_size, ...) rather than one family
+  // per kind with a `name` label: the figures mean different things (heartbeats and bytes do
+  // not add up), Prometheus's conventions ask for one metric per meaning, and only a family of
+  // its own can carry the figure's help text and type. What the table does not know (a newer
+  // server's attributes) still goes out as before, kscprobe_ksc_statistic{name}, with `record`
+  // for a value of a nested record, so nothing a newer server adds is lost.
+  for (const ksc::StatisticInfo& info : ksc::known_statistics()) {
+    FamilyWriter w(out, info.metric, info.help,
+                   info.kind == ksc::StatisticKind::counter ? "counter" : "gauge");
+    for (const auto& s : statuses)
+      for (const ksc::Statistic& st : s.statistics)
+        if (st.info == &info) w.sample(server(s), {}, st.value);
+  }
   {
     FamilyWriter w(out, "kscprobe_ksc_statistic",
-                   "A figure of the KSC Administration Server's instance statistics "
-                   "(HostGroup.GetInstanceStatistics, e.g. KLSRV_ST_ALL_CONS_CNT: connections; "
-                   "the values its metrics publisher on port 13296 reports), read at the last "
-                   "discovery. Absent when that discovery failed.",
+                   "A value of the KSC Administration Server's OpenAPI instance statistics "
+                   "(HostGroup.GetInstanceStatistics) that kscprobe has no metric of its own for "
+                   "(the known ones are kscprobe_ksc_*), by attribute name, and `record` for a "
+                   "value of a nested record; bools as 0/1, datetimes as Unix time. Read at the "
+                   "last discovery; absent when that discovery failed.",
                    "gauge");
+    std::string extra;
     for (const auto& s : statuses) {
       std::string labels = server(s);
-      for (const auto& [name, value] : s.statistics) w.sample(labels, label("name", name), value);
+      for (const ksc::Statistic& st : s.statistics) {
+        if (st.info) continue;
+        extra = label("name", st.name);
+        if (!st.record.empty()) append_label(extra, "record", st.record);
+        w.sample(labels, extra, st.value);
+      }
     }
   }
 }

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "config/utf8.hpp"
+
 namespace kscprobe {
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -38,26 +40,10 @@ void append_json_string(std::string& out, std::string_view s) {
       ++i;
       continue;
     }
-    // A well-formed UTF-8 sequence (no overlongs, no surrogates, at most U+10FFFF) is copied.
-    std::size_t len = c >= 0xc2 && c <= 0xdf   ? 2
-                      : c >= 0xe0 && c <= 0xef ? 3
-                      : c >= 0xf0 && c <= 0xf4 ? 4
-                                               : 0;
-    bool ok = len > 0 && i + len <= s.size();
-    if (ok) {
-      auto b1 = static_cast<unsigned char>(s[i + 1]);
-      unsigned lo = 0x80, hi = 0xbf;
-      if (c == 0xe0) lo = 0xa0;
-      if (c == 0xed) hi = 0x9f;
-      if (c == 0xf0) lo = 0x90;
-      if (c == 0xf4) hi = 0x8f;
-      ok = b1 >= lo && b1 <= hi;
-      for (std::size_t k = 2; ok && k < len; ++k) {
-        auto b = static_cast<unsigned char>(s[i + k]);
-        ok = b >= 0x80 && b <= 0xbf;
-      }
-    }
-    if (ok) {
+    // A well-formed UTF-8 sequence is copied; any other byte becomes U+FFFD (the one rule of
+    // config/utf8.hpp, which the exposition and the status page follow too).
+    const std::size_t len = utf8_sequence_length(s, i);
+    if (len > 0) {
       out.append(s.substr(i, len));
       i += len;
     } else {

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "daemon/exposition/agent_diagnosis.hpp"
+#include "daemon/exposition/agent_join.hpp"
 #include "daemon/exposition/text_writer.hpp"
 #include "daemon/runtime/result_table.hpp"
 #include "daemon/runtime/scheduler.hpp"
@@ -28,9 +29,7 @@ namespace {
 using exposition::agent_is_stale;
 using exposition::append_label;
 using exposition::CheckEvidence;
-using exposition::diagnose;
 using exposition::Diagnosis;
-using exposition::is_agent_port;
 using exposition::kDiagnosisCount;
 
 /// The text being written, handed on in pieces when the caller asked for them.
@@ -75,93 +74,6 @@ class Family : public exposition::FamilyWriter {
 
 }  // namespace
 
-/// The discovered targets of a plan joined with the server's view of them (the sections' agent
-/// lists): built when the plan or a list changes (a discovery refresh), shared by the renders
-/// that use it, so a render paused meanwhile keeps the one that matches its own lists.
-struct MetricsRenderer::Join {
-  static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
-  struct Row {
-    std::uint32_t target;                  // into Plan::targets
-    std::uint32_t section;                 // into Source::agents
-    std::uint32_t agent;                   // into that section's list
-    std::uint32_t first_check, end_check;  // checks[first_check, end_check)
-  };
-  std::shared_ptr<const Plan> plan;
-  std::vector<const void*> lists;     // the sections' lists it was built from
-  std::vector<Row> rows;              // one per joined target, in the plan's order
-  std::vector<std::uint32_t> checks;  // the check indices of each row, one row after another
-  std::vector<bool> agent_port;       // per entry of `checks`: a port of klnagent
-  std::string labels;                 // per row: target, role and the target's labels
-  std::vector<std::uint32_t> offsets;
-
-  std::string_view labels_of(std::size_t row) const {
-    return std::string_view(labels).substr(offsets[row], offsets[row + 1] - offsets[row]);
-  }
-
-  static std::vector<const void*> keys(const std::vector<ksc::AgentSection>& sections) {
-    std::vector<const void*> out;
-    out.reserve(sections.size());
-    for (const auto& s : sections) out.push_back(s.agents.get());
-    return out;
-  }
-
-  // A target joins the view of the section named by its ksc_server label, under its name (a
-  // configured target of the same name has no such label, or another server's).
-  static std::shared_ptr<const Join> build(const std::shared_ptr<const Plan>& p,
-                                           const std::vector<ksc::AgentSection>& sections) {
-    auto j = std::make_shared<Join>();
-    j->plan = p;
-    j->lists = keys(sections);
-    const Plan& plan = *p;
-    std::vector<std::uint32_t> row_of(plan.targets.size(), kNone);
-    j->offsets.assign(1, 0);
-    std::string one;
-    for (std::uint32_t t = 0; t < plan.targets.size(); ++t) {
-      const PlannedTarget& pt = plan.targets[t];
-      std::string_view server;
-      for (const auto& [k, v] : pt.labels)
-        if (k == "ksc_server") server = v;
-      if (server.empty()) continue;
-      for (std::uint32_t s = 0; s < sections.size(); ++s) {
-        if (sections[s].name != server) continue;
-        const ksc::AgentView* a = sections[s].find(pt.name);
-        if (a == nullptr) break;
-        row_of[t] = static_cast<std::uint32_t>(j->rows.size());
-        j->rows.push_back(
-            Row{t, s, static_cast<std::uint32_t>(a - sections[s].agents->data()), 0, 0});
-        one.clear();
-        append_label(one, "target", pt.name);
-        append_label(one, "role", to_string(pt.role));
-        for (const auto& [k, v] : pt.labels)
-          if (!v.empty()) append_label(one, k, v);
-        j->labels += one;
-        j->offsets.push_back(static_cast<std::uint32_t>(j->labels.size()));
-        break;
-      }
-    }
-    // The checks of each row, grouped by row (a counting sort of the plan's checks).
-    std::vector<std::uint32_t> next(j->rows.size() + 1, 0);
-    for (const CheckSpec& c : plan.checks)
-      if (row_of[c.target_index] != kNone) ++next[row_of[c.target_index] + 1];
-    for (std::size_t r = 0; r < j->rows.size(); ++r) {
-      next[r + 1] += next[r];
-      j->rows[r].first_check = next[r];
-      j->rows[r].end_check = next[r];
-    }
-    j->checks.resize(next[j->rows.size()]);
-    j->agent_port.resize(j->checks.size());
-    for (std::uint32_t i = 0; i < plan.checks.size(); ++i) {
-      const CheckSpec& c = plan.checks[i];
-      const std::uint32_t r = row_of[c.target_index];
-      if (r == kNone) continue;
-      const std::uint32_t at = j->rows[r].end_check++;
-      j->checks[at] = i;
-      j->agent_port[at] = is_agent_port(plan.target_of(c).role, c.check);
-    }
-    return j;
-  }
-};
-
 /// Label sets escaped once per plan: a check's own set, and for checks shown as aggregates the
 /// group (role, check, transport and the [metrics] aggregate_labels) they are counted in.
 struct MetricsRenderer::Cache {
@@ -171,7 +83,10 @@ struct MetricsRenderer::Cache {
   std::vector<Detail> detail;          // per check
   std::vector<std::uint32_t> group;    // per check: its aggregate group
   std::vector<std::string> group_labels;
-  std::shared_ptr<const Join> join;  // of the last render that had agent sections
+  // The discovered targets joined with the server's view of them (exposition/agent_join.hpp):
+  // built when the plan or a list changes (a discovery refresh), shared by the renders that use
+  // it, so a render paused meanwhile keeps the one that matches its own lists.
+  std::shared_ptr<const exposition::AgentJoin> join;  // of the last render with agent sections
 
   std::string_view of(std::uint32_t i) const {
     return std::string_view(labels).substr(offsets[i], offsets[i + 1] - offsets[i]);
@@ -450,19 +365,19 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
     }
     if (!src.agents.empty()) {
       if (!cache_->join || cache_->join->plan != keep ||
-          cache_->join->lists != Join::keys(src.agents))
-        cache_->join = Join::build(keep, src.agents);
+          cache_->join->lists != exposition::AgentJoin::keys(src.agents))
+        cache_->join = exposition::AgentJoin::build(keep, src.agents);
       // This render's own: another render may build a new one while this one waits.
-      const std::shared_ptr<const Join> join = cache_->join;
+      const std::shared_ptr<const exposition::AgentJoin> join = cache_->join;
       const double now =
           src.now > 0
               ? src.now
               : std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
                     .count();
-      auto agent_of = [&](const Join::Row& r) -> const ksc::AgentView& {
+      auto agent_of = [&](const exposition::AgentJoin::Row& r) -> const ksc::AgentView& {
         return (*src.agents[r.section].agents)[r.agent];
       };
-      auto detail_of = [&](const Join::Row& r) {
+      auto detail_of = [&](const exposition::AgentJoin::Row& r) {
         return plan.metrics.detail[static_cast<int>(plan.targets[r.target].role)];
       };
       {
@@ -520,14 +435,8 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
           KSCPROBE_PAUSE_POINT();
           const auto& row = join->rows[r];
           if (!agent_is_stale(agent_of(row), src.agents[row.section], now)) continue;
-          evidence.clear();
-          for (std::uint32_t k = row.first_check; k < row.end_check; ++k) {
-            const std::uint32_t i = join->checks[k];
-            const CheckState& s = table.state(i);
-            evidence.push_back(CheckEvidence{plan.checks[i].transport, join->agent_port[k],
-                                             s.has_result, s.success, s.udp_reply, s.reason});
-          }
-          f.sample(join->labels_of(r), diagnosis_label[static_cast<int>(diagnose(evidence))], 1);
+          const Diagnosis d = join->diagnosis(r, table, &evidence);
+          f.sample(join->labels_of(r), diagnosis_label[static_cast<int>(d)], 1);
         }
       }
     }

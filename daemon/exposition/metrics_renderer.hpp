@@ -73,7 +73,6 @@ class MetricsRenderer {
 
  private:
   struct Cache;
-  struct Join;
   std::unique_ptr<Cache> cache_;
   double last_cpu_seconds_ = 0;
   std::size_t last_bytes_ = 0;

@@ -2,11 +2,26 @@
 
 #include <cmath>
 
+#include "config/utf8.hpp"
+
 namespace kscprobe::exposition {
 
 void append_escaped(std::string& out, std::string_view value) {
-  for (char c : value) {
-    switch (c) {
+  // Prometheus's parser rejects the whole exposition for one byte that is not UTF-8, and label
+  // values come from elsewhere (target files, KSC, certificates): such bytes become U+FFFD.
+  // Runs of plain ASCII, nearly every label value, are copied whole.
+  std::size_t i = 0;
+  while (i < value.size()) {
+    std::size_t run = i;
+    while (run < value.size()) {
+      const auto u = static_cast<unsigned char>(value[run]);
+      if (u >= 0x80 || u == '\\' || u == '"' || u == '\n') break;
+      ++run;
+    }
+    out.append(value.data() + i, run - i);
+    i = run;
+    if (i == value.size()) break;
+    switch (value[i]) {
       case '\\':
         out += "\\\\";
         break;
@@ -17,8 +32,14 @@ void append_escaped(std::string& out, std::string_view value) {
         out += "\\n";
         break;
       default:
-        out += c;
+        if (const std::size_t len = utf8_sequence_length(value, i)) {
+          out.append(value.data() + i, len);
+          i += len;
+          continue;
+        }
+        out += kUtf8Replacement;
     }
+    ++i;
   }
 }
 
@@ -60,7 +81,22 @@ void FamilyWriter::header() {
   out_ += "# HELP ";
   out_ += name_;
   out_ += ' ';
-  out_ += help_;
+  // HELP escapes backslash and newline only. Help texts are this program's own, but one may
+  // quote a name a server chose: repaired like a label value.
+  std::string repaired;
+  std::string_view help = help_;
+  if (!valid_utf8(help)) {
+    repaired = utf8_repaired(help);
+    help = repaired;
+  }
+  for (char c : help) {
+    if (c == '\\')
+      out_ += "\\\\";
+    else if (c == '\n')
+      out_ += "\\n";
+    else
+      out_ += c;
+  }
   out_ += "\n# TYPE ";
   out_ += name_;
   out_ += ' ';

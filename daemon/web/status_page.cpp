@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "config/utf8.hpp"
+#include "daemon/exposition/agent_join.hpp"
 #include "daemon/exposition/json_string.hpp"
 #include "daemon/runtime/result_table.hpp"
 #include "daemon/web/query_string.hpp"
@@ -109,7 +113,7 @@ constexpr std::array<StateFilter, 5> kStates = {StateFilter::up, StateFilter::do
 /// A field of the text format: one line, no tabs (fields are tab-separated), "-" when empty.
 std::string text_field(std::string_view s) {
   if (s.empty()) return "-";
-  std::string out(s);
+  std::string out = utf8_repaired(s);  // the page is served as UTF-8
   for (char& c : out)
     if (c == '\t' || c == '\n' || c == '\r') c = ' ';
   return out;
@@ -164,7 +168,9 @@ struct Selection {
   std::vector<Key> page;  // the asked page, ordered
 };
 
-Selection select(const ResultTable& table, double now, const StatusQuery& q, bool rows = true) {
+/// `diagnosed`: per plan target, whether the diagnosis filter keeps it (AgentsView).
+Selection select(const ResultTable& table, double now, const StatusQuery& q, bool rows = true,
+                 const std::vector<bool>* diagnosed = nullptr) {
   Selection sel;
   const Plan* plan = table.plan_ptr() ? &table.plan() : nullptr;
   if (!plan) return sel;
@@ -188,13 +194,15 @@ Selection select(const ResultTable& table, double now, const StatusQuery& q, boo
   }
   // Which targets pass the target and label filters, once per target.
   std::vector<bool> target_ok;
-  const bool by_target = !q.target.empty() || !q.labels.empty();
+  const bool by_target = !q.target.empty() || !q.labels.empty() || q.diagnosis.has_value();
   if (by_target) {
     target_ok.resize(plan->targets.size());
     for (std::size_t t = 0; t < plan->targets.size(); ++t) {
       const PlannedTarget& pt = plan->targets[t];
       bool ok = ascii_icase_contains(pt.name, q.target);
       for (const auto& [k, v] : q.labels) ok = ok && label_of(pt, k) == v;
+      // With a diagnosis filter, the checks of the devices diagnosed so (none without KSC).
+      if (q.diagnosis) ok = ok && diagnosed != nullptr && t < diagnosed->size() && (*diagnosed)[t];
       target_ok[t] = ok;
     }
   }
@@ -287,6 +295,155 @@ RowState row_state(const CheckSpec& c, const CheckState& s) {
   if (c.transport == Transport::udp && !s.udp_reply)
     return {"filtered", "OPEN|FILTERED", "open_filtered"};
   return {"up", "UP", "up"};
+}
+
+// ---- KSC: the servers and the agents that stopped connecting --------------------------------
+
+using exposition::Diagnosis;
+using exposition::kDiagnosisCount;
+
+/// Agent detail text is cut to this on the HTML and text pages (whole in JSON).
+constexpr std::size_t kEvidenceDetailBytes = 80;
+/// A server's failure message is cut to this in HTML (whole in its tooltip, JSON and text).
+constexpr std::size_t kKscMessageBytes = 160;
+
+/// A device whose Network Agent stopped connecting, as /metrics diagnoses it.
+struct StaleAgent {
+  std::uint32_t row;  // into AgentsView::join->rows
+  Diagnosis diagnosis;
+  double silent;  // seconds since its last connection to the server; infinity: never connected
+};
+
+struct SiteCounts {
+  std::string site;
+  std::array<std::uint64_t, kDiagnosisCount> by_diagnosis{};
+  std::uint64_t total = 0;
+};
+
+/// The "Agents that stopped connecting" section: the discovered targets joined with the
+/// server's view and diagnosed from the table, exactly as kscprobe_agent_diagnosis is.
+struct AgentsView {
+  std::shared_ptr<const exposition::AgentJoin> join;
+  std::uint64_t stale = 0;
+  std::array<std::uint64_t, kDiagnosisCount> by_diagnosis{};
+  std::vector<SiteCounts> sites;  // most stale agents first, then by name
+  std::size_t matched = 0;        // stale agents the diagnosis filter keeps
+  std::vector<StaleAgent> page;   // the worst `limit` of them: the longest silent first
+  // With a diagnosis filter, per plan target: its agent is stale with that diagnosis.
+  std::vector<bool> target_diagnosed;
+};
+
+/// The site a device is counted in: its `site` label, else its KSC administration group.
+std::string_view site_of(const PlannedTarget& t) {
+  std::string_view site = label_of(t, "site");
+  return site.empty() ? label_of(t, "ksc_group") : site;
+}
+
+bool longer_silent(const StaleAgent& a, const StaleAgent& b) {
+  if (a.silent != b.silent) return a.silent > b.silent;
+  return a.row < b.row;  // a total order
+}
+
+AgentsView collect_agents(const ResultTable& table, const StatusPageInfo& info,
+                          const StatusQuery& q) {
+  AgentsView v;
+  if (info.agents.empty() || !table.plan_ptr()) return v;
+  const Plan& plan = table.plan();
+  v.join = exposition::AgentJoin::build(table.plan_ptr(), info.agents, /*with_labels=*/false);
+  if (q.diagnosis) v.target_diagnosed.assign(plan.targets.size(), false);
+  std::unordered_map<std::string_view, std::size_t> site_index;
+  std::vector<exposition::CheckEvidence> scratch;
+  std::vector<StaleAgent> matching;
+  for (std::size_t r = 0; r < v.join->rows.size(); ++r) {
+    const exposition::AgentJoin::Row& row = v.join->rows[r];
+    const ksc::AgentSection& section = info.agents[row.section];
+    const ksc::AgentView& agent = (*section.agents)[row.agent];
+    if (!exposition::agent_is_stale(agent, section, info.now_unix)) continue;
+    const Diagnosis d = v.join->diagnosis(r, table, &scratch);
+    ++v.stale;
+    ++v.by_diagnosis[static_cast<int>(d)];
+    const std::string_view site = site_of(plan.targets[row.target]);
+    auto [it, added] = site_index.try_emplace(site, v.sites.size());
+    if (added) v.sites.push_back({std::string(site), {}, 0});
+    ++v.sites[it->second].by_diagnosis[static_cast<int>(d)];
+    ++v.sites[it->second].total;
+    if (q.diagnosis && d != *q.diagnosis) continue;
+    if (q.diagnosis) v.target_diagnosed[row.target] = true;
+    const double silent = agent.last_agent_connected
+                              ? info.now_unix - static_cast<double>(*agent.last_agent_connected)
+                              : std::numeric_limits<double>::infinity();
+    matching.push_back({static_cast<std::uint32_t>(r), d, silent});
+  }
+  std::sort(v.sites.begin(), v.sites.end(), [](const SiteCounts& a, const SiteCounts& b) {
+    return a.total != b.total ? a.total > b.total : a.site < b.site;
+  });
+  // As for the checks: a linear selection of the worst `limit`, then a sort of those only.
+  v.matched = matching.size();
+  const std::size_t end = std::min(q.limit, matching.size());
+  if (end < matching.size())
+    std::nth_element(matching.begin(), matching.begin() + static_cast<std::ptrdiff_t>(end),
+                     matching.end(), longer_silent);
+  std::sort(matching.begin(), matching.begin() + static_cast<std::ptrdiff_t>(end), longer_silent);
+  v.page.assign(matching.begin(), matching.begin() + static_cast<std::ptrdiff_t>(end));
+  return v;
+}
+
+/// What the last probe of one check of a device found: "up", "open_filtered", "pending" or the
+/// failure's reason, and the prober's detail.
+struct Evidence {
+  std::string_view check;
+  std::string_view state;
+  std::string_view detail;
+};
+std::vector<Evidence> evidence_of(const AgentsView& v, const StaleAgent& a,
+                                  const ResultTable& table) {
+  std::vector<Evidence> out;
+  const exposition::AgentJoin::Row& row = v.join->rows[a.row];
+  const Plan& plan = *v.join->plan;
+  for (std::uint32_t k = row.first_check; k < row.end_check; ++k) {
+    const std::uint32_t i = v.join->checks[k];
+    const CheckSpec& c = plan.checks[i];
+    const CheckState& s = table.state(i);
+    const bool down = outcome_of(s) == Outcome::down;
+    out.push_back({c.check, down ? to_string(s.reason) : std::string_view(row_state(c, s).json),
+                   down ? std::string_view(s.last_detail) : std::string_view()});
+  }
+  return out;
+}
+
+/// "check: state (detail); ..." with each detail cut to `detail_bytes`.
+std::string evidence_line(const std::vector<Evidence>& items, std::size_t detail_bytes) {
+  std::string out;
+  for (const Evidence& e : items) {
+    if (!out.empty()) out += "; ";
+    out += e.check;
+    out += ": ";
+    out += e.state;
+    if (!e.detail.empty()) {
+      const std::string_view cut = utf8_prefix(e.detail, detail_bytes);
+      out += " (";
+      out += cut;
+      if (cut.size() < e.detail.size()) out += "...";
+      out += ')';
+    }
+  }
+  return out;
+}
+
+const ksc::AgentView& agent_of(const AgentsView& v, const StaleAgent& a,
+                               const StatusPageInfo& info) {
+  const exposition::AgentJoin::Row& row = v.join->rows[a.row];
+  return (*info.agents[row.section].agents)[row.agent];
+}
+
+std::string skipped_text(const ksc::DiscoveryStatus& s) {
+  std::string out;
+  for (const auto& [reason, count] : s.skipped) {
+    if (!count) continue;
+    if (!out.empty()) out += ", ";
+    out += reason + " " + std::to_string(count);
+  }
+  return out;
 }
 
 /// Reasons that occur anywhere in the summary: the columns worth showing.
@@ -398,8 +555,114 @@ void html_cell(std::string& h, std::string_view text, std::string_view cls = {},
   h += ">" + e + "</td>";
 }
 
+std::string diagnosis_link(Diagnosis d) {
+  StatusQuery q;
+  q.diagnosis = d;
+  return page_link(q, 0);
+}
+
+void html_ksc_servers(std::string& h, const StatusPageInfo& info) {
+  h += "<h2>KSC servers</h2>\n<table class=\"wide\" id=\"ksc\"><colgroup><col style=\"width:10%\">"
+       "<col><col style=\"width:6.5em\"><col style=\"width:6.5em\"><col style=\"width:16%\">"
+       "<col style=\"width:9em\"></colgroup><thead><tr><th>Server</th><th>Last discovery</th>"
+       "<th>Devices</th><th>Targets</th><th>Skipped</th><th>List age</th></tr></thead><tbody>\n";
+  for (const ksc::DiscoveryStatus& s : info.ksc) {
+    h += "<tr>";
+    html_cell(h, s.name);
+    if (!s.ran) {
+      html_cell(h, "not run yet", "detail");
+    } else if (s.success) {
+      html_cell(h, "ok (" + ms(s.duration_seconds) + ")");
+    } else {
+      const std::string what = "FAILED: " + (s.error_kind.empty() ? "unknown" : s.error_kind) +
+                               (s.error.empty() ? "" : " - " + s.error);
+      const std::string_view cut = utf8_prefix(what, kKscMessageBytes);
+      html_cell(h, cut.size() < what.size() ? std::string(cut) + "..." : what, "warn", what);
+    }
+    h += "<td>" + (s.last_success_unix ? std::to_string(s.devices) : std::string("-")) +
+         "</td><td>" + std::to_string(s.targets) + "</td>";
+    const std::string skipped = skipped_text(s);
+    html_cell(h, skipped.empty() ? "-" : skipped);
+    std::string age =
+        s.last_success_unix ? ago(info.now_unix - *s.last_success_unix) : "no list yet";
+    if (s.stale) age += ", STALE";
+    html_cell(h, age, s.stale ? "warn" : "");
+    h += "</tr>\n";
+  }
+  h += "</tbody></table>\n";
+}
+
+void html_agents(std::string& h, const ResultTable& table, const StatusPageInfo& info,
+                 const StatusQuery& q, const AgentsView& v) {
+  h += "<h2>Agents that stopped connecting</h2>\n<p class=\"headline\" id=\"agents-summary\">";
+  h += "<span>" + std::to_string(v.stale) + (v.stale == 1 ? " device" : " devices") + "</span>";
+  for (int d = 0; d < kDiagnosisCount; ++d) {
+    h += "<span><a href=\"" + html_escape(diagnosis_link(Diagnosis(d))) + "\">" +
+         std::to_string(v.by_diagnosis[d]) + " " + std::string(to_string(Diagnosis(d))) +
+         "</a></span>";
+  }
+  h += "</p>\n";
+  if (v.stale == 0) {
+    h += "<p class=\"note\">No discovered agent is past its server's stale_after.</p>\n";
+    return;
+  }
+  h += "<table class=\"sum\" id=\"agent-sites\"><thead><tr><th>site or group</th><th>devices</th>";
+  for (int d = 0; d < kDiagnosisCount; ++d)
+    h += "<th>" + std::string(to_string(Diagnosis(d))) + "</th>";
+  h += "</tr></thead><tbody>\n";
+  std::size_t shown = 0;
+  for (const SiteCounts& site : v.sites) {
+    if (shown++ == kHtmlLabelValues) break;
+    const std::string head = site.site.empty() ? "no site or group" : site.site;
+    h += "<tr><th><span title=\"" + html_escape(head) + "\">" + html_escape(head) +
+         "</span></th><td>" + std::to_string(site.total) + "</td>";
+    for (int d = 0; d < kDiagnosisCount; ++d)
+      html_count_cell(h, site.by_diagnosis[d], nullptr, "n-down");
+    h += "</tr>\n";
+  }
+  if (v.sites.size() > kHtmlLabelValues)
+    h += "<tr><td colspan=\"" + std::to_string(2 + kDiagnosisCount) +
+         "\" class=\"note\" style=\"text-align:left\">" +
+         std::to_string(v.sites.size() - kHtmlLabelValues) +
+         " more sites or groups, with fewer devices: all in <a href=\"/?format=json&amp;limit=0\">"
+         "/?format=json</a></td></tr>\n";
+  h += "</tbody></table>\n<div class=\"paging\" id=\"agents-paging\"><span>";
+  if (v.matched == 0)
+    h += "no device with diagnosis " + std::string(to_string(*q.diagnosis));
+  else
+    h += "devices 1&ndash;" + std::to_string(v.page.size()) + " of " + std::to_string(v.matched) +
+         (q.diagnosis ? " diagnosed " + std::string(to_string(*q.diagnosis)) : std::string()) +
+         ", longest silent first";
+  h += "</span></div>\n";
+  if (v.page.empty()) return;
+  const Plan& plan = *v.join->plan;
+  h += "<table class=\"wide\" id=\"agents\"><colgroup><col style=\"width:13em\">"
+       "<col style=\"width:14%\"><col style=\"width:7em\"><col style=\"width:10%\">"
+       "<col style=\"width:10em\"><col></colgroup><thead><tr><th>Diagnosis</th><th>Target</th>"
+       "<th>KSC server</th><th>Group</th><th>Last connection</th><th>Evidence</th></tr></thead>"
+       "<tbody>\n";
+  for (const StaleAgent& a : v.page) {
+    const PlannedTarget& t = plan.targets[v.join->rows[a.row].target];
+    const ksc::AgentView& view = agent_of(v, a, info);
+    h += "<tr class=\"agent-" + std::string(to_string(a.diagnosis)) + "\">";
+    html_cell(h, to_string(a.diagnosis), a.diagnosis == Diagnosis::unknown ? "" : "warn");
+    html_cell(h, t.name);
+    html_cell(h, label_of(t, "ksc_server"));
+    html_cell(h, label_of(t, "ksc_group"));
+    if (view.last_agent_connected)
+      html_cell(h, ago(a.silent), {}, date_of(*view.last_agent_connected));
+    else
+      html_cell(h, "never");
+    const std::vector<Evidence> items = evidence_of(v, a, table);
+    html_cell(h, evidence_line(items, kEvidenceDetailBytes), "detail",
+              evidence_line(items, std::string::npos));
+    h += "</tr>\n";
+  }
+  h += "</tbody></table>\n";
+}
+
 std::string render_html(const ResultTable& table, const StatusPageInfo& info, const StatusQuery& q,
-                        const Selection& sel) {
+                        const Selection& sel, const AgentsView& agents) {
   const Plan* plan = table.plan_ptr() ? &table.plan() : nullptr;
   const StatusCounts& total = sel.summary.total;
   std::string h;
@@ -430,6 +693,8 @@ table.checks td,table.checks th{overflow:hidden;text-overflow:ellipsis;height:1.
 form.filters{margin:.6em 0}form.filters *{font-size:13px;margin-right:.3em}
 .paging{margin:.5em 0}.paging a,.paging span{margin-right:1em}
 .note{color:#666;font-size:.9em}
+table.wide{table-layout:fixed;width:100%;font-size:13px}
+table.wide td{overflow:hidden;text-overflow:ellipsis}
 </style></head><body>
 <h1>kscprobe</h1>
 <div>Kaspersky Security Center network paths &middot; version )";
@@ -442,6 +707,8 @@ form.filters{margin:.6em 0}form.filters *{font-size:13px;margin-right:.3em}
        " pending</span><span id=\"expiring\">" + std::to_string(total.cert_expiring) +
        (total.cert_expiring == 1 ? " certificate expires" : " certificates expire") +
        " within 30 days</span></p>\n";
+
+  if (!info.ksc.empty()) html_ksc_servers(h, info);
 
   // Summary: all, per role, per aggregate label value.
   const std::vector<int> reasons = reasons_seen(total);
@@ -489,6 +756,8 @@ form.filters{margin:.6em 0}form.filters *{font-size:13px;margin-right:.3em}
   }
   h += "</tbody></table>\n";
 
+  if (!info.ksc.empty() || !info.agents.empty()) html_agents(h, table, info, q, agents);
+
   // Filters: a plain GET form, so a filtered page is a link to keep or share.
   h += "<h2>Checks</h2>\n<form class=\"filters\" method=\"get\" action=\"/\">";
   std::vector<std::string_view> opts;
@@ -500,6 +769,11 @@ form.filters{margin:.6em 0}form.filters *{font-size:13px;margin-right:.3em}
   opts.clear();
   for (int r = 1; r < kReasonCount; ++r) opts.push_back(to_string(static_cast<Reason>(r)));
   html_select(h, "reason", "any reason", q.reason ? to_string(*q.reason) : "", opts);
+  if (!info.ksc.empty() || q.diagnosis) {
+    opts.clear();
+    for (int d = 0; d < kDiagnosisCount; ++d) opts.push_back(to_string(Diagnosis(d)));
+    html_select(h, "diagnosis", "any diagnosis", q.diagnosis ? to_string(*q.diagnosis) : "", opts);
+  }
   h += "<input name=\"check\" size=\"12\" placeholder=\"check id\" value=\"" +
        html_escape(q.check) + "\">";
   h += "<input name=\"target\" size=\"16\" placeholder=\"target contains\" value=\"" +
@@ -639,8 +913,125 @@ void json_link(std::string& j, const char* name, const std::string& link) {
     append_json_string(j, link);
 }
 
+void json_number_or_null(std::string& j, const std::optional<double>& v, int decimals) {
+  j += v ? fixed(*v, decimals) : "null";
+}
+
+void json_ksc(std::string& j, const ResultTable& table, const StatusPageInfo& info,
+              const AgentsView& v) {
+  j += ",\"ksc\":[";
+  for (std::size_t n = 0; n < info.ksc.size(); ++n) {
+    const ksc::DiscoveryStatus& s = info.ksc[n];
+    if (n) j += ',';
+    j += "\n{\"name\":";
+    append_json_string(j, s.name);
+    j += ",\"ran\":";
+    j += s.ran ? "true" : "false";
+    j += ",\"success\":";
+    j += s.ran ? (s.success ? "true" : "false") : "null";
+    j += ",\"reason\":";
+    if (s.ran && !s.success)
+      append_json_string(j, s.error_kind.empty() ? "unknown" : s.error_kind);
+    else
+      j += "null";
+    j += ",\"message\":";
+    if (s.ran && !s.success)
+      append_json_string(j, s.error);
+    else
+      j += "null";
+    j += ",\"duration_seconds\":";
+    j += s.ran ? fixed(s.duration_seconds, 3) : "null";
+    j += ",\"devices\":";
+    j += s.last_success_unix ? std::to_string(s.devices) : "null";
+    j += ",\"targets\":" + std::to_string(s.targets) + ",\"targets_by_role\":{";
+    for (std::size_t r = 0; r < s.targets_by_role.size(); ++r) {
+      if (r) j += ',';
+      append_json_string(j, to_string(s.targets_by_role[r].first));
+      j += ':' + std::to_string(s.targets_by_role[r].second);
+    }
+    j += "},\"skipped\":{";
+    bool first = true;
+    for (const auto& [reason, count] : s.skipped) {
+      if (!first) j += ',';
+      first = false;
+      append_json_string(j, reason);
+      j += ':' + std::to_string(count);
+    }
+    j += "},\"last_success\":";
+    json_number_or_null(j, s.last_success_unix, 3);
+    j += ",\"list_age_seconds\":";
+    json_number_or_null(j,
+                        s.last_success_unix
+                            ? std::optional<double>(info.now_unix - *s.last_success_unix)
+                            : std::nullopt,
+                        0);
+    j += ",\"stale\":";
+    j += s.stale ? "true" : "false";
+    j +=
+        ",\"runs\":" + std::to_string(s.runs) + ",\"failures\":" + std::to_string(s.failures) + "}";
+  }
+  j += "],\"agents\":{\"stale\":" + std::to_string(v.stale) + ",\"by_diagnosis\":{";
+  for (int d = 0; d < kDiagnosisCount; ++d) {
+    if (d) j += ',';
+    append_json_string(j, to_string(Diagnosis(d)));
+    j += ':' + std::to_string(v.by_diagnosis[d]);
+  }
+  j += "},\"by_site\":{";
+  for (std::size_t n = 0; n < v.sites.size(); ++n) {
+    const SiteCounts& site = v.sites[n];
+    if (n) j += ',';
+    append_json_string(j, site.site);
+    j += ":{\"devices\":" + std::to_string(site.total);
+    for (int d = 0; d < kDiagnosisCount; ++d) {
+      j += ',';
+      append_json_string(j, to_string(Diagnosis(d)));
+      j += ':' + std::to_string(site.by_diagnosis[d]);
+    }
+    j += '}';
+  }
+  j += "},\"matched\":" + std::to_string(v.matched) + ",\"devices\":[";
+  for (std::size_t n = 0; n < v.page.size(); ++n) {
+    const StaleAgent& a = v.page[n];
+    const PlannedTarget& t = v.join->plan->targets[v.join->rows[a.row].target];
+    const ksc::AgentView& view = agent_of(v, a, info);
+    if (n) j += ',';
+    j += "\n{\"target\":";
+    append_json_string(j, t.name);
+    j += ",\"role\":";
+    append_json_string(j, to_string(t.role));
+    j += ",\"ksc_server\":";
+    append_json_string(j, label_of(t, "ksc_server"));
+    j += ",\"ksc_group\":";
+    append_json_string(j, label_of(t, "ksc_group"));
+    j += ",\"site\":";
+    append_json_string(j, site_of(t));
+    j += ",\"diagnosis\":";
+    append_json_string(j, to_string(a.diagnosis));
+    j += ",\"last_connected\":";
+    j += view.last_agent_connected ? std::to_string(*view.last_agent_connected) : "null";
+    j += ",\"last_visible\":";
+    j += view.last_visible ? std::to_string(*view.last_visible) : "null";
+    j += ",\"agent_running\":";
+    j += view.agent_running ? "true" : "false";
+    j += ",\"checks\":[";
+    const std::vector<Evidence> items = evidence_of(v, a, table);
+    for (std::size_t e = 0; e < items.size(); ++e) {
+      if (e) j += ',';
+      j += "{\"check\":";
+      append_json_string(j, items[e].check);
+      j += ",\"state\":";
+      append_json_string(j, items[e].state);
+      j += ",\"detail\":";
+      append_json_string(j, items[e].detail);
+      j += '}';
+    }
+    j += "]}";
+  }
+  j += "]}";
+}
+
 std::string render_json(const ResultTable& table, const StatusPageInfo& info, const StatusQuery& q,
-                        const Selection& sel) {
+                        const Selection& sel, const AgentsView& agents) {
   const Plan* plan = table.plan_ptr() ? &table.plan() : nullptr;
   std::string j;
   j.reserve(4096 + sel.summary.labels.size() * 256 + sel.page.size() * 600);
@@ -680,7 +1071,9 @@ std::string render_json(const ResultTable& table, const StatusPageInfo& info, co
     }
     j += '}';
   }
-  j += "}},\"matched\":" + std::to_string(sel.matched) + ",\"offset\":" + std::to_string(q.offset) +
+  j += "}}";
+  json_ksc(j, table, info, agents);
+  j += ",\"matched\":" + std::to_string(sel.matched) + ",\"offset\":" + std::to_string(q.offset) +
        ",\"limit\":" + std::to_string(q.limit);
   const PageLinks links = links_of(q, sel.matched);
   json_link(j, "prev", links.prev);
@@ -750,8 +1143,49 @@ void text_counts(std::string& t, const std::string& head, const StatusCounts& c)
   t += '\t' + std::to_string(c.cert_expiring) + '\n';
 }
 
+void text_ksc(std::string& t, const ResultTable& table, const StatusPageInfo& info,
+              const AgentsView& v) {
+  t += "# ksc servers: tab-separated\n"
+       "server\tlast_discovery\treason\tdevices\ttargets\tskipped\tlist_age_seconds\tstale\t"
+       "message\n";
+  for (const ksc::DiscoveryStatus& s : info.ksc) {
+    t += text_field(s.name) + '\t' +
+         (!s.ran      ? "not_run"
+          : s.success ? "ok"
+                      : "failed") +
+         '\t' +
+         (s.ran && !s.success ? text_field(s.error_kind.empty() ? "unknown" : s.error_kind) : "-") +
+         '\t' + (s.last_success_unix ? std::to_string(s.devices) : "-") + '\t' +
+         std::to_string(s.targets) + '\t' + text_field(skipped_text(s)) + '\t' +
+         (s.last_success_unix ? fixed(info.now_unix - *s.last_success_unix, 0) : "-") + '\t' +
+         (s.stale ? "1" : "0") + '\t' + (s.ran && !s.success ? text_field(s.error) : "-") + '\n';
+  }
+  t += "# agents that stopped connecting: " + std::to_string(v.stale);
+  for (int d = 0; d < kDiagnosisCount; ++d)
+    t += ' ' + std::string(to_string(Diagnosis(d))) + '=' + std::to_string(v.by_diagnosis[d]);
+  t += "\nsite\tdevices";
+  for (int d = 0; d < kDiagnosisCount; ++d) t += '\t' + std::string(to_string(Diagnosis(d)));
+  t += '\n';
+  for (const SiteCounts& site : v.sites) {
+    t += text_field(site.site) + '\t' + std::to_string(site.total);
+    for (int d = 0; d < kDiagnosisCount; ++d) t += '\t' + std::to_string(site.by_diagnosis[d]);
+    t += '\n';
+  }
+  t += "# devices 1-" + std::to_string(v.page.size()) + " of " + std::to_string(v.matched) +
+       ", longest silent first\n"
+       "diagnosis\ttarget\tksc_server\tksc_group\tlast_connected\tevidence\n";
+  for (const StaleAgent& a : v.page) {
+    const PlannedTarget& pt = v.join->plan->targets[v.join->rows[a.row].target];
+    const ksc::AgentView& view = agent_of(v, a, info);
+    t += std::string(to_string(a.diagnosis)) + '\t' + text_field(pt.name) + '\t' +
+         text_field(label_of(pt, "ksc_server")) + '\t' + text_field(label_of(pt, "ksc_group")) +
+         '\t' + (view.last_agent_connected ? std::to_string(*view.last_agent_connected) : "-") +
+         '\t' + text_field(evidence_line(evidence_of(v, a, table), kEvidenceDetailBytes)) + '\n';
+  }
+}
+
 std::string render_text(const ResultTable& table, const StatusPageInfo& info, const StatusQuery& q,
-                        const Selection& sel) {
+                        const Selection& sel, const AgentsView& agents) {
   const Plan* plan = table.plan_ptr() ? &table.plan() : nullptr;
   std::string t;
   t.reserve(4096 + sel.summary.labels.size() * 128 + sel.page.size() * 300);
@@ -768,6 +1202,7 @@ std::string render_text(const ResultTable& table, const StatusPageInfo& info, co
   for (const auto& label : sel.summary.labels)
     for (const auto& [value, counts] : label.values)
       text_counts(t, label.name + "=" + value, counts);
+  if (!info.ksc.empty() || !info.agents.empty()) text_ksc(t, table, info, agents);
   t += "# checks " + std::to_string(sel.page.empty() ? q.offset : q.offset + 1) + "-" +
        std::to_string(q.offset + sel.page.size()) + " of " + std::to_string(sel.matched) +
        " matching, worst first\n";
@@ -821,6 +1256,7 @@ std::string StatusQuery::to_query_string() const {
   if (reason) add("reason", to_string(*reason));
   if (!target.empty()) add("target", target);
   for (const auto& [k, v] : labels) add("label." + k, v);
+  if (diagnosis) add("diagnosis", exposition::to_string(*diagnosis));
   if (limit != kStatusDefaultLimit) add("limit", std::to_string(limit));
   if (offset) add("offset", std::to_string(offset));
   return s;
@@ -848,8 +1284,8 @@ bool parse_status_query(std::string_view query, const Plan* plan, StatusQuery* o
         return false;
       }
     }
-    static constexpr std::array<std::string_view, 8> kNames = {
-        "format", "role", "check", "state", "reason", "target", "offset", "limit"};
+    static constexpr std::array<std::string_view, 9> kNames = {
+        "format", "role", "check", "state", "reason", "target", "offset", "limit", "diagnosis"};
     const bool known = std::find(kNames.begin(), kNames.end(), key) != kNames.end();
     if (!known && label.empty()) {
       if (!plan_labels_read && plan) {
@@ -862,8 +1298,8 @@ bool parse_status_query(std::string_view query, const Plan* plan, StatusQuery* o
       }
       if (std::find(plan_labels.begin(), plan_labels.end(), key) == plan_labels.end()) {
         *error = "unknown query parameter '" + key +
-                 "' (filters: role, check, state, reason, target, label.NAME or a label's name; "
-                 "also format, offset, limit)";
+                 "' (filters: role, check, state, reason, target, diagnosis, label.NAME or a "
+                 "label's name; also format, offset, limit)";
         return false;
       }
       label = key;
@@ -919,6 +1355,16 @@ bool parse_status_query(std::string_view query, const Plan* plan, StatusQuery* o
         *error += ")";
         return false;
       }
+    } else if (key == "diagnosis") {
+      for (int d = 0; d < kDiagnosisCount; ++d)
+        if (exposition::to_string(Diagnosis(d)) == value) out->diagnosis = Diagnosis(d);
+      if (!out->diagnosis) {
+        *error = "unknown diagnosis '" + value + "' (";
+        for (int d = 0; d < kDiagnosisCount; ++d)
+          *error += std::string(d ? ", " : "") + std::string(exposition::to_string(Diagnosis(d)));
+        *error += ")";
+        return false;
+      }
     } else if (key == "offset") {
       if (!parse_number(value, kMaxOffset, &out->offset)) {
         *error = "offset must be a number from 0 to " + std::to_string(kMaxOffset);
@@ -936,16 +1382,18 @@ bool parse_status_query(std::string_view query, const Plan* plan, StatusQuery* o
 
 std::string render_status_page(const ResultTable& table, const StatusPageInfo& info,
                                const StatusQuery& query) {
-  Selection sel = select(table, info.now_unix, query);
+  const AgentsView agents = collect_agents(table, info, query);
+  Selection sel = select(table, info.now_unix, query, true,
+                         query.diagnosis ? &agents.target_diagnosed : nullptr);
   switch (query.format) {
     case StatusFormat::json:
-      return render_json(table, info, query, sel);
+      return render_json(table, info, query, sel, agents);
     case StatusFormat::text:
-      return render_text(table, info, query, sel);
+      return render_text(table, info, query, sel, agents);
     case StatusFormat::html:
       break;
   }
-  return render_html(table, info, query, sel);
+  return render_html(table, info, query, sel, agents);
 }
 
 StatusResponse serve_status_page(const ResultTable& table, const StatusPageInfo& info,
@@ -969,7 +1417,9 @@ StatusResponse serve_status_page(const ResultTable& table, const StatusPageInfo&
 std::string html_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (char c : s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const char c = s[i];
     switch (c) {
       case '&':
         out += "&amp;";
@@ -987,8 +1437,20 @@ std::string html_escape(std::string_view s) {
         out += "&#39;";
         break;
       default:
-        out += c;
+        if (static_cast<unsigned char>(c) < 0x80) {
+          out += c;
+          break;
+        }
+        // The page says it is UTF-8: a byte that is not (a peer's banner, a cut name) becomes
+        // U+FFFD, as in the JSON form and /metrics.
+        if (const std::size_t len = utf8_sequence_length(s, i)) {
+          out.append(s.data() + i, len);
+          i += len;
+          continue;
+        }
+        out += kUtf8Replacement;
     }
+    ++i;
   }
   return out;
 }

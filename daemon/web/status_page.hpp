@@ -10,6 +10,9 @@
 
 #include "collectors/probe_result.hpp"
 #include "config/catalog.hpp"
+#include "daemon/discovery/agent_view.hpp"
+#include "daemon/discovery/discovery_status.hpp"
+#include "daemon/exposition/agent_diagnosis.hpp"
 
 namespace kscprobe {
 
@@ -22,6 +25,12 @@ struct StatusPageInfo {
   std::string config_source;
   bool last_reload_ok = true;
   double now_unix = 0;
+  /// One snapshot per [[ksc]] section (ksc::Discovery::status()): the "KSC servers" section.
+  std::vector<ksc::DiscoveryStatus> ksc;
+  /// The server's view of the discovered targets (ksc::Discovery::agent_sections()), joined
+  /// with the checks and diagnosed as /metrics does (exposition::AgentJoin): the "Agents that
+  /// stopped connecting" section.
+  std::vector<ksc::AgentSection> agents;
 };
 
 /// A check's last probe as /metrics counts it: `kscprobe_aggregate_checks{state}` (up, unknown
@@ -72,6 +81,9 @@ struct StatusQuery {
   std::optional<Reason> reason;                             // down for this reason
   std::string target;                                       // substring of the name, any case
   std::vector<std::pair<std::string, std::string>> labels;  // user labels, exact
+  // Devices whose agent stopped connecting with this diagnosis: the agents listed, and the
+  // checks of those devices.
+  std::optional<exposition::Diagnosis> diagnosis;
   std::size_t offset = 0;
   std::size_t limit = kStatusDefaultLimit;
 
@@ -81,15 +93,19 @@ struct StatusQuery {
 };
 
 /// Parses the query string of `/` (undecoded, as sent). Parameters: format (html, json, text),
-/// role, check, state (up, down, pending, filtered, expiring), reason, target, offset, limit
+/// role, check, state (up, down, pending, filtered, expiring), reason, target, diagnosis
+/// (agent_stopped, agent_cannot_reach_server, device_offline, unknown), offset, limit
 /// (0..kStatusMaxLimit), `label.NAME` for a user label, or plain `NAME` for a label some target
 /// of `plan` carries. An empty value sets no filter. Anything else, a repeated parameter, bad
 /// percent-encoding or a value out of its set is an error: false, with `error` saying why.
 bool parse_status_query(std::string_view query, const Plan* plan, StatusQuery* out,
                         std::string* error);
 
-/// The page in the asked format: the summary, then the page of the matching checks, worst
-/// first (down, the longest failing first; pending; certificate expiring; the rest).
+/// The page in the asked format: the summary; with [[ksc]] sections, each server's discovery
+/// and the agents that stopped connecting (counts per diagnosis and per site, then the devices
+/// longest silent first, at most `limit` of them, with their checks' evidence); then the page of
+/// the matching checks, worst first (down, the longest failing first; pending; certificate
+/// expiring; the rest).
 std::string render_status_page(const ResultTable& table, const StatusPageInfo& info,
                                const StatusQuery& query = {});
 

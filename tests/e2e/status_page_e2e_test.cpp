@@ -103,6 +103,16 @@ TEST(StatusPageE2E, ChromiumShowsBrokenChecksFirst) {
   EXPECT_NE(dom.find("refused"), std::string::npos);
   // The Web Console certificate of the demo expires in 10 days: flagged.
   EXPECT_NE(dom.find("1 certificate expires within 30 days"), std::string::npos);
+  // The demo's KSC: its discovery and the section on agents that stopped connecting, above the
+  // checks (the layout check below covers their width too).
+  EXPECT_NE(dom.find("<h2>KSC servers</h2>"), std::string::npos);
+  EXPECT_NE(dom.find("<td>ksc-demo</td>"), std::string::npos) << dom.substr(0, 4000);
+  EXPECT_LT(dom.find("<h2>Agents that stopped connecting</h2>"), dom.find("<h2>Checks</h2>"));
+  auto ksc_json = support::http_request(port, "GET", "/?format=json");
+  ASSERT_TRUE(ksc_json && ksc_json->status == 200);
+  EXPECT_NE(ksc_json->body.find("\"ksc\":[\n{\"name\":\"ksc-demo\",\"ran\":true,\"success\":true"),
+            std::string::npos)
+      << ksc_json->body.substr(0, 2000);
 
   // At 1 280 pixels the page fits the window (no sideways scrolling) and every row of the
   // checks table has one height: the page as served, plus a script that measures the layout

@@ -69,7 +69,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto stats = ksc::decode_statistics(answer);
   if (stats.size() > 1000) std::abort();
   for (std::size_t i = 1; i < stats.size(); ++i) {
-    if (!(stats[i - 1].first < stats[i].first)) std::abort();  // sorted, unique
+    const auto& a = stats[i - 1];
+    const auto& b = stats[i];
+    if (!(a.record < b.record || (a.record == b.record && a.name < b.name)))
+      std::abort();  // sorted, unique
   }
   walk(answer, 0);
   return 0;

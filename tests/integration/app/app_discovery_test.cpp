@@ -9,8 +9,10 @@
 #include <functional>
 #include <set>
 
+#include "config/utf8.hpp"
 #include "daemon/app.hpp"
 #include "simulator/ksc_openapi.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/exposition.hpp"
 #include "tests/support/files.hpp"
 
@@ -183,6 +185,51 @@ TEST_F(AppDiscovery, AStaleAgentWithRefusedPortsIsDiagnosedStopped) {
   app.stop();
   io.restart();
   io.run_for(2s);
+}
+
+// A display name of 129 Cyrillic letters after an ASCII one is 259 bytes; discovery keeps 256
+// at most, and a cut in the middle of a letter made the whole scrape invalid UTF-8, which
+// Prometheus rejects entirely. The names are cut on a character boundary, and promtool (when
+// installed: scripts/install-deps.sh --test) accepts the scrape.
+TEST_F(AppDiscovery, ALongCyrillicNameKeepsTheScrapeValid) {
+  std::string letters;
+  for (int i = 0; i < 129; ++i) letters += "\xD0\x96";  // Ж
+  hosts[0].display_name = "X" + letters;
+  hosts[0].group_id = 1;
+  hosts[1].display_name = "PC-" + letters;
+  server.set_hosts(hosts);
+  server.set_groups({{1, "Y" + letters + letters}, {2, "Lyon"}, {3, "Servers"}});
+  AppOptions options;
+  options.config_text = config();
+  options.config_name = "k.toml";
+  options.listen_address = "127.0.0.1:0";
+  App app(io, options);
+  ASSERT_TRUE(app.start());
+  // Cut before the split letter: "X" and 127 letters (255 bytes); "PC-" and 126 (255 bytes).
+  const std::string x = "X" + letters.substr(0, 254), pc = "PC-" + letters.substr(0, 252);
+  std::string text;
+  ASSERT_TRUE(run_until([&] {
+    text = app.render_metrics();
+    return test::sample(text, "kscprobe_probe_success", {{"target", x}}) &&
+           test::sample(text, "kscprobe_probe_success", {{"target", pc}});
+  })) << text;
+  app.stop();
+  io.restart();
+  io.run_for(2s);
+
+  EXPECT_TRUE(valid_utf8(text));
+  std::string malformed;
+  test::parse_samples(text, &malformed);
+  EXPECT_EQ(malformed, "");
+  // The group name (257 letters) was cut on a boundary too.
+  EXPECT_TRUE(test::sample(text, "kscprobe_probe_success",
+                           {{"target", x}, {"ksc_group", "Y" + letters.substr(0, 254)}}))
+      << text;
+  std::string out;
+  const bool have_promtool = test::run({"promtool", "--version"}, &out, 30s) == 0;
+  if (have_promtool) {
+    EXPECT_EQ(test::run({"promtool", "check", "metrics"}, &out, 60s, text), 0) << out;
+  }
 }
 
 TEST_F(AppDiscovery, OnceDiscoversFirstAndFailsWhenKscRefuses) {

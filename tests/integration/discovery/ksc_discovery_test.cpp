@@ -155,12 +155,22 @@ TEST_F(KscDiscoveryTest, ConnectionSessionReadsEveryPageOverOneConnection) {
   EXPECT_EQ(inv.groups.at(9).parent, 4);
   for (const Host& x : inv.hosts) EXPECT_NE(x.group_id, 12) << x.id << " is unassigned";
 
-  // Numeric top-level statistics only.
-  EXPECT_EQ(inv.statistics,
-            (std::vector<std::pair<std::string, double>>{{"KLSRV_ST_ALL_CONS_CNT", 12},
-                                                         {"KLSRV_ST_CTLGSRV_CONS_CNT", 2},
-                                                         {"KLSRV_ST_LOAD_AVG", 0.25},
-                                                         {"KLSRV_ST_TOTAL_HOSTS_COUNT", 3}}));
+  // The fake's instance statistics under their real names: every value read, every one known
+  // (ksc_statistics.cpp's table), the wrapped, nested and datetime ones decoded.
+  ASSERT_EQ(inv.statistics.size(), 50u);
+  for (const auto& s : inv.statistics) EXPECT_NE(s.info, nullptr) << s.record << " " << s.name;
+  auto value = [&](std::string_view record, std::string_view name) {
+    for (const auto& s : inv.statistics)
+      if (s.record == record && s.name == name) return s.value;
+    return -1.0;
+  };
+  EXPECT_EQ(value("", "KLSRV_ST_ALL_CONS_CNT"), 12);
+  EXPECT_EQ(value("", "KLSRV_ST_CPU_USER"), 31.25);
+  EXPECT_EQ(value("", "KLTR_ST_SENT_BYTES"), 7340032000.0);
+  EXPECT_EQ(value("", "KLSRV_ST_NETWORK_SCANNED"), 1);
+  EXPECT_EQ(value("", "KLSRV_ST_LAST_FULLNETSCAN_TIME"), 1773885611);
+  EXPECT_EQ(value("KLSRV_ST_CON_EVENTS", "KLSRV_ST_CON_EV_SUBS_COUNT"), 11);
+  EXPECT_EQ(value("KLASYNCACT_COUNTERS", "KLASYNCACT_DURATION_MSEC"), 1.5);
   EXPECT_TRUE(inv.statistics_error.empty());
 
   const sim::KscCounters& c = server_->counters();

@@ -196,15 +196,6 @@ TEST(KscJson, DecodesChunksAgentsGroupsAndStatistics) {
   EXPECT_EQ(id, 3);
   EXPECT_EQ(name, "Paris");
   EXPECT_FALSE(decode_group(parse(R"({"id": 3})"), &id, &name));
-
-  auto stats = decode_statistics(parse(R"({"PxgRetVal": {"KLSRV_ST_ALL_CONS_CNT": 12,
-      "KLSRV_ST_TOTAL_HOSTS_COUNT": {"type": "long", "value": 1200}, "LOAD": 0.5,
-      "NAME": "ksc01", "FLAG": true, "NESTED": {"a": 1}}})"));
-  ASSERT_EQ(stats.size(), 3u);
-  EXPECT_EQ(stats[0], (std::pair<std::string, double>("KLSRV_ST_ALL_CONS_CNT", 12)));
-  EXPECT_EQ(stats[1], (std::pair<std::string, double>("KLSRV_ST_TOTAL_HOSTS_COUNT", 1200)));
-  EXPECT_EQ(stats[2], (std::pair<std::string, double>("LOAD", 0.5)));
-  EXPECT_TRUE(decode_statistics(parse(R"({"PxgRetVal": 3})")).empty());
 }
 
 TEST(KscJson, Base64) {

@@ -17,6 +17,21 @@ TEST(TextWriter, EscapesLabelValuesAsTheFormatAsks) {
   EXPECT_EQ(label("reason", "refused"), "reason=\"refused\"");
 }
 
+// Prometheus's parser rejects a whole scrape for one byte that is not UTF-8: label values and
+// help texts are repaired (one U+FFFD per bad byte), well-formed characters kept as they are.
+TEST(TextWriter, NeverWritesInvalidUtf8) {
+  std::string labels;
+  append_label(labels, "target", "\xD0\x9F\xD0\x9A-\xFF\"\xD0");
+  EXPECT_EQ(labels, "target=\"\xD0\x9F\xD0\x9A-\xEF\xBF\xBD\\\"\xEF\xBF\xBD\"");
+  std::string out;
+  FamilyWriter f(out, "x", "Help \xC0\xAF with a \\ and a\nnewline.", "gauge");
+  f.sample(label("name", "\xED\xA0\x80"), {}, 1);
+  EXPECT_EQ(out,
+            "# HELP x Help \xEF\xBF\xBD\xEF\xBF\xBD with a \\\\ and a\\nnewline.\n"
+            "# TYPE x gauge\n"
+            "x{name=\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"} 1\n");
+}
+
 TEST(TextWriter, WritesNumbersExactlyAndNamesTheSpecialOnes) {
   auto text = [](auto v) {
     std::string s;

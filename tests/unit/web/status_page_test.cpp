@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "daemon/discovery/agent_view.hpp"
 #include "daemon/exposition/metrics_renderer.hpp"
 #include "daemon/runtime/result_table.hpp"
 #include "platform/platform.hpp"
@@ -346,6 +348,7 @@ TEST(StatusPage, BadQueriesAreAClear400) {
       {"target=%4", "malformed %-escape"},
       {"target=%zz", "malformed %-escape"},
       {"label.=x", "names no label"},
+      {"diagnosis=asleep", "unknown diagnosis 'asleep' (agent_stopped, agent_cannot_reach_server"},
   };
   for (const auto& [q, why] : cases) {
     unsigned status = 0;
@@ -377,9 +380,11 @@ TEST(StatusPage, QueryStringsDecodeAndEncode) {
   q.check = "x&y";
   q.target = "pc 1";
   q.labels = {{"site", "saint-étienne"}};
+  q.diagnosis = exposition::Diagnosis::device_offline;
   q.limit = 50;
   q.offset = 100;
   std::string s = q.to_query_string();
+  EXPECT_NE(s.find("diagnosis=device_offline"), std::string::npos);
   StatusQuery back;
   std::string error;
   ASSERT_TRUE(parse_status_query(s.substr(1), nullptr, &back, &error)) << error;
@@ -387,6 +392,7 @@ TEST(StatusPage, QueryStringsDecodeAndEncode) {
   EXPECT_EQ(back.check, "x&y");
   EXPECT_EQ(back.target, "pc 1");
   EXPECT_EQ(back.labels, q.labels);
+  EXPECT_EQ(back.diagnosis, q.diagnosis);
   EXPECT_EQ(StatusQuery{}.to_query_string(), "");
 }
 
@@ -443,4 +449,302 @@ TEST(StatusPage, TwoHundredThousandChecksMakeASmallPage) {
   }
   // A full page holds the default 200 rows.
   EXPECT_EQ(text_rows(page(t, "format=text", now)).size(), 200u);
+}
+
+namespace {
+
+// A KSC estate as the daemon holds it: four discovered agents (labels as to_targets gives them)
+// with the agent's UDP signal port and ICMP echo, one configured server, and the server's view.
+// Probed so that each diagnosis /metrics can reach is reached once:
+// - pc-stopped: the device answers ICMP, the agent port is refused: agent_stopped (3 days);
+// - pc-offline: nothing answers: device_offline, and it never connected;
+// - pc-reach: answers ICMP, the agent port is silent: agent_cannot_reach_server (1 day);
+// - pc-fresh: connected 5 minutes ago: not stale, not listed.
+constexpr double kKscNow = 1'800'000'000;
+
+struct KscEstate {
+  std::shared_ptr<Plan> plan = std::make_shared<Plan>();
+  std::unique_ptr<ResultTable> table;
+  StatusPageInfo info{"1.2.3", "k.toml", true, kKscNow, {}, {}};
+};
+
+KscEstate ksc_estate() {
+  KscEstate e;
+  auto add = [&](std::string name, Role role, std::vector<std::pair<std::string, std::string>> l) {
+    const auto t = static_cast<std::uint32_t>(e.plan->targets.size());
+    e.plan->targets.push_back({name, role, "10.0.0." + std::to_string(t + 1), std::move(l)});
+    auto check = [&](std::string id, Transport tr, std::uint16_t port) {
+      CheckSpec c;
+      c.target_index = t;
+      c.check = std::move(id);
+      c.address = e.plan->targets[t].address;
+      c.port = port;
+      c.transport = tr;
+      e.plan->checks.push_back(c);
+    };
+    check("signal_udp", Transport::udp, 15000);
+    check("icmp_echo", Transport::icmp, 0);
+  };
+  auto discovered = [](std::string id, std::string group, std::string site) {
+    std::vector<std::pair<std::string, std::string>> l = {
+        {"ksc_group", std::move(group)}, {"ksc_host_id", std::move(id)}, {"ksc_server", "ksc01"}};
+    if (!site.empty()) l.push_back({"site", std::move(site)});
+    return l;
+  };
+  add("ksc-main", Role::server, {});
+  add("pc-fresh", Role::agent, discovered("id-1", "Paris", "paris"));
+  add("pc-offline", Role::agent, discovered("id-2", "Lyon", ""));
+  add("pc-reach", Role::agent, discovered("id-3", "Paris", "paris"));
+  add("pc-stopped", Role::agent, discovered("id-4", "Paris/Floor 2", "paris"));
+  e.table = std::make_unique<ResultTable>(e.plan);
+  auto find = [&](std::string_view target, std::string_view check) {
+    for (std::uint32_t i = 0; i < e.plan->checks.size(); ++i)
+      if (e.plan->target_of(e.plan->checks[i]).name == target && e.plan->checks[i].check == check)
+        return i;
+    ADD_FAILURE() << target;
+    return std::uint32_t{0};
+  };
+  ProbeResult echo;
+  echo.success = true;
+  ProbeResult silent;
+  silent.success = true;  // UDP: no answer, no refusal
+  const double at = kKscNow - 10;
+  e.table->record(find("pc-stopped", "signal_udp"),
+                  ProbeResult::failure(Reason::refused, "ICMP port unreachable"), at);
+  e.table->record(find("pc-stopped", "icmp_echo"), echo, at);
+  e.table->record(find("pc-offline", "signal_udp"), silent, at);
+  e.table->record(find("pc-offline", "icmp_echo"),
+                  ProbeResult::failure(Reason::timeout, "no echo reply within 2s"), at);
+  e.table->record(find("pc-reach", "signal_udp"), silent, at);
+  e.table->record(find("pc-reach", "icmp_echo"), echo, at);
+  e.table->record(find("pc-fresh", "icmp_echo"), echo, at);
+
+  ksc::AgentSection section;
+  section.name = "ksc01";
+  section.stale_after = std::chrono::hours(2);
+  const auto t = [](double ago) { return static_cast<std::int64_t>(kKscNow - ago); };
+  section.agents = std::make_shared<const std::vector<ksc::AgentView>>(std::vector<ksc::AgentView>{
+      {"pc-fresh", t(300), t(60), true},
+      {"pc-offline", std::nullopt, std::nullopt, false},
+      {"pc-reach", t(86'400), t(3'600), true},
+      {"pc-stopped", t(3 * 86'400), t(600), false},
+  });
+  e.info.agents = {section};
+
+  ksc::DiscoveryStatus ok;
+  ok.name = "ksc01";
+  ok.ran = true;
+  ok.success = true;
+  ok.duration_seconds = 0.25;
+  ok.last_success_unix = kKscNow - 90;
+  ok.targets_by_role = {{Role::agent, 4}};
+  ok.targets = 4;
+  ok.devices = 6;
+  ok.skipped = {{"duplicate_name", 0}, {"no_address", 2}};
+  ksc::DiscoveryStatus failing;
+  failing.name = "ksc02";
+  failing.ran = true;
+  failing.success = false;
+  failing.error_kind = "unauthorized";
+  failing.error = "KSC 10.9.0.1:13299 refused the login of user \"kscprobe\" (HTTP 401)";
+  failing.stale = true;
+  failing.last_success_unix = kKscNow - 3 * 3600;
+  e.info.ksc = {ok, failing};
+  return e;
+}
+
+std::string page_of(const KscEstate& e, std::string_view query) {
+  StatusResponse r = serve_status_page(*e.table, e.info, query);
+  EXPECT_EQ(r.status, 200u) << query << ": " << r.body;
+  return r.body;
+}
+
+// The JSON page read by a real parser, through a Python expression over `d`.
+std::string json_eval(const std::string& json, const std::string& expr) {
+  support::TempDir dir("status-ksc");
+  const std::string path = dir.write("page.json", json);
+  std::string out;
+  int rc = support::run({"python3", "-c",
+                         "import json,sys\nd=json.load(open(sys.argv[1],encoding='utf-8'))\n"
+                         "print(" +
+                             expr + ")",
+                         path},
+                        &out, std::chrono::seconds(30));
+  EXPECT_EQ(rc, 0) << out << "\n" << json;
+  return out;
+}
+
+}  // namespace
+
+TEST(StatusPage, KscServersAndTheAgentsThatStoppedConnecting) {
+  const KscEstate e = ksc_estate();
+  const std::string html = page_of(e, "");
+  // KSC servers: the last discovery, devices, targets, skipped, the list's age.
+  const auto ksc = html.find("<h2>KSC servers</h2>");
+  ASSERT_NE(ksc, std::string::npos) << html;
+  EXPECT_NE(html.find(">ok (250.0 ms)</td><td>6</td><td>4</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("no_address 2"), std::string::npos);
+  EXPECT_NE(html.find("FAILED: unauthorized - KSC 10.9.0.1:13299 refused the login"),
+            std::string::npos);
+  EXPECT_NE(html.find("3h ago, STALE"), std::string::npos);
+  // Agents that stopped connecting: counts per diagnosis, per site (site, else group), then the
+  // devices longest silent first.
+  const auto agents = html.find("<h2>Agents that stopped connecting</h2>");
+  ASSERT_NE(agents, std::string::npos);
+  EXPECT_NE(html.find("<span>3 devices</span>"), std::string::npos);
+  EXPECT_NE(html.find("1 agent_stopped</a>"), std::string::npos);
+  EXPECT_NE(html.find("href=\"/?diagnosis=device_offline\">1 device_offline</a>"),
+            std::string::npos);
+  EXPECT_NE(html.find("title=\"paris\">paris</span></th><td>2</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("title=\"Lyon\">Lyon</span></th><td>1</td>"), std::string::npos);
+  const auto offline = html.find("<tr class=\"agent-device_offline\">");
+  const auto stopped = html.find("<tr class=\"agent-agent_stopped\">");
+  const auto reach = html.find("<tr class=\"agent-agent_cannot_reach_server\">");
+  ASSERT_NE(offline, std::string::npos);
+  EXPECT_LT(offline, stopped);  // never connected, then 3 days, then 1 day
+  EXPECT_LT(stopped, reach);
+  EXPECT_EQ(html.find("<tr class=\"agent-", reach + 1),
+            std::string::npos);  // pc-fresh is not listed
+  EXPECT_NE(html.find("signal_udp: refused (ICMP port unreachable); icmp_echo: up"),
+            std::string::npos);
+  EXPECT_NE(html.find("<td>never</td>"), std::string::npos);
+  EXPECT_LT(ksc, agents);
+  EXPECT_LT(agents, html.find("<h2>Checks</h2>"));
+  // The checks table still starts with its worst row (nothing above it looks like a check row).
+  EXPECT_EQ(html.find("<tr class=\"row-"), html.find("<tr class=\"row-down\""));
+}
+
+// The page diagnoses as /metrics does: the same devices with the same diagnosis.
+TEST(StatusPage, AgentDiagnosesAreThoseOfMetrics) {
+  const KscEstate e = ksc_estate();
+  MetricsRenderer renderer;
+  MetricsRenderer::Source src;
+  src.table = e.table.get();
+  src.agents = e.info.agents;
+  src.now = kKscNow;
+  std::string metrics;
+  renderer.render(src, metrics);
+  std::vector<std::string> from_metrics;
+  for (const auto& s : support::samples_of(metrics, "kscprobe_agent_diagnosis"))
+    from_metrics.push_back(s.label("target") + " " + s.label("diagnosis"));
+  std::sort(from_metrics.begin(), from_metrics.end());
+  ASSERT_EQ(from_metrics.size(), 3u) << metrics;
+
+  const std::string out = json_eval(
+      page_of(e, "format=json"),
+      "'\\n'.join(sorted(a['target']+' '+a['diagnosis'] for a in d['agents']['devices']))");
+  std::string expected;
+  for (const auto& line : from_metrics) expected += line + "\n";
+  EXPECT_EQ(out, expected);
+}
+
+TEST(StatusPage, KscInJsonAndText) {
+  const KscEstate e = ksc_estate();
+  const std::string json = page_of(e, "format=json");
+  EXPECT_EQ(
+      json_eval(json,
+                "d['ksc'][0]['success'], d['ksc'][0]['devices'], d['ksc'][0]['skipped'], "
+                "d['ksc'][0]['list_age_seconds'], d['ksc'][1]['reason'], d['ksc'][1]['stale'], "
+                "d['agents']['stale'], d['agents']['by_diagnosis'], "
+                "d['agents']['by_site']['paris']['devices'], "
+                "[a['target'] for a in d['agents']['devices']], "
+                "d['agents']['devices'][1]['checks'], d['agents']['devices'][0]['last_connected'], "
+                "d['agents']['devices'][1]['ksc_group']"),
+      "True 6 {'duplicate_name': 0, 'no_address': 2} 90 unauthorized True 3 "
+      "{'agent_stopped': 1, 'agent_cannot_reach_server': 1, 'device_offline': 1, 'unknown': 0} "
+      "2 ['pc-offline', 'pc-stopped', 'pc-reach'] "
+      "[{'check': 'signal_udp', 'state': 'refused', 'detail': 'ICMP port unreachable'}, "
+      "{'check': 'icmp_echo', 'state': 'up', 'detail': ''}] None Paris/Floor 2\n");
+
+  const std::string text = page_of(e, "format=text");
+  EXPECT_NE(text.find("ksc01\tok\t-\t6\t4\tno_address 2\t90\t0\t-\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("ksc02\tfailed\tunauthorized\t0\t0\t-\t10800\t1\tKSC 10.9.0.1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# agents that stopped connecting: 3 agent_stopped=1"), std::string::npos);
+  EXPECT_NE(text.find("paris\t2\t1\t1\t0\t0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("agent_stopped\tpc-stopped\tksc01\tParis/Floor 2\t" +
+                      std::to_string(static_cast<std::int64_t>(kKscNow - 3 * 86'400)) +
+                      "\tsignal_udp: refused (ICMP port unreachable); icmp_echo: up\n"),
+            std::string::npos)
+      << text;
+  // The checks still come last, as text_rows reads them: all 10 checks.
+  EXPECT_EQ(text_rows(text).size(), 10u);
+}
+
+// diagnosis= narrows the agents listed and the checks to the devices diagnosed so; the counts
+// stay whole.
+TEST(StatusPage, DiagnosisFilter) {
+  const KscEstate e = ksc_estate();
+  EXPECT_EQ(
+      json_eval(page_of(e, "format=json&diagnosis=agent_stopped"),
+                "d['agents']['stale'], d['agents']['matched'], "
+                "[a['target'] for a in d['agents']['devices']], d['matched'], "
+                "sorted(set(c['target'] for c in d['checks'])), d['summary']['total']['checks']"),
+      "3 1 ['pc-stopped'] 2 ['pc-stopped'] 10\n");
+  EXPECT_EQ(json_eval(page_of(e, "format=json&diagnosis=unknown"),
+                      "d['agents']['matched'], d['matched']"),
+            "0 0\n");
+  const std::string html = page_of(e, "diagnosis=device_offline");
+  EXPECT_NE(html.find("<option selected>device_offline</option>"), std::string::npos);
+  EXPECT_NE(html.find("devices 1&ndash;1 of 1 diagnosed device_offline"), std::string::npos);
+  // Without KSC there is nothing so diagnosed: an empty page, not an error.
+  ResultTable t(plan_with({"a"}));
+  EXPECT_EQ(json_eval(page(t, "format=json&diagnosis=agent_stopped"), "d['matched'], d['ksc']"),
+            "0 []\n");
+}
+
+// At 100 000 discovered agents that all stopped connecting, the page still lists a page of
+// them (limit), not the estate; the per-site counts are bounded in HTML like the label values.
+TEST(StatusPage, AHundredThousandStaleAgentsMakeASmallPage) {
+  auto plan = std::make_shared<Plan>();
+  std::vector<ksc::AgentView> views;
+  for (std::uint32_t i = 0; i < 100'000; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "pc-%06u", i);
+    plan->targets.push_back({name,
+                             Role::agent,
+                             "10.1.0.1",
+                             {{"ksc_group", "group-" + std::to_string(i % 500)},
+                              {"ksc_host_id", name},
+                              {"ksc_server", "ksc01"}}});
+    CheckSpec c;
+    c.target_index = i;
+    c.check = "signal_udp";
+    c.address = "10.1.0.1";
+    c.port = 15000;
+    c.transport = Transport::udp;
+    plan->checks.push_back(c);
+    views.push_back({name, static_cast<std::int64_t>(kKscNow - 86'400 - i), std::nullopt, false});
+  }
+  ResultTable table(plan);
+  for (std::uint32_t i = 0; i < table.size(); ++i)
+    table.record(i, ProbeResult::failure(Reason::refused, "refused"), kKscNow);
+  StatusPageInfo info{"1", "k.toml", true, kKscNow, {}, {}};
+  ksc::AgentSection section;
+  section.name = "ksc01";
+  section.stale_after = std::chrono::hours(2);
+  section.agents = std::make_shared<const std::vector<ksc::AgentView>>(std::move(views));
+  info.agents = {section};
+  for (const char* q : {"", "format=json", "format=text", "diagnosis=agent_stopped&limit=1000"}) {
+    const double cpu = platform::thread_cpu_seconds();
+    StatusResponse r = serve_status_page(table, info, q);
+    std::printf("status page for 100000 stale agents, query '%s': %zu bytes, %.1f ms CPU\n", q,
+                r.body.size(), (platform::thread_cpu_seconds() - cpu) * 1000);
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_LT(r.body.size(), 3u * 1024 * 1024) << q;
+  }
+  const std::string html = serve_status_page(table, info, "").body;
+  EXPECT_NE(html.find("<span>100000 devices</span>"), std::string::npos);
+  EXPECT_NE(html.find("480 more sites or groups"), std::string::npos);
+  // The worst (longest silent) is the last one, and 200 are listed.
+  const auto first = html.find("<tr class=\"agent-");
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_NE(html.find("pc-099999", first), std::string::npos);
+  EXPECT_LT(html.find("pc-099999", first), html.find("pc-099998", first));
+  std::size_t rows = 0;
+  for (auto at = html.find("<tr class=\"agent-"); at != std::string::npos;
+       at = html.find("<tr class=\"agent-", at + 1))
+    ++rows;
+  EXPECT_EQ(rows, 200u);
 }
