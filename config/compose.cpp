@@ -61,7 +61,7 @@ void print_errors(const std::vector<ConfigError>& errors, std::ostream& out) {
 }
 
 int check_config(const ConfigSources& sources, TargetSource* targets, std::ostream& out,
-                 std::ostream& err) {
+                 std::ostream& err, const ConfigInspector& inspect) {
   ComposedConfig c = compose(sources, targets);
   if (!c.ok()) {
     print_errors(c.errors, err);
@@ -80,6 +80,7 @@ int check_config(const ConfigSources& sources, TargetSource* targets, std::ostre
   if (const std::size_t n = c.base.ksc.size())
     out << ", and the devices of " << n << (n == 1 ? " KSC server" : " KSC servers");
   out << "\n";
+  if (inspect) inspect(plan, c.base);
   return 0;
 }
 

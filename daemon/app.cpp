@@ -18,6 +18,8 @@
 #include "daemon/exposition/text_writer.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/probe_setup.hpp"
+#include "daemon/runtime/local_faults.hpp"
+#include "daemon/runtime/open_files.hpp"
 #include "daemon/runtime/result_table.hpp"
 #include "daemon/runtime/scheduler.hpp"
 #include "daemon/web/http_server.hpp"
@@ -25,6 +27,7 @@
 #include "daemon/web/probe_endpoint.hpp"
 #include "daemon/web/status_page.hpp"
 #include "daemon/web/web_security.hpp"
+#include "platform/files.hpp"
 #include "platform/platform.hpp"
 
 namespace kscprobe {
@@ -50,6 +53,10 @@ namespace {
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+double steady_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 // Discovery's own lines (a run's outcome, never a password) into the daemon's log.
@@ -158,6 +165,93 @@ struct App::Impl {
       const std::vector<ksc::DiscoveryStatus> status = discovery.status();
       exposition::write_discovery_metrics(out, status);
     }
+    write_limit_metrics(out);
+  }
+
+  /// The host's own limits: local faults and the budgets fitted to the open-file limit.
+  void write_limit_metrics(std::string& out) const {
+    using exposition::FamilyWriter;
+    {
+      FamilyWriter f(out, "kscprobe_local_errors_total",
+                     "Probes that failed on this host (out of descriptors, local ports, buffers, "
+                     "memory, or no right to an ICMP socket) and say nothing of their target.",
+                     "counter");
+      for (int k = 1; k < kLocalFaultCount; ++k) {
+        const auto kind = static_cast<LocalFault>(k);
+        f.sample(exposition::label("kind", to_string(kind)), {},
+                 static_cast<double>(local_faults.total(kind)));
+      }
+    }
+    FamilyWriter(out, "kscprobe_local_errors_active",
+                 "1 while probes fail on this host (one within the last minute): /-/ready "
+                 "answers 503.",
+                 "gauge")
+        .sample({}, {}, local_faults.active(steady_now()) ? 1.0 : 0.0);
+    FamilyWriter(out, "kscprobe_open_files_limit",
+                 "The open-file limit the in-flight budgets are fitted to (0: none).", "gauge")
+        .sample({}, {}, static_cast<double>(fit.limit));
+    FamilyWriter(out, "kscprobe_probe_budget_clamped",
+                 "1 when the plan's in-flight budgets were lowered to fit the open-file limit.",
+                 "gauge")
+        .sample({}, {}, fit.clamped ? 1.0 : 0.0);
+    {
+      FamilyWriter f(out, "kscprobe_probe_budget",
+                     "Probes allowed in flight at once, per budget lane, as in force.", "gauge");
+      for (int l = 0; l < kLaneCount; ++l) {
+        f.sample(exposition::label("lane", to_string(static_cast<Lane>(l))), {},
+                 scheduler.budgets()[l]);
+      }
+    }
+  }
+
+  /// A probe failed on this host: counted, logged when a kind starts failing, never recorded
+  /// against its target.
+  void on_local_fault(const CheckSpec& c, const ProbeResult& r) {
+    if (local_faults.note(r.local, steady_now())) {
+      log::error(
+          "probes are failing on this host, not on the network; their targets keep "
+          "their last verdict",
+          {{"kind", std::string(to_string(r.local))},
+           {"check", c.check},
+           {"address", c.address},
+           {"detail", r.detail},
+           {"open_files_limit", std::to_string(fit.limit)},
+           {"max_in_flight", std::to_string(scheduler.budgets()[0])},
+           {"what_to_do", std::string(remedy(r.local))}});
+    }
+  }
+
+  /// Local faults whose episode ended: said once each.
+  void log_ended_local_faults() {
+    for (LocalFault kind : local_faults.take_ended(steady_now())) {
+      log::info("probes no longer fail on this host",
+                {{"kind", std::string(to_string(kind))},
+                 {"probes", std::to_string(local_faults.in_episode(kind))}});
+    }
+  }
+
+  /// Fits the plan's budgets, the listener's connections and /probe's concurrency to the
+  /// open-file limit (open_files.hpp); says so when it must lower them.
+  std::pair<SchedulerCore::Budgets, OpenFileFit> fit_budgets(const Plan& plan) {
+    SchedulerCore::Budgets budgets = Scheduler::plan_budgets(plan);
+    const unsigned outputs_count = (options.outputs.textfile_path.empty() ? 0u : 1u) +
+                                   (options.outputs.push_url.empty() ? 0u : 1u);
+    const OpenFileDemand demand = demand_of(plan, budgets, static_cast<unsigned>(web_connections),
+                                            base.ksc.size(), outputs_count);
+    OpenFileFit f = fit_open_files(demand, open_file_limit);
+    budgets[static_cast<int>(Lane::connect)] = f.connect;
+    budgets[static_cast<int>(Lane::quiet)] = f.quiet;
+    const std::string clamp = f.clamped ? describe_clamp(demand, f) : "";
+    if (clamp != logged_clamp && f.clamped) {
+      log::warn("the plan's concurrency does not fit the open-file limit: budgets lowered",
+                {{"open_files_limit", std::to_string(f.limit)},
+                 {"needed", std::to_string(f.needed)},
+                 {"lowered", clamp},
+                 {"what_to_do", "raise LimitNOFILE= (systemd) or ulimit -n to at least " +
+                                    std::to_string(f.needed)}});
+    }
+    logged_clamp = clamp;
+    return {budgets, f};
   }
 
   /// Builds the listener's TLS and auth settings; false (and the error) if a file is bad.
@@ -241,9 +335,12 @@ struct App::Impl {
     http.set_security(std::move(sec));
     std::vector<std::uint32_t> old_to_new;
     table = ResultTable::carry_over(plan, table, &old_to_new);
-    scheduler.set_plan(plan, old_to_new);
+    auto [budgets, fitted] = fit_budgets(*plan);
+    fit = fitted;
+    scheduler.set_plan(plan, old_to_new, budgets);
+    http.set_max_connections(fit.web_connections);
     // The networks were parsed (and any error reported) by the loader.
-    probe_endpoint.configure(plan, AllowList(plan->probe.allow), plan->probe.max_concurrent);
+    probe_endpoint.configure(plan, AllowList(plan->probe.allow), fit.probe_requests);
     last_reload_ok = true;
     last_reload_success_ts = unix_now();
     // Parsing 100 000 targets leaves tens of megabytes of freed parser memory in the heap; hand
@@ -252,9 +349,14 @@ struct App::Impl {
   }
 
   void on_result(std::uint32_t index, const ProbeResult& r) {
-    Transition t = table.record(index, r, unix_now());
     const Plan& plan = table.plan();
     const CheckSpec& c = plan.checks[index];
+    if (r.local != LocalFault::none) {
+      on_local_fault(c, r);
+      return;
+    }
+    log_ended_local_faults();
+    Transition t = table.record(index, r, unix_now());
     const PlannedTarget& tgt = plan.target_of(c);
     if (options.log_probes && log::enabled(log::Level::debug)) {
       log::debug("probe", {{"target", tgt.name},
@@ -328,9 +430,17 @@ struct App::Impl {
 
   asio::awaitable<HttpResponse> serve_ready(HttpRequest) {
     HttpResponse res;
+    log_ended_local_faults();
+    const std::string local = local_faults.describe(steady_now());
     if (!ready) {
       res.status = 503;
       res.body = "kscprobe is not ready.\n";
+    } else if (!local.empty()) {
+      // Up (/-/healthy), but the plan is not probed as written while probes fail on this host.
+      res.status = 503;
+      res.body = "kscprobe is not ready: probes fail on this host within the last " +
+                 std::to_string(static_cast<int>(LocalFaults::kWindowSeconds)) + " s: " + local +
+                 " (kscprobe_local_errors_total; see the log for what to do)\n";
     } else {
       res.body = "kscprobe is Ready.\n";
     }
@@ -351,6 +461,8 @@ struct App::Impl {
 
   asio::awaitable<HttpResponse> serve_status(HttpRequest req) {
     StatusPageInfo info{KSCPROBE_VERSION, config_source(options), last_reload_ok, unix_now()};
+    log_ended_local_faults();
+    info.local_faults = local_faults.describe(steady_now());
     StatusResponse page = serve_status_page(table, info, req.query);
     HttpResponse res;
     res.status = page.status;
@@ -501,6 +613,11 @@ struct App::Impl {
   asio::steady_timer stop_timer{io};
   asio::steady_timer heartbeat_timer{io};
   std::chrono::steady_clock::time_point stop_deadline;
+  LocalFaults local_faults;                // probes that failed on this host
+  unsigned long long open_file_limit = 0;  // set by start()
+  std::size_t web_connections = HttpServer::Limits{}.max_connections;  // before fitting
+  OpenFileFit fit;           // the budgets in force against the limit
+  std::string logged_clamp;  // the last lowering logged
   bool ready = false;
   bool last_reload_ok = true;
   double last_reload_success_ts = 0;  // unix seconds of the last successful load
@@ -514,6 +631,9 @@ App::~App() = default;
 
 bool App::start() {
   auto& im = *impl_;
+  // Every TCP, TLS and HTTP(S) probe in flight holds a descriptor: the budgets must fit.
+  im.open_file_limit =
+      im.options.open_file_limit ? im.options.open_file_limit : platform::raise_open_file_limit();
   ComposedConfig composed = compose(config_sources(im.options), &im.files);
   if (!composed.ok()) {
     log::error("invalid configuration", {{"file", config_source(im.options)},
@@ -569,7 +689,10 @@ bool App::start() {
                                  {"targets", std::to_string(plan->targets.size())},
                                  {"roles", roles},
                                  {"checks", std::to_string(plan->checks.size())},
-                                 {"max_in_flight", std::to_string(plan->daemon.max_in_flight)},
+                                 {"max_in_flight", std::to_string(im.scheduler.budgets()[0])},
+                                 {"max_quiet_in_flight", std::to_string(im.scheduler.budgets()[2])},
+                                 {"open_files_limit", std::to_string(im.fit.limit)},
+                                 {"budgets_clamped", im.fit.clamped ? "1" : "0"},
                                  {"listen_address", im.http.local_address()},
                                  {"tls", sec->tls ? "on" : "off"},
                                  {"basic_auth", sec->users.empty() ? "off" : "on"}});

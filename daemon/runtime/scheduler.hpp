@@ -5,6 +5,7 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
 
 #include "collectors/probe_result.hpp"
 #include "config/plan.hpp"
@@ -29,7 +30,15 @@ class Scheduler {
 
   /// Installs a plan. `old_to_new` maps indices of the previous plan to the new one (kOrphan
   /// where the check is gone) so probes in flight across a reload land in the right place.
-  void set_plan(std::shared_ptr<const Plan> plan, const std::vector<std::uint32_t>& old_to_new);
+  /// `budgets`: the in-flight budgets to use instead of the plan's (plan_budgets), e.g. clamped
+  /// to the open-file limit.
+  void set_plan(std::shared_ptr<const Plan> plan, const std::vector<std::uint32_t>& old_to_new,
+                std::optional<SchedulerCore::Budgets> budgets = std::nullopt);
+  /// The budgets the plan's [daemon] section asks for, per lane, the quiet lane's default
+  /// (SchedulerCore::default_quiet_budget of the plan's connection checks) resolved.
+  static SchedulerCore::Budgets plan_budgets(const Plan& plan);
+  /// The budgets in force.
+  const SchedulerCore::Budgets& budgets() const { return budgets_; }
   /// Stops scheduling and cancels every probe in flight.
   void stop();
 
@@ -66,6 +75,7 @@ class Scheduler {
   OnResult on_result_;
   boost::asio::steady_timer timer_;
   SchedulerCore core_{1};
+  SchedulerCore::Budgets budgets_{};
   std::shared_ptr<const Plan> plan_;
   std::list<Flight> flights_;
   HistogramData lag_;

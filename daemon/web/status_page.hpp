@@ -22,6 +22,9 @@ struct StatusPageInfo {
   std::string config_source;
   bool last_reload_ok = true;
   double now_unix = 0;
+  /// Probes failing on this host now (LocalFaults::describe), "" when none: said in the
+  /// summary, since the plan is then not probed as written.
+  std::string local_faults;
 };
 
 /// A check's last probe as /metrics counts it: `kscprobe_aggregate_checks{state}` (up, unknown
