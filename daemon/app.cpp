@@ -248,7 +248,7 @@ struct App::Impl {
                  {"needed", std::to_string(f.needed)},
                  {"lowered", clamp},
                  {"what_to_do", "raise LimitNOFILE= (systemd) or ulimit -n to at least " +
-                                    std::to_string(f.needed)}});
+                                    std::to_string(f.recommended)}});
     }
     logged_clamp = clamp;
     return {budgets, f};

@@ -158,7 +158,8 @@ int main(int argc, char** argv) {
       std::cerr << "warning: the plan's concurrency needs " << fit.needed
                 << " open files (a reserve of " << fit.reserve << " included) and the limit is "
                 << fit.limit << ": the daemon will lower " << describe_clamp(demand, fit)
-                << "; raise LimitNOFILE= (systemd) or ulimit -n to at least " << fit.needed << '\n';
+                << "; raise LimitNOFILE= (systemd) or ulimit -n to at least " << fit.recommended
+                << '\n';
     };
     return check_config(config_sources(check), &files, std::cout, std::cerr, warn_limits);
   }

@@ -19,6 +19,10 @@ OpenFileFit fit_open_files(const OpenFileDemand& d, unsigned long long limit) {
                                       d.web_connections + d.probe_requests * per_request;
   fit.reserve = std::max(8ull, limit / 10);
   fit.needed = fixed + fit.reserve + scalable;
+  // The reserve grows with the limit: the smallest limit L with L - max(8, L/10) >= demand.
+  const unsigned long long demand = fixed + scalable;
+  fit.recommended = demand + 8;
+  while (fit.recommended - std::max(8ull, fit.recommended / 10) < demand) ++fit.recommended;
   if (limit == 0 || fit.needed <= limit || scalable == 0) return fit;
   fit.clamped = true;
   const unsigned long long room = limit > fixed + fit.reserve ? limit - fixed - fit.reserve : 0;

@@ -37,6 +37,8 @@ struct OpenFileFit {
   unsigned long long limit = 0;   ///< the open-file limit (0: none known, nothing clamped)
   unsigned long long needed = 0;  ///< what the unclamped demand needs, the reserve included
   unsigned long long reserve = 0;
+  /// The smallest limit that fits the unclamped demand with its reserve: what to set.
+  unsigned long long recommended = 0;
   bool clamped = false;
   unsigned connect = 0;
   unsigned quiet = 0;

@@ -72,6 +72,9 @@ TEST(OpenFiles, ALowLimitClampsEveryShareToFit) {
                                   fit.quiet + fit.web_connections + fit.probe_requests;
   EXPECT_LE(used, 48u);
   EXPECT_GT(fit.needed, 48u);
+  // The limit to ask for fits the whole demand, with the reserve that limit brings.
+  EXPECT_FALSE(fit_open_files(d, fit.recommended).clamped);
+  EXPECT_TRUE(fit_open_files(d, fit.recommended - 1).clamped);
   const std::string said = describe_clamp(d, fit);
   EXPECT_NE(said.find("max_in_flight 256->"), std::string::npos) << said;
   EXPECT_NE(said.find("web connections 512->"), std::string::npos) << said;
