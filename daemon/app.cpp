@@ -221,6 +221,52 @@ struct App::Impl {
     }
   }
 
+  /// The lane whose longest-waiting due probe has waited longest for a slot, and how long.
+  std::pair<Lane, double> longest_wait() const {
+    std::pair<Lane, double> worst{Lane::connect, 0};
+    for (int l = 0; l < kLaneCount; ++l) {
+      const double waited = scheduler.oldest_wait_seconds(static_cast<Lane>(l));
+      if (waited > worst.second) worst = {static_cast<Lane>(l), waited};
+    }
+    return worst;
+  }
+
+  /// What limits the schedule while it falls behind, "" when it does not: a due probe has
+  /// waited more than Scheduler::kBehindSeconds for a slot of its lane's budget.
+  std::string falling_behind() const {
+    const auto [lane, waited] = longest_wait();
+    if (waited <= Scheduler::kBehindSeconds) return "";
+    const int l = static_cast<int>(lane);
+    return "lane " + std::string(to_string(lane)) + ": a due probe has waited " +
+           std::to_string(static_cast<long long>(waited)) + " s for a slot (budget " +
+           std::to_string(scheduler.budgets()[l]) + ", " +
+           std::to_string(scheduler.in_flight(lane)) + " in flight, " +
+           std::to_string(scheduler.queued(lane)) + " queued" +
+           (fit.clamped ? ", budgets lowered to the open-file limit " + std::to_string(fit.limit)
+                        : std::string()) +
+           ")";
+  }
+
+  /// Says once when the schedule starts falling behind, with what limits it, and once when it
+  /// has caught up (nothing waits more than a second).
+  void watch_lateness() {
+    if (!behind) {
+      const std::string why = falling_behind();
+      if (why.empty()) return;
+      behind = true;
+      log::warn("falling behind: due probes wait for a slot, results get older than the interval",
+                {{"limit", why},
+                 {"open_files_limit", std::to_string(fit.limit)},
+                 {"what_to_do",
+                  "raise the budget of that lane ([daemon] max_in_flight, max_quiet_in_flight, "
+                  "max_datagram_in_flight), lower timeouts, lengthen intervals, or shard"}});
+    } else if (longest_wait().second < 1) {
+      behind = false;
+      log::info("caught up: due probes start on time again",
+                {{"skipped_total", std::to_string(scheduler.skipped())}});
+    }
+  }
+
   /// Local faults whose episode ended: said once each.
   void log_ended_local_faults() {
     for (LocalFault kind : local_faults.take_ended(steady_now())) {
@@ -356,6 +402,7 @@ struct App::Impl {
       return;
     }
     log_ended_local_faults();
+    watch_lateness();
     Transition t = table.record(index, r, unix_now());
     const PlannedTarget& tgt = plan.target_of(c);
     if (options.log_probes && log::enabled(log::Level::debug)) {
@@ -435,6 +482,11 @@ struct App::Impl {
     if (!ready) {
       res.status = 503;
       res.body = "kscprobe is not ready.\n";
+    } else if (const std::string late = falling_behind(); !late.empty()) {
+      // Up, but the plan is not probed as written: due probes start late.
+      res.status = 503;
+      res.body = "kscprobe is not ready: falling behind: " + late +
+                 " (kscprobe_scheduler_oldest_wait_seconds)\n";
     } else if (!local.empty()) {
       // Up (/-/healthy), but the plan is not probed as written while probes fail on this host.
       res.status = 503;
@@ -463,6 +515,8 @@ struct App::Impl {
     StatusPageInfo info{KSCPROBE_VERSION, config_source(options), last_reload_ok, unix_now()};
     log_ended_local_faults();
     info.local_faults = local_faults.describe(steady_now());
+    watch_lateness();
+    info.falling_behind = falling_behind();
     StatusResponse page = serve_status_page(table, info, req.query);
     HttpResponse res;
     res.status = page.status;
@@ -618,6 +672,7 @@ struct App::Impl {
   std::size_t web_connections = HttpServer::Limits{}.max_connections;  // before fitting
   OpenFileFit fit;           // the budgets in force against the limit
   std::string logged_clamp;  // the last lowering logged
+  bool behind = false;       // falling behind was logged, and its end not yet
   bool ready = false;
   bool last_reload_ok = true;
   double last_reload_success_ts = 0;  // unix seconds of the last successful load

@@ -75,6 +75,12 @@ void Scheduler::set_plan(std::shared_ptr<const Plan> plan,
   if (!stopped_) arm();
 }
 
+double Scheduler::oldest_wait_seconds(Lane lane) const {
+  const std::int64_t due = core_.oldest_waiting_due_ms(lane);
+  if (due == SchedulerCore::kNever) return 0;
+  return std::max<std::int64_t>(0, steady_ms() - due) / 1000.0;
+}
+
 void Scheduler::stop() {
   stopped_ = true;
   core_.halt();

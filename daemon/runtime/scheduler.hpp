@@ -47,6 +47,13 @@ class Scheduler {
   std::size_t queued() const { return core_.queued(); }
   std::size_t queued(Lane lane) const { return core_.queued(lane); }
   std::uint64_t skipped() const { return core_.skipped(); }
+  /// Seconds the longest-waiting due probe of `lane` has waited for a slot so far (0: none
+  /// waits): lateness where it happens, before the probe starts and the lag histogram sees it.
+  double oldest_wait_seconds(Lane lane) const;
+  /// Checks waiting for a slot for at least their own interval (a round missed).
+  std::size_t overdue_checks() const { return core_.overdue(steady_ms()); }
+  /// A due probe that waits longer than this for a slot means the plan is not probed as written.
+  static constexpr double kBehindSeconds = 10;
   std::uint64_t started() const { return started_; }
   /// Lag between a check's due time and its start, in seconds.
   const HistogramData& lag() const { return lag_; }

@@ -448,6 +448,11 @@ form.filters{margin:.6em 0}form.filters *{font-size:13px;margin-right:.3em}
          "their last verdict): " +
          html_escape(info.local_faults) + ". See kscprobe_local_errors_total and the log.</p>\n";
   }
+  if (!info.falling_behind.empty()) {
+    h += "<p class=\"warn\" id=\"falling-behind\">Falling behind (results get older than their "
+         "interval): " +
+         html_escape(info.falling_behind) + ".</p>\n";
+  }
 
   // Summary: all, per role, per aggregate label value.
   const std::vector<int> reasons = reasons_seen(total);
@@ -658,6 +663,8 @@ std::string render_json(const ResultTable& table, const StatusPageInfo& info, co
   j += info.last_reload_ok ? "true" : "false";
   j += ",\"local_faults\":";
   append_json_string(j, info.local_faults);
+  j += ",\"falling_behind\":";
+  append_json_string(j, info.falling_behind);
   j += ",\"now\":" + fixed(info.now_unix, 3);
   j += ",\"summary\":{\"total\":";
   json_counts(j, sel.summary.total);
@@ -767,6 +774,8 @@ std::string render_text(const ResultTable& table, const StatusPageInfo& info, co
        (info.last_reload_ok ? "" : " (last reload FAILED)") + "\n";
   if (!info.local_faults.empty())
     t += "# probes fail on this host: " + text_field(info.local_faults) + "\n";
+  if (!info.falling_behind.empty())
+    t += "# falling behind: " + text_field(info.falling_behind) + "\n";
   t += "# summary: tab-separated; `all`, then per role, then per aggregate label value\n";
   t += "group\tchecks\tup\tudp_open_filtered\tpending\tdown";
   for (int r = 1; r < kReasonCount; ++r) t += "\tdown_" + std::string(to_string(Reason(r)));

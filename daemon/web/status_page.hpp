@@ -25,6 +25,8 @@ struct StatusPageInfo {
   /// Probes failing on this host now (LocalFaults::describe), "" when none: said in the
   /// summary, since the plan is then not probed as written.
   std::string local_faults;
+  /// What keeps due probes waiting while the schedule falls behind, "" when it keeps up.
+  std::string falling_behind;
 };
 
 /// A check's last probe as /metrics counts it: `kscprobe_aggregate_checks{state}` (up, unknown

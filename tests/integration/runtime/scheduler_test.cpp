@@ -165,3 +165,19 @@ TEST(Scheduler, GivenBudgetsReplaceThePlans) {
   io.run_for(std::chrono::milliseconds(900));
   EXPECT_EQ(fake.max_running, 3u);
 }
+
+// Lateness measured while it happens: a budget too small for the plan leaves due probes
+// waiting, and the wait of the oldest one grows past whole intervals, skipped or not.
+TEST(Scheduler, OldestWaitGrowsWhileTheBudgetCannotKeepUp) {
+  asio::io_context io;
+  FakeProber fake{io, 150};
+  Scheduler s(io.get_executor(), fake.launcher(), [](std::uint32_t, const ProbeResult&) {});
+  EXPECT_EQ(s.oldest_wait_seconds(Lane::connect), 0);
+  s.set_plan(plan_of(40, 400, 1), {});
+  io.run_for(std::chrono::milliseconds(1300));
+  // 40 checks every 400 ms, 150 ms each, one at a time: most wait, some for over an interval.
+  EXPECT_GT(s.queued(Lane::connect), 0u);
+  EXPECT_GT(s.oldest_wait_seconds(Lane::connect), 0.4);
+  EXPECT_GT(s.overdue_checks(), 0u);
+  EXPECT_EQ(s.oldest_wait_seconds(Lane::datagram), 0);
+}
