@@ -54,15 +54,23 @@ struct ProbeRun {
   void fail(Reason reason, std::string detail) {
     result.success = false;
     result.reason = reason;
+    result.local = LocalFault::none;
     result.detail = std::move(detail);
   }
-  void fail(const boost::system::error_code& ec) {
-    MappedError mapped = map_error(ec, phase);
+  // A mapped error: a reason, or a local fault (no verdict on the target).
+  void fail(MappedError mapped) {
     fail(mapped.reason, std::move(mapped.detail));
+    result.local = mapped.local;
+  }
+  void fail(const boost::system::error_code& ec) { fail(map_error(ec, phase)); }
+  void fail_locally(LocalFault local, std::string detail) {
+    fail(Reason::none, std::move(detail));
+    result.local = local;
   }
   void succeed(std::string detail = {}) {
     result.success = true;
     result.reason = Reason::none;
+    result.local = LocalFault::none;
     result.detail = std::move(detail);
   }
 
@@ -133,6 +141,7 @@ inline boost::asio::awaitable<RaceOutcome> run_until(boost::asio::awaitable<void
 // The final result: a stopped body becomes `timeout`, named after the phase it was in.
 inline ProbeResult finish(ProbeRun& run, RaceOutcome outcome) {
   ProbeResult result = std::move(run.result);
+  if (outcome != RaceOutcome::finished) result.local = LocalFault::none;
   if (outcome == RaceOutcome::deadline) {
     result.success = false;
     result.reason = Reason::timeout;

@@ -55,8 +55,34 @@ MappedError mapped(Reason reason, std::string detail) { return {reason, std::mov
 
 }  // namespace
 
+LocalFault local_fault_of(const error_code& ec) {
+  if (!ec) return LocalFault::none;
+  if (!is_system(ec)) return LocalFault::none;
+  switch (platform::socket_errno(ec.value())) {
+    case EMFILE:
+    case ENFILE:
+      return LocalFault::fd_limit;
+    case EADDRNOTAVAIL:
+      return LocalFault::port_range;
+    case ENOBUFS:
+      return LocalFault::buffers;
+    case ENOMEM:
+      return LocalFault::memory;
+    default:
+      return LocalFault::none;
+  }
+}
+
 MappedError map_error(const error_code& ec, Phase phase) {
   if (!ec) return {};
+  // Whatever the phase: the probe never reached the network, so nothing is said of the target.
+  if (const LocalFault local = local_fault_of(ec); local != LocalFault::none) {
+    MappedError m;
+    m.local = local;
+    m.detail = "local fault (" + std::string(to_string(local)) + "): " + ec.message() +
+               std::string(during(phase));
+    return m;
+  }
   if (phase == Phase::resolve) {
     if (ec == asio_error::operation_aborted) return mapped(Reason::timeout, "resolve cancelled");
     return mapped(Reason::resolve, "cannot resolve: " + ec.message());
@@ -107,8 +133,6 @@ MappedError map_error(const error_code& ec, Phase phase) {
       case EPERM:
         // connect() and send() fail this way when a local firewall rule rejects the packet.
         return mapped(Reason::unreachable, "blocked by a local firewall: " + ec.message());
-      case EADDRNOTAVAIL:
-        return mapped(Reason::unreachable, "address not available");
       case ECONNRESET:
         return mapped(Reason::reset, "connection reset by peer" + std::string(during(phase)));
       case ECONNABORTED:

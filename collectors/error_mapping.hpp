@@ -11,14 +11,23 @@ namespace kscprobe {
 struct MappedError {
   Reason reason = Reason::none;
   std::string detail;
+  /// Not none: the error is this host's own shortage (reason is then none), no verdict on the
+  /// target.
+  LocalFault local = LocalFault::none;
 };
 
+/// The host's own shortage an error stands for, in any phase: EMFILE, ENFILE (fd_limit),
+/// EADDRNOTAVAIL (port_range: connect and bind report an exhausted local port range so),
+/// ENOBUFS (buffers), ENOMEM (memory; also the resolver's EAI_MEMORY, which Asio reports so);
+/// none for anything else.
+LocalFault local_fault_of(const boost::system::error_code& ec);
+
 /// Maps an error reported by a socket, resolver, TLS or HTTP operation during `phase` to exactly
-/// one reason:
+/// one reason, or, for a local fault (local_fault_of), to none with `local` set. Reasons:
 /// - any error while resolving: `resolve`;
 /// - ECONNREFUSED: `refused`; ETIMEDOUT and operation_aborted (our own deadline): `timeout`;
-/// - EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN, EACCES/EPERM (a local firewall),
-///   EADDRNOTAVAIL: `unreachable`;
+/// - EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN, EACCES/EPERM (a local firewall):
+///   `unreachable`;
 /// - ECONNRESET, ECONNABORTED, EPIPE: `reset`;
 /// - OpenSSL errors, and end of stream during the TLS handshake: `tls`;
 /// - malformed HTTP and end of stream before a complete response: `protocol`.

@@ -74,7 +74,7 @@ boost::asio::awaitable<ProbeResult> probe_icmp(const CheckSpec& spec, ProbeEnv& 
   if (!address) co_return finish(run, resolved);
   run.begin(Phase::request);
   if (env.icmp == nullptr) {
-    run.fail(Reason::unreachable, std::string(kNoIcmpSocket));
+    run.fail_locally(LocalFault::icmp_permission, std::string(kNoIcmpSocket));
     co_return finish(run, RaceOutcome::finished);
   }
   DatagramOutcome o =
@@ -92,10 +92,12 @@ boost::asio::awaitable<ProbeResult> probe_icmp(const CheckSpec& spec, ProbeEnv& 
         if (!o.offender.is_unspecified()) detail += " (ICMP from " + o.offender.to_string() + ")";
         run.fail(Reason::unreachable, std::move(detail));
       } else {
-        // Refused by the routing table or a local firewall before anything was sent.
+        // Refused by the routing table or a local firewall before anything was sent, or the
+        // host's own shortage (ENOBUFS, ENOMEM: a local fault).
         MappedError mapped = map_error(
             boost::system::error_code(o.error, boost::system::system_category()), Phase::connect);
-        run.fail(Reason::unreachable, std::move(mapped.detail));
+        if (mapped.local == LocalFault::none) mapped.reason = Reason::unreachable;
+        run.fail(std::move(mapped));
       }
       break;
     case Kind::silence:
@@ -105,9 +107,15 @@ boost::asio::awaitable<ProbeResult> probe_icmp(const CheckSpec& spec, ProbeEnv& 
       co_return finish(run, RaceOutcome::deadline);
     case Kind::cancelled:
       co_return finish(run, RaceOutcome::cancelled);
-    case Kind::no_socket:
-      run.fail(Reason::unreachable, std::string(kNoIcmpSocket));
+    case Kind::no_socket: {
+      // This host may not open an ICMP socket (EPERM, EACCES), or is out of descriptors or
+      // memory: nothing was sent, so nothing is said of the target.
+      const LocalFault local =
+          local_fault_of(boost::system::error_code(o.error, boost::system::system_category()));
+      run.fail_locally(local != LocalFault::none ? local : LocalFault::icmp_permission,
+                       std::string(kNoIcmpSocket) + " (" + std::strerror(o.error) + ")");
       break;
+    }
   }
   co_return finish(run, RaceOutcome::finished);
 }

@@ -77,7 +77,8 @@ class IcmpMux {
 /// A reply: success, "echo reply", the round trip as the request phase. An ICMP error (host,
 /// network, administratively prohibited, time exceeded...) or a send refused by the routing
 /// table: Reason::unreachable. Silence until the deadline: Reason::timeout. No usable socket:
-/// Reason::unreachable with kNoIcmpSocket in the detail.
+/// a local fault (LocalFault::icmp_permission, or fd_limit / memory when that is why), with
+/// kNoIcmpSocket in the detail: no verdict on the target.
 boost::asio::awaitable<ProbeResult> probe_icmp(const CheckSpec& spec, ProbeEnv& env);
 
 /// Human text of an ICMP error message, "host unreachable", "communication administratively

@@ -22,6 +22,23 @@ enum class Reason : std::uint8_t {
 inline constexpr int kReasonCount = 9;
 std::string_view to_string(Reason r);
 
+/// A probe that failed on the probing host itself, before it could say anything about the
+/// target: such a result is no verdict on the target (ResultTable::record ignores it) and is
+/// counted as `kscprobe_local_errors_total{kind}` instead.
+enum class LocalFault : std::uint8_t {
+  none,
+  fd_limit,         // EMFILE, ENFILE: out of file descriptors
+  port_range,       // EADDRNOTAVAIL on connect or bind: out of local ports
+  buffers,          // ENOBUFS: out of socket buffers
+  memory,           // ENOMEM: out of kernel or process memory
+  icmp_permission,  // no ICMP socket: no CAP_NET_RAW and outside net.ipv4.ping_group_range
+};
+inline constexpr int kLocalFaultCount = 6;
+/// The `kind` label: "fd_limit", "port_range", ...
+std::string_view to_string(LocalFault f);
+/// What to do about it, for the log.
+std::string_view remedy(LocalFault f);
+
 /// Probe phases, as in `kscprobe_probe_phase_seconds{phase=...}`.
 enum class Phase : std::uint8_t { resolve, connect, tls, request };
 inline constexpr int kPhaseCount = 4;
@@ -48,12 +65,20 @@ struct ProbeResult {
   std::optional<TlsInfo> tls;
   int http_status = 0;     // http(s): status code, 0 if none
   bool udp_reply = false;  // udp: a datagram came back (port confirmed open)
+  /// Not none: the probe failed on this host (reason stays none); no verdict on the target.
+  LocalFault local = LocalFault::none;
 
   void set_phase(Phase p, double seconds) { phases[static_cast<int>(p)] = seconds; }
   double phase(Phase p) const { return phases[static_cast<int>(p)]; }
   static ProbeResult failure(Reason r, std::string why) {
     ProbeResult res;
     res.reason = r;
+    res.detail = std::move(why);
+    return res;
+  }
+  static ProbeResult local_fault(LocalFault f, std::string why) {
+    ProbeResult res;
+    res.local = f;
     res.detail = std::move(why);
     return res;
   }

@@ -61,7 +61,7 @@ void print_errors(const std::vector<ConfigError>& errors, std::ostream& out) {
 }
 
 int check_config(const ConfigSources& sources, TargetSource* targets, std::ostream& out,
-                 std::ostream& err) {
+                 std::ostream& err, const ConfigInspector& inspect) {
   ComposedConfig c = compose(sources, targets);
   if (!c.ok()) {
     print_errors(c.errors, err);
@@ -98,6 +98,7 @@ int check_config(const ConfigSources& sources, TargetSource* targets, std::ostre
     for (const std::string& w : ksc_security_warnings(k))
       err << ConfigError{k.pos, "ksc \"" + k.name + "\": warning: " + w}.format() << '\n';
   }
+  if (inspect) inspect(plan, c.base);
   return 0;
 }
 

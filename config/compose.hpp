@@ -111,9 +111,12 @@ void print_errors(const std::vector<ConfigError>& errors, std::ostream& out);
 
 /// `--config.check`: composes strictly (a target file error fails too) and prints the errors to
 /// `err` (returns 1), or "NAME: valid, N targets, M checks[ in shard i/n][, and the devices of K
-/// KSC servers]" to `out` (returns 0).
+/// KSC servers]" to `out` (returns 0). A valid configuration is then handed to `inspect`
+/// (with the file's own config, its [[ksc]] sections among it), which may print warnings: the
+/// daemon's checks of what the configuration asks of the host.
+using ConfigInspector = std::function<void(const Plan& plan, const Config& base)>;
 int check_config(const ConfigSources& sources, TargetSource* targets, std::ostream& out,
-                 std::ostream& err);
+                 std::ostream& err, const ConfigInspector& inspect = {});
 
 /// Moves `extra` targets into `config`, skipping (with an error) any whose name is already used.
 void merge_targets(Config* config, std::vector<TargetConfig>&& extra,

@@ -18,6 +18,8 @@
 #include "daemon/exposition/text_writer.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/probe_setup.hpp"
+#include "daemon/runtime/local_faults.hpp"
+#include "daemon/runtime/open_files.hpp"
 #include "daemon/runtime/result_table.hpp"
 #include "daemon/runtime/scheduler.hpp"
 #include "daemon/web/http_server.hpp"
@@ -25,6 +27,7 @@
 #include "daemon/web/probe_endpoint.hpp"
 #include "daemon/web/status_page.hpp"
 #include "daemon/web/web_security.hpp"
+#include "platform/files.hpp"
 #include "platform/platform.hpp"
 
 namespace kscprobe {
@@ -50,6 +53,10 @@ namespace {
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+double steady_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 // Discovery's own lines (a run's outcome, never a password) into the daemon's log.
@@ -166,6 +173,139 @@ struct App::Impl {
       const std::vector<ksc::DiscoveryStatus> status = discovery.status();
       exposition::write_discovery_metrics(out, status);
     }
+    write_limit_metrics(out);
+  }
+
+  /// The host's own limits: local faults and the budgets fitted to the open-file limit.
+  void write_limit_metrics(std::string& out) const {
+    using exposition::FamilyWriter;
+    {
+      FamilyWriter f(out, "kscprobe_local_errors_total",
+                     "Probes that failed on this host (out of descriptors, local ports, buffers, "
+                     "memory, or no right to an ICMP socket) and say nothing of their target.",
+                     "counter");
+      for (int k = 1; k < kLocalFaultCount; ++k) {
+        const auto kind = static_cast<LocalFault>(k);
+        f.sample(exposition::label("kind", to_string(kind)), {},
+                 static_cast<double>(local_faults.total(kind)));
+      }
+    }
+    FamilyWriter(out, "kscprobe_local_errors_active",
+                 "1 while probes fail on this host (one within the last minute): /-/ready "
+                 "answers 503.",
+                 "gauge")
+        .sample({}, {}, local_faults.active(steady_now()) ? 1.0 : 0.0);
+    FamilyWriter(out, "kscprobe_open_files_limit",
+                 "The open-file limit the in-flight budgets are fitted to (0: none).", "gauge")
+        .sample({}, {}, static_cast<double>(fit.limit));
+    FamilyWriter(out, "kscprobe_probe_budget_clamped",
+                 "1 when the plan's in-flight budgets were lowered to fit the open-file limit.",
+                 "gauge")
+        .sample({}, {}, fit.clamped ? 1.0 : 0.0);
+    {
+      FamilyWriter f(out, "kscprobe_probe_budget",
+                     "Probes allowed in flight at once, per budget lane, as in force.", "gauge");
+      for (int l = 0; l < kLaneCount; ++l) {
+        f.sample(exposition::label("lane", to_string(static_cast<Lane>(l))), {},
+                 scheduler.budgets()[l]);
+      }
+    }
+  }
+
+  /// A probe failed on this host: counted, logged when a kind starts failing, never recorded
+  /// against its target.
+  void on_local_fault(const CheckSpec& c, const ProbeResult& r) {
+    if (local_faults.note(r.local, steady_now())) {
+      log::error(
+          "probes are failing on this host, not on the network; their targets keep "
+          "their last verdict",
+          {{"kind", std::string(to_string(r.local))},
+           {"check", c.check},
+           {"address", c.address},
+           {"detail", r.detail},
+           {"open_files_limit", std::to_string(fit.limit)},
+           {"max_in_flight", std::to_string(scheduler.budgets()[0])},
+           {"what_to_do", std::string(remedy(r.local))}});
+    }
+  }
+
+  /// The lane whose longest-waiting due probe has waited longest for a slot, and how long.
+  std::pair<Lane, double> longest_wait() const {
+    std::pair<Lane, double> worst{Lane::connect, 0};
+    for (int l = 0; l < kLaneCount; ++l) {
+      const double waited = scheduler.oldest_wait_seconds(static_cast<Lane>(l));
+      if (waited > worst.second) worst = {static_cast<Lane>(l), waited};
+    }
+    return worst;
+  }
+
+  /// What limits the schedule while it falls behind, "" when it does not: a due probe has
+  /// waited more than Scheduler::kBehindSeconds for a slot of its lane's budget.
+  std::string falling_behind() const {
+    const auto [lane, waited] = longest_wait();
+    if (waited <= Scheduler::kBehindSeconds) return "";
+    const int l = static_cast<int>(lane);
+    return "lane " + std::string(to_string(lane)) + ": a due probe has waited " +
+           std::to_string(static_cast<long long>(waited)) + " s for a slot (budget " +
+           std::to_string(scheduler.budgets()[l]) + ", " +
+           std::to_string(scheduler.in_flight(lane)) + " in flight, " +
+           std::to_string(scheduler.queued(lane)) + " queued" +
+           (fit.clamped ? ", budgets lowered to the open-file limit " + std::to_string(fit.limit)
+                        : std::string()) +
+           ")";
+  }
+
+  /// Says once when the schedule starts falling behind, with what limits it, and once when it
+  /// has caught up (nothing waits more than a second).
+  void watch_lateness() {
+    if (!behind) {
+      const std::string why = falling_behind();
+      if (why.empty()) return;
+      behind = true;
+      log::warn("falling behind: due probes wait for a slot, results get older than the interval",
+                {{"limit", why},
+                 {"open_files_limit", std::to_string(fit.limit)},
+                 {"what_to_do",
+                  "raise the budget of that lane ([daemon] max_in_flight, max_quiet_in_flight, "
+                  "max_datagram_in_flight), lower timeouts, lengthen intervals, or shard"}});
+    } else if (longest_wait().second < 1) {
+      behind = false;
+      log::info("caught up: due probes start on time again",
+                {{"skipped_total", std::to_string(scheduler.skipped())}});
+    }
+  }
+
+  /// Local faults whose episode ended: said once each.
+  void log_ended_local_faults() {
+    for (LocalFault kind : local_faults.take_ended(steady_now())) {
+      log::info("probes no longer fail on this host",
+                {{"kind", std::string(to_string(kind))},
+                 {"probes", std::to_string(local_faults.in_episode(kind))}});
+    }
+  }
+
+  /// Fits the plan's budgets, the listener's connections and /probe's concurrency to the
+  /// open-file limit (open_files.hpp); says so when it must lower them.
+  std::pair<SchedulerCore::Budgets, OpenFileFit> fit_budgets(const Plan& plan) {
+    SchedulerCore::Budgets budgets = Scheduler::plan_budgets(plan);
+    const unsigned outputs_count = (options.outputs.textfile_path.empty() ? 0u : 1u) +
+                                   (options.outputs.push_url.empty() ? 0u : 1u);
+    const OpenFileDemand demand = demand_of(plan, budgets, static_cast<unsigned>(web_connections),
+                                            base.ksc.size(), outputs_count);
+    OpenFileFit f = fit_open_files(demand, open_file_limit);
+    budgets[static_cast<int>(Lane::connect)] = f.connect;
+    budgets[static_cast<int>(Lane::quiet)] = f.quiet;
+    const std::string clamp = f.clamped ? describe_clamp(demand, f) : "";
+    if (clamp != logged_clamp && f.clamped) {
+      log::warn("the plan's concurrency does not fit the open-file limit: budgets lowered",
+                {{"open_files_limit", std::to_string(f.limit)},
+                 {"needed", std::to_string(f.needed)},
+                 {"lowered", clamp},
+                 {"what_to_do", "raise LimitNOFILE= (systemd) or ulimit -n to at least " +
+                                    std::to_string(f.recommended)}});
+    }
+    logged_clamp = clamp;
+    return {budgets, f};
   }
 
   /// Builds the listener's TLS and auth settings; false (and the error) if a file is bad.
@@ -245,9 +385,12 @@ struct App::Impl {
     http.set_security(std::move(sec));
     std::vector<std::uint32_t> old_to_new;
     table = ResultTable::carry_over(plan, table, &old_to_new);
-    scheduler.set_plan(plan, old_to_new);
+    auto [budgets, fitted] = fit_budgets(*plan);
+    fit = fitted;
+    scheduler.set_plan(plan, old_to_new, budgets);
+    http.set_max_connections(fit.web_connections);
     // The networks were parsed (and any error reported) by the loader.
-    probe_endpoint.configure(plan, AllowList(plan->probe.allow), plan->probe.max_concurrent);
+    probe_endpoint.configure(plan, AllowList(plan->probe.allow), fit.probe_requests);
     last_reload_ok = true;
     last_reload_success_ts = unix_now();
     // Parsing 100 000 targets leaves tens of megabytes of freed parser memory in the heap; hand
@@ -256,9 +399,15 @@ struct App::Impl {
   }
 
   void on_result(std::uint32_t index, const ProbeResult& r) {
-    Transition t = table.record(index, r, unix_now());
     const Plan& plan = table.plan();
     const CheckSpec& c = plan.checks[index];
+    if (r.local != LocalFault::none) {
+      on_local_fault(c, r);
+      return;
+    }
+    log_ended_local_faults();
+    watch_lateness();
+    Transition t = table.record(index, r, unix_now());
     const PlannedTarget& tgt = plan.target_of(c);
     if (options.log_probes && log::enabled(log::Level::debug)) {
       log::debug("probe", {{"target", tgt.name},
@@ -332,9 +481,22 @@ struct App::Impl {
 
   asio::awaitable<HttpResponse> serve_ready(HttpRequest) {
     HttpResponse res;
+    log_ended_local_faults();
+    const std::string local = local_faults.describe(steady_now());
     if (!ready) {
       res.status = 503;
       res.body = "kscprobe is not ready.\n";
+    } else if (const std::string late = falling_behind(); !late.empty()) {
+      // Up, but the plan is not probed as written: due probes start late.
+      res.status = 503;
+      res.body = "kscprobe is not ready: falling behind: " + late +
+                 " (kscprobe_scheduler_oldest_wait_seconds)\n";
+    } else if (!local.empty()) {
+      // Up (/-/healthy), but the plan is not probed as written while probes fail on this host.
+      res.status = 503;
+      res.body = "kscprobe is not ready: probes fail on this host within the last " +
+                 std::to_string(static_cast<int>(LocalFaults::kWindowSeconds)) + " s: " + local +
+                 " (kscprobe_local_errors_total; see the log for what to do)\n";
     } else {
       res.body = "kscprobe is Ready.\n";
     }
@@ -354,14 +516,21 @@ struct App::Impl {
   }
 
   asio::awaitable<HttpResponse> serve_status(HttpRequest req) {
-    StatusPageInfo info{
-        KSCPROBE_VERSION, config_source(options), last_reload_ok, unix_now(), {}, {}};
+    StatusPageInfo info;
+    info.version = KSCPROBE_VERSION;
+    info.config_source = config_source(options);
+    info.last_reload_ok = last_reload_ok;
+    info.now_unix = unix_now();
     // KSC's side: each server's discovery, and the server's view of the agents (shared lists,
     // not copies), which the page joins with the checks as /metrics does.
     if (!base.ksc.empty()) {
       info.ksc = discovery.status();
       info.agents = discovery.agent_sections();
     }
+    log_ended_local_faults();
+    info.local_faults = local_faults.describe(steady_now());
+    watch_lateness();
+    info.falling_behind = falling_behind();
     StatusResponse page = serve_status_page(table, info, req.query);
     HttpResponse res;
     res.status = page.status;
@@ -512,6 +681,12 @@ struct App::Impl {
   asio::steady_timer stop_timer{io};
   asio::steady_timer heartbeat_timer{io};
   std::chrono::steady_clock::time_point stop_deadline;
+  LocalFaults local_faults;                // probes that failed on this host
+  unsigned long long open_file_limit = 0;  // set by start()
+  std::size_t web_connections = HttpServer::Limits{}.max_connections;  // before fitting
+  OpenFileFit fit;           // the budgets in force against the limit
+  std::string logged_clamp;  // the last lowering logged
+  bool behind = false;       // falling behind was logged, and its end not yet
   bool ready = false;
   bool last_reload_ok = true;
   double last_reload_success_ts = 0;  // unix seconds of the last successful load
@@ -525,6 +700,9 @@ App::~App() = default;
 
 bool App::start() {
   auto& im = *impl_;
+  // Every TCP, TLS and HTTP(S) probe in flight holds a descriptor: the budgets must fit.
+  im.open_file_limit =
+      im.options.open_file_limit ? im.options.open_file_limit : platform::raise_open_file_limit();
   ComposedConfig composed = compose(config_sources(im.options), &im.files);
   if (!composed.ok()) {
     log::error("invalid configuration", {{"file", config_source(im.options)},
@@ -580,7 +758,10 @@ bool App::start() {
                                  {"targets", std::to_string(plan->targets.size())},
                                  {"roles", roles},
                                  {"checks", std::to_string(plan->checks.size())},
-                                 {"max_in_flight", std::to_string(plan->daemon.max_in_flight)},
+                                 {"max_in_flight", std::to_string(im.scheduler.budgets()[0])},
+                                 {"max_quiet_in_flight", std::to_string(im.scheduler.budgets()[2])},
+                                 {"open_files_limit", std::to_string(im.fit.limit)},
+                                 {"budgets_clamped", im.fit.clamped ? "1" : "0"},
                                  {"listen_address", im.http.local_address()},
                                  {"tls", sec->tls ? "on" : "off"},
                                  {"basic_auth", sec->users.empty() ? "off" : "on"}});

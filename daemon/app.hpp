@@ -46,6 +46,9 @@ struct AppOptions {
   bool log_probes = false;
   /// --shard: (index, count), overriding the file's [daemon] shard.
   std::optional<std::pair<unsigned, unsigned>> shard;
+  /// The open-file limit the budgets must fit (daemon/runtime/open_files.hpp); 0: the process's
+  /// own, after raising its soft limit to the hard one.
+  unsigned long long open_file_limit = 0;
 };
 
 /// The daemon: event loop users, scheduler, result table, HTTP endpoint, signals, reload.

@@ -11,6 +11,9 @@
 #include "daemon/demo.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/once_runner.hpp"
+#include "daemon/runtime/open_files.hpp"
+#include "daemon/runtime/scheduler.hpp"
+#include "daemon/web/http_server.hpp"
 #include "platform/files.hpp"
 #ifdef _WIN32
 #include "windows-service/service.hpp"
@@ -141,7 +144,24 @@ int main(int argc, char** argv) {
     check.web_config_file = web_config_file;
     check.shard = shard_override;
     TargetFiles files;
-    return check_config(config_sources(check), &files, std::cout, std::cerr);
+    // What the daemon would do at start: fit the plan's concurrency to the open-file limit.
+    auto warn_limits = [&outputs](const Plan& plan, const Config& base) {
+      const unsigned long long limit = platform::raise_open_file_limit();
+      const SchedulerCore::Budgets budgets = Scheduler::plan_budgets(plan);
+      const unsigned writers =
+          (outputs.textfile_path.empty() ? 0u : 1u) + (outputs.push_url.empty() ? 0u : 1u);
+      const OpenFileDemand demand =
+          demand_of(plan, budgets, static_cast<unsigned>(HttpServer::Limits{}.max_connections),
+                    static_cast<unsigned>(base.ksc.size()), writers);
+      const OpenFileFit fit = fit_open_files(demand, limit);
+      if (!fit.clamped) return;
+      std::cerr << "warning: the plan's concurrency needs " << fit.needed
+                << " open files (a reserve of " << fit.reserve << " included) and the limit is "
+                << fit.limit << ": the daemon will lower " << describe_clamp(demand, fit)
+                << "; raise LimitNOFILE= (systemd) or ulimit -n to at least " << fit.recommended
+                << '\n';
+    };
+    return check_config(config_sources(check), &files, std::cout, std::cerr, warn_limits);
   }
 
   boost::asio::io_context io;

@@ -62,6 +62,13 @@ std::string result_word(const CheckSpec& spec, const ProbeResult& r) {
   return "ok";
 }
 
+std::string reason_word(const ProbeResult& r) {
+  if (r.success) return "-";
+  // Failed on this host: no reason about the target.
+  if (r.local != LocalFault::none) return "local:" + std::string(to_string(r.local));
+  return std::string(to_string(r.reason));
+}
+
 int run_once(asio::io_context& io, const Plan& plan, std::ostream& out) {
   // The table shows why, if no ICMP socket can be opened.
   ProbeResources probes(io.get_executor(), logged_probe_options(/*warn_without_icmp=*/false));
@@ -99,7 +106,7 @@ int run_once(asio::io_context& io, const Plan& plan, std::ostream& out) {
     rows.push_back({t.name, std::string(to_string(t.role)), c.check, c.address,
                     c.transport == Transport::icmp ? "-" : std::to_string(c.port),
                     std::string(to_string(c.transport)), result_word(c, r),
-                    format_latency(r.duration), r.success ? "-" : std::string(to_string(r.reason)),
+                    format_latency(r.duration), reason_word(r),
                     r.tls ? format_expiry(r.tls->not_after) : "-", r.detail});
   }
   print_table(out, rows);

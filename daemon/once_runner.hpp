@@ -14,6 +14,9 @@ int run_once(boost::asio::io_context& io, const Plan& plan, std::ostream& out);
 
 /// The short word shown in the RESULT column ("ok", "open|filtered", "FAIL").
 std::string result_word(const CheckSpec& spec, const ProbeResult& r);
+/// The REASON column: "-" for a success, "local:<kind>" for a probe that failed on this host
+/// (LocalFault), else the reason.
+std::string reason_word(const ProbeResult& r);
 
 /// Prints the built-in catalog as a table.
 void print_catalog(std::ostream& out);

@@ -50,6 +50,11 @@ inline int socket_errno(int value) {
       return ECONNABORTED;
     case ERROR_BROKEN_PIPE:
       return EPIPE;
+    // The host's own shortages (collectors/error_mapping.cpp: a local fault, never the target's).
+    case WSAEMFILE:
+      return EMFILE;
+    case WSAENOBUFS:
+      return ENOBUFS;
     default:
       return 0;
   }

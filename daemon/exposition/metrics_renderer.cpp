@@ -482,6 +482,17 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
       for (int l = 0; l < kLaneCount; ++l)
         f.sample(lane_label[l], {}, static_cast<std::uint64_t>(s.queued(Lane(l))));
     }
+    {
+      Family f(out, "kscprobe_scheduler_oldest_wait_seconds",
+               "How long the longest-waiting due probe of each lane has waited for a slot so "
+               "far (0: none waits).",
+               "gauge");
+      for (int l = 0; l < kLaneCount; ++l)
+        f.sample(lane_label[l], {}, s.oldest_wait_seconds(Lane(l)));
+    }
+    Family(out, "kscprobe_scheduler_overdue_checks",
+           "Checks waiting for a slot for at least their own interval: a round missed.", "gauge")
+        .sample({}, {}, static_cast<std::uint64_t>(s.overdue_checks()));
     Family(out, "kscprobe_scheduler_lag_seconds", "Delay between a probe's due time and its start.",
            "histogram")
         .histogram({}, s.lag());

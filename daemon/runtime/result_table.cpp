@@ -87,6 +87,9 @@ ResultTable ResultTable::carry_over(std::shared_ptr<const Plan> plan, const Resu
 }
 
 Transition ResultTable::record(std::uint32_t index, const ProbeResult& r, double now_unix) {
+  // This host's own shortage says nothing of the target: the check keeps its last verdict (or
+  // stays pending), its counters and its failure reason (LocalFaults counts these instead).
+  if (r.local != LocalFault::none) return Transition::none;
   CheckState& s = states_[index];
   bool had = s.has_result;
   bool was_up = s.success;

@@ -59,6 +59,8 @@ class ResultTable {
   static ResultTable carry_over(std::shared_ptr<const Plan> plan, const ResultTable& old,
                                 std::vector<std::uint32_t>* old_to_new);
 
+  /// Records a probe's result. A local fault (r.local) is no result about the target: nothing
+  /// changes, and Transition::none is returned.
   Transition record(std::uint32_t index, const ProbeResult& r, double now_unix);
 
   const Plan& plan() const { return *plan_; }

@@ -34,25 +34,33 @@ Scheduler::~Scheduler() {
   for (auto& f : flights_) f.signal.emit(asio::cancellation_type::terminal);
 }
 
+SchedulerCore::Budgets Scheduler::plan_budgets(const Plan& plan) {
+  double silent_in_flight = 0;  // connection probes in flight if every target went silent
+  for (const auto& c : plan.checks) {
+    const std::int64_t iv = c.interval.count();
+    if (lane_for(c.transport) == Lane::connect && iv > 0)
+      silent_in_flight += std::min(1.0, static_cast<double>(c.timeout.count()) / iv);
+  }
+  const DaemonConfig& d = plan.daemon;
+  return SchedulerCore::Budgets{d.max_in_flight, d.max_datagram_in_flight,
+                                d.max_quiet_in_flight ? d.max_quiet_in_flight
+                                                      : SchedulerCore::default_quiet_budget(
+                                                            d.max_in_flight, silent_in_flight)};
+}
+
 void Scheduler::set_plan(std::shared_ptr<const Plan> plan,
-                         const std::vector<std::uint32_t>& old_to_new) {
+                         const std::vector<std::uint32_t>& old_to_new,
+                         std::optional<SchedulerCore::Budgets> budgets) {
   plan_ = std::move(plan);
   std::vector<SchedulerCore::Slot> slots;
   slots.reserve(plan_->checks.size());
-  double silent_in_flight = 0;  // connection probes in flight if every target went silent
   for (const auto& c : plan_->checks) {
     std::int64_t iv = c.interval.count();
-    Lane lane = lane_for(c.transport);
-    slots.push_back({iv, SchedulerCore::offset_for(c.key(plan_->target_of(c)), iv), lane});
-    if (lane == Lane::connect && iv > 0)
-      silent_in_flight += std::min(1.0, static_cast<double>(c.timeout.count()) / iv);
+    slots.push_back(
+        {iv, SchedulerCore::offset_for(c.key(plan_->target_of(c)), iv), lane_for(c.transport)});
   }
-  const DaemonConfig& d = plan_->daemon;
-  SchedulerCore core(SchedulerCore::Budgets{
-      d.max_in_flight, d.max_datagram_in_flight,
-      d.max_quiet_in_flight
-          ? d.max_quiet_in_flight
-          : SchedulerCore::default_quiet_budget(d.max_in_flight, silent_in_flight)});
+  budgets_ = budgets ? *budgets : plan_budgets(*plan_);
+  SchedulerCore core(budgets_);
   core.reset(std::move(slots), steady_ms(), wall_ms());
   // Probes still running from the previous plan keep their budget slot; the ones whose check
   // survived are remapped so their result is recorded and they are not started twice.
@@ -65,6 +73,12 @@ void Scheduler::set_plan(std::shared_ptr<const Plan> plan,
   core_ = std::move(core);
   armed_for_ = SchedulerCore::kNever;
   if (!stopped_) arm();
+}
+
+double Scheduler::oldest_wait_seconds(Lane lane) const {
+  const std::int64_t due = core_.oldest_waiting_due_ms(lane);
+  if (due == SchedulerCore::kNever) return 0;
+  return std::max<std::int64_t>(0, steady_ms() - due) / 1000.0;
 }
 
 void Scheduler::stop() {
@@ -123,7 +137,8 @@ void Scheduler::finished(std::list<Flight>::iterator it, ProbeResult r) {
   // A probe cancelled by stop() says nothing about the target: do not record it.
   if (!stopped_ && index != SchedulerCore::kOrphan) {
     // No answer at all: the next rounds wait in the quiet lane until the target answers again.
-    core_.set_quiet(index, r.reason == Reason::timeout);
+    // A local fault says nothing of the target, so the check stays in the lane it is in.
+    if (r.local == LocalFault::none) core_.set_quiet(index, r.reason == Reason::timeout);
     if (on_result_) on_result_(index, r);
   }
   std::vector<SchedulerCore::Start> starts;

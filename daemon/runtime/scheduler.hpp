@@ -5,6 +5,7 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
 
 #include "collectors/probe_result.hpp"
 #include "config/plan.hpp"
@@ -29,7 +30,15 @@ class Scheduler {
 
   /// Installs a plan. `old_to_new` maps indices of the previous plan to the new one (kOrphan
   /// where the check is gone) so probes in flight across a reload land in the right place.
-  void set_plan(std::shared_ptr<const Plan> plan, const std::vector<std::uint32_t>& old_to_new);
+  /// `budgets`: the in-flight budgets to use instead of the plan's (plan_budgets), e.g. clamped
+  /// to the open-file limit.
+  void set_plan(std::shared_ptr<const Plan> plan, const std::vector<std::uint32_t>& old_to_new,
+                std::optional<SchedulerCore::Budgets> budgets = std::nullopt);
+  /// The budgets the plan's [daemon] section asks for, per lane, the quiet lane's default
+  /// (SchedulerCore::default_quiet_budget of the plan's connection checks) resolved.
+  static SchedulerCore::Budgets plan_budgets(const Plan& plan);
+  /// The budgets in force.
+  const SchedulerCore::Budgets& budgets() const { return budgets_; }
   /// Stops scheduling and cancels every probe in flight.
   void stop();
 
@@ -38,6 +47,13 @@ class Scheduler {
   std::size_t queued() const { return core_.queued(); }
   std::size_t queued(Lane lane) const { return core_.queued(lane); }
   std::uint64_t skipped() const { return core_.skipped(); }
+  /// Seconds the longest-waiting due probe of `lane` has waited for a slot so far (0: none
+  /// waits): lateness where it happens, before the probe starts and the lag histogram sees it.
+  double oldest_wait_seconds(Lane lane) const;
+  /// Checks waiting for a slot for at least their own interval (a round missed).
+  std::size_t overdue_checks() const { return core_.overdue(steady_ms()); }
+  /// A due probe that waits longer than this for a slot means the plan is not probed as written.
+  static constexpr double kBehindSeconds = 10;
   std::uint64_t started() const { return started_; }
   /// Lag between a check's due time and its start, in seconds.
   const HistogramData& lag() const { return lag_; }
@@ -66,6 +82,7 @@ class Scheduler {
   OnResult on_result_;
   boost::asio::steady_timer timer_;
   SchedulerCore core_{1};
+  SchedulerCore::Budgets budgets_{};
   std::shared_ptr<const Plan> plan_;
   std::list<Flight> flights_;
   HistogramData lag_;

@@ -104,6 +104,17 @@ void SchedulerCore::complete(std::uint32_t check, Lane lane, std::int64_t now_ms
   drain(starts);
 }
 
+std::size_t SchedulerCore::overdue(std::int64_t now_ms) const {
+  std::size_t n = 0;
+  for (const auto& queue : waiting_) {
+    for (const Start& s : queue) {
+      const std::int64_t interval = slots_[s.check].interval_ms;
+      if (interval > 0 && now_ms - s.due_ms >= interval) ++n;
+    }
+  }
+  return n;
+}
+
 std::int64_t SchedulerCore::next_wake_ms() const { return heap_.empty() ? kNever : heap_.top().at; }
 
 unsigned SchedulerCore::default_quiet_budget(unsigned connect, double silent_in_flight) {

@@ -99,6 +99,15 @@ class SchedulerCore {
   std::size_t queued() const { return queued_; }
   std::size_t queued(Lane lane) const { return waiting_[static_cast<int>(lane)].size(); }
   std::uint64_t skipped() const { return skipped_; }
+  /// Due time of the probe waiting longest in `lane`'s queue (its front: queues are FIFO in due
+  /// order), or kNever when none waits.
+  std::int64_t oldest_waiting_due_ms(Lane lane) const {
+    const auto& queue = waiting_[static_cast<int>(lane)];
+    return queue.empty() ? kNever : queue.front().due_ms;
+  }
+  /// Checks that have waited for a slot for at least their own interval at `now_ms`: they
+  /// missed a whole round. A walk over the queues (a scrape's cost, not a probe's).
+  std::size_t overdue(std::int64_t now_ms) const;
   std::size_t size() const { return slots_.size(); }
   Lane lane_of(std::uint32_t check) const { return slots_[check].lane; }
 

@@ -415,6 +415,10 @@ void HttpServer::set_security(std::shared_ptr<const WebSecurity> security) {
   impl_->security = std::move(security);
 }
 
+void HttpServer::set_max_connections(std::size_t n) { impl_->limits.max_connections = n ? n : 1; }
+
+std::size_t HttpServer::max_connections() const { return impl_->limits.max_connections; }
+
 bool HttpServer::tls_enabled() const { return impl_->security && impl_->security->tls; }
 
 void HttpServer::stop() {

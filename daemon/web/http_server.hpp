@@ -67,6 +67,10 @@ class HttpServer {
   /// TLS and basic auth for connections accepted from now on (null: plain and open).
   void set_security(std::shared_ptr<const WebSecurity> security);
   bool tls_enabled() const;
+  /// Changes Limits::max_connections for the connections accepted from now on (the open-file
+  /// limit may leave room for fewer).
+  void set_max_connections(std::size_t n);
+  std::size_t max_connections() const;
   /// Stops accepting and closes every open connection.
   void stop();
 

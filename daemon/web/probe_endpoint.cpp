@@ -223,7 +223,14 @@ asio::awaitable<HttpResponse> ProbeEndpoint::handle(HttpRequest req) {
          });
   family("probe_failure_info", "Why the probe of the check failed.",
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           if (!r.success) f.sample(l, exposition::label("reason", to_string(r.reason)), 1.0);
+           if (!r.success && r.local == LocalFault::none)
+             f.sample(l, exposition::label("reason", to_string(r.reason)), 1.0);
+         });
+  family("probe_local_error_info",
+         "The probe failed on this host (no verdict on the target), and why.",
+         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
+           if (r.local != LocalFault::none)
+             f.sample(l, exposition::label("kind", to_string(r.local)), 1.0);
          });
   HttpResponse res;
   res.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -707,6 +707,17 @@ table.wide td{overflow:hidden;text-overflow:ellipsis}
        " pending</span><span id=\"expiring\">" + std::to_string(total.cert_expiring) +
        (total.cert_expiring == 1 ? " certificate expires" : " certificates expire") +
        " within 30 days</span></p>\n";
+  if (!info.local_faults.empty()) {
+    // The plan is not probed as written: these probes failed on this host, not on the network.
+    h += "<p class=\"warn\" id=\"local-faults\">Probes fail on this host (their targets keep "
+         "their last verdict): " +
+         html_escape(info.local_faults) + ". See kscprobe_local_errors_total and the log.</p>\n";
+  }
+  if (!info.falling_behind.empty()) {
+    h += "<p class=\"warn\" id=\"falling-behind\">Falling behind (results get older than their "
+         "interval): " +
+         html_escape(info.falling_behind) + ".</p>\n";
+  }
 
   if (!info.ksc.empty()) html_ksc_servers(h, info);
 
@@ -1041,6 +1052,10 @@ std::string render_json(const ResultTable& table, const StatusPageInfo& info, co
   append_json_string(j, info.config_source);
   j += ",\"last_reload_ok\":";
   j += info.last_reload_ok ? "true" : "false";
+  j += ",\"local_faults\":";
+  append_json_string(j, info.local_faults);
+  j += ",\"falling_behind\":";
+  append_json_string(j, info.falling_behind);
   j += ",\"now\":" + fixed(info.now_unix, 3);
   j += ",\"summary\":{\"total\":";
   json_counts(j, sel.summary.total);
@@ -1191,6 +1206,10 @@ std::string render_text(const ResultTable& table, const StatusPageInfo& info, co
   t.reserve(4096 + sel.summary.labels.size() * 128 + sel.page.size() * 300);
   t += "# kscprobe " + text_field(info.version) + " config " + text_field(info.config_source) +
        (info.last_reload_ok ? "" : " (last reload FAILED)") + "\n";
+  if (!info.local_faults.empty())
+    t += "# probes fail on this host: " + text_field(info.local_faults) + "\n";
+  if (!info.falling_behind.empty())
+    t += "# falling behind: " + text_field(info.falling_behind) + "\n";
   t += "# summary: tab-separated; `all`, then per role, then per aggregate label value\n";
   t += "group\tchecks\tup\tudp_open_filtered\tpending\tdown";
   for (int r = 1; r < kReasonCount; ++r) t += "\tdown_" + std::string(to_string(Reason(r)));

@@ -31,6 +31,11 @@ struct StatusPageInfo {
   /// with the checks and diagnosed as /metrics does (exposition::AgentJoin): the "Agents that
   /// stopped connecting" section.
   std::vector<ksc::AgentSection> agents;
+  /// Probes failing on this host now (LocalFaults::describe), "" when none: said in the
+  /// summary, since the plan is then not probed as written.
+  std::string local_faults;
+  /// What keeps due probes waiting while the schedule falls behind, "" when it keeps up.
+  std::string falling_behind;
 };
 
 /// A check's last probe as /metrics counts it: `kscprobe_aggregate_checks{state}` (up, unknown

@@ -9,6 +9,7 @@
 # case runs the daemon, takes the target's link down while it probes, and brings it back.
 #
 #   tests/fault/run_matrix.sh BUILD_DIR [RESULTS_TSV]
+#   KSCPROBE_FAULT_ROWS=local tests/fault/run_matrix.sh BUILD_DIR   # the host's own limits only
 #
 # Needs root (ip netns, nftables). Traffic stays on a veth pair between the two namespaces, in
 # 10.200.1.0/24; the prober namespace has no other route, so nothing can leave the machine (the
@@ -82,9 +83,13 @@ table ip fault {
     ip daddr 10.200.1.3 icmp type echo-request drop
     ip daddr 10.200.1.4 icmp type echo-request reject with icmp type host-unreachable
     ip daddr 10.200.1.5 icmp type echo-request reject with icmp type admin-prohibited
+    ip daddr 10.202.0.0/16 drop
   }
 }
 EOF
+# The dropped estate of the local_fd_limit row: 10.202.0.0/16 is the target's, and drops it all.
+in_t ip route add local 10.202.0.0/16 dev lo
+in_p ip route add 10.202.0.0/16 via 10.200.1.2
 
 ip netns exec "$ns_t" timeout 300 "$peer" --address 10.200.1.2 --lifetime 280 \
   >"$work/peer.out" 2>&1 &
@@ -95,8 +100,161 @@ for _ in $(seq 1 100); do
 done
 grep -q 'fault-peer ready' "$work/peer.out" || { cat "$work/peer.out"; exit 1; }
 
+# --- the host's own limits ---------------------------------------------------------------------
+# The rows of matrix.tsv whose second column is `local`: each runs the daemon in a scenario of
+# its own where the prober's host runs short of something, and reads the verdicts back from
+# /metrics. The targets may be up, time out or be pending (not probed yet): never refused or
+# unreachable, which would blame them for the prober's own limits. About 30 s in all.
+local_failures=0
+# "verdict count" lines from a scrape: up, pending, or the reason of a failing check; every
+# check of the config is expected (`want`), so the ones without a result are pending.
+local_verdicts() {  # prom_file want
+  awk -v want="$2" '
+    function label(name,   re) {
+      re = name "=\"[^\"]*\""
+      if (!match($0, re)) return ""
+      return substr($0, RSTART + length(name) + 2, RLENGTH - length(name) - 3)
+    }
+    /^kscprobe_probe_success\{/ { k = label("target") " " label("check"); ok[k] = $NF }
+    /^kscprobe_probe_failure_info\{/ { why[label("target") " " label("check")] = label("reason") }
+    END {
+      n = 0
+      for (k in ok) { n++; v = ok[k] == 1 ? "up" : (k in why ? why[k] : "down"); count[v]++ }
+      count["pending"] = want - n
+      for (v in count) if (count[v] > 0) print v, count[v]
+    }' "$1" | sort
+}
+local_metric() {  # prom_file 'name{labels}' -> its value, or 0
+  awk -v m="$2" 'index($0, m " ") == 1 { v = $NF } END { print (v == "" ? 0 : v) }' "$1"
+}
+# Runs the daemon in the prober's namespace with `config` for `seconds` after `prefix` (shell
+# words ending in a command that execs "$0" "$@": ulimit, setpriv), then scrapes /metrics into
+# `out`.prom and the status codes of /-/ready and /-/healthy into `out`.ready and `out`.healthy.
+run_local_daemon() {  # config out seconds prefix
+  local config=$1 out=$2 seconds=$3 prefix=$4 pid
+  ip netns exec "$ns_p" bash -c "$prefix"' exec timeout 60 "$0" "$@"' "$kscprobe" \
+    --config.file="$config" --web.listen-address=127.0.0.1:9853 >"$out.out" 2>"$out.err" &
+  pid=$!
+  pids+=("$pid")
+  sleep "$seconds"
+  # A daemon short of descriptors may refuse a connection for a moment: try a few times.
+  : >"$out.prom"
+  for _ in 1 2 3 4 5; do
+    in_p curl -sf -m 3 http://127.0.0.1:9853/metrics >"$out.prom" 2>/dev/null && break
+    sleep 0.5
+  done
+  in_p curl -s -m 3 -o /dev/null -w '%{http_code}' http://127.0.0.1:9853/-/ready \
+    >"$out.ready" 2>/dev/null || true
+  in_p curl -s -m 3 -o /dev/null -w '%{http_code}' http://127.0.0.1:9853/-/healthy \
+    >"$out.healthy" 2>/dev/null || true
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+# Compares a scenario's verdicts with its row: only `allowed` verdicts, and the proof that the
+# shortage was met.
+judge_local() {  # case allowed proof out want
+  local case=$1 allowed=$2 proof=$3 out=$4 want=$5 verdicts bad errors clamped ok=1 kind
+  verdicts=$(local_verdicts "$out.prom" "$want" | tr '\n' ' ')
+  bad=$(local_verdicts "$out.prom" "$want" | awk -v a="$allowed" '
+    BEGIN { n = split(a, l, "|"); for (i = 1; i <= n; i++) allow[l[i]] = 1 }
+    !($1 in allow) { printf "%s ", $0 }')
+  errors=$(awk '/^kscprobe_local_errors_total\{/ { s += $NF } END { print s + 0 }' "$out.prom")
+  clamped=$(local_metric "$out.prom" kscprobe_probe_budget_clamped)
+  [[ -s "$out.prom" ]] || bad="no scrape"
+  [[ -z "$bad" ]] || ok=0
+  case $proof in
+    'local_errors|clamped') [[ "$errors" != 0 || "$clamped" == 1 ]] || ok=0 ;;
+    local_errors:*)
+      kind=${proof#local_errors:}
+      [[ $(local_metric "$out.prom" "kscprobe_local_errors_total{kind=\"$kind\"}") != 0 ]] || ok=0
+      ;;
+  esac
+  echo "local $case: verdicts: ${verdicts:-none}; local errors $errors; budgets clamped" \
+    "$clamped; /-/ready $(cat "$out.ready" 2>/dev/null), /-/healthy" \
+    "$(cat "$out.healthy" 2>/dev/null)"
+  printf '%s\tlocal/daemon\t-\t%s (%s)\t%s\tlocal errors %s, clamped %s\t-\t-\n' \
+    "$case" "$allowed" "$proof" "${verdicts:-none}" "$errors" "$clamped" >>"$results.local"
+  if ((!ok)); then
+    local_failures=$((local_failures + 1))
+    echo "FAIL $case: want only $allowed and $proof; got ${verdicts:-none}${bad:+(not allowed:" \
+      "$bad)}, local errors $errors, clamped $clamped" >&2
+    tail -5 "$out.err" >&2
+  fi
+}
+local_rows() {
+  : >"$results.local"
+  local start_ms i ports
+  start_ms=$(($(date +%s%N) / 1000000))
+  # local_fd_limit: 400 database targets whose packets are dropped (every probe times out),
+  # under an open-file limit of 48, soft and hard, so that kscprobe cannot raise it.
+  {
+    printf '[daemon]\ninterval = "5s"\ntimeout = "2s"\n'
+    for i in $(seq 0 399); do
+      printf '\n[[target]]\nname = "db-%03d"\nrole = "database"\nengine = "postgresql"\n' "$i"
+      printf 'address = "10.202.%d.%d"\n' $((i / 200)) $((i % 200 + 1))
+    done
+  } >"$work/local-fd.toml"
+  run_local_daemon "$work/local-fd.toml" "$work/local-fd" 12 'ulimit -n 48 &&'
+  judge_local local_fd_limit 'timeout|pending' 'local_errors|clamped' "$work/local-fd" 400
+
+  # local_port_range: a fast estate (the fault peer's open ports) through 4 local ports only:
+  # each connection leaves its port in TIME_WAIT for a minute, so most connects find none.
+  {
+    printf '[daemon]\ninterval = "2s"\ntimeout = "1s"\n'
+    for i in $(seq 0 19); do
+      printf '\n[[target]]\nname = "fast-%02d"\nrole = "agent"\naddress = "10.200.1.2"\n' "$i"
+      printf 'disable = ["signal_udp", "multicast_udp"]\n'
+      printf '[[target.check]]\nname = "tcp"\nport = 8080\ntransport = "tcp"\n'
+      printf '[[target.check]]\nname = "tls"\nport = 8443\ntransport = "tls"\n'
+    done
+    printf '\n[metrics]\ndetail = { agent = "full" }\n'
+  } >"$work/local-ports.toml"
+  ports=$(in_p sysctl -n net.ipv4.ip_local_port_range)
+  in_p sysctl -qw net.ipv4.ip_local_port_range="40000 40003"
+  run_local_daemon "$work/local-ports.toml" "$work/local-ports" 6 ''
+  in_p sysctl -qw net.ipv4.ip_local_port_range="$ports"
+  judge_local local_port_range 'up|pending' 'local_errors:port_range' "$work/local-ports" 40
+
+  # local_icmp_permission: an ICMP echo check where no ICMP socket may be opened: ping sockets
+  # allowed to no group, and CAP_NET_RAW dropped.
+  cat >"$work/local-icmp.toml" <<'TOML'
+[daemon]
+interval = "1s"
+timeout = "500ms"
+
+[metrics]
+detail = { agent = "full" }
+
+[[target]]
+name = "pinged"
+role = "agent"
+address = "10.200.1.2"
+disable = ["signal_udp", "multicast_udp"]
+features = ["icmp"]
+TOML
+  in_p sysctl -qw net.ipv4.ping_group_range="1 0"
+  run_local_daemon "$work/local-icmp.toml" "$work/local-icmp" 4 \
+    'exec setpriv --inh-caps=-net_raw --bounding-set=-net_raw -- timeout 60 "$0" "$@"; #'
+  judge_local local_icmp_permission pending 'local_errors:icmp_permission' "$work/local-icmp" 1
+  # While probes fail on the host the daemon is alive (200) but not ready (503).
+  if [[ "$(cat "$work/local-icmp.ready")" != 503 || "$(cat "$work/local-icmp.healthy")" != 200 ]]
+  then
+    local_failures=$((local_failures + 1))
+    echo "FAIL local_icmp_permission: /-/ready $(cat "$work/local-icmp.ready") (want 503)," \
+      "/-/healthy $(cat "$work/local-icmp.healthy") (want 200)" >&2
+  fi
+  echo "local rows: 3 scenarios, $local_failures failed, in" \
+    "$((($(date +%s%N) / 1000000 - start_ms) / 1000)) s"
+}
+local_rows
+if [[ "${KSCPROBE_FAULT_ROWS:-all}" == local ]]; then
+  column -t -s $'\t' "$results.local" 2>/dev/null || cat "$results.local"
+  ((local_failures == 0))
+  exit
+fi
+
 # --- kscprobe --once over the whole matrix ------------------------------------------------------
-rows=$(grep -v '^#' "$here/matrix.tsv" | grep -v '^$')
+rows=$(grep -v '^#' "$here/matrix.tsv" | grep -v '^$' | awk -F'\t' '$2 != "local"')
 # The name of a row's check in kscprobe's table: a transport, or the catalog's icmp_echo, which
 # `features = ["icmp"]` switches on (the way users enable it).
 check_name() { if [[ "$1" == icmp ]]; then echo icmp_echo; else echo "$1"; fi; }
@@ -453,5 +611,7 @@ else
 fi
 ((vanish_ok)) || failures=$((failures + 1))
 
+cat "$results.local" >>"$results"
+failures=$((failures + local_failures))
 column -t -s $'\t' "$results" 2>/dev/null || cat "$results"
 ((failures == 0))

@@ -213,9 +213,11 @@ TEST(IcmpProberNoSocket, PingSocketsNotAllowedAndNoRawFallback) {
   ProbeEnv env{io.get_executor(), &cache, nullptr, &mux};
   for (int i = 0; i < 3; ++i) {
     Probed p = probe(io, make_spec(Transport::icmp, "127.0.0.1", 0), env);
+    // This host may not open an ICMP socket: a local fault, no verdict on 127.0.0.1.
     EXPECT_FALSE(p.result.success);
-    EXPECT_EQ(p.result.reason, Reason::unreachable);
-    EXPECT_EQ(p.result.detail, kNoIcmpSocket);
+    EXPECT_EQ(p.result.reason, Reason::none);
+    EXPECT_EQ(p.result.local, LocalFault::icmp_permission);
+    EXPECT_EQ(p.result.detail.rfind(kNoIcmpSocket, 0), 0u) << p.result.detail;
     EXPECT_LT(p.wall_seconds, 1.0);
   }
   EXPECT_EQ(reported, 1);
@@ -240,7 +242,8 @@ TEST(IcmpProberNoSocket, WithoutAMuxTheCheckFailsClearly) {
   TlsContextCache cache;
   ProbeEnv env{io.get_executor(), &cache};
   Probed p = probe(io, make_spec(Transport::icmp, "127.0.0.1", 0), env);
-  EXPECT_EQ(p.result.reason, Reason::unreachable);
+  EXPECT_EQ(p.result.reason, Reason::none);
+  EXPECT_EQ(p.result.local, LocalFault::icmp_permission);
   EXPECT_EQ(p.result.detail, kNoIcmpSocket);
 }
 

@@ -1,4 +1,8 @@
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <vector>
 
 #include "tests/support/files.hpp"
 #include "tests/support/peers.hpp"
@@ -58,6 +62,51 @@ TEST_P(TcpProberTest, ClosedPortIsRefused) {
   EXPECT_EQ(p.result.detail, "connection refused");
   EXPECT_EQ(p.result.phase(Phase::resolve), 0);
   EXPECT_LT(p.result.phase(Phase::connect), 0);  // the connect did not complete
+}
+
+// Holds every descriptor the process may still open (a soft limit just above those in use,
+// the rest taken by copies of stdin) until destroyed, when the limit comes back.
+class OutOfDescriptors {
+ public:
+  OutOfDescriptors() {
+    ::getrlimit(RLIMIT_NOFILE, &saved_);
+    const int lowest_free = ::dup(0);
+    ::close(lowest_free);
+    rlimit low = saved_;
+    low.rlim_cur = static_cast<rlim_t>(lowest_free) + 4;
+    ::setrlimit(RLIMIT_NOFILE, &low);
+    for (int fd; (fd = ::dup(0)) >= 0;) held_.push_back(fd);
+  }
+  ~OutOfDescriptors() {
+    for (int fd : held_) ::close(fd);
+    ::setrlimit(RLIMIT_NOFILE, &saved_);
+  }
+  OutOfDescriptors(const OutOfDescriptors&) = delete;
+  OutOfDescriptors& operator=(const OutOfDescriptors&) = delete;
+
+ private:
+  rlimit saved_{};
+  std::vector<int> held_;
+};
+
+// A probe that cannot get a socket (EMFILE) failed on this host: a local fault, not a verdict on
+// the peer, which is listening.
+TEST_P(TcpProberTest, OutOfDescriptorsIsALocalFaultNotUnreachable) {
+  std::uint16_t port = start_peer(io_, loopback_v4(), {.conduct = Conduct::hold});
+  auto spec = make_spec(Transport::tcp, "127.0.0.1", port);
+  Probed p;
+  {
+    OutOfDescriptors full;
+    p = probe(io_, spec, env_);
+  }
+  EXPECT_FALSE(p.result.success);
+  EXPECT_EQ(p.result.reason, Reason::none) << p.result.detail;
+  EXPECT_EQ(p.result.local, LocalFault::fd_limit) << p.result.detail;
+  EXPECT_NE(p.result.detail.find("fd_limit"), std::string::npos) << p.result.detail;
+  // With descriptors again, the same check succeeds.
+  Probed again = probe(io_, spec, env_);
+  EXPECT_TRUE(again.result.success) << again.result.detail;
+  EXPECT_EQ(again.result.local, LocalFault::none);
 }
 
 TEST_P(TcpProberTest, DroppedSynIsTimeoutWithinTheDeadline) {

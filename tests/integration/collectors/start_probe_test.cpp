@@ -234,7 +234,8 @@ TEST(ProbeResources, IcmpOptionsReachTheMux) {
   for (int i = 0; i < 2; ++i) {
     ProbeResult r = wait_for(io, launch(make_spec(Transport::icmp, "127.0.0.1", 0), probes.env()));
     EXPECT_FALSE(r.success);
-    EXPECT_EQ(r.detail, kNoIcmpSocket);
+    EXPECT_EQ(r.local, LocalFault::icmp_permission);
+    EXPECT_EQ(r.detail.rfind(kNoIcmpSocket, 0), 0u) << r.detail;
   }
   EXPECT_EQ(reported, 1);
   EXPECT_EQ(probes.icmp_mux().socket_kind(false), "");

@@ -115,3 +115,69 @@ TEST(Scheduler, ReloadRemapsProbesInFlightAndDropsRemovedChecks) {
   io.run_for(std::chrono::milliseconds(300));
   for (auto& [i, ok] : results) EXPECT_EQ(i, 0u);  // never an index of the old plan
 }
+
+namespace {
+
+// The lanes the launches of a check ran in, when every probe ends with `result` at once.
+std::vector<Lane> lanes_of_rounds(const ProbeResult& result) {
+  asio::io_context io;
+  std::vector<Lane> lanes;
+  Scheduler* self = nullptr;
+  Scheduler s(
+      io.get_executor(),
+      [&](const CheckSpec&, asio::cancellation_slot, Scheduler::Done done) {
+        lanes.push_back(self->in_flight(Lane::quiet) ? Lane::quiet : Lane::connect);
+        asio::post(io, [done, result] { done(result); });
+      },
+      [](std::uint32_t, const ProbeResult&) {});
+  self = &s;
+  s.set_plan(plan_of(1, 100, 4), {});
+  io.run_for(std::chrono::milliseconds(450));
+  return lanes;
+}
+
+}  // namespace
+
+// A check that got no answer waits in the quiet lane; one whose probe failed on this host (out
+// of descriptors) learnt nothing about its target and stays where it was.
+TEST(Scheduler, LocalFaultLeavesTheCheckInItsLane) {
+  const std::vector<Lane> silent =
+      lanes_of_rounds(ProbeResult::failure(Reason::timeout, "no reply"));
+  ASSERT_GE(silent.size(), 2u);
+  EXPECT_EQ(silent[0], Lane::connect);
+  EXPECT_EQ(silent[1], Lane::quiet);
+
+  const std::vector<Lane> local =
+      lanes_of_rounds(ProbeResult::local_fault(LocalFault::fd_limit, "too many open files"));
+  ASSERT_GE(local.size(), 2u);
+  for (Lane lane : local) EXPECT_EQ(lane, Lane::connect);
+}
+
+// Budgets given to set_plan (fitted to the open-file limit) replace the plan's.
+TEST(Scheduler, GivenBudgetsReplaceThePlans) {
+  asio::io_context io;
+  FakeProber fake{io, 150};
+  Scheduler s(io.get_executor(), fake.launcher(), [](std::uint32_t, const ProbeResult&) {});
+  auto plan = plan_of(40, 400, 16);
+  EXPECT_EQ(Scheduler::plan_budgets(*plan)[0], 16u);
+  s.set_plan(plan, {}, SchedulerCore::Budgets{3, 100, 1});
+  EXPECT_EQ(s.budgets()[0], 3u);
+  io.run_for(std::chrono::milliseconds(900));
+  EXPECT_EQ(fake.max_running, 3u);
+}
+
+// Lateness measured while it happens: a budget too small for the plan leaves due probes
+// waiting, and the wait of the oldest one grows past whole intervals, skipped or not.
+TEST(Scheduler, OldestWaitGrowsWhileTheBudgetCannotKeepUp) {
+  asio::io_context io;
+  FakeProber fake{io, 150};
+  Scheduler s(io.get_executor(), fake.launcher(), [](std::uint32_t, const ProbeResult&) {});
+  EXPECT_EQ(s.oldest_wait_seconds(Lane::connect), 0);
+  s.set_plan(plan_of(40, 400, 1), {});
+  io.run_for(std::chrono::milliseconds(1300));
+  // 40 checks every 400 ms, 150 ms each, one at a time: most wait, some for over an interval.
+  EXPECT_GT(s.queued(Lane::connect), 0u);
+  EXPECT_GT(s.oldest_wait_seconds(Lane::connect), 0.4);
+  EXPECT_GT(s.overdue_checks(), 0u);
+  EXPECT_EQ(s.oldest_wait_seconds(Lane::datagram), 0);
+}

@@ -37,7 +37,6 @@ TEST(ErrorMapping, ConnectErrnos) {
       {ENETDOWN, Reason::unreachable, "network down"},
       {EACCES, Reason::unreachable, "local firewall"},
       {EPERM, Reason::unreachable, "local firewall"},
-      {EADDRNOTAVAIL, Reason::unreachable, "address not available"},
       {ECONNRESET, Reason::reset, "reset by peer"},
       {ECONNABORTED, Reason::reset, "aborted"},
       {EPIPE, Reason::reset, "broken pipe"},
@@ -47,6 +46,51 @@ TEST(ErrorMapping, ConnectErrnos) {
     EXPECT_EQ(m.reason, c.reason) << c.value << " " << m.detail;
     EXPECT_NE(m.detail.find(c.detail_part), std::string::npos) << m.detail;
   }
+}
+
+// The probing host's own shortages say nothing of the target, in whatever phase they happen:
+// no reason, a local fault of its kind.
+TEST(ErrorMapping, HostShortagesAreLocalFaultsNotReasons) {
+  struct Case {
+    int value;
+    LocalFault local;
+  };
+  const Case cases[] = {
+      {EMFILE, LocalFault::fd_limit},
+      {ENFILE, LocalFault::fd_limit},
+      {EADDRNOTAVAIL, LocalFault::port_range},
+      {ENOBUFS, LocalFault::buffers},
+      {ENOMEM, LocalFault::memory},
+  };
+  for (const auto& c : cases) {
+    for (Phase phase : {Phase::resolve, Phase::connect, Phase::tls, Phase::request}) {
+      MappedError m = map_error(sys(c.value), phase);
+      EXPECT_EQ(m.reason, Reason::none) << c.value << " " << to_string(phase) << " " << m.detail;
+      EXPECT_EQ(m.local, c.local) << c.value << " " << to_string(phase);
+      EXPECT_NE(m.detail.find(std::string(to_string(c.local))), std::string::npos) << m.detail;
+    }
+    EXPECT_EQ(local_fault_of(sys(c.value)), c.local);
+    EXPECT_EQ(local_fault_of(error_code(c.value, boost::system::generic_category())), c.local);
+  }
+  // What the network says stays a reason about the target.
+  for (int value : {ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, EACCES, EPERM}) {
+    EXPECT_EQ(local_fault_of(sys(value)), LocalFault::none) << value;
+    EXPECT_EQ(map_error(sys(value), Phase::connect).local, LocalFault::none) << value;
+  }
+  EXPECT_EQ(local_fault_of(boost::asio::error::operation_aborted), LocalFault::none);
+  EXPECT_EQ(local_fault_of(error_code()), LocalFault::none);
+}
+
+TEST(ErrorMapping, LocalFaultNamesAndRemedies) {
+  EXPECT_EQ(to_string(LocalFault::fd_limit), "fd_limit");
+  EXPECT_EQ(to_string(LocalFault::port_range), "port_range");
+  EXPECT_EQ(to_string(LocalFault::buffers), "buffers");
+  EXPECT_EQ(to_string(LocalFault::memory), "memory");
+  EXPECT_EQ(to_string(LocalFault::icmp_permission), "icmp_permission");
+  EXPECT_NE(remedy(LocalFault::fd_limit).find("LimitNOFILE"), std::string_view::npos);
+  EXPECT_NE(remedy(LocalFault::port_range).find("ip_local_port_range"), std::string_view::npos);
+  EXPECT_NE(remedy(LocalFault::icmp_permission).find("CAP_NET_RAW"), std::string_view::npos);
+  EXPECT_NE(remedy(LocalFault::icmp_permission).find("ping_group_range"), std::string_view::npos);
 }
 
 TEST(ErrorMapping, AsioErrorEnumsMatchErrnos) {

@@ -84,6 +84,43 @@ TEST(ResultTable, RecordsCountersAndTransitions) {
   EXPECT_EQ(t.latency()[0].second.count, 3u);  // successful probes only
 }
 
+// A probe that failed on this host is no result about the target: the check keeps its last
+// verdict, its counters, its failure reason and its timestamps.
+TEST(ResultTable, LocalFaultKeepsTheLastVerdict) {
+  ResultTable t(make_plan());
+  EXPECT_EQ(t.record(0, ProbeResult::local_fault(LocalFault::fd_limit, "too many open files"), 50),
+            Transition::none);
+  EXPECT_FALSE(t.state(0).has_result);  // still pending
+  EXPECT_EQ(t.state(0).probes_total, 0u);
+
+  EXPECT_EQ(t.record(0, ok_tls(), 100), Transition::first_up);
+  EXPECT_EQ(t.record(0, ProbeResult::local_fault(LocalFault::port_range, "no local port"), 130),
+            Transition::none);
+  const CheckState& up = t.state(0);
+  EXPECT_TRUE(up.success);
+  EXPECT_EQ(up.reason, Reason::none);
+  EXPECT_EQ(up.probes_total, 1u);
+  EXPECT_EQ(up.consecutive_failures, 0u);
+  EXPECT_EQ(up.last_probe_ts, 100);
+  EXPECT_EQ(up.last_failure_ts, 0);
+  for (auto n : up.failures) EXPECT_EQ(n, 0u);
+
+  t.record(0, ProbeResult::failure(Reason::timeout, "no reply"), 160);
+  EXPECT_EQ(t.record(0, ProbeResult::local_fault(LocalFault::buffers, "no buffer space"), 190),
+            Transition::none);
+  const CheckState& down = t.state(0);
+  EXPECT_FALSE(down.success);
+  EXPECT_EQ(down.reason, Reason::timeout);
+  EXPECT_EQ(down.last_detail, "no reply");
+  EXPECT_EQ(down.consecutive_failures, 1u);
+  EXPECT_EQ(down.probes_total, 2u);
+  EXPECT_EQ(down.failures[static_cast<int>(Reason::unreachable)], 0u);
+  EXPECT_EQ(down.failures[static_cast<int>(Reason::timeout)], 1u);
+  // Nor does it show in /metrics as a failure reason.
+  const std::string text = render(t);
+  EXPECT_EQ(text.find("reason=\"unreachable\""), std::string::npos);
+}
+
 TEST(ResultTable, ReloadKeepsStateOfUnchangedChecksOnly) {
   ResultTable old(make_plan());
   old.record(0, ok_tls(), 100);

@@ -261,3 +261,32 @@ TEST(SchedulerCore, DefaultQuietBudgetFollowsThePlan) {
   EXPECT_EQ(SchedulerCore::default_quiet_budget(256, 1e9), SchedulerCore::kMaxDefaultQuietBudget);
   EXPECT_EQ(SchedulerCore::default_quiet_budget(2, 0), 1u);
 }
+
+// Lateness where it happens: how long the longest-waiting due probe of a lane has waited, and
+// the checks that waited a whole interval, while nothing is skipped (issue 19: a queue that
+// grows within the interval never shows in kscprobe_scheduler_skipped_total).
+TEST(SchedulerCore, OldestWaitingAndOverdueWhileNothingIsSkipped) {
+  SchedulerCore core(SchedulerCore::Budgets{1, 10, 1});
+  // Four connection checks due at 0 every 10 s, one slot: three wait.
+  core.reset(std::vector<SchedulerCore::Slot>(4, {10000, 0}), 0, 0);
+  EXPECT_EQ(core.oldest_waiting_due_ms(Lane::connect), SchedulerCore::kNever);
+  std::vector<Start> starts;
+  core.advance(0, starts);
+  ASSERT_EQ(starts.size(), 1u);
+  EXPECT_EQ(core.queued(Lane::connect), 3u);
+  EXPECT_EQ(core.oldest_waiting_due_ms(Lane::connect), 0);
+  EXPECT_EQ(core.oldest_waiting_due_ms(Lane::datagram), SchedulerCore::kNever);
+  EXPECT_EQ(core.overdue(9999), 0u);
+  // The running probe takes 9.5 s; the next one starts, two still wait since 0.
+  starts.clear();
+  core.complete(0, Lane::connect, 9500, starts);
+  ASSERT_EQ(starts.size(), 1u);
+  EXPECT_EQ(core.oldest_waiting_due_ms(Lane::connect), 0);
+  EXPECT_EQ(core.skipped(), 0u);
+  // A whole interval later they are overdue; the next round skips the ones still waiting.
+  EXPECT_EQ(core.overdue(10000), 2u);
+  starts.clear();
+  core.advance(10000, starts);
+  EXPECT_GT(core.skipped(), 0u);
+  EXPECT_EQ(core.overdue(10000), 2u);
+}

@@ -181,6 +181,44 @@ TEST(StatusPage, ShowsAFailedReload) {
   EXPECT_NE(html.find("last reload FAILED"), std::string::npos);
 }
 
+// Probes failing on this host: the summary says so in every format, and only then.
+TEST(StatusPage, SaysWhenProbesFailOnThisHost) {
+  ResultTable t(plan_with({"a"}));
+  StatusPageInfo info{"1", "k.toml", true, 0};
+  EXPECT_EQ(render_status_page(t, info).find("local-faults"), std::string::npos);
+  info.local_faults = "fd_limit (358 probes)";
+  const std::string html = render_status_page(t, info);
+  EXPECT_NE(html.find("id=\"local-faults\""), std::string::npos);
+  EXPECT_NE(html.find("Probes fail on this host"), std::string::npos);
+  EXPECT_NE(html.find("fd_limit (358 probes)"), std::string::npos);
+  StatusQuery json;
+  json.format = StatusFormat::json;
+  EXPECT_NE(render_status_page(t, info, json).find("\"local_faults\":\"fd_limit (358 probes)\""),
+            std::string::npos);
+  StatusQuery text;
+  text.format = StatusFormat::text;
+  EXPECT_NE(render_status_page(t, info, text).find("# probes fail on this host: fd_limit"),
+            std::string::npos);
+}
+
+// Falling behind: said in the summary, in every format, and only then.
+TEST(StatusPage, SaysWhenFallingBehind) {
+  ResultTable t(plan_with({"a"}));
+  StatusPageInfo info{"1", "k.toml", true, 0};
+  EXPECT_EQ(render_status_page(t, info).find("falling-behind"), std::string::npos);
+  info.falling_behind = "lane quiet: a due probe has waited 34 s for a slot";
+  EXPECT_NE(render_status_page(t, info).find("id=\"falling-behind\""), std::string::npos);
+  EXPECT_NE(render_status_page(t, info).find("waited 34 s"), std::string::npos);
+  StatusQuery json;
+  json.format = StatusFormat::json;
+  EXPECT_NE(render_status_page(t, info, json).find("\"falling_behind\":\"lane quiet"),
+            std::string::npos);
+  StatusQuery text;
+  text.format = StatusFormat::text;
+  EXPECT_NE(render_status_page(t, info, text).find("# falling behind: lane quiet"),
+            std::string::npos);
+}
+
 // The summary is what /metrics says, counted from the same table: kscprobe_aggregate_checks
 // {state=up|unknown|<reason>} summed per role and per site, and one
 // kscprobe_probe_failure_info{reason} per down check.
