@@ -936,8 +936,25 @@ class Handler {
     if (method == "ChunkAccessor.Release") return release(params);
     if (method == "UaControl.GetUpdateAgentsList") return update_agents();
     if (method == "HostGroup.GetInstanceStatistics") {
+      // "KLSRV_ST_ALL_CONS_CNT ... 0 if the KLSRV_ST_ALL_CONS_CNT filter is not requested" (and
+      // the same for the other connection counts): the reference's table of server statistics,
+      // https://support.kaspersky.com/help/KSC/16/KSCAPI/a00336.html. The rest is always there.
+      json::value stats = st_.statistics;
+      if (json::object* all = stats.if_object()) {
+        std::vector<std::string> asked;
+        if (auto f = params.find("vecFilterFields"); f != params.end() && f->value().is_array()) {
+          for (const json::value& v : f->value().get_array())
+            if (const json::string* name = v.if_string(); name && asked.size() < 256)
+              asked.emplace_back(*name);
+        }
+        for (const char* on_request :
+             {"KLSRV_ST_ALL_CONS_CNT", "KLSRV_ST_NAG_CONS_CNT", "KLSRV_ST_CTLNGT_CONS_CNT"}) {
+          if (std::find(asked.begin(), asked.end(), on_request) != asked.end()) continue;
+          if (json::value* v = all->if_contains(on_request)) *v = 0;
+        }
+      }
       json::object o;
-      o["PxgRetVal"] = st_.statistics;
+      o["PxgRetVal"] = std::move(stats);
       return json_reply(o);
     }
     // The predefined groups' ids, as PxgRetVal (go-ksc kaspersky/HostGroup.go: GroupIdGroups,

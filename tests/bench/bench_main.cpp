@@ -1281,9 +1281,22 @@ JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstat
       "refusals/s; kscprobe_probe_failure_info refused: %zu series\n",
       refused_agent_checks, expected_refused_checks, refused_checks, refused_per_s,
       failure_info.samples);
+  // The limits it ran with: the open-file limit kscprobe found (after raising its soft limit) and
+  // the in-flight budgets it derived from the plan and that limit.
+  const double open_files = sum_samples(end, "kscprobe_open_files_limit").sum;
+  const double budget_connect =
+      sum_samples(end, "kscprobe_probe_budget", {{"lane", "connect"}}).sum;
+  const double budget_quiet = sum_samples(end, "kscprobe_probe_budget", {{"lane", "quiet"}}).sum;
+  const double clamped = sum_samples(end, "kscprobe_probe_budget_clamped").sum;
+  std::printf("  limits: open files %.0f, budgets connect %.0f and quiet %.0f%s\n", open_files,
+              budget_connect, budget_quiet, clamped > 0 ? " (lowered to fit)" : "");
   std::fflush(stdout);
   o.flag("ok", true)
       .num("ready_s", d.ready_s)
+      .num("open_files_limit", open_files)
+      .num("budget_connect", budget_connect)
+      .num("budget_quiet", budget_quiet)
+      .num("budget_clamped", clamped)
       .num("checks", checks)
       .num("targets", sum_samples(end, "kscprobe_targets").sum)
       .num("probes_per_s", probes_per_s)
@@ -1714,8 +1727,20 @@ JsonObject environment(const Options& options) {
               openssl_version.c_str());
   std::printf("  estate namespace %s; work directory (configs, logs): %s\n",
               options.estate_netns.c_str(), options.workdir.c_str());
+  // The host's limits the daemon runs under (it raises its soft open-file limit to the hard one).
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  std::string ports = read_text("/proc/sys/net/ipv4/ip_local_port_range");
+  for (char& c : ports)
+    if (c == '\t' || c == '\n') c = ' ';
+  std::printf("  limits: open files %llu (soft) / %llu (hard); local port range %s\n",
+              static_cast<unsigned long long>(files.rlim_cur),
+              static_cast<unsigned long long>(files.rlim_max), ports.c_str());
   JsonObject m;
-  m.num("cores", std::thread::hardware_concurrency())
+  m.num("open_files_soft", static_cast<double>(files.rlim_cur))
+      .num("open_files_hard", static_cast<double>(files.rlim_max))
+      .str("local_port_range", ports)
+      .num("cores", std::thread::hardware_concurrency())
       .str("cpu_model", cpu_model)
       .str("kernel", std::string(u.sysname) + " " + u.release)
       .raw("load_average",
