@@ -9,7 +9,8 @@
 
 namespace kscprobe::detail {
 
-// Resolves run.spec.address, without a lookup for IP literals, and records the resolve phase.
+// Resolves run.spec.address through run.env.resolver (the answer every check of the name shares),
+// without a lookup for IP literals, and records the resolve phase.
 // Only the first address is returned: a probe measures one path, and trying the next address
 // after a failure would hide which path is broken and stretch the probe past one timeout.
 // On failure run.result holds the reason and nullopt is returned.

@@ -159,4 +159,28 @@ std::string timeout_detail(Duration timeout, Phase phase) {
   return text;
 }
 
+MappedError map_lookup_failure(const LookupAnswer& answer, std::string_view name) {
+  const std::string what = "cannot resolve " + std::string(name) + ": ";
+  switch (answer.status) {
+    case LookupStatus::ok:
+      return {};
+    case LookupStatus::not_found:
+    case LookupStatus::failed:
+      return mapped(Reason::resolve, what + answer.detail);
+    case LookupStatus::timeout:
+      return mapped(Reason::resolve,
+                    what + "no answer from the DNS server (" + answer.detail + ")");
+    case LookupStatus::queue_full: {
+      // kscprobe's own shortage: no query was sent, so nothing is known of the name.
+      MappedError m;
+      m.local = LocalFault::resolver_queue;
+      m.detail = "resolver queue full: " + answer.detail;
+      return m;
+    }
+    case LookupStatus::cancelled:
+      break;
+  }
+  return mapped(Reason::timeout, "resolve cancelled");
+}
+
 }  // namespace kscprobe

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "collectors/probe_result.hpp"
+#include "collectors/resolver_cache.hpp"
 #include "config/duration.hpp"
 
 namespace kscprobe {
@@ -33,6 +34,11 @@ LocalFault local_fault_of(const boost::system::error_code& ec);
 /// - malformed HTTP and end of stream before a complete response: `protocol`.
 /// Unknown errors fall back on the phase: connect -> unreachable, tls -> tls, request -> protocol.
 MappedError map_error(const boost::system::error_code& ec, Phase phase);
+
+/// Maps a failed lookup of `name` (NameResolver) to a reason: a name that does not resolve, a
+/// DNS server that fails or does not answer: `resolve`; a lookup cancelled: `timeout`. A full
+/// resolver queue is kscprobe's own limit, not the target's: its detail says so.
+MappedError map_lookup_failure(const LookupAnswer& answer, std::string_view name);
 
 /// Detail of a probe stopped by its deadline: "no reply within 5s during connect".
 std::string timeout_detail(Duration timeout, Phase phase);

@@ -40,6 +40,8 @@ std::string_view to_string(LocalFault f) {
       return "memory";
     case LocalFault::icmp_permission:
       return "icmp_permission";
+    case LocalFault::resolver_queue:
+      return "resolver_queue";
   }
   return "unknown";
 }
@@ -61,6 +63,9 @@ std::string_view remedy(LocalFault f) {
     case LocalFault::icmp_permission:
       return "grant CAP_NET_RAW (AmbientCapabilities= in the systemd unit) or put the service's "
              "group in net.ipv4.ping_group_range";
+    case LocalFault::resolver_queue:
+      return "address targets by IP, lengthen their intervals, or spread the names over more "
+             "kscprobes (--shard): more names are due at once than the resolver queues";
   }
   return "";
 }

@@ -32,8 +32,9 @@ enum class LocalFault : std::uint8_t {
   buffers,          // ENOBUFS: out of socket buffers
   memory,           // ENOMEM: out of kernel or process memory
   icmp_permission,  // no ICMP socket: no CAP_NET_RAW and outside net.ipv4.ping_group_range
+  resolver_queue,   // the name resolver's queue is full: no query was sent for the name
 };
-inline constexpr int kLocalFaultCount = 6;
+inline constexpr int kLocalFaultCount = 7;
 /// The `kind` label: "fd_limit", "port_range", ...
 std::string_view to_string(LocalFault f);
 /// What to do about it, for the log.

@@ -14,6 +14,7 @@ namespace kscprobe {
 class TlsContextCache;
 class DatagramMux;
 class IcmpMux;
+class NameResolver;
 
 /// What probers share: the event loop's executor, the reusable TLS contexts and the sockets of
 /// the datagram probers. ProbeResources (probe_resources.hpp) builds the daemon's.
@@ -24,6 +25,9 @@ struct ProbeEnv {
   DatagramMux* udp = nullptr;
   /// ICMP echo probes send on its sockets; null: ICMP checks fail ("no ICMP socket").
   IcmpMux* icmp = nullptr;
+  /// Looks up every name a probe needs (IP literals need none); null: a check of a name fails
+  /// as `resolve` ("no resolver").
+  NameResolver* resolver = nullptr;
   /// Told, once per probe, of a probe that ended in an exception (a bug: probers report
   /// failures as Reasons), with the check and the exception's text. Null: not logged; the
   /// result's detail carries the text either way.

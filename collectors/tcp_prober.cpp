@@ -7,6 +7,7 @@
 #include "collectors/address.hpp"
 #include "collectors/connect.hpp"
 #include "collectors/deadline.hpp"
+#include "collectors/name_resolver.hpp"
 
 namespace kscprobe {
 namespace detail {
@@ -14,22 +15,6 @@ namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-
-// getaddrinfo runs on a resolver thread and cannot be interrupted, and Asio's resolver has no
-// per-operation cancellation: a coroutine awaiting it directly would outlive its deadline by as
-// long as the DNS server stalls. So the lookup reports into this shared state and the probe waits
-// on `done`, a timer that the deadline can cancel; an abandoned lookup finishes on its own and
-// frees the state. The completion handler and the probe share `finished` without a lock: both run
-// on the probe's executor, which must be single-threaded (or a strand), as everywhere else here.
-struct PendingLookup {
-  explicit PendingLookup(const asio::any_io_executor& executor)
-      : resolver(executor), done(executor, ProbeClock::time_point::max()) {}
-  tcp::resolver resolver;
-  asio::steady_timer done;
-  boost::system::error_code ec;
-  tcp::resolver::results_type results;
-  bool finished = false;
-};
 
 }  // namespace
 
@@ -44,35 +29,28 @@ asio::awaitable<std::optional<asio::ip::address>> resolve_address(ProbeRun& run)
     run.fail(Reason::resolve, "cannot resolve " + run.spec.address + ": reserved name (RFC 6761)");
     co_return std::nullopt;
   }
-  auto executor = co_await asio::this_coro::executor;
-  auto lookup = std::make_shared<PendingLookup>(executor);
-  lookup->resolver.async_resolve(
-      run.spec.address, std::to_string(run.spec.port), tcp::resolver::numeric_service,
-      [lookup](boost::system::error_code ec, tcp::resolver::results_type results) {
-        lookup->ec = ec;
-        lookup->results = std::move(results);
-        lookup->finished = true;
-        lookup->done.cancel();
-      });
-  if (!lookup->finished) {
-    co_await lookup->done.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (run.env.resolver == nullptr) {
+    run.end_phase();
+    run.fail(Reason::resolve, "cannot resolve " + run.spec.address + ": no resolver");
+    co_return std::nullopt;
   }
-  if (!lookup->finished) {
-    // Stopped by the deadline or the caller: abandon the lookup.
-    lookup->resolver.cancel();
-    run.fail(Reason::timeout, "resolve cancelled");
+  // Every check of this name shares the resolver's answer; the race with the deadline (or the
+  // deadline given here) stops the wait, never the query, which goes on to fill the cache.
+  LookupResult found = co_await run.env.resolver->lookup(run.spec.address, run.deadline);
+  if (found.status == LookupStatus::cancelled ||
+      (found.status == LookupStatus::timeout && ProbeClock::now() >= run.deadline)) {
+    // Stopped by the caller or the probe's deadline: what the race would have said.
+    run.fail(Reason::timeout, found.status == LookupStatus::cancelled
+                                  ? std::string("resolve cancelled")
+                                  : timeout_detail(run.spec.timeout, Phase::resolve));
     co_return std::nullopt;
   }
   run.end_phase();
-  if (lookup->ec) {
-    run.fail(lookup->ec);
+  if (found.status != LookupStatus::ok) {
+    run.fail(map_lookup_failure(found, run.spec.address));
     co_return std::nullopt;
   }
-  if (lookup->results.empty()) {
-    run.fail(Reason::resolve, "cannot resolve " + run.spec.address + ": no address");
-    co_return std::nullopt;
-  }
-  co_return lookup->results.begin()->endpoint().address();
+  co_return found.addresses.front();
 }
 
 namespace {

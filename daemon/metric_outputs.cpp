@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "daemon/logging.hpp"
 #include "platform/platform.hpp"
@@ -93,7 +94,12 @@ bool parse_push_url(const std::string& url, std::string* host, std::string* port
 
 struct MetricOutputs::Impl : std::enable_shared_from_this<MetricOutputs::Impl> {
   Impl(asio::any_io_executor e, MetricOutputOptions o, std::function<std::string()> r)
-      : ex(e), options(std::move(o)), render(std::move(r)), textfile_timer(e), push_timer(e) {}
+      : ex(e),
+        options(std::move(o)),
+        render(std::move(r)),
+        textfile_timer(e),
+        push_timer(e),
+        resolver(e, options.resolver) {}
 
   void schedule_textfile() {
     textfile_timer.expires_after(options.textfile_interval);
@@ -129,6 +135,9 @@ struct MetricOutputs::Impl : std::enable_shared_from_this<MetricOutputs::Impl> {
     pushing = true;
     std::string error = co_await push_once();
     pushing = false;
+    ++status.attempts;
+    if (!error.empty()) ++status.failures;
+    status.last_error = error;
     if (!error.empty()) {
       if (!push_failing)
         log::error("push to the Pushgateway failed", {{"url", options.push_url}, {"error", error}});
@@ -140,13 +149,22 @@ struct MetricOutputs::Impl : std::enable_shared_from_this<MetricOutputs::Impl> {
   }
 
   asio::awaitable<std::string> push_once() {
-    asio::ip::tcp::resolver resolver(ex);
-    auto [rec, results] =
-        co_await resolver.async_resolve(host, port, asio::as_tuple(asio::use_awaitable));
-    if (rec) co_return "resolve " + host + ": " + rec.message();
+    // One deadline for the whole push, the lookup included: a stalled DNS server once left
+    // the first push waiting for ever, and with it every later one (`pushing` stayed set).
+    const auto deadline = NameResolver::Clock::now() + options.push_timeout;
+    LookupResult found = co_await resolver.lookup(host, deadline);
+    if (found.status != LookupStatus::ok) {
+      co_return "resolve " + host + ": " +
+          (found.status == LookupStatus::timeout
+               ? "no answer within " + std::to_string(options.push_timeout.count()) + "ms"
+               : found.detail);
+    }
+    const auto port_number = static_cast<std::uint16_t>(std::stoul(port));
+    std::vector<asio::ip::tcp::endpoint> endpoints;
+    for (const auto& address : found.addresses) endpoints.emplace_back(address, port_number);
     beast::tcp_stream stream(ex);
-    stream.expires_after(std::chrono::seconds(10));
-    auto [cec, ep] = co_await stream.async_connect(results, asio::as_tuple(asio::use_awaitable));
+    stream.expires_at(deadline);
+    auto [cec, ep] = co_await stream.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
     if (cec) co_return "connect: " + cec.message();
     http::request<http::string_body> req{http::verb::put, target, 11};
     req.set(http::field::host, host + ":" + port);
@@ -176,6 +194,8 @@ struct MetricOutputs::Impl : std::enable_shared_from_this<MetricOutputs::Impl> {
   std::string host, port, target;
   bool stopped = false, pushing = false, textfile_failing = false, push_failing = false;
   std::uint64_t pushes = 0;
+  PushStatus status;
+  NameResolver resolver;
 };
 
 MetricOutputs::MetricOutputs(asio::any_io_executor ex, MetricOutputOptions options,
@@ -204,8 +224,16 @@ bool MetricOutputs::start(std::string* error) {
   if (!im.options.push_url.empty()) {
     std::string prefix;
     if (!parse_push_url(im.options.push_url, &im.host, &im.port, &prefix, error)) return false;
+    if (im.port.size() > 5 || std::stoul(im.port) > 65535) {
+      *error = "push URL \"" + im.options.push_url + "\" has a port above 65535";
+      return false;
+    }
     if (im.options.push_interval.count() <= 0) {
       *error = "--push.interval must be positive";
+      return false;
+    }
+    if (im.options.push_timeout.count() <= 0) {
+      *error = "the push timeout must be positive";
       return false;
     }
     std::string instance = im.options.push_instance;
@@ -240,6 +268,8 @@ void MetricOutputs::stop() {
   impl_->textfile_timer.cancel();
   impl_->push_timer.cancel();
 }
+
+PushStatus MetricOutputs::push_status() const { return impl_->status; }
 
 void MetricOutputs::flush_textfile() {
   if (!impl_->options.textfile_path.empty()) impl_->write_textfile();

@@ -1,9 +1,12 @@
 #pragma once
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+
+#include "collectors/name_resolver.hpp"
 
 namespace kscprobe {
 
@@ -17,6 +20,18 @@ struct MetricOutputOptions {
   std::string push_job = "kscprobe";
   std::string push_instance;  // default: the host name
   std::chrono::milliseconds push_interval{30000};
+  /// One push, the lookup of the Pushgateway's name included, ends by then: a DNS server or a
+  /// Pushgateway that stalls fails the push, never stops the pushes.
+  std::chrono::milliseconds push_timeout{10000};
+  /// How the Pushgateway's name is looked up (the probers' resolver, an instance of its own).
+  ResolverOptions resolver;
+};
+
+/// The pushes so far, for the log's tests and the status.
+struct PushStatus {
+  std::uint64_t attempts = 0;  // pushes ended, well or not
+  std::uint64_t failures = 0;
+  std::string last_error;  // empty after a push that worked
 };
 
 /// Writes `path` atomically: a temporary file in the same directory, then rename(2), so a
@@ -38,6 +53,7 @@ class MetricOutputs {
   void stop();
   /// Writes the textfile / pushes once now (also used at shutdown so the last state lands).
   void flush_textfile();
+  PushStatus push_status() const;
 
  private:
   struct Impl;

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "collectors/address.hpp"
+#include "collectors/name_resolver.hpp"
 #include "collectors/openssl_text.hpp"
 #include "daemon/discovery/ksc_json.hpp"
 
@@ -156,18 +157,6 @@ bool valid_method(std::string_view method) {
   });
 }
 
-// A lookup whose handler reports into shared state, so the client can stop waiting at the
-// deadline (getaddrinfo cannot be interrupted; an abandoned lookup frees the state itself).
-struct PendingLookup {
-  PendingLookup(const asio::any_io_executor& executor, Clock::time_point deadline)
-      : resolver(executor), done(executor, deadline) {}
-  tcp::resolver resolver;
-  asio::steady_timer done;
-  boost::system::error_code ec;
-  tcp::resolver::results_type results;
-  bool finished = false;
-};
-
 // Whether a PxgError says the account lacks a right: KLSTD's STDE_NOACCESS, 1184 "Access denied"
 // (the reference's table of KSC's error definitions, as go-ksc copies it in
 // kaspersky/NagGuiCalls.go; its methods document STDE_NOACCESS as what a call without the right
@@ -193,7 +182,11 @@ struct Raw {
 
 struct Client::Impl {
   Impl(asio::any_io_executor ex, const KscSource& src, std::string pass)
-      : executor(std::move(ex)), source(src), password(std::move(pass)), mode(src.session) {
+      : executor(std::move(ex)),
+        resolver(executor),
+        source(src),
+        password(std::move(pass)),
+        mode(src.session) {
     if (auto parsed = parse_ksc_url(source.url, &endpoint_error)) endpoint = std::move(*parsed);
     name = source.server_name.empty() ? endpoint.host : source.server_name;
   }
@@ -203,6 +196,7 @@ struct Client::Impl {
   }
 
   asio::any_io_executor executor;
+  NameResolver resolver;
   KscSource source;
   std::string password;
   std::string authorization;  // the KSCBasic header value, built at the first login
@@ -301,25 +295,14 @@ struct Client::Impl {
     if (auto literal = parse_ip_literal(endpoint.host)) {
       endpoints.emplace_back(*literal, endpoint.port);
     } else {
-      auto lookup = std::make_shared<PendingLookup>(executor, deadline);
-      lookup->resolver.async_resolve(
-          endpoint.host, std::to_string(endpoint.port), tcp::resolver::numeric_service,
-          [lookup](boost::system::error_code ec, tcp::resolver::results_type results) {
-            lookup->ec = ec;
-            lookup->results = std::move(results);
-            lookup->finished = true;
-            lookup->done.cancel();
-          });
-      if (!lookup->finished) co_await lookup->done.async_wait(kTuple);
-      if (!lookup->finished) {
-        lookup->resolver.cancel();
+      // The probers' kind of lookup (c-ares, TTL cache), bounded by the request's deadline.
+      LookupResult found = co_await resolver.lookup(endpoint.host, deadline);
+      if (found.status == LookupStatus::timeout)
         co_return make_error(ErrorKind::timeout, "resolving " + endpoint.host + " timed out");
-      }
-      if (lookup->ec || lookup->results.empty())
+      if (found.status != LookupStatus::ok)
         co_return make_error(ErrorKind::resolve,
-                             "cannot resolve " + endpoint.host + ": " +
-                                 (lookup->ec ? lookup->ec.message() : std::string("no address")));
-      for (const auto& entry : lookup->results) endpoints.push_back(entry.endpoint());
+                             "cannot resolve " + endpoint.host + ": " + found.detail);
+      for (const auto& address : found.addresses) endpoints.emplace_back(address, endpoint.port);
     }
 
     if (cancelled) co_return make_error(ErrorKind::closed, "the client was cancelled");

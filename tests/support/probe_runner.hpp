@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "collectors/name_resolver.hpp"
 #include "collectors/prober.hpp"
 #include "collectors/tcp_prober.hpp"
 #include "collectors/tls_context_cache.hpp"
@@ -45,6 +46,24 @@ inline CheckSpec make_spec(Transport transport, std::string address, std::uint16
   spec.timeout = timeout;
   spec.interval = Duration(30000);
   return spec;
+}
+
+// Looks `name` up on `io` with `resolver`, within `timeout`; runs the loop until it is done.
+inline LookupResult run_lookup(asio::io_context& io, NameResolver& resolver, std::string name,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  LookupResult out;
+  bool done = false;
+  asio::co_spawn(io, resolver.lookup(std::move(name), NameResolver::Clock::now() + timeout),
+                 [&](std::exception_ptr e, LookupResult r) {
+                   if (e) std::rethrow_exception(e);
+                   out = std::move(r);
+                   done = true;
+                 });
+  io.restart();
+  while (!done && io.run_one_for(timeout + std::chrono::seconds(5)) > 0) {
+  }
+  EXPECT_TRUE(done) << "the lookup did not finish";
+  return out;
 }
 
 struct Probed {

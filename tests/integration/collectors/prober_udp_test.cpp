@@ -46,7 +46,8 @@ class UdpProberTest : public ::testing::TestWithParam<UdpPath> {
   asio::io_context io_;
   TlsContextCache cache_;
   DatagramMux mux_{io_.get_executor()};
-  ProbeEnv env_{io_.get_executor(), &cache_};
+  NameResolver resolver_{io_.get_executor()};
+  ProbeEnv env_{io_.get_executor(), &cache_, nullptr, nullptr, &resolver_};
   std::shared_ptr<std::string> received_ = std::make_shared<std::string>();
 };
 

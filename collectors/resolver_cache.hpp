@@ -1,0 +1,91 @@
+#pragma once
+// The answers of the name resolver (name_resolver.hpp), kept for their TTL. Pure data, with the
+// time passed in, so its rules are tested without a clock or a DNS server.
+#include <boost/asio/ip/address.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace kscprobe {
+
+/// How a lookup ended.
+enum class LookupStatus : std::uint8_t {
+  ok,          // addresses found
+  not_found,   // the name does not exist or has no address (NXDOMAIN, NODATA, RFC 6761 names)
+  failed,      // the DNS server failed (SERVFAIL, refused, a malformed answer)
+  timeout,     // the DNS server did not answer, or not before the caller's deadline
+  queue_full,  // kscprobe's own limit: too many names waiting; no query was sent
+  cancelled,   // the caller or the resolver stopped
+};
+std::string_view to_string(LookupStatus s);
+
+/// The answer of a lookup, as the resolver hands it out and the cache keeps it.
+struct LookupAnswer {
+  LookupStatus status = LookupStatus::failed;
+  /// In the order to try (RFC 6724, as getaddrinfo sorts them); never empty when ok.
+  std::vector<boost::asio::ip::address> addresses;
+  /// Why it failed, for a probe's detail ("NXDOMAIN: Domain name not found").
+  std::string detail;
+};
+
+/// At most `max_entries` answers by name, each until its TTL runs out. An address answer lives
+/// for its TTL clamped to [min_ttl, max_ttl] (a TTL of 0 or of hours must neither make every
+/// check ask again nor keep a moved host's old address all day); a name that does not exist
+/// for `not_found_ttl`, a failed or unanswered lookup for `failure_ttl` (short: the server may
+/// be back at the next check). Names are compared without case. When full, the entry used
+/// least recently goes. Lookups that cannot be repeated usefully (queue_full, cancelled) are
+/// never stored.
+class ResolverCache {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  struct Limits {
+    std::size_t max_entries = 200000;
+    std::chrono::seconds min_ttl{5};
+    std::chrono::seconds max_ttl{300};
+    std::chrono::seconds not_found_ttl{5};
+    std::chrono::seconds failure_ttl{2};
+  };
+
+  explicit ResolverCache(Limits limits);
+
+  /// The answer kept for `name` at `now`, or null (unknown or expired: an expired entry is
+  /// removed). The pointer is valid until the next call of a non-const member.
+  const LookupAnswer* find(std::string_view name, Clock::time_point now);
+
+  /// Keeps `answer` for `name` from `now`; `ttl` is the DNS server's (nullopt: unknown, as from
+  /// getaddrinfo: min_ttl) and applies to address answers only.
+  void store(std::string_view name, LookupAnswer answer, std::optional<std::chrono::seconds> ttl,
+             Clock::time_point now);
+
+  /// How long `answer` with the server's `ttl` is kept: the rules above.
+  std::chrono::seconds lifetime(const LookupAnswer& answer,
+                                std::optional<std::chrono::seconds> ttl) const;
+
+  std::size_t size() const { return entries_.size(); }
+  const Limits& limits() const { return limits_; }
+
+  /// The key of `name`: lower case, so that "Agent01.corp" and "agent01.corp" share one entry.
+  static std::string key(std::string_view name);
+
+ private:
+  struct Entry {
+    LookupAnswer answer;
+    Clock::time_point expires;
+    std::list<std::string>::iterator recency;
+  };
+  void erase(std::unordered_map<std::string, Entry>::iterator it);
+
+  Limits limits_;
+  std::unordered_map<std::string, Entry> entries_;
+  // Most recently used first; the back is evicted when full.
+  std::list<std::string> recency_;
+};
+
+}  // namespace kscprobe

@@ -1,0 +1,264 @@
+// The probers' name resolver against a DNS server of the test's own (tests/support/fake_dns):
+// names asked at once rather than one after another, each name once within its TTL however
+// many lookups want it, failures kept briefly, a server that never answers bounded by the
+// caller's deadline, a full queue reported as the resolver's own limit, /etc/hosts and IP
+// literals without a query.
+#include "collectors/name_resolver.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <vector>
+
+#include "collectors/error_mapping.hpp"
+#include "tests/support/fake_dns.hpp"
+#include "tests/support/peers.hpp"
+#include "tests/support/probe_runner.hpp"
+
+namespace kscprobe::test {
+namespace {
+
+using Clock = NameResolver::Clock;
+
+ResolverOptions options_for(const FakeDnsServer& dns) {
+  ResolverOptions o;
+  o.test_server = dns.server();
+  return o;
+}
+
+// Looks every name up at once; returns the results in the order of `names`, and the wall time.
+std::vector<LookupResult> lookup_all(asio::io_context& io, NameResolver& resolver,
+                                     const std::vector<std::string>& names,
+                                     std::chrono::milliseconds timeout, double* seconds = nullptr) {
+  std::vector<LookupResult> out(names.size());
+  std::size_t done = 0;
+  const auto start = Clock::now();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    asio::co_spawn(io, resolver.lookup(names[i], start + timeout),
+                   [&, i](std::exception_ptr e, LookupResult r) {
+                     if (e) std::rethrow_exception(e);
+                     out[i] = std::move(r);
+                     ++done;
+                   });
+  }
+  io.restart();
+  while (done < names.size() && io.run_one_for(timeout + std::chrono::seconds(10)) > 0) {
+  }
+  EXPECT_EQ(done, names.size()) << "lookups left unfinished";
+  if (seconds != nullptr) *seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return out;
+}
+
+std::vector<std::string> numbered_names(int n, const std::string& suffix = ".estate.test") {
+  std::vector<std::string> names;
+  for (int i = 0; i < n; ++i) names.push_back("agent" + std::to_string(i) + suffix);
+  return names;
+}
+
+TEST(NameResolverDns, TwoThousandNamesResolveAtOnceNotOneAfterAnother) {
+  FakeDnsServer dns({.delay = std::chrono::milliseconds(20), .ttl = 60});
+  asio::io_context io;
+  NameResolver resolver(io.get_executor(), options_for(dns));
+  auto names = numbered_names(2000);
+  double seconds = 0;
+  auto results = lookup_all(io, resolver, names, std::chrono::seconds(30), &seconds);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    ASSERT_EQ(results[i].status, LookupStatus::ok) << names[i] << ": " << results[i].detail;
+    EXPECT_EQ(results[i].addresses.front().to_string(), "127.0.0.1");
+  }
+  // One after another: 2000 x 20 ms = 40 s. At once (256 in flight): a few rounds of 20 ms.
+  EXPECT_LT(seconds, 8.0) << "2000 names took " << seconds << " s";
+  EXPECT_EQ(dns.names(), 2000u);
+  EXPECT_EQ(dns.most_queries_of_one_name(), 1u);
+  EXPECT_EQ(resolver.stats().queries, 2000u);
+  std::printf("[ resolve ] 2000 names, server answering in 20 ms: %.2f s\n", seconds);
+}
+
+TEST(NameResolverDns, EachNameIsAskedOnceWithinItsTtl) {
+  FakeDnsServer dns({.delay = std::chrono::milliseconds(50), .ttl = 60});
+  asio::io_context io;
+  NameResolver resolver(io.get_executor(), options_for(dns));
+  // 100 lookups of one name at once join one query...
+  std::vector<std::string> same(100, "ksc01.corp.test");
+  auto first = lookup_all(io, resolver, same, std::chrono::seconds(5));
+  for (const auto& r : first) EXPECT_EQ(r.status, LookupStatus::ok) << r.detail;
+  EXPECT_EQ(dns.queries_for("ksc01.corp.test"), 1u);
+  EXPECT_EQ(resolver.stats().joined, 99u);
+  // ...and later ones, in any case, come from the cache.
+  for (const char* name : {"ksc01.corp.test", "KSC01.Corp.Test"}) {
+    LookupResult again = run_lookup(io, resolver, name);
+    EXPECT_EQ(again.status, LookupStatus::ok) << again.detail;
+    EXPECT_TRUE(again.cached);
+  }
+  EXPECT_EQ(dns.queries_for("ksc01.corp.test"), 1u);
+}
+
+TEST(NameResolverDns, AnAnswerIsAskedAgainWhenItsTtlRunsOut) {
+  FakeDnsServer dns({.ttl = 1});
+  asio::io_context io;
+  ResolverOptions o = options_for(dns);
+  o.cache.min_ttl = std::chrono::seconds(1);
+  NameResolver resolver(io.get_executor(), o);
+  EXPECT_EQ(run_lookup(io, resolver, "short.corp.test").status, LookupStatus::ok);
+  EXPECT_TRUE(run_lookup(io, resolver, "short.corp.test").cached);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  LookupResult later = run_lookup(io, resolver, "short.corp.test");
+  EXPECT_EQ(later.status, LookupStatus::ok);
+  EXPECT_FALSE(later.cached);
+  EXPECT_EQ(dns.queries_for("short.corp.test"), 2u);
+}
+
+TEST(NameResolverDns, AFailureIsKeptBriefly) {
+  FakeDnsServer dns({});
+  asio::io_context io;
+  ResolverOptions o = options_for(dns);
+  o.cache.not_found_ttl = std::chrono::seconds(1);
+  o.cache.failure_ttl = std::chrono::seconds(1);
+  o.tries = 1;
+  NameResolver resolver(io.get_executor(), o);
+  LookupResult nx = run_lookup(io, resolver, "nx.corp.test");
+  EXPECT_EQ(nx.status, LookupStatus::not_found) << nx.detail;
+  LookupResult servfail = run_lookup(io, resolver, "servfail.corp.test");
+  EXPECT_EQ(servfail.status, LookupStatus::failed) << servfail.detail;
+  EXPECT_EQ(map_lookup_failure(nx, "nx.corp.test").reason, Reason::resolve);
+  EXPECT_EQ(map_lookup_failure(servfail, "servfail.corp.test").reason, Reason::resolve);
+
+  // Within the failure's time: from the cache, no new query.
+  const auto asked = dns.queries_for("nx.corp.test");
+  EXPECT_EQ(run_lookup(io, resolver, "nx.corp.test").status, LookupStatus::not_found);
+  EXPECT_TRUE(run_lookup(io, resolver, "servfail.corp.test").cached);
+  EXPECT_EQ(dns.queries_for("nx.corp.test"), asked);
+  // After it: asked again (the name may exist by now).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_FALSE(run_lookup(io, resolver, "nx.corp.test").cached);
+  EXPECT_GT(dns.queries_for("nx.corp.test"), asked);
+}
+
+TEST(NameResolverDns, AServerThatNeverAnswersEndsAtTheCallersDeadline) {
+  FakeDnsServer dns({.answer = false});
+  asio::io_context io;
+  NameResolver resolver(io.get_executor(), options_for(dns));
+  const auto start = Clock::now();
+  LookupResult r = run_lookup(io, resolver, "silent.corp.test", std::chrono::milliseconds(300));
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  EXPECT_EQ(r.status, LookupStatus::timeout) << r.detail;
+  EXPECT_GE(seconds, 0.29);
+  EXPECT_LT(seconds, 1.0);
+  EXPECT_GE(dns.queries_for("silent.corp.test"), 1u);
+}
+
+TEST(NameResolverDns, AProbeOfANameTheServerNeverAnswersTimesOutWithinItsDeadline) {
+  FakeDnsServer dns({.answer = false});
+  asio::io_context io;
+  TlsContextCache cache;
+  NameResolver resolver(io.get_executor(), options_for(dns));
+  ProbeEnv env{io.get_executor(), &cache, nullptr, nullptr, &resolver};
+  for (Transport transport : {Transport::tcp, Transport::udp}) {
+    Probed p = probe(io, make_spec(transport, "silent.corp.test", 9, Duration(400)), env);
+    EXPECT_EQ(p.result.reason, Reason::timeout) << p.result.detail;
+    EXPECT_EQ(p.result.detail, "no reply within 400ms during resolve");
+    EXPECT_LT(p.wall_seconds, 1.0);
+  }
+}
+
+TEST(NameResolverDns, AProbeOfANameUsesTheAnswer) {
+  FakeDnsServer dns({.ttl = 60});
+  asio::io_context io;
+  TlsContextCache cache;
+  NameResolver resolver(io.get_executor(), options_for(dns));
+  ProbeEnv env{io.get_executor(), &cache, nullptr, nullptr, &resolver};
+  std::uint16_t closed = closed_tcp_port();
+  // Two checks of one target: one query, both refused by the address the server gave.
+  for (int i = 0; i < 2; ++i) {
+    Probed p = probe(io, make_spec(Transport::tcp, "agent7.estate.test", closed), env);
+    EXPECT_EQ(p.result.reason, Reason::refused) << p.result.detail;
+  }
+  EXPECT_EQ(dns.queries_for("agent7.estate.test"), 1u);
+  Probed nx = probe(io, make_spec(Transport::tcp, "nx.estate.test", closed), env);
+  EXPECT_EQ(nx.result.reason, Reason::resolve);
+  EXPECT_NE(nx.result.detail.find("cannot resolve nx.estate.test"), std::string::npos)
+      << nx.result.detail;
+}
+
+TEST(NameResolverDns, AFullQueueIsTheResolversOwnLimitNotATimeout) {
+  FakeDnsServer dns({.answer = false});
+  asio::io_context io;
+  ResolverOptions o = options_for(dns);
+  o.max_in_flight = 2;
+  o.max_queued = 3;
+  NameResolver resolver(io.get_executor(), o);
+  auto names = numbered_names(8);
+  names.push_back("agent0.estate.test");  // joins its query: never refused
+  auto results = lookup_all(io, resolver, names, std::chrono::milliseconds(300));
+  int full = 0, waited = 0;
+  for (const auto& r : results) {
+    if (r.status == LookupStatus::queue_full) ++full;
+    if (r.status == LookupStatus::timeout) ++waited;
+  }
+  EXPECT_EQ(full, 3);
+  EXPECT_EQ(waited, 6);
+  EXPECT_EQ(results.back().status, LookupStatus::timeout);
+  EXPECT_EQ(resolver.stats().queue_full, 3u);
+  MappedError m = map_lookup_failure(results[7], names[7]);
+  // kscprobe's own fault: no reason about the target at all, and counted as resolver_queue.
+  EXPECT_EQ(m.reason, Reason::none);
+  EXPECT_EQ(m.local, LocalFault::resolver_queue);
+  EXPECT_EQ(to_string(m.local), "resolver_queue");
+  EXPECT_NE(m.detail.find("resolver queue full"), std::string::npos) << m.detail;
+  // Names nobody waits for any more are dropped from the queue, not asked.
+  EXPECT_EQ(dns.names(), 2u);
+}
+
+TEST(NameResolverDns, EtcHostsAndLiteralsNeedNoQuery) {
+  FakeDnsServer dns({.answer = false});
+  asio::io_context io;
+  NameResolver resolver(io.get_executor(), options_for(dns));
+  LookupResult local = run_lookup(io, resolver, "localhost");
+  ASSERT_EQ(local.status, LookupStatus::ok) << local.detail;
+  EXPECT_TRUE(local.addresses.front().is_loopback());
+  for (const char* literal : {"127.0.0.5", "::1", "[::1]"}) {
+    LookupResult r = run_lookup(io, resolver, literal);
+    ASSERT_EQ(r.status, LookupStatus::ok) << literal;
+    EXPECT_TRUE(r.addresses.front().is_loopback());
+  }
+  LookupResult invalid = run_lookup(io, resolver, "agent.corp.invalid.");
+  EXPECT_EQ(invalid.status, LookupStatus::not_found);
+  EXPECT_NE(invalid.detail.find("RFC 6761"), std::string::npos);
+  EXPECT_EQ(dns.queries(), 0u);
+  EXPECT_EQ(resolver.stats().lookups, 1u) << "only localhost was a name to look up";
+}
+
+TEST(NameResolverDns, DestroyingTheResolverEndsItsLookupsAsCancelled) {
+  FakeDnsServer dns({.answer = false});
+  asio::io_context io;
+  auto resolver = std::make_unique<NameResolver>(io.get_executor(), options_for(dns));
+  LookupResult out;
+  bool done = false;
+  asio::co_spawn(io, resolver->lookup("silent.corp.test", Clock::now() + std::chrono::seconds(30)),
+                 [&](std::exception_ptr, LookupResult r) {
+                   out = std::move(r);
+                   done = true;
+                 });
+  io.run_for(std::chrono::milliseconds(50));
+  ASSERT_FALSE(done);
+  resolver.reset();
+  io.restart();
+  io.run_for(std::chrono::seconds(2));
+  EXPECT_TRUE(done);
+  EXPECT_EQ(out.status, LookupStatus::cancelled);
+}
+
+TEST(NameResolverSystem, GetaddrinfoBackendResolvesEtcHosts) {
+  asio::io_context io;
+  ResolverOptions o;
+  o.backend = ResolverOptions::Backend::system;
+  NameResolver resolver(io.get_executor(), o);
+  LookupResult local = run_lookup(io, resolver, "localhost");
+  ASSERT_EQ(local.status, LookupStatus::ok) << local.detail;
+  EXPECT_TRUE(local.addresses.front().is_loopback());
+  EXPECT_TRUE(run_lookup(io, resolver, "LOCALHOST").cached);
+}
+
+}  // namespace
+}  // namespace kscprobe::test
