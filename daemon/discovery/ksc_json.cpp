@@ -7,6 +7,7 @@
 #include <ctime>
 #include <limits>
 
+#include "config/utf8.hpp"
 #include "platform/platform.hpp"
 
 namespace kscprobe::ksc {
@@ -265,20 +266,9 @@ std::string printable(std::string_view text, std::size_t max_bytes) {
       ++i;
       continue;
     }
-    // A whole UTF-8 sequence (shortest form, no surrogates) is kept; anything else is escaped.
-    std::size_t len = u >= 0xF0 && u <= 0xF4 ? 4 : u >= 0xE0 ? 3 : u >= 0xC2 && u < 0xE0 ? 2 : 0;
-    bool ok = len != 0 && i + len <= text.size();
-    for (std::size_t k = 1; ok && k < len; ++k)
-      ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-    if (ok && len == 3) {
-      const auto b1 = static_cast<unsigned char>(text[i + 1]);
-      ok = !(u == 0xE0 && b1 < 0xA0) && !(u == 0xED && b1 >= 0xA0);
-    }
-    if (ok && len == 4) {
-      const auto b1 = static_cast<unsigned char>(text[i + 1]);
-      ok = !(u == 0xF0 && b1 < 0x90) && !(u == 0xF4 && b1 >= 0x90);
-    }
-    if (!ok) {
+    // A whole UTF-8 sequence is kept; a byte that starts none is escaped.
+    const std::size_t len = utf8_sequence_length(text, i);
+    if (len == 0) {
       escape(u);
       ++i;
       continue;
