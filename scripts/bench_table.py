@@ -353,7 +353,7 @@ def discovery_section(d, estate):
     out = ["", f"The same estate learnt from KSC: {fmt(d.get('agents'), 0)} agents "
            f"({fmt(d.get('refused_agents'), 0)} refuse UDP and last connected 3 h ago) and "
            f"{fmt(d.get('distribution_points'), 0)} DPs listed by a fake Administration Server "
-           f"across the veth (OpenAPI over TLS, pages of 500), {fmt(d.get('servers'), 0)} servers "
+           f"across the veth (OpenAPI over TLS, 500 devices asked per chunk), {fmt(d.get('servers'), 0)} servers "
            f"as [[target]] @ {fmt(d.get('interval_s'), 0)} s; `refresh = "
            f"\"{fmt(d.get('refresh_s'), 0)}s\"`. A quiet span of {fmt(d.get('span_s'), 0)} s, then "
            f"{fmt(d.get('churn'), 0)} devices replaced in KSC, then a span of the same length "
