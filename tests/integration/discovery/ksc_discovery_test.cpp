@@ -148,7 +148,7 @@ TEST_F(KscDiscoveryTest, ConnectionSessionReadsEveryPageOverOneConnection) {
   // The fake's groups, ids in no convenient order (Lyon is 4, as "WORKGROUP" is in public
   // samples): every one is listed with its parent.
   const std::map<std::int64_t, std::string> names = {
-      {0, "Managed devices"}, {7, "Paris"}, {4, "Lyon"}, {9, "Branch 2"}, {3, "Servers"},
+      {0, "Managed devices"},    {7, "Paris"},     {4, "Lyon"}, {9, "Branch 2"}, {3, "Servers"},
       {1, "Unassigned devices"}, {12, "WORKGROUP"}};
   EXPECT_EQ(inv.group_name(h.group_id), names.at(h.group_id));
   EXPECT_EQ(inv.groups.size(), names.size());
@@ -276,8 +276,7 @@ TEST_F(KscDiscoveryTest, SessionsThatEndSoonerThanAListingFailTheRunOnce) {
   server_->set_faults(faults);
   Outcome run = discover_once(source());
   EXPECT_EQ(run.error.kind, ErrorKind::unauthorized);
-  EXPECT_NE(run.error.message.find("session ended twice"), std::string::npos)
-      << run.error.message;
+  EXPECT_NE(run.error.message.find("session ended twice"), std::string::npos) << run.error.message;
   EXPECT_EQ(server_->counters().calls.at("HostGroup.FindHosts"), 2u);
 }
 
@@ -555,8 +554,8 @@ TEST_F(KscDiscoveryTest, GroupsListTheirDevicesAndSubgroupsOnly) {
   s.groups = {"Lyon"};
   Outcome lyon = discover_once(s);
   ASSERT_FALSE(lyon.error) << lyon.error.message;
-  EXPECT_TRUE(in(lyon, {sim::KscOpenApiServer::kGroupLyon,
-                        sim::KscOpenApiServer::kGroupLyonBranch2}));
+  EXPECT_TRUE(
+      in(lyon, {sim::KscOpenApiServer::kGroupLyon, sim::KscOpenApiServer::kGroupLyonBranch2}));
   std::set<std::int64_t> seen;
   for (const Host& h : lyon.inventory.hosts) seen.insert(h.group_id);
   EXPECT_EQ(seen.size(), 2u);  // Lyon's own devices and Branch 2's
@@ -564,8 +563,8 @@ TEST_F(KscDiscoveryTest, GroupsListTheirDevicesAndSubgroupsOnly) {
   s.groups = {"Paris", "Lyon/Branch 2"};
   Outcome two = discover_once(s);
   ASSERT_FALSE(two.error) << two.error.message;
-  EXPECT_TRUE(in(two, {sim::KscOpenApiServer::kGroupParis,
-                       sim::KscOpenApiServer::kGroupLyonBranch2}));
+  EXPECT_TRUE(
+      in(two, {sim::KscOpenApiServer::kGroupParis, sim::KscOpenApiServer::kGroupLyonBranch2}));
 
   s.groups = {"Marseille"};
   Outcome unknown = discover_once(s);
@@ -653,8 +652,7 @@ TEST_F(KscDiscoveryTest, AListingThatEndsAtTheRequestBoundIsTruncated) {
   Outcome run = discover_once(source());
   EXPECT_EQ(run.error.kind, ErrorKind::truncated);
   EXPECT_EQ(to_string(run.error.kind), "truncated");
-  EXPECT_NE(run.error.message.find("of the 200 devices"), std::string::npos)
-      << run.error.message;
+  EXPECT_NE(run.error.message.find("of the 200 devices"), std::string::npos) << run.error.message;
   EXPECT_LT(server_->counters().calls.at("ChunkAccessor.GetItemsChunk"), 40u);
 }
 
@@ -663,8 +661,9 @@ TEST_F(KscDiscoveryTest, AListingThatEndsAtTheRequestBoundIsTruncated) {
 TEST_F(KscDiscoveryTest, ServerTextIsEscapedAndNeverCarriesThePassword) {
   sim::KscFaults faults;
   faults.pxg_method = "HostGroup.FindHosts";
-  faults.pxg_message = std::string("bad request\n\x1b[2Jheader: KSCBasic user=\"a3NjcHJvYmU=\", "
-                                   "pass=\"") +
+  faults.pxg_message = std::string(
+                           "bad request\n\x1b[2Jheader: KSCBasic user=\"a3NjcHJvYmU=\", "
+                           "pass=\"") +
                        base64(kPassword) + "\" raw " + kPassword;
   server_->set_faults(faults);
   Outcome run = discover_once(source());

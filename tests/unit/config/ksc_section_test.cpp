@@ -181,8 +181,9 @@ TEST_F(KscSection, GroupsUnassignedDevicesAndTheDeviceLimit) {
   EXPECT_EQ(d.host_filter, "");  // no group id is assumed
   EXPECT_EQ(d.limits.max_devices, 120000u);
 
-  auto r = load(section("groups = [\"Paris\", \"Lyon/Branch 2\"]\ninclude_unassigned = true\n"
-                        "max_devices = 5000\n"));
+  auto r =
+      load(section("groups = [\"Paris\", \"Lyon/Branch 2\"]\ninclude_unassigned = true\n"
+                   "max_devices = 5000\n"));
   ASSERT_TRUE(r.ok()) << r.error_text();
   const KscSource& k = r.config->ksc[0];
   EXPECT_EQ(k.groups, (std::vector<std::string>{"Paris", "Lyon/Branch 2"}));
@@ -199,8 +200,8 @@ TEST_F(KscSection, GroupsUnassignedDevicesAndTheDeviceLimit) {
 }
 
 TEST_F(KscSection, AUrlWithAPasswordIsNotQuoted) {
-  auto r = load(section("").replace(section("").find("https://ksc01.corp.example:13299"),
-                                    32, "https://kscprobe:hunter2-secret@ksc01:13299"));
+  auto r = load(section("").replace(section("").find("https://ksc01.corp.example:13299"), 32,
+                                    "https://kscprobe:hunter2-secret@ksc01:13299"));
   ASSERT_EQ(r.errors.size(), 1u) << r.error_text();
   EXPECT_EQ(r.error_text().find("hunter2"), std::string::npos) << r.error_text();
   EXPECT_NE(r.error_text().find("https://***@ksc01:13299"), std::string::npos) << r.error_text();
@@ -218,8 +219,8 @@ TEST_F(KscSection, TheConfigurationCheckSaysWhichLoginAndWarns) {
   EXPECT_NE(out.str().find("every managed device"), std::string::npos) << out.str();
 
   std::string domain = section("domain = \"CORP\"\ninternal = false\ngroups = [\"Paris\"]\n");
-  domain.replace(domain.find("ca_file"), domain.find('\n', domain.find("ca_file")) -
-                                             domain.find("ca_file"),
+  domain.replace(domain.find("ca_file"),
+                 domain.find('\n', domain.find("ca_file")) - domain.find("ca_file"),
                  "insecure_skip_verify = true");
   file = dir.write("k2.toml", domain);
   sources.file = file;

@@ -42,7 +42,7 @@ TEST(KscSearchFilter, GroupsWithTheirSubgroupsAndTheUsersFilter) {
 TEST(KscGroups, PathsBelowManagedDevices) {
   Inventory inv;
   inv.root_group = 0;
-  inv.groups = {{0, {"Managed devices", -1}}, {4, {"Lyon", 0}},       {9, {"Branch 2", 4}},
+  inv.groups = {{0, {"Managed devices", -1}},    {4, {"Lyon", 0}},      {9, {"Branch 2", 4}},
                 {1, {"Unassigned devices", -1}}, {5, {"WORKGROUP", 1}}, {6, {"Cycle", 6}}};
   EXPECT_EQ(inv.group_path(4), "Lyon");
   EXPECT_EQ(inv.group_path(9), "Lyon/Branch 2");
@@ -79,9 +79,9 @@ TEST(KscTargets, OnlyAddressesThatCanBeADevicesAreProbed) {
   auto targets = to_targets(inv, s, &stats);
   std::map<std::string, std::string> address;
   for (const auto& t : targets) address[t.name] = t.address;
-  EXPECT_EQ(address, (std::map<std::string, std::string>{{"dns", "pc-2"},
-                                                         {"fallback", "pc-1.corp.example"},
-                                                         {"fine", "10.0.0.1"}}));
+  EXPECT_EQ(address,
+            (std::map<std::string, std::string>{
+                {"dns", "pc-2"}, {"fallback", "pc-1.corp.example"}, {"fine", "10.0.0.1"}}));
   EXPECT_EQ(stats.skipped["bad_address"], 5u);
   EXPECT_EQ(stats.skipped["no_address"], 1u);
 }
@@ -149,8 +149,7 @@ TEST(KscSource, AUrlWithAPasswordIsNeverQuotedWhole) {
 }
 
 std::string temp_path(const char* what) {
-  return ::testing::TempDir() + "kscprobe_ksc_reference_" + what + "_" +
-         std::to_string(::getpid());
+  return ::testing::TempDir() + "kscprobe_ksc_reference_" + what + "_" + std::to_string(::getpid());
 }
 
 TEST(KscSource, APasswordFifoIsRefusedAtOnce) {
