@@ -43,6 +43,7 @@ class ProbeResources {
   IcmpMux& icmp_mux() { return icmp_mux_; }
   /// Also for the KSC client and the Pushgateway output, which look names up the same way.
   NameResolver& resolver() { return resolver_; }
+  const NameResolver& resolver() const { return resolver_; }
 
  private:
   TlsContextCache tls_cache_;

@@ -174,6 +174,31 @@ struct App::Impl {
       exposition::write_discovery_metrics(out, status);
     }
     write_limit_metrics(out);
+    write_resolver_metrics(out);
+  }
+
+  /// The name resolver that every probe, the KSC client and the Pushgateway output share: what
+  /// its lookups cost the DNS servers, and its queue.
+  void write_resolver_metrics(std::string& out) const {
+    using exposition::FamilyWriter;
+    const ResolverStats r = probes.resolver().stats();
+    {
+      FamilyWriter f(out, "kscprobe_resolver_lookups_total",
+                     "Host-name lookups by how they were answered: cache (an answer or failure "
+                     "still within its TTL), joined (a query for the same name already running), "
+                     "query (asked of the DNS servers), queue_full (refused: a local fault).",
+                     "counter");
+      f.sample(exposition::label("outcome", "cache"), {}, r.cache_hits);
+      f.sample(exposition::label("outcome", "joined"), {}, r.joined);
+      f.sample(exposition::label("outcome", "query"), {}, r.queries);
+      f.sample(exposition::label("outcome", "queue_full"), {}, r.queue_full);
+    }
+    FamilyWriter(out, "kscprobe_resolver_queries_in_flight", "Host-name queries in progress now.",
+                 "gauge")
+        .sample({}, {}, r.in_flight);
+    FamilyWriter(out, "kscprobe_resolver_queued", "Host names waiting for a query slot now.",
+                 "gauge")
+        .sample({}, {}, r.queued);
   }
 
   /// The host's own limits: local faults and the budgets fitted to the open-file limit.
