@@ -237,45 +237,35 @@ std::optional<PxgError> pxg_error(const json::value& answer) {
 
 std::string printable(std::string_view text, std::size_t max_bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
+  constexpr std::string_view kEllipsis = "...";
+  // Nothing is ever longer than max_bytes, the "..." of a cut included, and a cut falls between
+  // two pieces (an escape or a whole character).
+  const std::size_t room = max_bytes > kEllipsis.size() ? max_bytes - kEllipsis.size() : 0;
   std::string out;
-  out.reserve(std::min(text.size(), max_bytes) + 8);
-  auto escape = [&](unsigned char u) {
-    out += "\\x";
-    out += kHex[u >> 4];
-    out += kHex[u & 15];
-  };
-  std::size_t i = 0;
-  while (i < text.size()) {
-    if (out.size() >= max_bytes) {
-      out += "...";
-      break;
-    }
+  out.reserve(std::min(text.size(), max_bytes) + 4);
+  std::size_t cut = 0;  // the end of the last piece that ends within `room`
+  for (std::size_t i = 0; i < text.size() && out.size() <= max_bytes;) {
     const auto u = static_cast<unsigned char>(text[i]);
-    if (u < 0x20 || u == 0x7f) {
-      escape(u);
+    const std::size_t len = u < 0x80 ? 1 : utf8_sequence_length(text, i);
+    if (u < 0x20 || u == 0x7f || len == 0) {
+      // A control byte, or one that starts no UTF-8 sequence.
+      out += '\\';
+      out += 'x';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
       ++i;
-      continue;
-    }
-    if (u == '\\') {
+    } else if (u == '\\') {
       out += "\\\\";
       ++i;
-      continue;
+    } else {
+      out.append(text.substr(i, len));
+      i += len;
     }
-    if (u < 0x80) {
-      out += static_cast<char>(u);
-      ++i;
-      continue;
-    }
-    // A whole UTF-8 sequence is kept; a byte that starts none is escaped.
-    const std::size_t len = utf8_sequence_length(text, i);
-    if (len == 0) {
-      escape(u);
-      ++i;
-      continue;
-    }
-    out.append(text.substr(i, len));
-    i += len;
+    if (out.size() <= room) cut = out.size();
   }
+  if (out.size() <= max_bytes) return out;
+  out.resize(cut);
+  out += kEllipsis;
   return out;
 }
 

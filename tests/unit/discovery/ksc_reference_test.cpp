@@ -113,6 +113,12 @@ TEST(KscTargets, AConnectionGatewayIsMarked) {
   for (const auto& t : to_targets(inv, s)) EXPECT_EQ(label(t), "<none>") << t.name;
 }
 
+std::string repeat_text(std::string_view s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
 TEST(KscServerText, IsPrintableBoundedAndKeepsWholeCharacters) {
   EXPECT_EQ(printable("Access denied"), "Access denied");
   EXPECT_EQ(printable("line\nnext\x1b[31m"), "line\\x0anext\\x1b[31m");
@@ -120,7 +126,14 @@ TEST(KscServerText, IsPrintableBoundedAndKeepsWholeCharacters) {
   EXPECT_EQ(printable("\xd0\x9f\xd1\x80\xd0\xb8"), "\xd0\x9f\xd1\x80\xd0\xb8");  // Cyrillic
   EXPECT_EQ(printable("\xd0"), "\\xd0");                                         // cut in two
   EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");                                // overlong
-  EXPECT_EQ(printable(std::string(600, 'x'), 512), std::string(512, 'x') + "...");
+  // Never longer than asked, the "..." included, and never a character or an escape cut.
+  EXPECT_EQ(printable(std::string(600, 'x'), 512), std::string(509, 'x') + "...");
+  EXPECT_EQ(printable(std::string(512, 'x'), 512), std::string(512, 'x'));
+  EXPECT_EQ(printable(std::string(300, '\n'), 512).size(), 511u);  // 127 escapes + "..."
+  const std::string cyrillic = repeat_text("\xd0\x96", 300);
+  const std::string cut = printable(cyrillic, 101);
+  EXPECT_LE(cut.size(), 101u);
+  EXPECT_EQ(cut, repeat_text("\xd0\x96", 49) + "...");
 }
 
 TEST(KscPxgError, CarriesCodeSubcodeModuleAndAPrintableMessage) {
