@@ -26,16 +26,27 @@ listed() {  # build_dir label-regex: how many tests ctest lists with a label it 
   echo "${n:-0}"
 }
 
+# Tests that take every file descriptor the process may open (a prober out of descriptors must
+# report a local fault) cannot run under UndefinedBehaviorSanitizer: its vptr check reads memory
+# through a pipe it opens, and with no descriptor left it reports a valid object as invalid. They
+# run in the plain build (ctest) and end to end in the fault matrix (ulimit -n 48); here they are
+# left out by name, and the count checked below is of the tests that are not.
+kOutOfDescriptors='OutOfDescriptors'
+
 run_binary() {  # build_dir binary label timeout: runs the gtest binary, checks it ran them all
-  local dir=$1 bin=$2 label=$3 limit=$4 want ran log
+  local dir=$1 bin=$2 label=$3 limit=$4 want left_out ran log
   want=$(listed "$dir" "$label")
   ((want > 0)) || fail "ctest lists no test labelled $label in $dir"
+  left_out=$(ctest --test-dir "$dir" -N -L "$label" -R "$kOutOfDescriptors" |
+    sed -nE 's/^Total Tests: ([0-9]+)$/\1/p')
+  want=$((want - ${left_out:-0}))
   log=$(mktemp /tmp/kscprobe-san-XXXXXX)
-  timeout "$limit" "$dir/tests/$bin" --gtest_brief=1 2>&1 | tee "$log"
+  timeout "$limit" "$dir/tests/$bin" --gtest_brief=1 --gtest_filter="-*$kOutOfDescriptors*" 2>&1 |
+    tee "$log"
   ran=$(sed -nE 's/^\[==========\] ([0-9]+) tests? from .* ran\..*/\1/p' "$log" | tail -1)
   rm -f "$log"
   [[ "${ran:-0}" == "$want" ]] || fail "$bin ran ${ran:-0} tests, ctest lists $want ($label)"
-  echo "sanitizers: $dir $bin: $ran tests (label $label)"
+  echo "sanitizers: $dir $bin: $ran tests (label $label; ${left_out:-0} out of descriptors left out)"
 }
 
 run_suites() {  # preset build_dir: builds the preset's targets, runs both suites
