@@ -141,7 +141,8 @@ echo "--- cross-compile the reduced kscprobe.exe and kscprobe-selftest.exe"
 # The configuration without yaml-cpp (no mingw build of it): the TOML loader and its sections,
 # the catalog, the plan and compose; not target_file.cpp, target_files.cpp or yaml_file.cpp.
 config_objs=(config/catalog.cpp config/compose.cpp config/config.cpp config/duration.cpp
-  config/ksc.cpp config/loader.cpp config/load/*.cpp config/plan.cpp config/rules.cpp)
+  config/ksc.cpp config/loader.cpp config/load/*.cpp config/plan.cpp config/rules.cpp
+  config/utf8.cpp)
 objs=("${config_objs[@]}" daemon/web/bcrypt.cpp daemon/exposition/json_string.cpp daemon/logging.cpp
   platform/files_windows.cpp daemon/runtime/scheduler_core.cpp
   windows-service/service_framework.cpp windows-service/mingw/config_check.cpp
@@ -164,7 +165,7 @@ for pair in INFO:1 WARNING:2 ERROR:3 STARTED:100 STOPPED:101 STOP_REQUESTED:102 
 done
 link=(x86_64-w64-mingw32-g++-posix -static -municode)
 mapfile -t exe_objs < <(o "${config_objs[@]}" daemon/web/bcrypt.cpp daemon/exposition/json_string.cpp daemon/logging.cpp \
-  daemon/runtime/scheduler_core.cpp \
+  platform/files_windows.cpp daemon/runtime/scheduler_core.cpp \
   windows-service/service_framework.cpp windows-service/mingw/config_check.cpp \
   windows-service/mingw/reduced_main.cpp)
 timeout 120 "${link[@]}" -o "$work/kscprobe.exe" "${exe_objs[@]}" "$work/obj/messages.res.o" \
