@@ -214,7 +214,7 @@ echo "--- the same configuration check and bcrypt vectors, built for Linux"
 hostcxx=(g++)
 command -v ccache >/dev/null && hostcxx=(ccache g++)
 mkdir -p "$work/host"
-for s in "${config_objs[@]}" windows-service/mingw/config_check.cpp windows-service/mingw/config_check_main.cpp; do
+for s in "${config_objs[@]}" platform/files_posix.cpp windows-service/mingw/config_check.cpp windows-service/mingw/config_check_main.cpp; do
   echo "$s"
 done | xargs -P 2 -I{} sh -c 'timeout 300 "$@" -c {} -o "$0/host/$(echo {} | tr / _).o"' \
   "$work" "${hostcxx[@]}" -std=c++20 -O1 -I"$root" || fail "host compile"
