@@ -45,9 +45,7 @@ if ((${#missing[@]})); then
 fi
 
 export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
-if [[ ! -f $build/build.ninja ]]; then
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-fi
+scripts/configure-tests.sh "$build"
 timeout 1800 ninja -C "$build" -j "$(nproc)" kscprobe kscprobe_bench
 
 prio=${KSCPROBE_BENCH_NICE:--10}

@@ -10,5 +10,6 @@ if [[ $(id -u) -ne 0 ]]; then
   echo "faults: needs root for network namespaces (ip netns, nftables)" >&2
   exit 1
 fi
+scripts/configure-tests.sh "$build"
 timeout 900 ninja -C "$build" kscprobe kscprobe-fault-peer
 timeout 240 tests/fault/run_matrix.sh "$build" "$build/fault-matrix.tsv"

@@ -11,6 +11,7 @@ build=${KSCPROBE_BUILD_DIR:-build}
 for tool in wrk python3; do
   command -v "$tool" >/dev/null || { echo "endpoint: $tool is missing" >&2; exit 1; }
 done
+scripts/configure-tests.sh "$build"
 timeout 900 ninja -C "$build" kscprobe kscprobe-sim
 run=(timeout 180 python3 tests/abuse/endpoint_abuse.py --daemon "$build/kscprobe"
      --sim "$build/kscprobe-sim")

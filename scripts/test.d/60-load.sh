@@ -7,6 +7,7 @@
 # their own loopback and ephemeral ports and never disturb the host's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+scripts/configure-tests.sh build
 timeout 900 ninja -C build load_tests
 if [[ $(id -u) -eq 0 ]] && command -v ip >/dev/null; then
   ns=kscprobe-load-$$
