@@ -41,7 +41,8 @@ using ProbeDone = std::function<void(ProbeResult)>;
 using ProbeFn = boost::asio::awaitable<ProbeResult> (*)(const CheckSpec&, ProbeEnv&);
 
 /// Runs one probe of `spec` (which must outlive the call) within spec.timeout. Never throws;
-/// honours cancellation (terminal cancellation ends the probe as `timeout`... see prober.cpp).
+/// honours cancellation: a terminal cancellation stops the probe at once, and its result is
+/// Reason::timeout with the detail "cancelled during <phase>" (or "cancelled before start").
 /// Dispatches to the prober of spec.transport (the registry in prober.cpp).
 boost::asio::awaitable<ProbeResult> run_probe(const CheckSpec& spec, ProbeEnv& env);
 

@@ -93,10 +93,16 @@ int main(int argc, char** argv) {
   cli.add_option("--engine", probe_engine,
                  "With --probe --role database: mysql, mssql, postgresql");
   cli.add_option("--timeout", probe_timeout, "With --probe: probe timeout")->capture_default_str();
+  // Only the executable with a demo estate (kscprobe-demo) offers it. The installed kscprobe
+  // keeps the flags out of its --help (an empty group hides them) and answers them with where
+  // the demo is.
+  const char* demo_group = demo::available() ? "Options" : "";
   cli.add_flag("--demo", demo,
-               "Start the built-in demo estate on 127.77.x.x and probe it (no config needed)");
+               "Start the built-in demo estate on 127.77.x.x and probe it (no config needed)")
+      ->group(demo_group);
   cli.add_flag("--demo.ephemeral-ports", demo_ephemeral,
-               "Demo estate on random ports instead of KSC's defaults");
+               "Demo estate on random ports instead of KSC's defaults")
+      ->group(demo_group);
   std::string shard;
   cli.add_option("--shard", shard,
                  "Probe only the targets of shard i of n (\"i/n\", from 0), so n instances "
@@ -116,15 +122,14 @@ int main(int argc, char** argv) {
     print_catalog(std::cout);
     return 0;
   }
-  std::optional<std::pair<unsigned, unsigned>> shard_override;
+  std::optional<Shard> shard_override;
   if (!shard.empty()) {
-    unsigned index = 0, count = 1;
     std::string why;
-    if (!parse_shard(shard, &index, &count, &why)) {
+    shard_override = parse_shard(shard, &why);
+    if (!shard_override) {
       std::cerr << "kscprobe: --shard: " << why << '\n';
       return 2;
     }
-    shard_override = std::make_pair(index, count);
   }
   std::string log_error;
   if (!log::setup(log_level, log_format, &log_error)) {
@@ -200,21 +205,22 @@ int main(int argc, char** argv) {
     options.config_text = toml;
     options.config_name = "command line";
   } else if (config_file.empty()) {
-    std::cerr << "kscprobe: no configuration: pass --config.file=FILE, or --demo to try the "
-                 "built-in demo estate (see --help)\n";
+    std::cerr << "kscprobe: no configuration: pass --config.file=FILE"
+              << (demo::available() ? ", or --demo to try the built-in demo estate"
+                                    : ", or run kscprobe-demo --demo to try the demo estate")
+              << " (see --help)\n";
     return 2;
   } else {
     options.config_file = config_file;
   }
 
   if (once) {
-    std::shared_ptr<const Plan> plan;
-    std::vector<ConfigError> errors;
-    if (!load_plan(options, &plan, &errors, &io)) {
-      print_errors(errors, std::cerr);
+    LoadedPlan loaded = load_plan(options, &io);
+    if (!loaded.ok()) {
+      print_errors(loaded.errors, std::cerr);
       return 1;
     }
-    return run_once(io, *plan, std::cout);
+    return run_once(io, *loaded.plan, std::cout);
   }
 
   if (listen.empty()) listen = demo ? kDemoListen : kDefaultListen;
@@ -238,7 +244,6 @@ int main(int argc, char** argv) {
 #endif
   // Probes in flight hold descriptors; a large estate needs more than the soft default.
   platform::raise_open_file_limit();
-  int exit_code = 0;
   {
     App app(io, options);
     if (!app.start()) return 1;
@@ -255,5 +260,5 @@ int main(int argc, char** argv) {
     io.run();
   }
   log::info("kscprobe stopped");
-  return exit_code;
+  return 0;
 }

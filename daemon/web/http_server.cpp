@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <unordered_map>
 
@@ -53,8 +54,14 @@ bool accepts_gzip(std::string_view v) {
     if (semi != std::string_view::npos) {
       std::string_view params = item.substr(semi + 1);
       auto q = params.find("q=");
-      if (q != std::string_view::npos && std::atof(std::string(params.substr(q + 2)).c_str()) <= 0)
-        return false;
+      if (q != std::string_view::npos) {
+        // A weight that does not parse counts as 0 (not acceptable), as atof's 0 did.
+        std::string_view w = params.substr(q + 2);
+        double weight = 0;
+        auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), weight);
+        (void)end;
+        if (ec != std::errc() || weight <= 0) return false;
+      }
     }
     return true;
   }

@@ -360,6 +360,19 @@ TEST(E2E, TheInstalledDaemonSendsDemoUsersToKscprobeDemo) {
   EXPECT_NE(out.find("run kscprobe-demo --demo"), std::string::npos) << out;
 }
 
+// Its --help lists only what it accepts: the demo flags are kscprobe-demo's.
+TEST(E2E, OnlyTheDemoExecutableListsTheDemoFlags) {
+  std::string installed, demo;
+  ASSERT_EQ(support::run({KSCPROBE_BIN, "--help"}, &installed), 0) << installed;
+  ASSERT_EQ(support::run({KSCPROBE_DEMO_BIN, "--help"}, &demo), 0) << demo;
+  EXPECT_NE(installed.find("--config.file"), std::string::npos) << installed;
+  EXPECT_EQ(installed.find("--demo"), std::string::npos) << installed;
+  EXPECT_NE(demo.find("--demo.ephemeral-ports"), std::string::npos) << demo;
+  std::string none;
+  EXPECT_EQ(support::run({KSCPROBE_BIN}, &none), 2) << none;
+  EXPECT_NE(none.find("kscprobe-demo --demo"), std::string::npos) << none;
+}
+
 TEST(E2E, DemoModePrintsItsMetricsUrlAndServesIt) {
   std::string dir = support::temp_dir();
   support::ChildProcess demo({KSCPROBE_DEMO_BIN, "--demo", "--demo.ephemeral-ports",
