@@ -23,8 +23,10 @@ bool compose_base(const ConfigSources& sources, Config* base, std::vector<Config
     if (!sources.web_file(&web, errors)) return false;
     r.config->web = std::move(web);
   }
-  if (sources.shard)
-    std::tie(r.config->daemon.shard_index, r.config->daemon.shard_count) = *sources.shard;
+  if (sources.shard) {
+    r.config->daemon.shard_index = sources.shard->index;
+    r.config->daemon.shard_count = sources.shard->count;
+  }
   *base = std::move(*r.config);
   return true;
 }

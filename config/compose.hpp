@@ -36,7 +36,7 @@ struct ConfigSources {
   /// (daemon/web/web_security.hpp), which the caller wires in.
   std::function<bool(WebConfig* web, std::vector<ConfigError>* errors)> web_file;
   /// --shard (index, count): overrides [daemon] shard.
-  std::optional<std::pair<unsigned, unsigned>> shard;
+  std::optional<Shard> shard;
 
   /// The file, or the text's name: what messages call the configuration.
   const std::string& name() const { return file.empty() ? text_name : file; }

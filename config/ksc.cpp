@@ -58,10 +58,10 @@ std::optional<KscEndpoint> parse_ksc_url(std::string_view url, std::string* erro
   return out;
 }
 
-bool read_ksc_password(const KscSource& source, std::string* password, std::string* error) {
-  auto fail = [&](std::string why) {
+std::optional<std::string> read_ksc_password(const KscSource& source, std::string* error) {
+  auto fail = [&](std::string why) -> std::optional<std::string> {
     if (error) *error = std::move(why);
-    return false;
+    return std::nullopt;
   };
   std::string out;
   if (!source.password_file.empty()) {
@@ -79,8 +79,7 @@ bool read_ksc_password(const KscSource& source, std::string* password, std::stri
   } else {
     return fail("neither password_file nor password_env is set");
   }
-  *password = std::move(out);
-  return true;
+  return out;
 }
 
 std::vector<std::string> ksc_security_warnings(const KscSource& source) {

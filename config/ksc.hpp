@@ -115,10 +115,10 @@ std::optional<KscEndpoint> parse_ksc_url(std::string_view url, std::string* erro
 inline constexpr std::size_t kMaxKscPasswordBytes = 4096;
 
 /// Reads `source`'s password from password_file (its content without the trailing line break)
-/// or password_env. Returns false with the reason in *error, which names the file or the
+/// or password_env. Returns nullopt with the reason in *error, which names the file or the
 /// variable and never holds a password. An empty password is an error, and so is a password
 /// file that is not a regular file (a FIFO or a device would block the reader).
-bool read_ksc_password(const KscSource& source, std::string* password, std::string* error);
+std::optional<std::string> read_ksc_password(const KscSource& source, std::string* error);
 
 /// Warnings about a section's secrets and trust, for the daemon's start, --once and
 /// --config.check alike: a password file that others may read, insecure_skip_verify.

@@ -86,7 +86,7 @@ unsigned shard_of(std::string_view target_name, unsigned count) {
   return static_cast<unsigned>(bucket);
 }
 
-bool parse_shard(std::string_view text, unsigned* index, unsigned* count, std::string* why) {
+std::optional<Shard> parse_shard(std::string_view text, std::string* error) {
   auto slash = text.find('/');
   auto number = [](std::string_view s, unsigned* out) {
     if (s.empty() || s.size() > 6) return false;
@@ -101,21 +101,19 @@ bool parse_shard(std::string_view text, unsigned* index, unsigned* count, std::s
   unsigned i = 0, n = 0;
   if (slash == std::string_view::npos || !number(text.substr(0, slash), &i) ||
       !number(text.substr(slash + 1), &n)) {
-    *why = "\"" + std::string(text) + "\" is not i/n, like \"0/3\" (shards are numbered from 0)";
-    return false;
+    *error = "\"" + std::string(text) + "\" is not i/n, like \"0/3\" (shards are numbered from 0)";
+    return std::nullopt;
   }
   if (n < 1 || n > 1024) {
-    *why = "the number of shards must be in 1..1024, not " + std::to_string(n);
-    return false;
+    *error = "the number of shards must be in 1..1024, not " + std::to_string(n);
+    return std::nullopt;
   }
   if (i >= n) {
-    *why = "shard " + std::to_string(i) + " does not exist with " + std::to_string(n) +
-           " shards: they are numbered 0.." + std::to_string(n - 1);
-    return false;
+    *error = "shard " + std::to_string(i) + " does not exist with " + std::to_string(n) +
+             " shards: they are numbered 0.." + std::to_string(n - 1);
+    return std::nullopt;
   }
-  *index = i;
-  *count = n;
-  return true;
+  return Shard{i, n};
 }
 
 Plan expand_plan(const Config& config, std::span<const DiscoveredPick> more) {

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -91,8 +92,15 @@ Plan expand_plan(const Config& config, std::span<const DiscoveredPick> more = {}
 /// 1/(n+1) of the targets.
 unsigned shard_of(std::string_view target_name, unsigned count);
 
-/// Parses "i/n" (0 <= i < n <= 1024) as given to `--shard` and `[daemon] shard`.
-bool parse_shard(std::string_view text, unsigned* index, unsigned* count, std::string* why);
+/// Shard `index` of `count` (0 <= index < count <= 1024).
+struct Shard {
+  unsigned index = 0;
+  unsigned count = 1;
+};
+
+/// Parses "i/n" as given to `--shard` and `[daemon] shard`; nullopt and `error` if it is not
+/// one (CONTRIBUTING.md: a value from text is an optional with an error sentence).
+std::optional<Shard> parse_shard(std::string_view text, std::string* error);
 
 /// Default UDP payload: a few bytes that no KSC service acts on.
 inline constexpr std::string_view kDefaultUdpPayload = "kscprobe\n";

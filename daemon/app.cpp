@@ -106,14 +106,14 @@ bool discover_once(asio::io_context& io, ksc::Discovery& discovery, const Config
 
 }  // namespace
 
-bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
-               std::vector<ConfigError>* errors, asio::io_context* io) {
+LoadedPlan load_plan(const AppOptions& options, asio::io_context* io) {
+  LoadedPlan out;
   Config base;
-  if (!compose_base(config_sources(options), &base, errors)) return false;
+  if (!compose_base(config_sources(options), &base, &out.errors)) return out;
   std::optional<ksc::Discovery> discovery;
   if (io != nullptr && !base.ksc.empty()) {
     discovery.emplace(io->get_executor(), discovery_options());
-    if (!discover_once(*io, *discovery, base, errors)) return false;
+    if (!discover_once(*io, *discovery, base, &out.errors)) return out;
   }
   TargetFiles files;
   std::vector<ConfigError> target_errors, warnings;
@@ -122,11 +122,11 @@ bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
       compose_plan(base, &files, &target_errors, &lists, &warnings);
   for (const auto& w : warnings) log::warn("discovered target not used", {{"warning", w.format()}});
   if (!target_errors.empty()) {
-    *errors = std::move(target_errors);
-    return false;
+    out.errors = std::move(target_errors);
+    return out;
   }
-  *plan = std::move(composed);
-  return true;
+  out.plan = std::move(composed);
+  return out;
 }
 
 namespace {

@@ -44,8 +44,8 @@ struct AppOptions {
   MetricOutputOptions outputs;
   /// Every probe result is logged at debug level when set.
   bool log_probes = false;
-  /// --shard: (index, count), overriding the file's [daemon] shard.
-  std::optional<std::pair<unsigned, unsigned>> shard;
+  /// --shard, overriding the file's [daemon] shard.
+  std::optional<Shard> shard;
   /// The open-file limit the budgets must fit (daemon/runtime/open_files.hpp); 0: the process's
   /// own, after raising its soft limit to the hard one.
   unsigned long long open_file_limit = 0;
@@ -87,10 +87,18 @@ class App {
 /// compose (config/compose.hpp): the daemon's start and reload, load_plan and --config.check.
 ConfigSources config_sources(const AppOptions& options);
 
+/// What load_plan made: a plan, or the errors that stopped it (CONTRIBUTING.md: a result with
+/// positioned errors).
+struct LoadedPlan {
+  /// Set when `errors` is empty.
+  std::shared_ptr<const Plan> plan;
+  std::vector<ConfigError> errors;
+  bool ok() const { return errors.empty() && plan != nullptr; }
+};
+
 /// Composes the config named by `options` with its target files into a plan, or returns the
 /// errors; a target file error fails too (--once). With `io`, each [[ksc]] section's devices
 /// are discovered once first (on `io`), and a section that cannot be read is an error too.
-bool load_plan(const AppOptions& options, std::shared_ptr<const Plan>* plan,
-               std::vector<ConfigError>* errors, boost::asio::io_context* io = nullptr);
+LoadedPlan load_plan(const AppOptions& options, boost::asio::io_context* io = nullptr);
 
 }  // namespace kscprobe

@@ -133,12 +133,13 @@ struct MetricOutputs::Impl : std::enable_shared_from_this<MetricOutputs::Impl> {
   asio::awaitable<void> push() {
     auto self = shared_from_this();
     pushing = true;
-    std::string error = co_await push_once();
+    std::string error;
+    const bool pushed = co_await push_once(&error);
     pushing = false;
     ++status.attempts;
-    if (!error.empty()) ++status.failures;
-    status.last_error = error;
-    if (!error.empty()) {
+    if (!pushed) ++status.failures;
+    status.last_error = pushed ? std::string() : error;
+    if (!pushed) {
       if (!push_failing)
         log::error("push to the Pushgateway failed", {{"url", options.push_url}, {"error", error}});
       push_failing = true;
@@ -148,16 +149,23 @@ struct MetricOutputs::Impl : std::enable_shared_from_this<MetricOutputs::Impl> {
     }
   }
 
-  asio::awaitable<std::string> push_once() {
+  // One push; false with the reason in *error when it failed (CONTRIBUTING.md: an action that
+  // can fail returns bool with an error sentence).
+  asio::awaitable<bool> push_once(std::string* error) {
+    auto fail = [error](std::string why) {
+      *error = std::move(why);
+      return false;
+    };
     // One deadline for the whole push, the lookup included: a stalled DNS server once left
     // the first push waiting for ever, and with it every later one (`pushing` stayed set).
     const auto deadline = NameResolver::Clock::now() + options.push_timeout;
     LookupResult found = co_await resolver.lookup(host, deadline);
     if (found.status != LookupStatus::ok) {
-      co_return "resolve " + host + ": " +
+      co_return fail(
+          "resolve " + host + ": " +
           (found.status == LookupStatus::timeout
                ? "no answer within " + std::to_string(options.push_timeout.count()) + "ms"
-               : found.detail);
+               : found.detail));
     }
     const auto port_number = static_cast<std::uint16_t>(std::stoul(port));
     std::vector<asio::ip::tcp::endpoint> endpoints;
@@ -165,7 +173,7 @@ struct MetricOutputs::Impl : std::enable_shared_from_this<MetricOutputs::Impl> {
     beast::tcp_stream stream(ex);
     stream.expires_at(deadline);
     auto [cec, ep] = co_await stream.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
-    if (cec) co_return "connect: " + cec.message();
+    if (cec) co_return fail("connect: " + cec.message());
     http::request<http::string_body> req{http::verb::put, target, 11};
     req.set(http::field::host, host + ":" + port);
     req.set(http::field::user_agent, std::string("kscprobe/") + KSCPROBE_VERSION);
@@ -173,18 +181,18 @@ struct MetricOutputs::Impl : std::enable_shared_from_this<MetricOutputs::Impl> {
     req.body() = render();
     req.prepare_payload();
     auto [wec, wn] = co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
-    if (wec) co_return "send: " + wec.message();
+    if (wec) co_return fail("send: " + wec.message());
     beast::flat_buffer buf;
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 * 1024);
     auto [rdec, rn] =
         co_await http::async_read(stream, buf, parser, asio::as_tuple(asio::use_awaitable));
-    if (rdec) co_return "response: " + rdec.message();
+    if (rdec) co_return fail("response: " + rdec.message());
     unsigned status = parser.get().result_int();
     if (status / 100 != 2)
-      co_return "HTTP " + std::to_string(status) + ": " + parser.get().body().substr(0, 200);
+      co_return fail("HTTP " + std::to_string(status) + ": " + parser.get().body().substr(0, 200));
     ++pushes;
-    co_return "";
+    co_return true;
   }
 
   asio::any_io_executor ex;

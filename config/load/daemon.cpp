@@ -69,8 +69,12 @@ void Loader::load_daemon(const toml::table& t, DaemonConfig& daemon) {
   if (const toml::node* n = t.get("shard")) {
     if (auto v = string_value(*n, "shard", context)) {
       std::string why;
-      if (!parse_shard(*v, &daemon.shard_index, &daemon.shard_count, &why))
+      if (auto shard = parse_shard(*v, &why)) {
+        daemon.shard_index = shard->index;
+        daemon.shard_count = shard->count;
+      } else {
         error(n->source(), in(context, "shard: " + why));
+      }
     }
   }
 }

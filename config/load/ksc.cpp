@@ -131,10 +131,9 @@ KscSource Loader::load_ksc(const toml::table& t, std::size_t index) {
     error(t.source(), in(context, "needs password_file or password_env"));
   }
   if (!ksc.password_file.empty() || !ksc.password_env.empty()) {
-    std::string password, why;
-    if (!read_ksc_password(ksc, &password, &why)) {
+    std::string why;
+    if (!read_ksc_password(ksc, &why))
       error((file_node ? file_node : env_node)->source(), in(context, why));
-    }
   }
 
   if (const toml::node* n = t.get("domain")) {

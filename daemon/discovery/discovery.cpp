@@ -63,9 +63,9 @@ asio::awaitable<RunResult> run_discovery(asio::any_io_executor executor, KscSour
   const auto start = Clock::now();
   RunResult result;
   if (!cancel) cancel = std::make_shared<RunCancel>();
-  std::string password, why;
-  if (!read_ksc_password(source, &password, &why)) {
-    wipe(password);
+  std::string why;
+  std::optional<std::string> read = read_ksc_password(source, &why);
+  if (!read) {
     result.error = Error::of(ErrorKind::password, std::move(why));
     result.took = Clock::now() - start;
     co_return result;
@@ -73,8 +73,8 @@ asio::awaitable<RunResult> run_discovery(asio::any_io_executor executor, KscSour
   Inventory inventory;
   Error error;
   {
-    Client client(executor, source, password);
-    wipe(password);
+    Client client(executor, source, *read);
+    wipe(*read);
     // Detached on every way out of this block, exceptions included.
     struct Attached {
       RunCancel& cancel;

@@ -42,7 +42,7 @@ TEST(AppCompose, ShardOverrideAppliesAtStartAndAtEveryReload) {
   AppOptions options;
   options.config_file = dir + "/k.toml";
   options.listen_address = "127.0.0.1:0";
-  options.shard = std::make_pair(1u, 3u);
+  options.shard = Shard{1, 3};
   App app(io, options);
   ASSERT_TRUE(app.start());
   auto in_shard = [](const Plan& plan) {
@@ -60,10 +60,9 @@ TEST(AppCompose, ShardOverrideAppliesAtStartAndAtEveryReload) {
   EXPECT_EQ(app.plan()->daemon.shard_count, 3u);
   EXPECT_TRUE(in_shard(*app.plan()));
   // And --once and --config.check see the same plan.
-  std::shared_ptr<const Plan> once;
-  std::vector<ConfigError> errors;
-  ASSERT_TRUE(load_plan(options, &once, &errors));
-  EXPECT_EQ(names(*once), names(*app.plan()));
+  LoadedPlan once = load_plan(options);
+  ASSERT_TRUE(once.ok());
+  EXPECT_EQ(names(*once.plan), names(*app.plan()));
   app.stop();
   io.run();
 }

@@ -236,14 +236,15 @@ TEST_F(AppDiscovery, OnceDiscoversFirstAndFailsWhenKscRefuses) {
   AppOptions options;
   options.config_text = config();
   options.config_name = "k.toml";
-  std::shared_ptr<const Plan> plan;
-  std::vector<ConfigError> errors;
-  ASSERT_TRUE(load_plan(options, &plan, &errors, &io)) << errors.at(0).format();
-  EXPECT_EQ(plan->targets.size(), 4u);
+  LoadedPlan loaded = load_plan(options, &io);
+  ASSERT_TRUE(loaded.ok()) << loaded.errors.at(0).format();
+  EXPECT_EQ(loaded.plan->targets.size(), 4u);
 
   server.set_faults({.refuse_login = true});
-  errors.clear();
-  EXPECT_FALSE(load_plan(options, &plan, &errors, &io));
+  loaded = load_plan(options, &io);
+  EXPECT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.plan, nullptr);
+  const std::vector<ConfigError>& errors = loaded.errors;
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].format().find("ksc \"ksc01\": discovery failed"), std::string::npos)
       << errors[0].format();

@@ -71,7 +71,7 @@ TEST(Compose, ShardOverrideReplacesTheFilesShard) {
   ConfigSources sources;
   sources.text = "[daemon]\nshard = \"0/2\"\n" + agents_toml().substr(9);
   sources.text_name = "k.toml";
-  sources.shard = std::make_pair(2u, 3u);
+  sources.shard = Shard{2, 3};
   ComposedConfig c = compose(sources, nullptr);
   ASSERT_TRUE(c.ok()) << c.errors[0].format();
   EXPECT_EQ(c.base.daemon.shard_index, 2u);
@@ -92,10 +92,10 @@ TEST(Compose, ShardOverrideIsAppliedByLoadPlanAndCheckConfig) {
 
   AppOptions options;
   options.config_file = dir + "/k.toml";
-  options.shard = std::make_pair(1u, 3u);
-  std::shared_ptr<const Plan> plan;
-  std::vector<ConfigError> errors;
-  ASSERT_TRUE(load_plan(options, &plan, &errors));
+  options.shard = Shard{1, 3};
+  LoadedPlan loaded = load_plan(options);
+  ASSERT_TRUE(loaded.ok());
+  std::shared_ptr<const Plan> plan = loaded.plan;
   EXPECT_EQ(plan->daemon.shard_index, 1u);
   EXPECT_EQ(plan->daemon.shard_count, 3u);
   EXPECT_EQ(plan->targets.size(), in_shard);
@@ -110,7 +110,9 @@ TEST(Compose, ShardOverrideIsAppliedByLoadPlanAndCheckConfig) {
   options.config_file.clear();
   options.config_text = agents_toml();
   options.config_name = "text.toml";
-  ASSERT_TRUE(load_plan(options, &plan, &errors));
+  loaded = load_plan(options);
+  ASSERT_TRUE(loaded.ok());
+  plan = loaded.plan;
   EXPECT_EQ(plan->daemon.shard_index, 1u);
   EXPECT_EQ(plan->targets.size(), in_shard);
 }
@@ -336,9 +338,9 @@ TEST(Compose, CheckAndLoadPlanMergeTargetFilesAlike) {
   write(dir + "/t/a.yml", "- targets: [pc-a1]\n  labels: {role: agent, site: lyon}\n");
   AppOptions options;
   options.config_file = dir + "/k.toml";
-  std::shared_ptr<const Plan> plan;
-  std::vector<ConfigError> errors;
-  ASSERT_TRUE(load_plan(options, &plan, &errors)) << errors[0].format();
+  LoadedPlan loaded = load_plan(options);
+  ASSERT_TRUE(loaded.ok()) << loaded.errors.at(0).format();
+  std::shared_ptr<const Plan> plan = loaded.plan;
   EXPECT_EQ(names(*plan), (std::vector<std::string>{"ksc", "pc-a1", "pc-b1", "pc-b2"}));
   std::ostringstream out, err;
   TargetFiles files;
@@ -348,7 +350,9 @@ TEST(Compose, CheckAndLoadPlanMergeTargetFilesAlike) {
 
   // A target file that names a target of the file: both entries refuse it, with the same error.
   write(dir + "/t/c.yml", "- targets: [ksc]\n  labels: {role: agent}\n");
-  ASSERT_FALSE(load_plan(options, &plan, &errors));
+  loaded = load_plan(options);
+  ASSERT_FALSE(loaded.ok());
+  const std::vector<ConfigError>& errors = loaded.errors;
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].format(), dir +
                                     "/t/c.yml:1:13: target \"ksc\" is defined more than once; "

@@ -450,15 +450,20 @@ TEST(Plan, GrowingTheShardCountMovesFewTargets) {
 }
 
 TEST(Plan, ParseShard) {
-  unsigned i = 9, n = 9;
   std::string why;
-  EXPECT_TRUE(parse_shard("0/1", &i, &n, &why));
-  EXPECT_EQ(i, 0u);
-  EXPECT_EQ(n, 1u);
-  EXPECT_TRUE(parse_shard("4/5", &i, &n, &why));
-  EXPECT_EQ(i, 4u);
-  for (const char* bad : {"5/5", "1/0", "a/3", "1", "1/", "/3", "-1/3", "1/2000"})
-    EXPECT_FALSE(parse_shard(bad, &i, &n, &why)) << bad;
+  auto first = parse_shard("0/1", &why);
+  ASSERT_TRUE(first) << why;
+  EXPECT_EQ(first->index, 0u);
+  EXPECT_EQ(first->count, 1u);
+  auto last = parse_shard("4/5", &why);
+  ASSERT_TRUE(last) << why;
+  EXPECT_EQ(last->index, 4u);
+  EXPECT_EQ(last->count, 5u);
+  for (const char* bad : {"5/5", "1/0", "a/3", "1", "1/", "/3", "-1/3", "1/2000"}) {
+    why.clear();
+    EXPECT_FALSE(parse_shard(bad, &why)) << bad;
+    EXPECT_FALSE(why.empty()) << bad;
+  }
 }
 
 // The default timeout follows a short interval; a written one is kept.

@@ -229,8 +229,8 @@ TEST(KscSource, ParsesUrls) {
 
 TEST(KscSource, ReadsThePasswordFromAFileOrTheEnvironment) {
   KscSource s;
-  std::string password, error;
-  EXPECT_FALSE(read_ksc_password(s, &password, &error));
+  std::string error;
+  EXPECT_FALSE(read_ksc_password(s, &error));
   const std::string path =
       ::testing::TempDir() + "kscprobe_ksc_password_test_" + std::to_string(::getpid());
   {
@@ -238,18 +238,20 @@ TEST(KscSource, ReadsThePasswordFromAFileOrTheEnvironment) {
     out << "s3cr\"et\r\n";
   }
   s.password_file = path;
-  ASSERT_TRUE(read_ksc_password(s, &password, &error)) << error;
-  EXPECT_EQ(password, "s3cr\"et");
+  auto password = read_ksc_password(s, &error);
+  ASSERT_TRUE(password) << error;
+  EXPECT_EQ(*password, "s3cr\"et");
   s.password_file = path + ".missing";
-  EXPECT_FALSE(read_ksc_password(s, &password, &error));
+  EXPECT_FALSE(read_ksc_password(s, &error));
   EXPECT_NE(error.find(".missing"), std::string::npos);
   s.password_file.clear();
   s.password_env = "KSCPROBE_KSC_JSON_TEST_PASSWORD";
   ::setenv("KSCPROBE_KSC_JSON_TEST_PASSWORD", "from-env", 1);
-  ASSERT_TRUE(read_ksc_password(s, &password, &error)) << error;
-  EXPECT_EQ(password, "from-env");
+  password = read_ksc_password(s, &error);
+  ASSERT_TRUE(password) << error;
+  EXPECT_EQ(*password, "from-env");
   ::unsetenv("KSCPROBE_KSC_JSON_TEST_PASSWORD");
-  EXPECT_FALSE(read_ksc_password(s, &password, &error));
+  EXPECT_FALSE(read_ksc_password(s, &error));
   EXPECT_EQ(error.find("from-env"), std::string::npos);
   std::remove(path.c_str());
 }
