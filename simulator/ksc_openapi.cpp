@@ -31,6 +31,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "config/base64.hpp"
 #include "platform/platform.hpp"
 #include "simulator/ksc_sample_statistics.hpp"
 
@@ -60,25 +61,6 @@ constexpr auto kWriteCap = 30s;
 constexpr auto kStallCap = 10min;  // a stalled request ends at the latest then (or at stop())
 
 using HostList = std::shared_ptr<const std::vector<KscHostDef>>;
-
-std::string base64(std::string_view data) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::uint32_t bits = 0;
-  int count = 0;
-  for (unsigned char c : data) {
-    bits = (bits << 8) | c;
-    count += 8;
-    while (count >= 6) {
-      count -= 6;
-      out += kAlphabet[(bits >> count) & 63];
-    }
-  }
-  if (count > 0) out += kAlphabet[(bits << (6 - count)) & 63];
-  while (out.size() % 4 != 0) out += '=';
-  return out;
-}
 
 std::string iso_time(std::int64_t t) {
   std::tm tm = platform::utc_tm(static_cast<std::time_t>(t));
@@ -1051,12 +1033,12 @@ class Handler {
     if (auth == req.end()) return false;
     auto pairs = auth_pairs(auth->value());
     const KscOpenApiOptions& o = st_.options;
-    if (pairs["user"] != base64(o.user) || pairs["pass"] != base64(o.password) ||
+    if (pairs["user"] != base64_encode(o.user) || pairs["pass"] != base64_encode(o.password) ||
         pairs["domain"] != o.domain || pairs["internal"] != (o.internal ? "1" : "0"))
       return false;
     auto vserver = req.find("X-KSC-VServer");
     std::string sent = vserver == req.end() ? std::string() : std::string(vserver->value());
-    return sent == base64(o.vserver);
+    return sent == base64_encode(o.vserver);
   }
 
   Reply refuse(int status) {

@@ -33,6 +33,7 @@
 #include "collectors/address.hpp"
 #include "collectors/name_resolver.hpp"
 #include "collectors/openssl_text.hpp"
+#include "config/base64.hpp"
 #include "daemon/discovery/ksc_json.hpp"
 
 namespace kscprobe::ksc {
@@ -81,37 +82,6 @@ std::string_view to_string(ErrorKind kind) {
       return "too_large";
   }
   return "unknown";
-}
-
-std::string base64(std::string_view data) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= data.size(); i += 3) {
-    const auto n = (static_cast<unsigned char>(data[i]) << 16) |
-                   (static_cast<unsigned char>(data[i + 1]) << 8) |
-                   static_cast<unsigned char>(data[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (i + 1 == data.size()) {
-    const auto n = static_cast<unsigned char>(data[i]) << 16;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == data.size()) {
-    const auto n = (static_cast<unsigned char>(data[i]) << 16) |
-                   (static_cast<unsigned char>(data[i + 1]) << 8);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
 }
 
 namespace {
@@ -356,12 +326,12 @@ struct Client::Impl {
 
   void authenticate(http::request<http::string_body>& req) {
     if (authorization.empty()) {
-      authorization = "KSCBasic user=\"" + base64(source.user) + "\", pass=\"" + base64(password) +
-                      "\", domain=\"" + source.domain + "\", internal=\"" +
-                      (source.internal ? "1" : "0") + "\"";
+      authorization = "KSCBasic user=\"" + base64_encode(source.user) + "\", pass=\"" +
+                      base64_encode(password) + "\", domain=\"" + source.domain +
+                      "\", internal=\"" + (source.internal ? "1" : "0") + "\"";
     }
     req.set(http::field::authorization, authorization);
-    req.set("X-KSC-VServer", base64(source.vserver));
+    req.set("X-KSC-VServer", base64_encode(source.vserver));
   }
 
   // Sends `req` and reads the answer, all before `deadline`. Any transport failure closes the
@@ -477,7 +447,7 @@ struct Client::Impl {
         text.replace(at, secret.size(), "<redacted>");
     };
     hide(authorization);
-    if (!password.empty()) hide(base64(password));
+    if (!password.empty()) hide(base64_encode(password));
     // A very short password would hide ordinary words: such a password is a problem of its own.
     if (password.size() >= 4) hide(password);
     return text;

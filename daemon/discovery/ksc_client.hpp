@@ -117,7 +117,4 @@ class Client {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Base64 (RFC 4648, with padding), as the KSCBasic header writes names and passwords.
-std::string base64(std::string_view data);
-
 }  // namespace kscprobe::ksc

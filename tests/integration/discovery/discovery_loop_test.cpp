@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "config/base64.hpp"
 #include "daemon/discovery/discovery.hpp"
 #include "simulator/ksc_openapi.hpp"
 #include "tests/support/files.hpp"
@@ -382,7 +383,8 @@ TEST_F(DiscoveryLoopTest, ThePasswordIsReadAgainAtEachRunAndNeverWritten) {
   EXPECT_EQ(status().error_kind, "password");
   EXPECT_NE(status().error.find(path), std::string::npos) << status().error;
   EXPECT_EQ(targets_of(d).size(), 40u);
-  expect_no_secret({kPassword, "wrong-password", base64(kPassword), base64("wrong-password")});
+  expect_no_secret(
+      {kPassword, "wrong-password", base64_encode(kPassword), base64_encode("wrong-password")});
 }
 
 TEST_F(DiscoveryLoopTest, ListsGoStaleWhileRunsFailAndFreshAgainAtTheNextSuccess) {

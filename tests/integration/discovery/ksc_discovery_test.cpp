@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 
+#include "config/base64.hpp"
 #include "daemon/discovery/ksc_client.hpp"
 #include "daemon/discovery/ksc_inventory.hpp"
 #include "simulator/ksc_openapi.hpp"
@@ -315,7 +316,7 @@ TEST_F(KscDiscoveryTest, RefusedLoginIsAnErrorWithoutThePassword) {
     EXPECT_EQ(run.error.http_status, 401);
     EXPECT_NE(run.error.message.find("kscprobe"), std::string::npos) << run.error.message;
     for (std::string secret : {std::string(kPassword), std::string("wrong-password"),
-                               base64(kPassword), base64("wrong-password")}) {
+                               base64_encode(kPassword), base64_encode("wrong-password")}) {
       EXPECT_EQ(run.error.message.find(secret), std::string::npos) << run.error.message;
     }
   }
@@ -664,13 +665,13 @@ TEST_F(KscDiscoveryTest, ServerTextIsEscapedAndNeverCarriesThePassword) {
   faults.pxg_message = std::string(
                            "bad request\n\x1b[2Jheader: KSCBasic user=\"a3NjcHJvYmU=\", "
                            "pass=\"") +
-                       base64(kPassword) + "\" raw " + kPassword;
+                       base64_encode(kPassword) + "\" raw " + kPassword;
   server_->set_faults(faults);
   Outcome run = discover_once(source());
   ASSERT_EQ(run.error.kind, ErrorKind::pxg);
   const std::string& m = run.error.message;
   for (char c : m) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << m;
-  EXPECT_EQ(m.find(base64(kPassword)), std::string::npos) << m;
+  EXPECT_EQ(m.find(base64_encode(kPassword)), std::string::npos) << m;
   EXPECT_EQ(m.find(kPassword), std::string::npos) << m;
   EXPECT_NE(m.find("\\x1b[2J"), std::string::npos) << m;
   EXPECT_NE(m.find("<redacted>"), std::string::npos) << m;

@@ -11,6 +11,7 @@
 #include <boost/asio/ssl.hpp>
 #include <thread>
 
+#include "config/base64.hpp"
 #include "daemon/web/http_server.hpp"
 #include "simulator/self_signed.hpp"
 #include "tests/support/child_process.hpp"
@@ -31,25 +32,6 @@ std::string write_temp(const std::string& dir, const std::string& name, const st
   std::string path = dir + "/" + name;
   support::write_file(path, text);
   return path;
-}
-
-std::string base64(std::string_view in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned v =
-        (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-  }
-  if (in.size() - i == 1) {
-    unsigned v = (unsigned char)in[i] << 16;
-    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-  } else if (in.size() - i == 2) {
-    unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8;
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-  }
-  return out;
 }
 
 class WebSecurityTest : public ::testing::Test {
@@ -150,12 +132,13 @@ TEST_F(WebSecurityTest, BasicAuthRejectsWrongCredentials) {
   std::string none = https_get();
   EXPECT_NE(none.find("401"), std::string::npos) << none;
   EXPECT_NE(none.find("WWW-Authenticate: Basic"), std::string::npos) << none;
-  EXPECT_NE(https_get("Basic " + base64("prometheus:wrong")).find("401"), std::string::npos);
-  EXPECT_NE(https_get("Basic " + base64("other:s3cret")).find("401"), std::string::npos);
+  EXPECT_NE(https_get("Basic " + base64_encode("prometheus:wrong")).find("401"), std::string::npos);
+  EXPECT_NE(https_get("Basic " + base64_encode("other:s3cret")).find("401"), std::string::npos);
   EXPECT_NE(https_get("Basic !!!notbase64").find("401"), std::string::npos);
-  std::string ok = https_get("Basic " + base64("prometheus:s3cret"));
+  std::string ok = https_get("Basic " + base64_encode("prometheus:s3cret"));
   EXPECT_NE(ok.find("200 OK"), std::string::npos) << ok;
-  EXPECT_NE(https_get("Basic " + base64("prometheus:s3cret")).find("200 OK"), std::string::npos);
+  EXPECT_NE(https_get("Basic " + base64_encode("prometheus:s3cret")).find("200 OK"),
+            std::string::npos);
 }
 
 TEST_F(WebSecurityTest, MutualTlsNeedsAClientCertificateFromTheCa) {
