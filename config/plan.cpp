@@ -23,8 +23,6 @@ bool CheckSpec::same_settings(const CheckSpec& o) const {
          a.udp_payload == b.udp_payload && a.tls == b.tls;
 }
 
-namespace {
-
 bool row_applies(const CatalogEntry& row, const TargetConfig& target) {
   if (row.role != target.role) return false;
   if (row.any_of_features != kFeatureNone && (row.any_of_features & target.features) == 0) {
@@ -46,6 +44,8 @@ std::uint16_t row_port(const CatalogEntry& row, const TargetConfig& target) {
   }
   return row.port;
 }
+
+namespace {
 
 /// One shared copy per distinct ProbeOptions. Checks come target by target and the targets of a
 /// group have the same settings, so the few most recent distinct sets catch nearly every check.

@@ -87,6 +87,15 @@ struct DiscoveredPick {
 };
 Plan expand_plan(const Config& config, std::span<const DiscoveredPick> more = {});
 
+/// Whether catalog row `row` is a check of `target`: its role, one of its features (when the
+/// row names any), its database engine, and not disabled. The one rule for the plan and for the
+/// simulated estate, so the two cannot drift.
+bool row_applies(const CatalogEntry& row, const TargetConfig& target);
+
+/// The port of `row`'s check on `target`: the target's own (`ports`), else the row's, except a
+/// distribution point on the administration server's host, which takes the row's other port.
+std::uint16_t row_port(const CatalogEntry& row, const TargetConfig& target);
+
 /// The shard in [0, count) a target belongs to: a jump consistent hash of its name, so every
 /// instance sharing one configuration agrees, and going from n to n+1 shards moves only about
 /// 1/(n+1) of the targets.

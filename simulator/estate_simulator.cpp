@@ -30,6 +30,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "config/plan.hpp"
+
 namespace kscprobe::sim {
 
 namespace asio = boost::asio;
@@ -186,21 +188,17 @@ std::vector<TargetDef> demo_estate() {
   return estate;
 }
 
-// Same rule as the daemon's plan expansion, so the estate cannot drift from the catalog: a
-// check is planned when its feature condition holds, its engine matches and it is not disabled.
-bool planned(const CatalogEntry& e, const TargetDef& t) {
-  if (e.role != t.role) return false;
-  if (e.any_of_features != 0 && (e.any_of_features & t.features) == 0) return false;
-  if (e.engine && e.engine != t.engine) return false;
-  for (const auto& d : t.disable)
-    if (d == e.id) return false;
-  return true;
-}
-
-std::uint16_t default_port(const CatalogEntry& e, const TargetDef& t) {
-  if ((t.features & kFeatureOnAdminServer) && e.port_on_admin_server != 0)
-    return e.port_on_admin_server;
-  return e.port;
+// The target as the configuration the simulator writes describes it: what the plan's own rule
+// (row_applies, row_port in config/plan.hpp) reads, so the estate serves exactly the checks and
+// ports the daemon will plan.
+TargetConfig as_config(const TargetDef& t) {
+  TargetConfig c;
+  c.name = t.name;
+  c.role = t.role;
+  c.features = t.features;
+  c.engine = t.engine;
+  c.disable = t.disable;
+  return c;
 }
 
 bool is_udp(Transport t) { return t == Transport::udp; }
@@ -550,8 +548,9 @@ struct EstateSimulator::Impl {
     for (std::size_t ti = 0; ti < estate.size(); ++ti) {
       const TargetDef& t = estate[ti];
       std::vector<bool> used(t.checks.size(), false);
+      const TargetConfig config = as_config(t);
       for (const CatalogEntry& e : catalog()) {
-        if (!planned(e, t)) continue;
+        if (!row_applies(e, config)) continue;
         const CheckDef* def = nullptr;
         for (std::size_t i = 0; i < t.checks.size(); ++i) {
           if (t.checks[i].check == e.id) {
@@ -566,7 +565,7 @@ struct EstateSimulator::Impl {
         c.target = t.name;
         c.check = std::string(e.id);
         c.address = address_of(t);
-        c.port = options.ephemeral_ports ? 0 : default_port(e, t);
+        c.port = options.ephemeral_ports ? 0 : row_port(e, config);
         c.transport = e.transport;
         c.behaviour = def->behaviour;
         c.http_status = def->http_status;
