@@ -55,7 +55,8 @@ std::string_view all_feature_names();
 std::string_view all_role_names();
 std::string_view all_transport_names();
 
-/// One row of the built-in KSC port catalog.
+/// One row of the built-in KSC port catalog, written with designated initializers
+/// (config/catalog.cpp); the members with a default may be left out.
 struct CatalogEntry {
   Role role;
   std::string_view id;
@@ -65,16 +66,16 @@ struct CatalogEntry {
   std::string_view process;
   std::string_view purpose;
   /// The check is planned when the target has any of these features; 0 means always.
-  std::uint32_t any_of_features;
+  std::uint32_t any_of_features = kFeatureNone;
   /// Only for role `database`: the engine this row applies to.
-  std::optional<DbEngine> engine;
+  std::optional<DbEngine> engine = std::nullopt;
   /// Port used instead of `port` when the target has kFeatureOnAdminServer (DP on the server host).
-  std::uint16_t port_on_admin_server;
+  std::uint16_t port_on_admin_server = 0;
   /// HTTP(S) checks: request path and whether the body must be Prometheus exposition text.
-  std::string_view http_path;
-  bool expects_metrics;
+  std::string_view http_path = {};
+  bool expects_metrics = false;
   /// Human text of the condition, for `--catalog`.
-  std::string_view condition;
+  std::string_view condition = {};
 };
 
 /// The whole catalog, in display order.
