@@ -10,6 +10,7 @@
 #include "collectors/probe_resources.hpp"
 #include "collectors/prober.hpp"
 #include "daemon/probe_setup.hpp"
+#include "daemon/runtime/human_text.hpp"
 #include "platform/platform.hpp"
 
 namespace kscprobe {
@@ -35,23 +36,12 @@ void print_table(std::ostream& out, const std::vector<std::vector<std::string>>&
   }
 }
 
-std::string format_latency(double s) {
-  char buf[32];
-  if (s < 1)
-    std::snprintf(buf, sizeof buf, "%.1fms", s * 1000);
-  else
-    std::snprintf(buf, sizeof buf, "%.2fs", s);
-  return buf;
-}
-
 std::string format_expiry(std::int64_t not_after) {
   if (not_after <= 0) return "-";
-  std::tm tm = platform::utc_tm(static_cast<std::time_t>(not_after));
-  char date[32];
-  std::strftime(date, sizeof date, "%Y-%m-%d", &tm);
+  const std::string date = utc_date(not_after);
   auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   long days = static_cast<long>((not_after - static_cast<std::int64_t>(now)) / 86400);
-  return std::string(date) + " (" + std::to_string(days) + "d)";
+  return date + " (" + std::to_string(days) + "d)";
 }
 
 }  // namespace
@@ -106,7 +96,7 @@ int run_once(asio::io_context& io, const Plan& plan, std::ostream& out) {
     rows.push_back({t.name, std::string(to_string(t.role)), c.check, c.address,
                     c.transport == Transport::icmp ? "-" : std::to_string(c.port),
                     std::string(to_string(c.transport)), result_word(c, r),
-                    format_latency(r.duration), reason_word(r),
+                    human_latency(r.duration), reason_word(r),
                     r.tls ? format_expiry(r.tls->not_after) : "-", r.detail});
   }
   print_table(out, rows);

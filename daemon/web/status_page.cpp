@@ -13,6 +13,7 @@
 #include "config/utf8.hpp"
 #include "daemon/exposition/agent_join.hpp"
 #include "daemon/exposition/json_string.hpp"
+#include "daemon/runtime/human_text.hpp"
 #include "daemon/runtime/result_table.hpp"
 #include "daemon/web/query_string.hpp"
 #include "platform/platform.hpp"
@@ -44,22 +45,6 @@ std::string ago(double seconds) {
     std::snprintf(buf, sizeof buf, "%.0fh ago", seconds / 3600);
   else
     std::snprintf(buf, sizeof buf, "%.0fd ago", seconds / 86400);
-  return buf;
-}
-
-std::string date_of(std::int64_t t) {
-  std::tm tm = platform::utc_tm(static_cast<std::time_t>(t));
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
-
-std::string ms(double seconds) {
-  char buf[32];
-  if (seconds < 1)
-    std::snprintf(buf, sizeof buf, "%.1f ms", seconds * 1000);
-  else
-    std::snprintf(buf, sizeof buf, "%.2f s", seconds);
   return buf;
 }
 
@@ -572,7 +557,7 @@ void html_ksc_servers(std::string& h, const StatusPageInfo& info) {
     if (!s.ran) {
       html_cell(h, "not run yet", "detail");
     } else if (s.success) {
-      html_cell(h, "ok (" + ms(s.duration_seconds) + ")");
+      html_cell(h, "ok (" + human_latency(s.duration_seconds) + ")");
     } else {
       const std::string what = "FAILED: " + (s.error_kind.empty() ? "unknown" : s.error_kind) +
                                (s.error.empty() ? "" : " - " + s.error);
@@ -650,7 +635,7 @@ void html_agents(std::string& h, const ResultTable& table, const StatusPageInfo&
     html_cell(h, label_of(t, "ksc_server"));
     html_cell(h, label_of(t, "ksc_group"));
     if (view.last_agent_connected)
-      html_cell(h, ago(a.silent), {}, date_of(*view.last_agent_connected));
+      html_cell(h, ago(a.silent), {}, utc_date(*view.last_agent_connected));
     else
       html_cell(h, "never");
     const std::vector<Evidence> items = evidence_of(v, a, table);
@@ -866,7 +851,7 @@ table.wide td{overflow:hidden;text-overflow:ellipsis}
     const bool v6 = c.address.find(':') != std::string::npos;
     html_cell(h, (v6 ? "[" + c.address + "]" : c.address) + ":" + std::to_string(c.port) + "/" +
                      std::string(to_string(c.transport)));
-    h += "<td>" + (s.has_result ? ms(s.duration) : std::string("-")) + "</td>";
+    h += "<td>" + (s.has_result ? human_latency(s.duration) : std::string("-")) + "</td>";
     std::string failure = "-";
     if (s.last_failure_reason != Reason::none) {
       failure = std::string(to_string(s.last_failure_reason)) + " (" +
@@ -879,7 +864,7 @@ table.wide td{overflow:hidden;text-overflow:ellipsis}
          (s.last_success_ts > 0 ? ago(info.now_unix - s.last_success_ts) : std::string("never")) +
          "</td>";
     if (s.tls && s.tls->not_after > 0) {
-      std::string date = date_of(s.tls->not_after);
+      std::string date = utc_date(s.tls->not_after);
       html_cell(h, date, k.days < kCertWarnDays ? "warn" : "",
                 date + " (" + std::to_string(static_cast<long>(k.days)) + " days)");
     } else {

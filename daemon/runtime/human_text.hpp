@@ -1,0 +1,14 @@
+#pragma once
+// How a latency and a date read to a person, the same in `--once`'s table and on the status page.
+#include <cstdint>
+#include <string>
+
+namespace kscprobe {
+
+/// "12.3 ms" under a second, "1.23 s" from one on.
+std::string human_latency(double seconds);
+
+/// The UTC date of a Unix time, "2027-03-01".
+std::string utc_date(std::int64_t unix_seconds);
+
+}  // namespace kscprobe
