@@ -131,23 +131,10 @@ ExtraCheckConfig Loader::load_check(const toml::table& t, std::size_t index,
     }
   }
 
-  const toml::node* interval_node = t.get("interval");
-  const toml::node* timeout_node = t.get("timeout");
-  Effective interval = target_interval;
-  Effective timeout = target_timeout;
-  if (interval.origin.empty()) interval.origin = "from the target";
-  if (timeout.origin.empty()) timeout.origin = "from the target";
-  if (interval_node) {
-    check.interval = duration_value(*interval_node, "interval", context);
-    interval = Effective{check.interval.value_or(Duration{0}), check.interval.has_value(), ""};
-  }
-  if (timeout_node) {
-    check.timeout = duration_value(*timeout_node, "timeout", context);
-    timeout = Effective{check.timeout.value_or(Duration{0}), check.timeout.has_value(), ""};
-  }
-  if (interval_node || timeout_node) {
-    check_timing(interval, timeout, interval_node, timeout_node, context);
-  }
+  Timing inherited{target_interval, target_timeout};
+  if (inherited.interval.origin.empty()) inherited.interval.origin = "from the target";
+  if (inherited.timeout.origin.empty()) inherited.timeout.origin = "from the target";
+  load_timing(t, inherited, &check.interval, &check.timeout, context);
   return check;
 }
 

@@ -137,22 +137,8 @@ TargetConfig Loader::load_target(const toml::table& t, std::size_t index) {
     }
   }
 
-  const toml::node* interval_node = t.get("interval");
-  const toml::node* timeout_node = t.get("timeout");
-  Effective interval = daemon_interval_;
-  Effective timeout = daemon_timeout_;
-  if (interval_node) {
-    target.interval = duration_value(*interval_node, "interval", context);
-    interval = Effective{target.interval.value_or(Duration{0}), target.interval.has_value(), ""};
-  }
-  if (timeout_node) {
-    target.timeout = duration_value(*timeout_node, "timeout", context);
-    timeout = Effective{target.timeout.value_or(Duration{0}), target.timeout.has_value(), ""};
-  }
-  // Only when this target changes one of them: a bad [daemon] pair is reported there once.
-  if (interval_node || timeout_node) {
-    check_timing(interval, timeout, interval_node, timeout_node, context);
-  }
+  const Timing timing = load_timing(t, Timing{daemon_interval_, daemon_timeout_}, &target.interval,
+                                    &target.timeout, context);
 
   if (const toml::node* n = t.get("metrics_path")) {
     if (auto s = string_value(*n, "metrics_path", context)) {
@@ -198,7 +184,7 @@ TargetConfig Loader::load_target(const toml::table& t, std::size_t index) {
         const toml::node& item = (*arr)[j];
         if (const auto* table = item.as_table()) {
           target.checks.push_back(
-              load_check(*table, j + 1, role, target, interval, timeout, context));
+              load_check(*table, j + 1, role, target, timing.interval, timing.timeout, context));
         } else {
           error(item.source(),
                 in(context, "check #" + std::to_string(j + 1) + " must be a table, not " +

@@ -163,6 +163,25 @@ void Loader::check_timing(const Effective& interval, const Effective& timeout,
                                       describe("interval", interval)));
 }
 
+Timing Loader::load_timing(const toml::table& t, Timing inherited,
+                           std::optional<Duration>* interval, std::optional<Duration>* timeout,
+                           const std::string& context) {
+  const toml::node* interval_node = t.get("interval");
+  const toml::node* timeout_node = t.get("timeout");
+  Timing out = inherited;
+  if (interval_node) {
+    *interval = duration_value(*interval_node, "interval", context);
+    out.interval = Effective{interval->value_or(Duration{0}), interval->has_value(), ""};
+  }
+  if (timeout_node) {
+    *timeout = duration_value(*timeout_node, "timeout", context);
+    out.timeout = Effective{timeout->value_or(Duration{0}), timeout->has_value(), ""};
+  }
+  if (interval_node || timeout_node)
+    check_timing(out.interval, out.timeout, interval_node, timeout_node, context);
+  return out;
+}
+
 std::optional<unsigned> Loader::unsigned_value(const toml::node& n, std::string_view key,
                                                long long min, long long max,
                                                const std::string& context) {

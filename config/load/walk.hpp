@@ -46,6 +46,12 @@ struct Effective {
   std::string_view origin;  // e.g. "from [daemon]"; empty when set at this level
 };
 
+/// A level's effective interval and timeout.
+struct Timing {
+  Effective interval;
+  Effective timeout;
+};
+
 /// One load of one file: collects every error instead of stopping at the first.
 class Loader {
  public:
@@ -79,6 +85,11 @@ class Loader {
   void check_timing(const Effective& interval, const Effective& timeout,
                     const toml::node* interval_node, const toml::node* timeout_node,
                     const std::string& context);
+  // The one rule of inheritance for a target and a check: the level's own interval and timeout
+  // (written to *interval, *timeout) over `inherited`; returns the effective pair, and checks
+  // it when this level writes one of them (a bad pair above is reported there, once).
+  Timing load_timing(const toml::table& t, Timing inherited, std::optional<Duration>* interval,
+                     std::optional<Duration>* timeout, const std::string& context);
 
   // config/load/daemon.cpp, metrics.cpp, web.cpp, probe.cpp
   void load_daemon(const toml::table& t, DaemonConfig& daemon);
