@@ -759,8 +759,13 @@ bool App::start() {
   im.metrics_endpoint.set_agents([&im] { return im.discovery.agent_sections(); });
   im.set_discovery(im.base);
   if (!im.options.outputs.textfile_path.empty() || !im.options.outputs.push_url.empty()) {
-    im.outputs = std::make_unique<MetricOutputs>(im.io.get_executor(), im.options.outputs,
-                                                 [&im] { return im.render(); });
+    MetricText text;
+    text.whole = [&im] { return im.render(); };
+    text.pieces = [&im](MetricText::Sink sink) {
+      return im.metrics_endpoint.render_pieces(std::move(sink));
+    };
+    im.outputs =
+        std::make_unique<MetricOutputs>(im.io.get_executor(), im.options.outputs, std::move(text));
     if (!im.outputs->start(&err)) {
       log::error("cannot start the metric outputs", {{"error", err}});
       return false;

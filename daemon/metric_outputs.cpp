@@ -26,34 +26,69 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-bool write_file_atomically(const std::string& path, const std::string& content,
-                           std::string* error) {
-  std::string tmp = path + ".tmp." + std::to_string(platform::process_id());
-  {
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) {
-      *error = "cannot write " + tmp + ": " + std::strerror(errno);
-      return false;
-    }
-    bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
-    ok = (std::fflush(f) == 0) && ok;
-    ok = platform::sync_file(f) && ok;
-    ok = (std::fclose(f) == 0) && ok;
-    if (!ok) {
-      *error = "cannot write " + tmp + ": " + std::strerror(errno);
-      std::remove(tmp.c_str());
-      return false;
-    }
-  }
-  // std::filesystem::rename replaces an existing file on Windows too (std::rename does not).
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    *error = "cannot rename " + tmp + " to " + path + ": " + ec.message();
-    std::remove(tmp.c_str());
+AtomicFile::AtomicFile(std::string path)
+    : path_(std::move(path)), tmp_(path_ + ".tmp." + std::to_string(platform::process_id())) {}
+
+AtomicFile::~AtomicFile() { discard(); }
+
+void AtomicFile::discard() {
+  if (!file_) return;
+  std::fclose(file_);
+  file_ = nullptr;
+  std::remove(tmp_.c_str());
+}
+
+bool AtomicFile::open(std::string* error) {
+  discard();
+  write_errno_ = 0;
+  file_ = std::fopen(tmp_.c_str(), "wb");
+  if (!file_) {
+    *error = "cannot write " + tmp_ + ": " + std::strerror(errno);
     return false;
   }
   return true;
+}
+
+void AtomicFile::write(std::string_view piece) {
+  if (!file_ || write_errno_ != 0 || piece.empty()) return;
+  if (std::fwrite(piece.data(), 1, piece.size(), file_) != piece.size())
+    write_errno_ = errno != 0 ? errno : EIO;
+}
+
+bool AtomicFile::commit(std::string* error) {
+  if (!file_) {
+    *error = "cannot write " + tmp_ + ": not open";
+    return false;
+  }
+  bool ok = write_errno_ == 0;
+  int err = write_errno_;
+  if (ok && std::fflush(file_) != 0) ok = false, err = errno;
+  if (ok && !platform::sync_file(file_)) ok = false, err = errno;
+  const int closed = std::fclose(file_);
+  file_ = nullptr;
+  if (ok && closed != 0) ok = false, err = errno;
+  if (!ok) {
+    *error = "cannot write " + tmp_ + ": " + std::strerror(err);
+    std::remove(tmp_.c_str());
+    return false;
+  }
+  // std::filesystem::rename replaces an existing file on Windows too (std::rename does not).
+  std::error_code ec;
+  std::filesystem::rename(tmp_, path_, ec);
+  if (ec) {
+    *error = "cannot rename " + tmp_ + " to " + path_ + ": " + ec.message();
+    std::remove(tmp_.c_str());
+    return false;
+  }
+  return true;
+}
+
+bool write_file_atomically(const std::string& path, const std::string& content,
+                           std::string* error) {
+  AtomicFile file(path);
+  if (!file.open(error)) return false;
+  file.write(content);
+  return file.commit(error);
 }
 
 bool parse_push_url(const std::string& url, std::string* host, std::string* port,
@@ -93,10 +128,10 @@ bool parse_push_url(const std::string& url, std::string* host, std::string* port
 }
 
 struct MetricOutputs::Impl : std::enable_shared_from_this<MetricOutputs::Impl> {
-  Impl(asio::any_io_executor e, MetricOutputOptions o, std::function<std::string()> r)
+  Impl(asio::any_io_executor e, MetricOutputOptions o, MetricText t)
       : ex(e),
         options(std::move(o)),
-        render(std::move(r)),
+        text(std::move(t)),
         textfile_timer(e),
         push_timer(e),
         resolver(e, options.resolver) {}
@@ -105,14 +140,44 @@ struct MetricOutputs::Impl : std::enable_shared_from_this<MetricOutputs::Impl> {
     textfile_timer.expires_after(options.textfile_interval);
     textfile_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (ec || self->stopped) return;
-      self->write_textfile();
+      if (!self->writing) asio::co_spawn(self->ex, self->write_textfile_pieces(), asio::detached);
       self->schedule_textfile();
     });
   }
 
+  // A reload can abandon a render: the file is then written again, a few times at most.
+  static constexpr int kAttempts = 3;
+
+  // The periodic write: the text in pieces into the temporary file, the loop running between
+  // them. One at a time (`writing`); a tick that finds one still going is skipped.
+  asio::awaitable<void> write_textfile_pieces() {
+    auto self = shared_from_this();
+    writing = true;
+    std::string error;
+    bool written = false;
+    for (int attempt = 0; attempt < kAttempts && !written && !stopped; ++attempt) {
+      AtomicFile file(options.textfile_path);
+      if (!file.open(&error)) break;
+      const bool whole = co_await text.pieces([&file](std::string& piece) { file.write(piece); });
+      if (!whole) {
+        error = "the configuration was reloaded during every render";
+        continue;
+      }
+      written = file.commit(&error);
+      if (!written) break;
+    }
+    writing = false;
+    if (!stopped || written) report_textfile(written, error);
+  }
+
+  // At shutdown: whole, within the call.
   void write_textfile() {
     std::string error;
-    if (!write_file_atomically(options.textfile_path, render(), &error)) {
+    report_textfile(write_file_atomically(options.textfile_path, text.whole(), &error), error);
+  }
+
+  void report_textfile(bool written, const std::string& error) {
+    if (!written) {
       if (!textfile_failing) log::error("cannot write the metrics textfile", {{"error", error}});
       textfile_failing = true;
     } else if (textfile_failing) {
@@ -156,6 +221,15 @@ struct MetricOutputs::Impl : std::enable_shared_from_this<MetricOutputs::Impl> {
       *error = std::move(why);
       return false;
     };
+    // The text first, in pieces (the loop runs between them), then the exchange within its
+    // deadline.
+    std::string body;
+    bool whole = false;
+    for (int attempt = 0; attempt < kAttempts && !whole; ++attempt) {
+      body.clear();
+      whole = co_await text.pieces([&body](std::string& piece) { body += piece; });
+    }
+    if (!whole) co_return fail("the configuration was reloaded during every render");
     // One deadline for the whole push, the lookup included: a stalled DNS server once left
     // the first push waiting for ever, and with it every later one (`pushing` stayed set).
     const auto deadline = NameResolver::Clock::now() + options.push_timeout;
@@ -178,7 +252,7 @@ struct MetricOutputs::Impl : std::enable_shared_from_this<MetricOutputs::Impl> {
     req.set(http::field::host, host + ":" + port);
     req.set(http::field::user_agent, std::string("kscprobe/") + KSCPROBE_VERSION);
     req.set(http::field::content_type, "text/plain; version=0.0.4");
-    req.body() = render();
+    req.body() = std::move(body);
     req.prepare_payload();
     auto [wec, wn] = co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
     if (wec) co_return fail("send: " + wec.message());
@@ -197,18 +271,18 @@ struct MetricOutputs::Impl : std::enable_shared_from_this<MetricOutputs::Impl> {
 
   asio::any_io_executor ex;
   MetricOutputOptions options;
-  std::function<std::string()> render;
+  MetricText text;
   asio::steady_timer textfile_timer, push_timer;
   std::string host, port, target;
-  bool stopped = false, pushing = false, textfile_failing = false, push_failing = false;
+  bool stopped = false, pushing = false, writing = false, textfile_failing = false,
+       push_failing = false;
   std::uint64_t pushes = 0;
   PushStatus status;
   NameResolver resolver;
 };
 
-MetricOutputs::MetricOutputs(asio::any_io_executor ex, MetricOutputOptions options,
-                             std::function<std::string()> render)
-    : impl_(std::make_shared<Impl>(ex, std::move(options), std::move(render))) {}
+MetricOutputs::MetricOutputs(asio::any_io_executor ex, MetricOutputOptions options, MetricText text)
+    : impl_(std::make_shared<Impl>(ex, std::move(options), std::move(text))) {}
 
 MetricOutputs::~MetricOutputs() { stop(); }
 

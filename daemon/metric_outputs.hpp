@@ -1,10 +1,13 @@
 #pragma once
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "collectors/name_resolver.hpp"
 
@@ -34,9 +37,42 @@ struct PushStatus {
   std::string last_error;  // empty after a push that worked
 };
 
-/// Writes `path` atomically: a temporary file in the same directory, then rename(2), so a
-/// collector never reads half a file. Returns false with errno text in *error.
+/// A file written atomically: a temporary file in the same directory, written piece by piece,
+/// then renamed over `path` (rename(2); std::filesystem::rename on Windows), so a collector never
+/// reads half a file. Destroyed before commit(), it removes the temporary file.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  /// False with errno text in *error when the temporary file cannot be created.
+  bool open(std::string* error);
+  /// Appends; a failure is remembered and reported by commit().
+  void write(std::string_view piece);
+  /// Flushes, syncs and renames; false with the reason in *error (the temporary file removed).
+  bool commit(std::string* error);
+
+ private:
+  void discard();
+  std::string path_, tmp_;
+  std::FILE* file_ = nullptr;
+  int write_errno_ = 0;
+};
+
+/// Writes `path` atomically in one piece (AtomicFile). Returns false with errno text in *error.
 bool write_file_atomically(const std::string& path, const std::string& content, std::string* error);
+
+/// The metrics text, two ways: whole within the call (at shutdown, when the loop has nothing
+/// else to do), and in pieces as a coroutine that lets the event loop run between them (every
+/// periodic write: at 100 000 agents the text is tens of megabytes). `pieces` hands each piece
+/// to the sink and returns false when a reload abandoned the render (the pieces so far then
+/// describe no plan whole; start again).
+struct MetricText {
+  using Sink = std::function<void(std::string& piece)>;
+  std::function<std::string()> whole;
+  std::function<boost::asio::awaitable<bool>(Sink)> pieces;
+};
 
 /// Splits "http://host[:port][/prefix]" into its parts (only http is supported).
 bool parse_push_url(const std::string& url, std::string* host, std::string* port,
@@ -45,13 +81,12 @@ bool parse_push_url(const std::string& url, std::string* host, std::string* port
 /// Periodic textfile writes and Pushgateway pushes, on the event loop (never blocking it).
 class MetricOutputs {
  public:
-  MetricOutputs(boost::asio::any_io_executor ex, MetricOutputOptions options,
-                std::function<std::string()> render);
+  MetricOutputs(boost::asio::any_io_executor ex, MetricOutputOptions options, MetricText text);
   ~MetricOutputs();
   /// Validates the options and starts the timers; false with a message if they are unusable.
   bool start(std::string* error);
   void stop();
-  /// Writes the textfile / pushes once now (also used at shutdown so the last state lands).
+  /// Writes the textfile whole, now, within the call: at shutdown, so the last state lands.
   void flush_textfile();
   PushStatus push_status() const;
 

@@ -61,6 +61,25 @@ std::string MetricsEndpoint::render() const {
   return out;
 }
 
+asio::awaitable<bool> MetricsEndpoint::render_pieces(std::function<void(std::string&)> sink) {
+  MetricsRenderer::Chunks chunks;
+  chunks.bytes = options_.piece_bytes;
+  chunks.flush = [&](std::string& text) {
+    sink(text);
+    text.clear();
+  };
+  // After every piece, whatever waits on the loop (probe completions, scrapes) runs first.
+  chunks.behind = [] { return true; };
+  chunks.drain = [this]() -> asio::awaitable<void> {
+    co_await asio::post(executor_, asio::use_awaitable);
+  };
+  std::string text;
+  if (head_) head_(text);
+  if (!co_await renderer_->render_async(source(), text, &chunks)) co_return false;
+  chunks.flush(text);
+  co_return true;
+}
+
 // The render goes to the compression worker a piece at a time, so a large estate's text is never
 // held whole. A reload during a pause abandons that render (it would mix two plans): it starts
 // again, and after `attempts` abandoned renders the answer is 503.

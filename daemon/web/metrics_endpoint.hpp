@@ -54,6 +54,11 @@ class MetricsEndpoint {
   /// The whole text, rendered now within this call.
   std::string render() const;
 
+  /// The whole text in pieces of options.piece_bytes, handed to `sink` one by one, the event
+  /// loop running between two pieces: what the textfile and Pushgateway outputs write, so tens
+  /// of megabytes never hold the loop. False when a reload abandoned the render (start again).
+  boost::asio::awaitable<bool> render_pieces(std::function<void(std::string&)> sink);
+
  private:
   boost::asio::awaitable<HttpResponse> gzip_streamed();
   MetricsRenderer::Source source() const;

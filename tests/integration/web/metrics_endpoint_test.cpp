@@ -104,6 +104,38 @@ std::string header(const HttpResponse& r, const std::string& name) {
   return {};
 }
 
+// What the textfile and Pushgateway outputs write: the same text as a scrape, in pieces, with
+// the event loop running between two of them (a timer posted meanwhile fires before the end).
+TEST_F(MetricsEndpointTest, RenderPiecesYieldsToTheLoopBetweenPiecesAndCarriesTheSameText) {
+  MetricsEndpoint e = endpoint();
+  const std::string whole = e.render();
+  std::string joined;
+  int pieces = 0, turns = 0, turns_before_last = -1;
+  std::optional<bool> done;
+  asio::co_spawn(io, e.render_pieces([&](std::string& piece) {
+    joined += piece;
+    ++pieces;
+    turns_before_last = turns;
+  }),
+                 [&](std::exception_ptr error, bool whole_render) {
+                   if (error) std::rethrow_exception(error);
+                   done = whole_render;
+                 });
+  // Another task on the loop: one turn per post, as long as the render goes on.
+  std::function<void()> tick = [&] {
+    ++turns;
+    if (!done) asio::post(io, tick);
+  };
+  asio::post(io, tick);
+  io.restart();
+  io.run_for(std::chrono::seconds(30));
+  ASSERT_EQ(done, std::optional<bool>(true));
+  EXPECT_EQ(joined, whole);
+  EXPECT_GT(pieces, 50);
+  // The other task ran while the pieces were written, not only after the last one.
+  EXPECT_GT(turns_before_last, pieces / 2);
+}
+
 TEST_F(MetricsEndpointTest, PlainAndGzipStreamedCarryTheSameText) {
   MetricsEndpoint e = endpoint();
   HttpResponse plain = get(e, "");
