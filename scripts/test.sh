@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
-scripts/build.sh -DKSCPROBE_BUILD_TESTS=ON
+# A compiler warning fails the run (scripts/build.sh says how).
+KSCPROBE_WERROR=1 scripts/build.sh -DKSCPROBE_BUILD_TESTS=ON
 # A failing suite does not stop the run: every stage still runs and the summary prints, and the
 # exit status fails at the end (under pipefail, `ctest | tee` would end the script here).
 ctest_status=0
