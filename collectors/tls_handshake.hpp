@@ -21,7 +21,7 @@ struct TlsSessionTarget {
   TlsSessionStore* store = nullptr;
   std::string key;
   bool received = false;
-  std::function<void()> on_session;
+  std::function<void()> on_session = {};
 };
 int tls_session_target_index();
 
