@@ -2,50 +2,6 @@
 
 namespace kscprobe {
 
-std::string_view to_string(Reason r) {
-  switch (r) {
-    case Reason::none:
-      return "none";
-    case Reason::resolve:
-      return "resolve";
-    case Reason::refused:
-      return "refused";
-    case Reason::timeout:
-      return "timeout";
-    case Reason::unreachable:
-      return "unreachable";
-    case Reason::reset:
-      return "reset";
-    case Reason::tls:
-      return "tls";
-    case Reason::http_status:
-      return "http_status";
-    case Reason::protocol:
-      return "protocol";
-  }
-  return "unknown";
-}
-
-std::string_view to_string(LocalFault f) {
-  switch (f) {
-    case LocalFault::none:
-      return "none";
-    case LocalFault::fd_limit:
-      return "fd_limit";
-    case LocalFault::port_range:
-      return "port_range";
-    case LocalFault::buffers:
-      return "buffers";
-    case LocalFault::memory:
-      return "memory";
-    case LocalFault::icmp_permission:
-      return "icmp_permission";
-    case LocalFault::resolver_queue:
-      return "resolver_queue";
-  }
-  return "unknown";
-}
-
 std::string_view remedy(LocalFault f) {
   switch (f) {
     case LocalFault::none:
@@ -68,20 +24,6 @@ std::string_view remedy(LocalFault f) {
              "kscprobes (--shard): more names are due at once than the resolver queues";
   }
   return "";
-}
-
-std::string_view to_string(Phase p) {
-  switch (p) {
-    case Phase::resolve:
-      return "resolve";
-    case Phase::connect:
-      return "connect";
-    case Phase::tls:
-      return "tls";
-    case Phase::request:
-      return "request";
-  }
-  return "unknown";
 }
 
 }  // namespace kscprobe

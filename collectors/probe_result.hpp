@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "platform/enum_table.hpp"
+
 namespace kscprobe {
 
 /// Why a probe failed. A fixed set, so dashboards can rely on it.
@@ -19,8 +21,19 @@ enum class Reason : std::uint8_t {
   http_status,  // the HTTP status is not in the accepted list
   protocol,     // the peer answered with something that is not the expected protocol
 };
-inline constexpr int kReasonCount = 9;
-std::string_view to_string(Reason r);
+/// The `reason` label's values.
+inline constexpr EnumName<Reason> kReasonRows[] = {{Reason::none, "none"},
+                                                   {Reason::resolve, "resolve"},
+                                                   {Reason::refused, "refused"},
+                                                   {Reason::timeout, "timeout"},
+                                                   {Reason::unreachable, "unreachable"},
+                                                   {Reason::reset, "reset"},
+                                                   {Reason::tls, "tls"},
+                                                   {Reason::http_status, "http_status"},
+                                                   {Reason::protocol, "protocol"}};
+inline constexpr EnumTable kReasons{kReasonRows};
+inline constexpr int kReasonCount = static_cast<int>(kReasons.size());
+inline std::string_view to_string(Reason r) { return kReasons.name(r); }
 
 /// A probe that failed on the probing host itself, before it could say anything about the
 /// target: such a result is no verdict on the target (ResultTable::record ignores it) and is
@@ -34,16 +47,30 @@ enum class LocalFault : std::uint8_t {
   icmp_permission,  // no ICMP socket: no CAP_NET_RAW and outside net.ipv4.ping_group_range
   resolver_queue,   // the name resolver's queue is full: no query was sent for the name
 };
-inline constexpr int kLocalFaultCount = 7;
-/// The `kind` label: "fd_limit", "port_range", ...
-std::string_view to_string(LocalFault f);
+/// The `kind` label's values.
+inline constexpr EnumName<LocalFault> kLocalFaultRows[] = {
+    {LocalFault::none, "none"},
+    {LocalFault::fd_limit, "fd_limit"},
+    {LocalFault::port_range, "port_range"},
+    {LocalFault::buffers, "buffers"},
+    {LocalFault::memory, "memory"},
+    {LocalFault::icmp_permission, "icmp_permission"},
+    {LocalFault::resolver_queue, "resolver_queue"}};
+inline constexpr EnumTable kLocalFaults{kLocalFaultRows};
+inline constexpr int kLocalFaultCount = static_cast<int>(kLocalFaults.size());
+inline std::string_view to_string(LocalFault f) { return kLocalFaults.name(f); }
 /// What to do about it, for the log.
 std::string_view remedy(LocalFault f);
 
 /// Probe phases, as in `kscprobe_probe_phase_seconds{phase=...}`.
 enum class Phase : std::uint8_t { resolve, connect, tls, request };
-inline constexpr int kPhaseCount = 4;
-std::string_view to_string(Phase p);
+inline constexpr EnumName<Phase> kPhaseRows[] = {{Phase::resolve, "resolve"},
+                                                 {Phase::connect, "connect"},
+                                                 {Phase::tls, "tls"},
+                                                 {Phase::request, "request"}};
+inline constexpr EnumTable kPhases{kPhaseRows};
+inline constexpr int kPhaseCount = static_cast<int>(kPhases.size());
+inline std::string_view to_string(Phase p) { return kPhases.name(p); }
 
 /// What a TLS handshake showed about the peer, reported even when verification fails.
 struct TlsInfo {

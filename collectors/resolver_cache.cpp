@@ -4,24 +4,6 @@
 
 namespace kscprobe {
 
-std::string_view to_string(LookupStatus s) {
-  switch (s) {
-    case LookupStatus::ok:
-      return "ok";
-    case LookupStatus::not_found:
-      return "not_found";
-    case LookupStatus::failed:
-      return "failed";
-    case LookupStatus::timeout:
-      return "timeout";
-    case LookupStatus::queue_full:
-      return "queue_full";
-    case LookupStatus::cancelled:
-      return "cancelled";
-  }
-  return "unknown";
-}
-
 ResolverCache::ResolverCache(Limits limits) : limits_(limits) {
   limits_.max_entries = std::max<std::size_t>(limits_.max_entries, 1);
   limits_.max_ttl = std::max(limits_.max_ttl, limits_.min_ttl);

@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "platform/enum_table.hpp"
+
 namespace kscprobe {
 
 /// How a lookup ended.
@@ -23,7 +25,15 @@ enum class LookupStatus : std::uint8_t {
   queue_full,  // kscprobe's own limit: too many names waiting; no query was sent
   cancelled,   // the caller or the resolver stopped
 };
-std::string_view to_string(LookupStatus s);
+inline constexpr EnumName<LookupStatus> kLookupStatusRows[] = {
+    {LookupStatus::ok, "ok"},
+    {LookupStatus::not_found, "not_found"},
+    {LookupStatus::failed, "failed"},
+    {LookupStatus::timeout, "timeout"},
+    {LookupStatus::queue_full, "queue_full"},
+    {LookupStatus::cancelled, "cancelled"}};
+inline constexpr EnumTable kLookupStatuses{kLookupStatusRows};
+inline std::string_view to_string(LookupStatus s) { return kLookupStatuses.name(s); }
 
 /// The answer of a lookup, as the resolver hands it out and the cache keeps it.
 struct LookupAnswer {

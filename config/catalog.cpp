@@ -271,32 +271,15 @@ constexpr Named kFeatures[] = {
     {"push_server", kFeaturePushServer},
     {"icmp", kFeatureIcmp},
 };
-constexpr std::string_view kRoleNames[] = {
-    "server", "distribution_point", "agent", "web_console", "ios_mdm", "database"};
-constexpr std::string_view kTransportNames[] = {"tcp", "tls", "udp", "http", "https", "icmp"};
-constexpr std::string_view kEngineNames[] = {"mysql", "mssql", "postgresql"};
-
 }  // namespace
 
-std::string_view to_string(Role r) { return kRoleNames[static_cast<int>(r)]; }
-std::string_view to_string(Transport t) { return kTransportNames[static_cast<int>(t)]; }
-std::string_view to_string(DbEngine e) { return kEngineNames[static_cast<int>(e)]; }
+std::string_view to_string(Role r) { return kRoles.name(r); }
+std::string_view to_string(Transport t) { return kTransports.name(t); }
+std::string_view to_string(DbEngine e) { return kEngines.name(e); }
 
-std::optional<Role> parse_role(std::string_view s) {
-  for (int i = 0; i < kRoleCount; ++i)
-    if (kRoleNames[i] == s) return static_cast<Role>(i);
-  return std::nullopt;
-}
-std::optional<Transport> parse_transport(std::string_view s) {
-  for (int i = 0; i < kTransportCount; ++i)
-    if (kTransportNames[i] == s) return static_cast<Transport>(i);
-  return std::nullopt;
-}
-std::optional<DbEngine> parse_engine(std::string_view s) {
-  for (int i = 0; i < 3; ++i)
-    if (kEngineNames[i] == s) return static_cast<DbEngine>(i);
-  return std::nullopt;
-}
+std::optional<Role> parse_role(std::string_view s) { return kRoles.parse(s); }
+std::optional<Transport> parse_transport(std::string_view s) { return kTransports.parse(s); }
+std::optional<DbEngine> parse_engine(std::string_view s) { return kEngines.parse(s); }
 std::optional<std::uint32_t> parse_feature(std::string_view s) {
   for (const auto& f : kFeatures)
     if (f.name == s) return f.flag;
@@ -313,12 +296,21 @@ std::string features_to_string(std::uint32_t mask) {
   return out;
 }
 std::string_view all_feature_names() {
-  return "ksn_proxy, mobile, uefi, local, on_admin_server, push_server, icmp";
+  static const std::string names = [] {
+    std::string out;
+    for (const auto& f : kFeatures) out += (out.empty() ? "" : ", ") + std::string(f.name);
+    return out;
+  }();
+  return names;
 }
 std::string_view all_role_names() {
-  return "server, distribution_point, agent, web_console, ios_mdm, database";
+  static const std::string names = kRoles.joined();
+  return names;
 }
-std::string_view all_transport_names() { return "tcp, tls, udp, http, https, icmp"; }
+std::string_view all_transport_names() {
+  static const std::string names = kTransports.joined();
+  return names;
+}
 
 std::span<const CatalogEntry> catalog() { return kCatalog; }
 

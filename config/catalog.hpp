@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "platform/enum_table.hpp"
+
 namespace kscprobe {
 
 /// The KSC components a target can be.
@@ -16,12 +18,21 @@ enum class Role : std::uint8_t {
   ios_mdm,
   database,
 };
-inline constexpr int kRoleCount = 6;
+inline constexpr EnumName<Role> kRoleRows[] = {
+    {Role::server, "server"},   {Role::distribution_point, "distribution_point"},
+    {Role::agent, "agent"},     {Role::web_console, "web_console"},
+    {Role::ios_mdm, "ios_mdm"}, {Role::database, "database"}};
+inline constexpr EnumTable kRoles{kRoleRows};
+inline constexpr int kRoleCount = static_cast<int>(kRoles.size());
 
 /// How a check talks to its port.
 /// `icmp` is an ICMP echo to the host: no port (CatalogEntry::port and CheckSpec::port are 0).
 enum class Transport : std::uint8_t { tcp, tls, udp, http, https, icmp };
-inline constexpr int kTransportCount = 6;
+inline constexpr EnumName<Transport> kTransportRows[] = {
+    {Transport::tcp, "tcp"},   {Transport::tls, "tls"},     {Transport::udp, "udp"},
+    {Transport::http, "http"}, {Transport::https, "https"}, {Transport::icmp, "icmp"}};
+inline constexpr EnumTable kTransports{kTransportRows};
+inline constexpr int kTransportCount = static_cast<int>(kTransports.size());
 
 /// Conditions under which the KSC documentation says a port is open. Bit flags.
 enum Feature : std::uint32_t {
@@ -38,6 +49,9 @@ enum Feature : std::uint32_t {
 
 /// Database engines of the `database` role.
 enum class DbEngine : std::uint8_t { mysql, mssql, postgresql };
+inline constexpr EnumName<DbEngine> kEngineRows[] = {
+    {DbEngine::mysql, "mysql"}, {DbEngine::mssql, "mssql"}, {DbEngine::postgresql, "postgresql"}};
+inline constexpr EnumTable kEngines{kEngineRows};
 
 std::string_view to_string(Role r);
 std::string_view to_string(Transport t);

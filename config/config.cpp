@@ -4,18 +4,6 @@
 
 namespace kscprobe {
 
-std::string_view to_string(Detail d) {
-  switch (d) {
-    case Detail::full:
-      return "full";
-    case Detail::basic:
-      return "basic";
-    case Detail::aggregate:
-      return "aggregate";
-  }
-  return "full";
-}
-
 Duration effective_timeout(const DaemonConfig& daemon, std::optional<Duration> written,
                            Duration interval) {
   if (written) return *written;

@@ -111,7 +111,10 @@ enum class Detail : std::uint8_t {
               // counters and the rest as aggregates
   aggregate,  // aggregates only; failing checks are still named by kscprobe_probe_success 0
 };
-std::string_view to_string(Detail d);
+inline constexpr EnumName<Detail> kDetailRows[] = {
+    {Detail::full, "full"}, {Detail::basic, "basic"}, {Detail::aggregate, "aggregate"}};
+inline constexpr EnumTable kDetails{kDetailRows};
+inline std::string_view to_string(Detail d) { return kDetails.name(d); }
 
 /// The timeout of a check probed every `interval` when no level of the configuration writes
 /// one: the daemon's default, but never as long as a shorter interval (as Prometheus caps

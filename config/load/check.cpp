@@ -10,7 +10,6 @@ namespace {
 constexpr std::string_view kCheckKeys[] = {"name",    "port",     "transport",
                                            "path",    "status",   "expect_metrics",
                                            "payload", "interval", "timeout"};
-constexpr std::string_view kTransportNames[] = {"tcp", "tls", "udp", "http", "https", "icmp"};
 
 }  // namespace
 
@@ -72,7 +71,7 @@ ExtraCheckConfig Loader::load_check(const toml::table& t, std::size_t index,
         check.transport = *transport;
       } else {
         error(n->source(),
-              in(context, "unknown transport " + quote(*s) + suggestion(*s, kTransportNames) +
+              in(context, "unknown transport " + quote(*s) + suggestion(*s, kTransports.names()) +
                               "; valid transports: " + std::string(all_transport_names())));
       }
     }

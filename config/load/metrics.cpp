@@ -9,7 +9,6 @@ namespace kscprobe::load {
 namespace {
 
 constexpr std::string_view kMetricsKeys[] = {"detail", "aggregate_labels"};
-constexpr std::string_view kDetailNames[] = {"full", "basic", "aggregate"};
 
 }  // namespace
 
@@ -23,22 +22,21 @@ void Loader::load_metrics(const toml::table& t, MetricsConfig& metrics) {
         if (!role) {
           error(role_key.source(),
                 in(context, "detail: unknown role " + quote(role_key.str()) +
-                                suggestion(role_key.str(), kRoleNames) +
+                                suggestion(role_key.str(), kRoles.names()) +
                                 "; valid roles: " + std::string(all_role_names())));
           continue;
         }
         auto name = string_value(level, "detail." + std::string(role_key.str()), context);
         if (!name) continue;
-        auto it = std::find(std::begin(kDetailNames), std::end(kDetailNames), *name);
-        if (it == std::end(kDetailNames)) {
+        const std::optional<Detail> detail = kDetails.parse(*name);
+        if (!detail) {
           error(level.source(),
                 in(context, "detail." + std::string(role_key.str()) + ": " + quote(*name) +
-                                " is not a detail level" + suggestion(*name, kDetailNames) +
-                                "; levels are full, basic, aggregate"));
+                                " is not a detail level" + suggestion(*name, kDetails.names()) +
+                                "; levels are " + kDetails.joined()));
           continue;
         }
-        metrics.detail[static_cast<int>(*role)] =
-            static_cast<Detail>(it - std::begin(kDetailNames));
+        metrics.detail[static_cast<int>(*role)] = *detail;
       }
     } else {
       error(n->source(), in(context,

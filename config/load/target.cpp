@@ -22,7 +22,6 @@ constexpr std::string_view kTargetKeys[] = {"name",        "role",
                                             "ports",       "check"};
 constexpr std::string_view kFeatureNames[] = {"ksn_proxy",       "mobile",      "uefi", "local",
                                               "on_admin_server", "push_server", "icmp"};
-constexpr std::string_view kEngineNames[] = {"mysql", "mssql", "postgresql"};
 
 // The check ids of one role, each once, in catalog order (database_tcp appears per engine).
 std::vector<std::string_view> role_check_ids(Role role) {
@@ -72,8 +71,9 @@ TargetConfig Loader::load_target(const toml::table& t, std::size_t index) {
       if (role) {
         target.role = *role;
       } else {
-        error(n->source(), in(context, "unknown role " + quote(*s) + suggestion(*s, kRoleNames) +
-                                           "; valid roles: " + std::string(all_role_names())));
+        error(n->source(),
+              in(context, "unknown role " + quote(*s) + suggestion(*s, kRoles.names()) +
+                              "; valid roles: " + std::string(all_role_names())));
       }
     }
   } else {
@@ -97,8 +97,8 @@ TargetConfig Loader::load_target(const toml::table& t, std::size_t index) {
       auto engine = parse_engine(*s);
       if (!engine) {
         error(engine_node->source(),
-              in(context, "unknown engine " + quote(*s) + suggestion(*s, kEngineNames) +
-                              "; valid engines: " + join(kEngineNames)));
+              in(context, "unknown engine " + quote(*s) + suggestion(*s, kEngines.names()) +
+                              "; valid engines: " + kEngines.joined()));
       } else if (role && *role != Role::database) {
         error(engine_node->source(), in(context, "engine is only valid for role database, not " +
                                                      std::string(to_string(*role))));
@@ -108,7 +108,7 @@ TargetConfig Loader::load_target(const toml::table& t, std::size_t index) {
     }
   } else if (role == Role::database) {
     error(t.source(), in(context, "missing required key \"engine\" for role database (one of " +
-                                      join(kEngineNames) + ")"));
+                                      kEngines.joined() + ")"));
   }
 
   if (const toml::node* n = t.get("labels")) load_labels(*n, target, context);

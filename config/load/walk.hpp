@@ -24,9 +24,6 @@
 
 namespace kscprobe::load {
 
-inline constexpr std::string_view kRoleNames[] = {
-    "server", "distribution_point", "agent", "web_console", "ios_mdm", "database"};
-
 /// `"s"`, for messages.
 std::string quote(std::string_view s);
 /// " (did you mean "x"?)" when one candidate is a likely typo of `word`, else "".

@@ -46,44 +46,6 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using Stream = beast::ssl_stream<beast::tcp_stream>;
 
-std::string_view to_string(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::none:
-      return "none";
-    case ErrorKind::password:
-      return "password";
-    case ErrorKind::config:
-      return "config";
-    case ErrorKind::resolve:
-      return "resolve";
-    case ErrorKind::connect:
-      return "connect";
-    case ErrorKind::tls:
-      return "tls";
-    case ErrorKind::timeout:
-      return "timeout";
-    case ErrorKind::closed:
-      return "closed";
-    case ErrorKind::unauthorized:
-      return "unauthorized";
-    case ErrorKind::mfa_required:
-      return "mfa_required";
-    case ErrorKind::access_denied:
-      return "access_denied";
-    case ErrorKind::truncated:
-      return "truncated";
-    case ErrorKind::http_status:
-      return "http_status";
-    case ErrorKind::pxg:
-      return "pxg";
-    case ErrorKind::malformed:
-      return "malformed";
-    case ErrorKind::too_large:
-      return "too_large";
-  }
-  return "unknown";
-}
-
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);

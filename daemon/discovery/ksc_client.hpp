@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "config/ksc.hpp"
+#include "platform/enum_table.hpp"
 
 namespace kscprobe::ksc {
 
@@ -36,7 +37,26 @@ enum class ErrorKind : std::uint8_t {
   truncated,      // a listing ended at a request limit short of the server's count
   too_large,      // the answer's body is over limits.max_body_bytes
 };
-std::string_view to_string(ErrorKind kind);
+/// The `error` label's values of the discovery metrics.
+inline constexpr EnumName<ErrorKind> kErrorKindRows[] = {
+    {ErrorKind::none, "none"},
+    {ErrorKind::config, "config"},
+    {ErrorKind::password, "password"},
+    {ErrorKind::resolve, "resolve"},
+    {ErrorKind::connect, "connect"},
+    {ErrorKind::tls, "tls"},
+    {ErrorKind::timeout, "timeout"},
+    {ErrorKind::closed, "closed"},
+    {ErrorKind::unauthorized, "unauthorized"},
+    {ErrorKind::mfa_required, "mfa_required"},
+    {ErrorKind::access_denied, "access_denied"},
+    {ErrorKind::http_status, "http_status"},
+    {ErrorKind::pxg, "pxg"},
+    {ErrorKind::malformed, "malformed"},
+    {ErrorKind::truncated, "truncated"},
+    {ErrorKind::too_large, "too_large"}};
+inline constexpr EnumTable kErrorKinds{kErrorKindRows};
+inline std::string_view to_string(ErrorKind kind) { return kErrorKinds.name(kind); }
 
 struct Error {
   ErrorKind kind = ErrorKind::none;
