@@ -58,7 +58,9 @@ std::string timestamp() {
   auto secs = std::chrono::system_clock::to_time_t(now);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
   std::tm tm = platform::utc_tm(secs);
-  char buf[40];
+  // Room for any int the fields could hold (GCC's -Wformat-truncation counts them so); a real
+  // time takes 24 bytes.
+  char buf[80];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(ms.count()));
