@@ -8,26 +8,20 @@
 #include <boost/asio/steady_timer.hpp>
 #include <map>
 
+#include "tests/support/plan_builder.hpp"
+
 using namespace kscprobe;
 namespace asio = boost::asio;
 
 namespace {
 
 std::shared_ptr<Plan> plan_of(int n, int interval_ms, unsigned budget) {
-  auto p = std::make_shared<Plan>();
-  p->daemon.max_in_flight = budget;
-  for (int i = 0; i < n; ++i) {
-    p->targets.push_back({"t" + std::to_string(i), Role::agent, "127.0.0.1", {}});
-    CheckSpec c;
-    c.target_index = static_cast<std::uint32_t>(i);
-    c.check = "agents_tcp";  // a connection check: max_in_flight is its lane's budget
-    c.port = 14000;
-    c.transport = Transport::tcp;
-    c.interval = Duration(interval_ms);
-    c.timeout = Duration(interval_ms / 2);
-    p->checks.push_back(c);
-  }
-  return p;
+  test::PlanBuilder b;
+  b.plan().daemon.max_in_flight = budget;
+  // A connection check: max_in_flight is its lane's budget.
+  b.targets("t", n, Role::agent, "127.0.0.1", "agents_tcp", Transport::tcp, 14000,
+            Duration(interval_ms), Duration(interval_ms / 2));
+  return b.build();
 }
 
 /// A prober that "takes" `ms` on a timer and can be cancelled.

@@ -14,6 +14,7 @@
 #include "daemon/runtime/result_table.hpp"
 #include "daemon/runtime/scheduler.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/plan_builder.hpp"
 
 using namespace kscprobe;
 namespace asio = boost::asio;
@@ -22,21 +23,9 @@ namespace {
 
 // `agents` agents named <prefix>-<i>, each with one TCP check that succeeded once.
 std::shared_ptr<const Plan> plan_of(const std::string& prefix, int agents) {
-  auto p = std::make_shared<Plan>();
-  for (int i = 0; i < agents; ++i) {
-    p->targets.push_back({prefix + "-" + std::to_string(i), Role::agent, "127.0.0.1", {}});
-    CheckSpec c;
-    c.target_index = static_cast<std::uint32_t>(i);
-    c.check = "agents_tcp";
-    c.address = "127.0.0.1";
-    c.port = 13000;
-    c.transport = Transport::tcp;
-    c.interval = Duration(30000);
-    c.timeout = Duration(5000);
-    p->checks.push_back(c);
-  }
-  p->metrics.detail.fill(Detail::full);
-  return p;
+  return test::PlanBuilder()
+      .targets(prefix, agents, Role::agent, "127.0.0.1", "agents_tcp", Transport::tcp, 13000)
+      .build();
 }
 
 ProbeResult ok() {
