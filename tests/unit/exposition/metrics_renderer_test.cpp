@@ -7,8 +7,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <set>
+#include <sstream>
 
 #include "daemon/runtime/result_table.hpp"
 #include "daemon/runtime/scheduler_core.hpp"
@@ -381,4 +384,64 @@ TEST(MetricsRenderer, AsyncRenderWaitsForItsConsumerAndGivesUpOnAReload) {
     co_return;
   };
   EXPECT_EQ(run(), std::optional<bool>(false));
+}
+
+// The golden exposition: a fixed plan at every detail level of interest and fixed results
+// render to exactly tests/unit/exposition/golden/metrics.prom, so any change of a family, a
+// label, an order or a number shows in review as a change of that file. After a change made on
+// purpose: KSCPROBE_UPDATE_GOLDEN=1 ctest -R GoldenExposition writes the file again.
+TEST(MetricsRenderer, GoldenExposition) {
+  auto plan = test::PlanBuilder()
+                  .target("ksc01", Role::server, "10.0.0.1", {{"site", "paris"}})
+                  .check("agents_tls", Transport::tls, 13000)
+                  .check("shutdown_udp", Transport::udp, 13000)
+                  .check("metrics_https", Transport::https, 13296)
+                  .target("dp-lyon", Role::distribution_point, "10.0.1.1", {{"site", "lyon"}})
+                  .check("agents_tls", Transport::tls, 13000)
+                  .check("icmp_echo", Transport::icmp, 0)
+                  .target("pc-1", Role::agent, "10.0.1.2", {{"site", "lyon"}})
+                  .check("signal_udp", Transport::udp, 15000)
+                  .target("pc-2", Role::agent, "10.0.1.3", {{"site", "lyon"}})
+                  .check("signal_udp", Transport::udp, 15000)
+                  .build();
+  plan->metrics.detail[static_cast<int>(Role::agent)] = Detail::basic;
+  plan->metrics.aggregate_labels = {"site"};
+  ResultTable t(plan);
+  t.record(0, ok_tls(), 1800000000);
+  t.record(1, ProbeResult::failure(Reason::refused, "ICMP port unreachable"), 1800000001);
+  ProbeResult https = ok_tls();
+  https.http_status = 200;
+  https.set_phase(Phase::request, 0.010);
+  https.duration = 0.014;
+  t.record(2, https, 1800000002);
+  t.record(2, ProbeResult::failure(Reason::http_status, "HTTP 503"), 1800000032);
+  t.record(3, ProbeResult::failure(Reason::timeout, "no reply within 5s during tls"), 1800000003);
+  ProbeResult echo;
+  echo.success = true;
+  echo.duration = 0.0007;
+  t.record(4, echo, 1800000004);
+  ProbeResult silent;
+  silent.success = true;
+  silent.duration = 1.0;
+  silent.detail = "no reply: open|filtered";
+  t.record(5, silent, 1800000005);
+  // pc-2's check has not been probed yet: pending.
+  const std::string text = render(t);
+
+  const std::string path =
+      std::string(KSCPROBE_SOURCE_DIR) + "/tests/unit/exposition/golden/metrics.prom";
+  if (std::getenv("KSCPROBE_UPDATE_GOLDEN")) std::ofstream(path, std::ios::binary) << text;
+  std::ifstream in(path, std::ios::binary);
+  ASSERT_TRUE(in) << path << " is missing: KSCPROBE_UPDATE_GOLDEN=1 writes it";
+  const std::string expected((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+  // Line by line first, for a readable failure; then the whole text.
+  std::istringstream got_lines(text), want_lines(expected);
+  std::string got, want;
+  for (int line = 1; std::getline(want_lines, want); ++line) {
+    ASSERT_TRUE(std::getline(got_lines, got)) << "the render ends before line " << line;
+    ASSERT_EQ(got, want) << "line " << line << " of " << path;
+  }
+  EXPECT_FALSE(std::getline(got_lines, got)) << "the render has more lines: " << got;
+  EXPECT_EQ(text, expected);
 }
