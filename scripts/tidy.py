@@ -45,23 +45,36 @@ def project_files(build):
     return out
 
 
-def deps_of(build, entry):
-    """The project headers the object of `entry` was built from (ninja -t deps), relative."""
+def all_deps(build):
+    """Every object's dependencies from ninja's log (one `ninja -t deps` call): output -> paths
+    as recorded (relative to the build directory, or absolute). Outputs whose record is stale
+    are left out, so their files are checked rather than trusted."""
+    r = subprocess.run(["ninja", "-C", build, "-t", "deps"], capture_output=True, text=True,
+                       check=False)
+    deps, current = {}, None
+    for line in r.stdout.splitlines():
+        if not line.strip():
+            current = None
+        elif not line.startswith(" "):
+            output, _, rest = line.partition(": #deps")
+            current = output if "(VALID)" in rest else None
+            if current:
+                deps[current] = []
+        elif current:
+            deps[current].append(line.strip())
+    return deps
+
+
+def deps_of(build, entry, log):
+    """The project headers the object of `entry` was built from, relative to the source root."""
     output = entry.get("output")
     if not output:
         m = re.search(r"-o (\S+)", entry.get("command", ""))
         output = m.group(1) if m else None
-    if not output:
-        return None
-    r = subprocess.run(["ninja", "-C", build, "-t", "deps", output], capture_output=True,
-                       text=True, check=False)
-    if r.returncode != 0 or "VALID" not in r.stdout.split("\n", 1)[0]:
+    if output not in log:
         return None
     deps = []
-    for line in r.stdout.splitlines()[1:]:
-        p = line.strip()
-        if not p:
-            continue
+    for p in log[output]:
         full = os.path.normpath(os.path.join(build, p))
         rel = os.path.relpath(full, ROOT)
         if not rel.startswith(".."):
@@ -69,8 +82,8 @@ def deps_of(build, entry):
     return sorted(set(deps))
 
 
-def key_of(build, rel, entry, salt):
-    deps = deps_of(build, entry)
+def key_of(build, rel, entry, salt, log):
+    deps = deps_of(build, entry, log)
     if deps is None:
         return None
     h = hashlib.sha256(salt)
@@ -124,8 +137,9 @@ def main():
         files = {k: v for k, v in files.items() if k in wanted}
     os.makedirs(a.cache, exist_ok=True)
     todo, keys, cached = [], {}, 0
+    log = all_deps(build)
     for rel, entry in sorted(files.items()):
-        k = key_of(build, rel, entry, salt)
+        k = key_of(build, rel, entry, salt, log)
         keys[rel] = k
         if k and os.path.exists(os.path.join(a.cache, k)):
             cached += 1
