@@ -67,9 +67,9 @@ struct KscOpenApiOptions {
   // The one account it accepts.
   std::string user = "kscprobe";
   std::string password = "ksc-secret";
-  std::string domain;
+  std::string domain = {};
   bool internal = true;
-  std::string vserver;
+  std::string vserver = {};
   // false: POST /api/v1.0/login answers 404, as a server that only issues tokens.
   bool login_endpoint = true;
   // A connection idle this long is closed (as KSC closes idle OpenAPI connections).
