@@ -198,14 +198,6 @@ TEST(KscJson, DecodesChunksAgentsGroupsAndStatistics) {
   EXPECT_FALSE(decode_group(parse(R"({"id": 3})"), &id, &name));
 }
 
-TEST(KscJson, Base64) {
-  EXPECT_EQ(base64(""), "");
-  EXPECT_EQ(base64("f"), "Zg==");
-  EXPECT_EQ(base64("fo"), "Zm8=");
-  EXPECT_EQ(base64("foo"), "Zm9v");
-  EXPECT_EQ(base64("kscprobe"), "a3NjcHJvYmU=");
-}
-
 TEST(KscSource, ParsesUrls) {
   std::string error;
   auto a = parse_ksc_url("https://ksc01.corp.example:13299", &error);
