@@ -6,7 +6,11 @@ clang-tidy version, .clang-tidy, the compile command (with the checkout's path t
 content of the file and of every project header it includes (from ninja's dependency log). A
 warm run checks only what changed; a finding is never cached, so it shows every run until fixed.
 
-  scripts/tidy.py [--build build] [--cache DIR] [--jobs 2] [--budget SECONDS] [FILE...]
+  scripts/tidy.py [--build build] [--cache DIR] [--jobs 2] [--budget SECONDS] [--tests] [FILE...]
+
+Without --tests (and without FILE), the product's files: config, collectors, daemon, platform,
+simulator, systemd, windows-service. The test suites' files (tests/) are as many again, and as
+slow each: --tests adds them.
 
 Exit status: 0 when every file was checked and had no finding; 1 on a finding; 2 when the
 budget ran out first (the files left are listed).
@@ -30,6 +34,10 @@ def set_root(path):
 # Asio and Beast compiled once, in one file: checking it checks Boost, and takes minutes.
 SKIP = {"platform/asio_impl.cpp"}
 FINDING = re.compile(r"^(?P<file>[^:\s][^:]*):(?P<line>\d+):(?P<col>\d+): (?:warning|error): ")
+
+
+PRODUCT = ("config/", "collectors/", "daemon/", "platform/", "simulator/", "systemd/",
+           "windows-service/")
 
 
 def project_files(build):
@@ -121,6 +129,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--budget", type=float, default=900)
     ap.add_argument("--source", default=ROOT, help="the source tree (default: this checkout)")
+    ap.add_argument("--tests", action="store_true", help="the test suites' files too")
     ap.add_argument("files", nargs="*")
     a = ap.parse_args()
     set_root(a.source)
@@ -135,6 +144,8 @@ def main():
     if a.files:
         wanted = {os.path.relpath(os.path.abspath(p), ROOT) for p in a.files}
         files = {k: v for k, v in files.items() if k in wanted}
+    elif not a.tests:
+        files = {k: v for k, v in files.items() if k.startswith(PRODUCT)}
     os.makedirs(a.cache, exist_ok=True)
     todo, keys, cached = [], {}, 0
     log = all_deps(build)
