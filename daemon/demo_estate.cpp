@@ -23,7 +23,7 @@ constexpr std::size_t kDiscoveredDevices = 12;
 // A folder of its own for the OpenAPI's password and CA files, removed with the estate.
 fs::path make_demo_dir() {
   std::random_device random;
-  const fs::path dir =
+  fs::path dir =
       fs::temp_directory_path() / ("kscprobe-demo-" + std::to_string(platform::process_id()) + "-" +
                                    std::to_string(random() % 1000000));
   fs::create_directories(dir);

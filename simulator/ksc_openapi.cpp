@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <ctime>
 #include <random>
+#include <ranges>
 #include <set>
 #include <span>
 #include <stdexcept>
@@ -149,9 +150,9 @@ GroupIndex index_groups(KscGroupTree tree) {
                                 tree.unassigned) != info.self_and_ancestors.end();
     // "Managed devices/Lyon/Branch 2": no public sample shows grp_full_name, so the form (names
     // from the root joined by '/') is this fake's; clients should not parse it.
-    for (auto it = names.rbegin(); it != names.rend(); ++it) {
+    for (const auto& name : std::views::reverse(names)) {
       if (!info.full_name.empty()) info.full_name += '/';
-      info.full_name += *it;
+      info.full_name += name;
     }
   }
   index.tree = std::move(tree);
@@ -456,6 +457,8 @@ class FilterParser {
   }
 
   // "(" filtercomp ")"
+  // Recursive descent, bounded by `depth` (kMaxFilterDepth).
+  // NOLINTNEXTLINE(misc-no-recursion)
   bool filter(int depth, std::size_t* index) {
     if (depth >= kMaxFilterDepth) return fail("the filter is nested too deeply");
     skip();
@@ -690,6 +693,8 @@ bool compare(Op op, const Cmp& a, const Cmp& b) {
 // Evaluates node `index` with `get` giving an attribute's value; recursion is bounded by the
 // parser's depth bound.
 template <typename Get>
+// Recursive over the parsed filter, whose depth the parser bounds.
+// NOLINTNEXTLINE(misc-no-recursion)
 bool evaluate(const Filter& f, std::size_t index, const Get& get) {
   const FilterNode& n = f.nodes[index];
   switch (n.kind) {

@@ -5,6 +5,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <functional>
+#include <ranges>
 #include <unordered_set>
 
 #include "config/rules.hpp"
@@ -320,9 +321,9 @@ std::string Inventory::group_path(std::int64_t id) const {
   }
   if (id != root_group) return {};
   std::string path;
-  for (auto it = names.rbegin(); it != names.rend(); ++it) {
+  for (const auto& name : std::views::reverse(names)) {
     if (!path.empty()) path += '/';
-    path += *it;
+    path += name;
   }
   return path;
 }

@@ -244,6 +244,8 @@ bool usable_name(std::string_view name) {
   });
 }
 
+// Recursive over nested records, bounded by `depth`.
+// NOLINTNEXTLINE(misc-no-recursion)
 void collect(const json::object& record, const std::string& path, std::size_t depth,
              std::vector<Statistic>* out) {
   for (const auto& kv : record) {
