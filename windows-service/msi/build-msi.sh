@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# build-msi.sh EXE VERSION OUTDIR: builds OUTDIR/kscprobe-VERSION-x64.msi from kscprobe.wxs with
+# wixl (Debian packages wixl and msitools), from the Windows kscprobe.exe EXE and the example
+# configuration examples/kscprobe.example.toml. VERSION is the MSI's ProductVersion (X.Y.Z): a
+# higher one upgrades a lower one in place. Prints the MSI's path.
+set -euo pipefail
+if [[ $# -ne 3 ]]; then
+  echo "usage: $0 EXE VERSION OUTDIR" >&2
+  exit 2
+fi
+fail() {
+  echo "build-msi.sh: $*" >&2
+  exit 1
+}
+exe=$1 version=$2
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+[[ -f "$exe" ]] || fail "no $exe"
+[[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "the version must be X.Y.Z: $version"
+for tool in wixl msibuild msiinfo; do
+  command -v "$tool" >/dev/null || fail "$tool missing (packages wixl, msitools)"
+done
+mkdir -p "$3"
+msi="$(cd "$3" && pwd)/kscprobe-$version-x64.msi"
+# wixl 0.101 takes File/@Source relative to the current folder only.
+stage=$(mktemp -d /tmp/kscprobe-msi-XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+cp "$exe" "$stage/kscprobe.exe"
+cp "$root/examples/kscprobe.example.toml" "$stage/"
+(cd "$stage" && timeout 120 wixl -a x64 -D Version="$version" -o "$msi" "$here/kscprobe.wxs") \
+  || fail "wixl"
+
+# What wixl 0.101 cannot write, set in its tables afterwards:
+# - the configuration's component: Permanent (16: uninstall leaves it) and NeverOverwrite (128: an
+#   existing kscprobe.toml is never replaced, on upgrade or reinstall), besides 64-bit (256);
+# - the properties given on the command line reach the install's server side
+#   (Property/@Secure): SecureCustomProperties, after the ones wixl lists for MajorUpgrade.
+secure=$(msiinfo export "$msi" Property | awk -F'\t' '$1 == "SecureCustomProperties" { print $2 }' | tr -d '\r')
+[[ -n "$secure" ]] || fail "no SecureCustomProperties in wixl's output"
+timeout 60 msibuild "$msi" -q "UPDATE \`Component\` SET \`Attributes\` = 400 WHERE \`Component\` = 'Configuration'" \
+  -q "UPDATE \`Property\` SET \`Value\` = '$secure;CONFIG_FILE;LISTEN_ADDRESS;FIREWALL_PORT' WHERE \`Property\` = 'SecureCustomProperties'" \
+  || fail "msibuild"
+msiinfo export "$msi" Component | grep -qP '^Configuration\t.*\t400\t' || fail "component attributes not set"
+echo "$msi"
