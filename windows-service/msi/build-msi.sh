@@ -34,11 +34,23 @@ cp "$root/examples/kscprobe.example.toml" "$stage/"
 # - the configuration's component: Permanent (16: uninstall leaves it) and NeverOverwrite (128: an
 #   existing kscprobe.toml is never replaced, on upgrade or reinstall), besides 64-bit (256);
 # - the properties given on the command line reach the install's server side
-#   (Property/@Secure): SecureCustomProperties, after the ones wixl lists for MajorUpgrade.
+#   (Property/@Secure): SecureCustomProperties, after the ones wixl lists for MajorUpgrade;
+# - the registry searches read the 64-bit registry, where the 64-bit component wrote the
+#   remembered properties (RegLocator type 2, raw value, | 16, msidbLocatorType64bit);
+# - EventMessageFile is REG_EXPAND_SZ, as `kscprobe service install` writes it (a "#%" value):
+#   wixl 0.101 writes Type="expandable" as a plain string.
+q() { printf 'UPDATE `%s` SET %s WHERE %s' "$@"; }
 secure=$(msiinfo export "$msi" Property | awk -F'\t' '$1 == "SecureCustomProperties" { print $2 }' | tr -d '\r')
 [[ -n "$secure" ]] || fail "no SecureCustomProperties in wixl's output"
-timeout 60 msibuild "$msi" -q "UPDATE \`Component\` SET \`Attributes\` = 400 WHERE \`Component\` = 'Configuration'" \
-  -q "UPDATE \`Property\` SET \`Value\` = '$secure;CONFIG_FILE;LISTEN_ADDRESS;FIREWALL_PORT' WHERE \`Property\` = 'SecureCustomProperties'" \
+timeout 60 msibuild "$msi" \
+  -q "$(q Component '`Attributes` = 400' "\`Component\` = 'Configuration'")" \
+  -q "$(q Property "\`Value\` = '$secure;CONFIG_FILE;LISTEN_ADDRESS;FIREWALL_PORT'" "\`Property\` = 'SecureCustomProperties'")" \
+  -q "$(q RegLocator '`Type` = 18' "\`Key\` = 'SOFTWARE\\kscprobe'")" \
+  -q "$(q Registry "\`Value\` = '#%[#kscprobe.exe]'" "\`Name\` = 'EventMessageFile'")" \
   || fail "msibuild"
 msiinfo export "$msi" Component | grep -qP '^Configuration\t.*\t400\t' || fail "component attributes not set"
+[[ $(msiinfo export "$msi" RegLocator | grep -cP '\tSOFTWARE\\kscprobe\t\w+\t18\r?$') == 3 ]] \
+  || fail "RegLocator types not set"
+msiinfo export "$msi" Registry | grep -qP '\tEventMessageFile\t#%\[#kscprobe\.exe\]\t' \
+  || fail "EventMessageFile not REG_EXPAND_SZ"
 echo "$msi"
