@@ -260,8 +260,8 @@ diff "$work/deb-files" "$work/rpm-files" || fail "the .rpm and the .deb do not h
 grep -qx /usr/bin/kscprobe "$work/rpm-files" || fail "no /usr/bin/kscprobe in the .rpm"
 [[ "$(rpm -qcp "$rpm" | sort)" == "$(sort systemd/debian/conffiles)" ]] \
   || fail "the .rpm's config files are not the .deb's conffiles: $(rpm -qcp "$rpm" | xargs)"
-rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpm" | grep -qx 'cn /etc/kscprobe/kscprobe.toml' \
-  || fail "kscprobe.toml is not %config(noreplace)"
+flags=$(rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpm")
+grep -qx 'cn /etc/kscprobe/kscprobe.toml' <<<"$flags" || fail "kscprobe.toml is not %config(noreplace)"
 modes=$(rpm -qp --qf '[%{FILEMODES:perms} %{FILEUSERNAME} %{FILEGROUPNAME} %{FILENAMES}\n]' "$rpm")
 grep -qx -- '-rw-r----- root kscprobe /etc/kscprobe/kscprobe.toml' <<<"$modes" || fail "rpm: config mode: $modes"
 grep -qx 'drwxr-x--- root kscprobe /etc/kscprobe' <<<"$modes" || fail "rpm: /etc/kscprobe mode: $modes"

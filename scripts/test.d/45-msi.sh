@@ -16,7 +16,8 @@
 # The Windows kscprobe.exe comes from KSCPROBE_WINDOWS_EXE, else build-mingw/kscprobe.exe, else
 # the reduced build of scripts/test.d/40-windows.sh (run once for it, with KSCPROBE_40_KEEP=1).
 # What wine cannot show (the restart policy, LocalService's rights, the firewall rule, Event
-# Viewer) is listed in windows-service/README.md ("MSI").
+# Viewer) is listed in windows-service/README.md ("MSI"). KSCPROBE_45_KEEP=1 keeps the work
+# folder (the prefix, the MSIs, msiexec's logs C:\install.log, upgrade.log, uninstall.log).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [[ -z "${KSCPROBE_45_BOUNDED:-}" ]]; then
@@ -39,7 +40,7 @@ work=$(mktemp -d /tmp/kscprobe-msi-test-XXXXXX)
 export WINEPREFIX="$work/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
 cleanup() {
   timeout 20 wineserver -k >/dev/null 2>&1 || true
-  rm -rf "$work"
+  if [[ -n "${KSCPROBE_45_KEEP:-}" ]]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -83,10 +84,12 @@ for t in Component File ServiceInstall ServiceControl Registry CustomAction Upgr
   grep -qx "$t" <<<"$tables" || fail "no $t table"
 done
 row() {  # row TABLE REGEX: a row of TABLE (tab-separated) matches REGEX
-  msiinfo export "$old_msi" "$1" | tr -d '\r' | grep -qP "$2" || fail "$1 has no row matching $2"
+  local rows
+  rows=$(msiinfo export "$old_msi" "$1" | tr -d '\r') || fail "msiinfo export $1"
+  grep -qP "$2" <<<"$rows" || fail "$1 has no row matching $2"
 }
 # ServiceType 16 (own process), StartType 2 (automatic), ErrorControl 1, LocalService.
-row ServiceInstall '^KscprobeService\tkscprobe\t[^\t]*\t16\t2\t1\t\t\tNT AUTHORITY\\LocalService\t\tservice run "--config\.file=\[CONFIG_FILE\]" "--web\.listen-address=\[LISTEN_ADDRESS\]"\t'
+row ServiceInstall '^KscprobeService\tkscprobe\t[^\t]*\t16\t2\t1\t\t\tNT AUTHORITY\\LocalService\t\tservice run "--config\.file=\[CONFIG_FILE\]" "--web\.listen-address=\[LISTEN_ADDRESS\]" "--log\.file=\[DATADIR\]kscprobe\.log"\t'
 # Events: install start (1), install and uninstall stop (2 | 32), uninstall delete (128).
 row ServiceControl '^KscprobeServiceControl\tkscprobe\t163\t'
 row Registry '\t2\tSYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\kscprobe\tEventMessageFile\t#%\[#kscprobe\.exe\]\tService$'
@@ -150,7 +153,7 @@ cmp -s "$pf/kscprobe.exe" "$work/kscprobe-old.exe" || fail "no kscprobe.exe in P
 cmp -s "$data/kscprobe.toml" examples/kscprobe.example.toml \
   || fail "ProgramData\\kscprobe\\kscprobe.toml is not the example configuration"
 svc=$(w reg query "$svc_key" | tr -d '\r') || fail "no service registered"
-grep -qE 'ImagePath +REG_(EXPAND_)?SZ +"?C:\\Program Files\\kscprobe\\kscprobe\.exe"? service run "--config\.file=C:\\cfg\\kscprobe\.toml" "--web\.listen-address=127\.0\.0\.1:'"$port"'"$' <<<"$svc" \
+grep -qE 'ImagePath +REG_(EXPAND_)?SZ +"?C:\\Program Files\\kscprobe\\kscprobe\.exe"? service run "--config\.file=C:\\cfg\\kscprobe\.toml" "--web\.listen-address=127\.0\.0\.1:'"$port"'" "--log\.file=C:\\ProgramData\\kscprobe\\kscprobe\.log"$' <<<"$svc" \
   || { echo "$svc"; fail "the service's command line"; }
 grep -qE 'Start +REG_DWORD +0x2$' <<<"$svc" || fail "the service does not start automatically"
 grep -qE 'ObjectName +REG_SZ +NT AUTHORITY\\LocalService$' <<<"$svc" || fail "the service's account"
@@ -162,16 +165,18 @@ grep -qE 'TypesSupported +REG_DWORD +0x7$' <<<"$reg" || fail "TypesSupported: $r
 # ServiceControl starts it at install (Wait: msiexec returns once it is RUNNING).
 wait_for 60 RUNNING state || fail "service not RUNNING after install: $(state)"
 wait_for 30 'kscprobe_checks_total 2' metrics || fail "/metrics on 127.0.0.1:$port has not the configured 2 checks"
+grep -qF "listen_address=127.0.0.1:$port" "$data/kscprobe.log" \
+  || fail "the service's log file ProgramData\\kscprobe\\kscprobe.log has no startup line"
 echo "RUNNING, /metrics on 127.0.0.1:$port with the configured plan, $((SECONDS - started)) s"
 
 echo "--- edit the configuration, then upgrade to $next with no property"
 printf '\n# edited by the administrator\n' >>"$data/kscprobe.toml"
 edited=$(md5sum <"$data/kscprobe.toml")
-w msiexec /i "$(winpath "$new_msi")" /qn || fail "msiexec /i $next"
+w msiexec /i "$(winpath "$new_msi")" /qn /l*v 'C:\upgrade.log' || fail "msiexec /i $next"
 cmp -s "$pf/kscprobe.exe" "$work/kscprobe-new.exe" || fail "the upgrade did not replace kscprobe.exe"
 [[ "$(md5sum <"$data/kscprobe.toml")" == "$edited" ]] || fail "the upgrade replaced the edited kscprobe.toml"
 svc=$(w reg query "$svc_key" | tr -d '\r') || fail "no service registered after the upgrade"
-grep -qF "service run \"--config.file=C:\\cfg\\kscprobe.toml\" \"--web.listen-address=127.0.0.1:$port\"" <<<"$svc" \
+grep -qF "service run \"--config.file=C:\\cfg\\kscprobe.toml\" \"--web.listen-address=127.0.0.1:$port\" \"--log.file=" <<<"$svc" \
   || { echo "$svc"; fail "the upgrade did not keep the service's properties"; }
 w reg query "$eventlog_key" >/dev/null || fail "no Event Log source after the upgrade"
 wait_for 60 RUNNING state || fail "service not RUNNING after the upgrade: $(state)"
@@ -182,8 +187,8 @@ products=$(w reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall
 echo "upgraded: new binary, configuration as edited, service RUNNING on the same address"
 
 echo "--- msiexec /x"
-w msiexec /x "$(winpath "$new_msi")" /qn || fail "msiexec /x"
-if w sc query kscprobe | grep -q STATE; then fail "service still registered after uninstall"; fi
+w msiexec /x "$(winpath "$new_msi")" /qn /l*v 'C:\uninstall.log' || fail "msiexec /x"
+if grep -q STATE <<<"$(w sc query kscprobe)"; then fail "service still registered after uninstall"; fi
 if w reg query "$eventlog_key" >/dev/null; then fail "Event Log source left after uninstall"; fi
 if w reg query 'HKLM\SOFTWARE\kscprobe' >/dev/null; then fail "HKLM\\SOFTWARE\\kscprobe left after uninstall"; fi
 [[ ! -e "$pf/kscprobe.exe" ]] || fail "kscprobe.exe left after uninstall"

@@ -40,7 +40,7 @@ cp "$root/examples/kscprobe.example.toml" "$stage/"
 # - EventMessageFile is REG_EXPAND_SZ, as `kscprobe service install` writes it (a "#%" value):
 #   wixl 0.101 writes Type="expandable" as a plain string.
 q() { printf 'UPDATE `%s` SET %s WHERE %s' "$@"; }
-secure=$(msiinfo export "$msi" Property | awk -F'\t' '$1 == "SecureCustomProperties" { print $2 }' | tr -d '\r')
+secure=$(msiinfo export "$msi" Property | tr -d '\r' | awk -F'\t' '$1 == "SecureCustomProperties" { print $2 }')
 [[ -n "$secure" ]] || fail "no SecureCustomProperties in wixl's output"
 timeout 60 msibuild "$msi" \
   -q "$(q Component '`Attributes` = 400' "\`Component\` = 'Configuration'")" \
@@ -48,9 +48,12 @@ timeout 60 msibuild "$msi" \
   -q "$(q RegLocator '`Type` = 18' "\`Key\` = 'SOFTWARE\\kscprobe'")" \
   -q "$(q Registry "\`Value\` = '#%[#kscprobe.exe]'" "\`Name\` = 'EventMessageFile'")" \
   || fail "msibuild"
-msiinfo export "$msi" Component | grep -qP '^Configuration\t.*\t400\t' || fail "component attributes not set"
-[[ $(msiinfo export "$msi" RegLocator | grep -cP '\tSOFTWARE\\kscprobe\t\w+\t18\r?$') == 3 ]] \
+# (Each table is read whole before grep: with pipefail, grep -q stopping early would fail the
+# pipeline with msiinfo's SIGPIPE.)
+table() { msiinfo export "$msi" "$1" | tr -d '\r'; }
+grep -qP '^Configuration\t.*\t400\t' <<<"$(table Component)" || fail "component attributes not set"
+[[ $(grep -cP '\tSOFTWARE\\kscprobe\t\w+\t18$' <<<"$(table RegLocator)") == 3 ]] \
   || fail "RegLocator types not set"
-msiinfo export "$msi" Registry | grep -qP '\tEventMessageFile\t#%\[#kscprobe\.exe\]\t' \
+grep -qP '\tEventMessageFile\t#%\[#kscprobe\.exe\]\t' <<<"$(table Registry)" \
   || fail "EventMessageFile not REG_EXPAND_SZ"
 echo "$msi"
