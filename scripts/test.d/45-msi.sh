@@ -11,7 +11,8 @@
 # 3. msiexec /i X.Y.(Z+1) /qn with no property: the binary is replaced, the edited
 #    ProgramData\kscprobe\kscprobe.toml stays as edited, the service is registered again with the
 #    same properties and runs.
-# 4. msiexec /x: the service, the Event Log source and the binary are gone; the configuration and
+# 4. msiexec /i X.Y.Z again: refused (a newer version is installed), nothing changes.
+# 5. msiexec /x: the service, the Event Log source and the binary are gone; the configuration and
 #    the log file stay.
 # The Windows kscprobe.exe comes from KSCPROBE_WINDOWS_EXE, else build-mingw/kscprobe.exe, else
 # the reduced build of scripts/test.d/40-windows.sh (run once for it, with KSCPROBE_40_KEEP=1).
@@ -185,6 +186,11 @@ products=$(w reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall
   | grep -cE 'DisplayName +REG_SZ +kscprobe$' || true)
 [[ "$products" == 1 ]] || fail "$products kscprobe products registered after the upgrade (want 1)"
 echo "upgraded: new binary, configuration as edited, service RUNNING on the same address"
+
+echo "--- a downgrade to $version is refused"
+if w msiexec /i "$(winpath "$old_msi")" /qn; then fail "msiexec installed $version over $next"; fi
+cmp -s "$pf/kscprobe.exe" "$work/kscprobe-new.exe" || fail "the refused downgrade changed kscprobe.exe"
+wait_for 30 RUNNING state || fail "service not RUNNING after the refused downgrade: $(state)"
 
 echo "--- msiexec /x"
 w msiexec /x "$(winpath "$new_msi")" /qn /l*v 'C:\uninstall.log' || fail "msiexec /x"
