@@ -103,6 +103,9 @@ row Directory '^DATADIR\tCommonAppDataFolder\tkscprobe$'
 row CustomAction '^ServiceFailureActions\t3122\tSC_EXE\tfailure kscprobe reset= 86400 actions= restart/5000/restart/5000/restart/30000'
 row CustomAction '^GrantLocalService\t3122\tICACLS_EXE\t.*/grant \*S-1-5-19:\(OI\)\(CI\)M'
 row InstallExecuteSequence '^ServiceFailureActions\t[^\t]*\t580[0-9]$'
+# Defaults when neither the command line nor an earlier install gave a value.
+row CustomAction '^DefaultConfigFile\t51\tCONFIG_FILE\t\[CommonAppDataFolder\]kscprobe\\kscprobe\.toml\t$'
+row CustomAction '^DefaultListenAddress\t51\tLISTEN_ADDRESS\t:9851\t$'
 row Property '^SecureCustomProperties\t.*CONFIG_FILE;LISTEN_ADDRESS;FIREWALL_PORT'
 # The remembered properties are read from the 64-bit registry (raw value | 64-bit).
 row RegLocator '^SearchListenAddress\t2\tSOFTWARE\\kscprobe\tListenAddress\t18$'
