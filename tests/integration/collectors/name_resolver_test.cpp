@@ -9,6 +9,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <optional>
 #include <vector>
 
 #include "collectors/error_mapping.hpp"
@@ -73,6 +74,33 @@ TEST(NameResolverDns, TwoThousandNamesResolveAtOnceNotOneAfterAnother) {
   EXPECT_EQ(dns.most_queries_of_one_name(), 1u);
   EXPECT_EQ(resolver.stats().queries, 2000u);
   std::printf("[ resolve ] 2000 names, server answering in 20 ms: %.2f s\n", seconds);
+}
+
+// The names benchmark's server: each name its own address, an unknown one NXDOMAIN, and the
+// queries it received counted by the second.
+TEST(NameResolverDns, EachNameGetsItsOwnAddressAndQueriesAreCountedBySecond) {
+  FakeDnsServer dns(
+      {.ttl = 60,
+       .address_of = [](const std::string& name) -> std::optional<boost::asio::ip::address_v4> {
+         if (name == "a1.estate.test") return boost::asio::ip::make_address_v4("127.1.0.1");
+         if (name == "a2.estate.test") return boost::asio::ip::make_address_v4("127.1.0.2");
+         return std::nullopt;
+       }});
+  asio::io_context io;
+  NameResolver resolver(io.get_executor(), options_for(dns));
+  auto results = lookup_all(io, resolver, {"a1.estate.test", "A2.Estate.Test", "a3.estate.test"},
+                            std::chrono::seconds(5));
+  ASSERT_EQ(results[0].status, LookupStatus::ok) << results[0].detail;
+  EXPECT_EQ(results[0].addresses.front().to_string(), "127.1.0.1");
+  ASSERT_EQ(results[1].status, LookupStatus::ok) << results[1].detail;
+  EXPECT_EQ(results[1].addresses.front().to_string(), "127.1.0.2");
+  EXPECT_EQ(results[2].status, LookupStatus::not_found) << results[2].detail;
+  const auto by_second = dns.queries_by_second();
+  std::uint64_t sum = 0;
+  for (auto n : by_second) sum += n;
+  EXPECT_FALSE(by_second.empty());
+  EXPECT_EQ(sum, dns.queries());
+  EXPECT_GE(sum, 3u);
 }
 
 TEST(NameResolverDns, EachNameIsAskedOnceWithinItsTtl) {
