@@ -248,7 +248,9 @@ TEST(NameResolverDns, AUdpCheckOfANameTakesTheCallbackPath) {
     ASSERT_TRUE(start(spec, env, {}, &r)) << "a name left to the coroutine path";
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->reason, Reason::refused) << r->detail;
-    if (i == 0) EXPECT_GE(r->phase(Phase::resolve), 0.015) << "the lookup's 20 ms";
+    if (i == 0) {
+      EXPECT_GE(r->phase(Phase::resolve), 0.015) << "the lookup's 20 ms";
+    }
   }
   EXPECT_EQ(dns.queries_for("agent7.estate.test"), 1u);
   EXPECT_EQ(resolver.stats().lookups, 2u);
