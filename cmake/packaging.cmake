@@ -1,4 +1,4 @@
-# Service integration, install layout and the Debian package.
+# Service integration, install layout, the Debian package and the RPM.
 #
 # `cmake --install build` (prefix /usr/local by default, /usr for packages) installs:
 #   <prefix>/bin/kscprobe
@@ -66,11 +66,12 @@ if(NOT WIN32)
   set(CPACK_PACKAGE_CONTACT "${KSCPROBE_DEB_MAINTAINER}")
   set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
       "Kaspersky Security Center port prober and Prometheus exporter")
-  set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
+  set(_description
       "kscprobe probes the documented network ports of a Kaspersky Security Center\n\
 estate (administration servers, distribution points, Network Agents, Web\n\
 Console, iOS MDM, database) on its own schedule and serves reachability,\n\
 latency, TLS certificate and failure-reason metrics for Prometheus.")
+  set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${_description}")
   set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
   set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
   set(CPACK_DEBIAN_PACKAGE_SECTION "net")
@@ -85,6 +86,83 @@ latency, TLS certificate and failure-reason metrics for Prometheus.")
   set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
   # Stripped binary in the package, as Debian policy asks.
   set(CPACK_STRIP_FILES TRUE)
+
+  # The RPM, from the same install rules (the same files), the same conffiles
+  # (systemd/debian/conffiles), the same permissions (systemd/kscprobe.tmpfiles) and scriptlets
+  # that do what the .deb's maintainer scripts do (systemd/rpm/):
+  # `cpack --config build/CPackConfig.cmake -G RPM` (needs rpmbuild: Debian package rpm).
+  set(CPACK_RPM_PACKAGE_RELEASE 1)
+  set(CPACK_RPM_FILE_NAME RPM-DEFAULT)  # kscprobe-<version>-<release>.<arch>.rpm
+  set(CPACK_RPM_PACKAGE_DESCRIPTION "${_description}")
+  set(CPACK_RPM_PACKAGE_GROUP "System Environment/Daemons")
+  set(CPACK_RPM_PACKAGE_URL "${CPACK_DEBIAN_PACKAGE_HOMEPAGE}")
+  # As systemd/copyright says: no license declared yet.
+  set(CPACK_RPM_PACKAGE_LICENSE "LicenseRef-undeclared")
+  set(CPACK_RPM_PACKAGE_REQUIRES "systemd")
+  set(CPACK_RPM_PACKAGE_REQUIRES_PRE "systemd")
+  set(CPACK_RPM_PACKAGE_REQUIRES_POST "systemd")
+  set(CPACK_RPM_PACKAGE_REQUIRES_PREUN "systemd")
+  # Files go where the install rules put them (/etc is not under the prefix).
+  set(CPACK_RPM_PACKAGE_RELOCATABLE OFF)
+  # No /usr/lib/.build-id links: they would belong to no debuginfo package. No brp-* scripts
+  # after %install: CPack already strips the binary and the install rules compress the man page
+  # and the changelog (and Debian's brp-compress needs a shell that /bin/sh is not there).
+  # The Packager tag: the .deb's maintainer.
+  set(CPACK_RPM_SPEC_MORE_DEFINE
+      "%define _build_id_links none\n%define __os_install_post %{nil}\n%define packager ${KSCPROBE_DEB_MAINTAINER}")
+  # Directories that belong to the filesystem or systemd packages, not to kscprobe.
+  set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
+      /etc/default /usr/lib/systemd /usr/lib/systemd/system /usr/lib/sysusers.d
+      /usr/lib/tmpfiles.d /usr/share/man /usr/share/man/man8 /usr/share/doc)
+  # Conffiles: %config(noreplace), with the mode and group that tmpfiles gives them (`d` and `z`
+  # lines), so that rpm lays them so and `rpm -V` agrees with what postinst makes of them.
+  file(STRINGS ${_svc_src}/debian/conffiles _conffiles REGEX "^/")
+  file(STRINGS ${_svc_src}/kscprobe.tmpfiles _tmpfiles REGEX "^[dz] ")
+  set(_filelist "")
+  foreach(_line IN LISTS _tmpfiles)
+    string(REGEX MATCH "^([dz]) ([^ ]+) ([0-7]+) ([^ ]+) ([^ ]+)" _ok "${_line}")
+    set(_attr "%attr(${CMAKE_MATCH_3},${CMAKE_MATCH_4},${CMAKE_MATCH_5})")
+    if(CMAKE_MATCH_1 STREQUAL "d")
+      list(APPEND _filelist "${_attr} %dir ${CMAKE_MATCH_2}")
+    else()
+      set(_attr_${CMAKE_MATCH_2} "${_attr}")
+    endif()
+  endforeach()
+  foreach(_f IN LISTS _conffiles)
+    if(DEFINED _attr_${_f})
+      list(APPEND _filelist "%config(noreplace) ${_attr_${_f}} ${_f}")
+    else()
+      list(APPEND _filelist "%config(noreplace) ${_f}")
+    endif()
+  endforeach()
+  set(CPACK_RPM_USER_FILELIST ${_filelist})
+  # %pre creates the account from the same sysusers snippet, before %attr needs its group.
+  file(READ ${_svc_src}/kscprobe.sysusers KSCPROBE_SYSUSERS)
+  string(STRIP "${KSCPROBE_SYSUSERS}" KSCPROBE_SYSUSERS)
+  configure_file(${_svc_src}/rpm/pre.in ${_svc_gen}/rpm-pre @ONLY)
+  set(CPACK_RPM_PRE_INSTALL_SCRIPT_FILE ${_svc_gen}/rpm-pre)
+  set(CPACK_RPM_POST_INSTALL_SCRIPT_FILE ${_svc_src}/rpm/post)
+  set(CPACK_RPM_PRE_UNINSTALL_SCRIPT_FILE ${_svc_src}/rpm/preun)
+  set(CPACK_RPM_POST_UNINSTALL_SCRIPT_FILE ${_svc_src}/rpm/postun)
+  # %changelog from systemd/changelog (Debian's format: one entry per version).
+  file(STRINGS ${_svc_src}/changelog _cl_lines)
+  set(_rpm_cl "")
+  set(_items "")
+  foreach(_line IN LISTS _cl_lines)
+    if(_line MATCHES "^kscprobe \\(([^)]+)\\)")
+      set(_ver "${CMAKE_MATCH_1}")
+    elseif(_line MATCHES "^  \\* (.*)")
+      string(APPEND _items "- ${CMAKE_MATCH_1}\n")
+    elseif(_line MATCHES "^    (.*)")
+      string(APPEND _items "  ${CMAKE_MATCH_1}\n")
+    elseif(_line MATCHES "^ -- (.*>)  ([A-Z][a-z][a-z]), ([0-9]+) ([A-Z][a-z][a-z]) ([0-9]+)")
+      string(APPEND _rpm_cl "* ${CMAKE_MATCH_2} ${CMAKE_MATCH_4} ${CMAKE_MATCH_3} ${CMAKE_MATCH_5} "
+             "${CMAKE_MATCH_1} - ${_ver}-${CPACK_RPM_PACKAGE_RELEASE}\n${_items}\n")
+      set(_items "")
+    endif()
+  endforeach()
+  file(WRITE ${_svc_gen}/rpm-changelog "${_rpm_cl}")
+  set(CPACK_RPM_CHANGELOG_FILE ${_svc_gen}/rpm-changelog)
   include(CPack)
 endif()
 

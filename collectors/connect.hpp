@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "collectors/deadline.hpp"
+#include "collectors/name_resolver.hpp"
 
 namespace kscprobe::detail {
 
@@ -15,6 +16,11 @@ namespace kscprobe::detail {
 // after a failure would hide which path is broken and stretch the probe past one timeout.
 // On failure run.result holds the reason and nullopt is returned.
 boost::asio::awaitable<std::optional<boost::asio::ip::address>> resolve_address(ProbeRun& run);
+
+// What resolve_address makes of the resolver's answer `found` to a lookup of run.spec.address
+// begun at run.phase_start (phase resolve): the first address, or nullopt with run.result
+// holding the reason (a deadline passed, a failure, or kscprobe's own fault).
+std::optional<boost::asio::ip::address> conclude_lookup(ProbeRun& run, const LookupResult& found);
 
 // resolve_address raced against the probe's deadline, for probers that have no socket yet for
 // the deadline to close (datagram probes): an IP literal at once, a name within the deadline.

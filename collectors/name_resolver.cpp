@@ -157,6 +157,15 @@ ResolverStats NameResolver::stats() const {
 
 const ResolverOptions& NameResolver::options() const { return core_->options; }
 
+std::optional<asio::ip::address> NameResolver::cached_address(std::string_view name) {
+  const LookupAnswer* hit = core_->cache.find(ResolverCache::key(name), Clock::now());
+  if (hit == nullptr || hit->status != LookupStatus::ok || hit->addresses.empty())
+    return std::nullopt;
+  ++core_->stats.lookups;
+  ++core_->stats.cache_hits;
+  return hit->addresses.front();
+}
+
 asio::awaitable<LookupResult> NameResolver::lookup(std::string name, Clock::time_point deadline) {
   LookupResult result;
   if (auto literal = parse_ip_literal(name)) {

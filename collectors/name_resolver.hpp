@@ -7,6 +7,7 @@
 // ended as `timeout` about targets that were fine.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -101,6 +102,12 @@ class NameResolver {
   /// query (shared with every lookup of the same name meanwhile). At the deadline: timeout (the
   /// query goes on and fills the cache); cancelled by the caller: cancelled. Never throws.
   boost::asio::awaitable<LookupResult> lookup(std::string name, Clock::time_point deadline);
+
+  /// The first address the cache holds for `name` now, counted as a lookup answered from the
+  /// cache; nullopt, with nothing counted, when it holds none (unknown, expired, or a failure:
+  /// then ask lookup()). Lets a probe started outside a coroutine (the UDP callback path) use
+  /// the answer its target's other checks already got, at the cost of a table look-up.
+  std::optional<boost::asio::ip::address> cached_address(std::string_view name);
 
   /// A test seam: the backend to ask instead of the one the options name.
   NameResolver(boost::asio::any_io_executor executor, ResolverOptions options,

@@ -77,7 +77,12 @@ class CaresBackend final : public ResolverBackend {
     std::call_once(library, [] { ares_library_init(ARES_LIB_INIT_ALL); });
     ares_options o{};
     int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS |
-               ARES_OPT_SOCK_RCVBUF;
+               ARES_OPT_SOCK_RCVBUF | ARES_OPT_FLAGS;
+    // Keep the server's socket open between queries: by default c-ares closes it whenever no
+    // query is left in flight, which with answers in a few milliseconds is every few names, and
+    // each reopening costs a socket, a connect, a close and a watch of the descriptor (a tenth
+    // of the process's CPU at 1 700 names a second in the 100 000-agent benchmark by names).
+    o.flags = ARES_FLAG_STAYOPEN;
     // Every query in flight may be answered in the same few milliseconds (A and AAAA: two
     // answers a name): the default receive buffer (208 KiB) drops a burst of a few hundred, and
     // each dropped answer costs its name a retry after a whole try_timeout.

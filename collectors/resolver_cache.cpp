@@ -60,9 +60,10 @@ void ResolverCache::store(std::string_view name, LookupAnswer answer,
     recency_.splice(recency_.begin(), recency_, it->second.recency);
     return;
   }
-  if (entries_.size() >= limits_.max_entries) erase(entries_.find(recency_.back()));
-  recency_.push_front(k);
-  entries_.emplace(std::move(k), Entry{std::move(answer), now + keep, recency_.begin()});
+  if (entries_.size() >= limits_.max_entries) erase(entries_.find(*recency_.back()));
+  auto added = entries_.emplace(std::move(k), Entry{std::move(answer), now + keep, {}}).first;
+  recency_.push_front(&added->first);
+  added->second.recency = recency_.begin();
 }
 
 void ResolverCache::erase(std::unordered_map<std::string, Entry>::iterator it) {

@@ -37,20 +37,24 @@ asio::awaitable<std::optional<asio::ip::address>> resolve_address(ProbeRun& run)
   // Every check of this name shares the resolver's answer; the race with the deadline (or the
   // deadline given here) stops the wait, never the query, which goes on to fill the cache.
   LookupResult found = co_await run.env.resolver->lookup(run.spec.address, run.deadline);
+  co_return conclude_lookup(run, found);
+}
+
+std::optional<asio::ip::address> conclude_lookup(ProbeRun& run, const LookupResult& found) {
   if (found.status == LookupStatus::cancelled ||
       (found.status == LookupStatus::timeout && ProbeClock::now() >= run.deadline)) {
     // Stopped by the caller or the probe's deadline: what the race would have said.
     run.fail(Reason::timeout, found.status == LookupStatus::cancelled
                                   ? std::string("resolve cancelled")
                                   : timeout_detail(run.spec.timeout, Phase::resolve));
-    co_return std::nullopt;
+    return std::nullopt;
   }
   run.end_phase();
   if (found.status != LookupStatus::ok) {
     run.fail(map_lookup_failure(found, run.spec.address));
-    co_return std::nullopt;
+    return std::nullopt;
   }
-  co_return found.addresses.front();
+  return found.addresses.front();
 }
 
 namespace {

@@ -2,13 +2,18 @@
 // given, and the callback fast path start_udp_probe. CMake builds this file on Linux and
 // udp_shared_other.cpp elsewhere.
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/post.hpp>
 #include <cerrno>
+#include <memory>
+#include <optional>
 
 #include "collectors/address.hpp"
 #include "collectors/connect.hpp"
 #include "collectors/datagram_mux.hpp"
 #include "collectors/deadline.hpp"
+#include "collectors/name_resolver.hpp"
 #include "collectors/udp_probe_detail.hpp"
 #include "collectors/udp_prober.hpp"
 
@@ -95,20 +100,97 @@ asio::awaitable<ProbeResult> probe_udp_shared(const CheckSpec& spec, ProbeEnv& e
 }  // namespace
 }  // namespace detail
 
+namespace detail {
+namespace {
+
+// Hands the datagram of `spec` to env.udp for `address`: the probe began at `start` and its
+// resolve phase ended at `resolved` (the same instant for an IP literal). Only the mux's entry
+// waits through the timeout, holding this callback.
+void send_udp_probe(const CheckSpec& spec, ProbeEnv& env, asio::cancellation_slot slot,
+                    std::function<void(ProbeResult)> done, const asio::ip::address& address,
+                    ProbeClock::time_point start, ProbeClock::time_point resolved) {
+  env.udp->async_probe(
+      udp::endpoint(address, spec.port), payload_of(spec), spec.timeout, start + spec.timeout,
+      asio::bind_cancellation_slot(
+          slot, [&spec, &env, start, resolved, done = std::move(done)](DatagramOutcome o) {
+            ProbeRun run(spec, env);
+            run.connecting_since(resolved);
+            run.start = start;
+            run.deadline = start + spec.timeout;
+            run.result.set_phase(Phase::resolve, seconds_between(start, resolved));
+            done(conclude(run, o));
+          }));
+}
+
+// A lookup started outside a coroutine: the scheduler's cancellation reaches it through
+// `signal`, and `cancelled` says that it came.
+struct CallbackLookup {
+  asio::cancellation_signal signal;
+  bool cancelled = false;
+};
+
+// A name the cache does not hold: only the lookup is a coroutine (a few milliseconds, shared
+// with the target's other checks); the datagram then goes as for an IP literal.
+void resolve_then_send(const CheckSpec& spec, ProbeEnv& env, asio::cancellation_slot slot,
+                       std::function<void(ProbeResult)> done, ProbeClock::time_point start) {
+  auto lookup = std::make_shared<CallbackLookup>();
+  if (slot.is_connected()) {
+    slot.assign([lookup](asio::cancellation_type type) {
+      lookup->cancelled = true;
+      lookup->signal.emit(type);
+    });
+  }
+  asio::co_spawn(
+      env.executor, env.resolver->lookup(spec.address, start + spec.timeout),
+      asio::bind_cancellation_slot(
+          lookup->signal.slot(), [&spec, &env, slot, start, lookup, done = std::move(done)](
+                                     std::exception_ptr error, LookupResult found) mutable {
+            // The signal stays alive until the coroutine that holds its slot is gone.
+            asio::post(env.executor, [keep = lookup] {});
+            ProbeRun run(spec, env);
+            run.start = start;
+            run.deadline = start + spec.timeout;
+            run.phase = Phase::resolve;
+            run.phase_start = start;
+            if (lookup->cancelled) {
+              if (slot.is_connected()) slot.clear();
+              done(finish(run, RaceOutcome::cancelled));
+              return;
+            }
+            if (error) {
+              // lookup() never throws; were it to, the check fails as the coroutine path would.
+              found.status = LookupStatus::failed;
+              found.detail = "internal error";
+            }
+            auto address = conclude_lookup(run, found);
+            if (slot.is_connected()) slot.clear();
+            if (!address) {
+              done(finish(run, RaceOutcome::finished));
+              return;
+            }
+            send_udp_probe(spec, env, slot, std::move(done), *address, start, ProbeClock::now());
+          }));
+}
+
+}  // namespace
+}  // namespace detail
+
 bool start_udp_probe(const CheckSpec& spec, ProbeEnv& env, boost::asio::cancellation_slot slot,
                      std::function<void(ProbeResult)>& done) {
   if (env.udp == nullptr) return false;
-  auto address = parse_ip_literal(spec.address);
-  if (!address) return false;
   const auto start = detail::ProbeClock::now();
-  env.udp->async_probe(boost::asio::ip::udp::endpoint(*address, spec.port),
-                       detail::payload_of(spec), spec.timeout, start + spec.timeout,
-                       boost::asio::bind_cancellation_slot(
-                           slot, [&spec, &env, start, done = std::move(done)](DatagramOutcome o) {
-                             detail::ProbeRun run(spec, env);
-                             run.connecting_since(start);
-                             done(detail::conclude(run, o));
-                           }));
+  std::optional<boost::asio::ip::address> address = parse_ip_literal(spec.address);
+  if (!address) {
+    // A name: the answer its target's other checks got, or a lookup, and no coroutine waits
+    // through the timeout either way. Reserved names fail on the coroutine path.
+    if (env.resolver == nullptr || is_reserved_invalid_name(spec.address)) return false;
+    address = env.resolver->cached_address(spec.address);
+    if (!address) {
+      detail::resolve_then_send(spec, env, slot, std::move(done), start);
+      return true;
+    }
+  }
+  detail::send_udp_probe(spec, env, slot, std::move(done), *address, start, start);
   return true;
 }
 

@@ -62,6 +62,7 @@ fi
 prober=kscprobe-bench-prober-$$
 estate=kscprobe-bench-estate-$$
 cleanup() {
+  rm -rf "/etc/netns/$prober"
   ip netns del "$prober" 2>/dev/null || true
   ip netns del "$estate" 2>/dev/null || true
   if [[ -n $autogroup_before ]]; then echo "$autogroup_before" >/proc/$$/autogroup || true; fi
@@ -102,6 +103,11 @@ ip netns exec "$prober" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" \
   net.ipv4.tcp_tw_reuse=1
 ip netns exec "$estate" sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 \
   net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=10000000 net.ipv4.icmp_msgs_burst=10000000
+# The estate-names scenario's DNS server listens on the estate's end of the veth, port 53 (the
+# benchmark's kDnsServer); `ip netns exec` mounts this file on /etc/resolv.conf for the
+# benchmark and the kscprobe it starts, so kscprobe asks that server as it would a real one.
+mkdir -p "/etc/netns/$prober"
+printf 'nameserver 10.95.255.2\n' >"/etc/netns/$prober/resolv.conf"
 # One descriptor per connection in flight, for the probers and the estate alike.
 ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 

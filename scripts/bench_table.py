@@ -24,8 +24,12 @@ The results file (schema 1; a figure that was not measured is null):
     warmup_s, ready_s, checks, targets, probes_per_s, failed_probes, skipped, cpu_s, cpu_percent,
     scrapes_in_window, scrape_cpu_s, metrics_gzip_bytes, metrics_bytes, metrics_series,
     expected_refused_checks, refused_checks_seen, refused_checks_all_roles, refusals_per_s,
-    failure_info_refused_series, lag, peak_rss_mb, peak_rss_with_status_page_mb, rss_samples,
-    vm_hwm_mb, status_page {html, json}}
+    failure_info_refused_series, due_share, failures_by_reason {reason: probes}, local_errors,
+    lag, peak_rss_mb, peak_rss_with_status_page_mb, rss_samples, vm_hwm_mb, status_page {html,
+    json}}
+  estate_names: as estate (no status_page), every target named by a host name, plus names,
+    dns_delay_ms, dns_ttl_s, resolver {dns_queries_per_s, dns_queries_peak_second, dns_seconds,
+    lookups_per_s, cache_share, joined_share, names_asked_per_s, queue_full}
   discovery {ok, error | agents, refused_agents, distribution_points, servers, interval_s,
     refresh_s, warmup_s, span_s, churn, ready_s, first_discovery_s, first_discovery_server_s,
     second_discovery_s, second_discovery_server_s, requests, largest_page, success,
@@ -318,6 +322,87 @@ def estate_section(e):
     return out
 
 
+def percent(value, digits=1):
+    v = num(value)
+    return "n/a" if v is None else f"{100 * v:.{digits}f} %"
+
+
+def reasons_text(e):
+    reasons = e.get("failures_by_reason")
+    if not isinstance(reasons, dict):
+        return "n/a"
+    if not reasons:
+        return "none"
+    return ", ".join(f"{k} {fmt(v, 0)}" for k, v in sorted(reasons.items()))
+
+
+def names_section(n, estate):
+    """The estate with every target named by a host name, beside the estate by address of the
+    same run (issue 22, section 4)."""
+    if not isinstance(n, dict):
+        return []
+    out = ["", f"The same estate with every target named by a host name ({fmt(n.get('names'), 0)} "
+           "names: a<N>.estate.test, dp<N>..., ksc<N>...) that a DNS server in the estate's namespace "
+           f"answers after {fmt(n.get('dns_delay_ms'), 0)} ms with a TTL of "
+           f"{fmt(n.get('dns_ttl_s'), 0)} s, asked through the prober's resolv.conf; beside it, the "
+           "estate by address of the same run:", ""]
+    out += [row(["figure", "by names", "by address", "goal", "result"]), row(["---"] * 5)]
+    if not n.get("ok"):
+        out.append(row(["all", "failed: " + str(n.get("error", "")).strip()[:100], "", "", "missed"]))
+        return out
+    a = estate if isinstance(estate, dict) and estate.get("ok") else {}
+
+    def due(e):
+        if not e:
+            return "n/a"
+        return (f"{percent(e.get('due_share'), 2)} ({fmt(e.get('probes_per_s'))}/s, "
+                f"{fmt(e.get('skipped'), 0)} skipped)")
+
+    def refusals(e):
+        return f"{fmt(e.get('refused_checks_seen'), 0)} of {fmt(e.get('expected_refused_checks'), 0)}" \
+            if e else "n/a"
+
+    expected, seen = num(n.get("expected_refused_checks")), num(n.get("refused_checks_seen"))
+    refused_verdict = "not measured" if expected is None or seen is None else (
+        "met" if seen == expected else f"missed: {fmt(seen, 0)} of {fmt(expected, 0)}")
+    reasons = n.get("failures_by_reason")
+    blamed = sorted(k for k in (reasons or {}) if k != "refused")
+    local = num(n.get("local_errors"))
+    if not isinstance(reasons, dict) or local is None:
+        blame_verdict = "not measured"
+    elif blamed or local:
+        blame_verdict = "missed: " + ", ".join(
+            [f"{k} {fmt(reasons[k], 0)}" for k in blamed] + ([f"{fmt(local, 0)} local faults"] if local else []))
+    else:
+        blame_verdict = "met"
+    lag = n.get("lag") or {}
+    r = n.get("resolver") or {}
+    out += [
+        row(["due probes run", due(n), due(a), "", ""]),
+        row(["CPU, % of a core, with a gzip scrape every 15 s", fmt(n.get("cpu_percent"), 2, " %"),
+             fmt(a.get("cpu_percent"), 2, " %") if a else "n/a", f"< {ESTATE_CPU_MAX:g} %",
+             at_most(n.get("cpu_percent"), ESTATE_CPU_MAX, " %")]),
+        row(["peak RSS (sampled every 200 ms through warm-up and window)",
+             fmt(n.get("peak_rss_mb"), 1, " MB"), fmt(a.get("peak_rss_mb"), 1, " MB") if a else "n/a",
+             f"< {ESTATE_RSS_MAX:g} MB", at_most(n.get("peak_rss_mb"), ESTATE_RSS_MAX, " MB")]),
+        row(["scheduler lag", lag_text(lag), lag_text(a.get("lag")) if a else "n/a",
+             f"p99 < {ESTATE_LAG_P99_MAX:g} ms", at_most(lag.get("p99_ms"), ESTATE_LAG_P99_MAX, " ms")]),
+        row(["agent checks refused (ICMP port unreachable)", refusals(n), refusals(a),
+             "every refusal seen", refused_verdict]),
+        row(["failed probes in the window by reason; local faults", f"{reasons_text(n)}; "
+             f"{fmt(local, 0)}", f"{reasons_text(a)}; {fmt(a.get('local_errors'), 0)}" if a else "n/a",
+             "refused only (no target here drops or lacks a name)", blame_verdict]),
+        row(["queries the DNS server received (A and AAAA)",
+             f"{fmt(r.get('dns_queries_per_s'), 0)}/s over {fmt(r.get('dns_seconds'), 0)} s, busiest "
+             f"second {fmt(r.get('dns_queries_peak_second'), 0)}", "", "", ""]),
+        row(["lookups (`kscprobe_resolver_lookups_total`)",
+             f"{fmt(r.get('lookups_per_s'), 0)}/s: {percent(r.get('cache_share'))} from the cache, "
+             f"{percent(r.get('joined_share'))} joined, {fmt(r.get('names_asked_per_s'), 0)} names "
+             f"asked/s, {fmt(r.get('queue_full'), 0)} refused (queue full)", "", "", ""]),
+    ]
+    return out
+
+
 def page_section(e):
     page = (e or {}).get("status_page") if isinstance(e, dict) else None
     if not isinstance(page, dict):
@@ -416,6 +501,7 @@ def markdown(results):
     lines += tls_section(results.get("tls") or [])
     lines += estate_section(results.get("estate"))
     lines += page_section(results.get("estate"))
+    lines += names_section(results.get("estate_names"), results.get("estate"))
     lines += discovery_section(results.get("discovery"), results.get("estate"))
     return "\n".join(lines) + "\n"
 

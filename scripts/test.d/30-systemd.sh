@@ -3,10 +3,15 @@
 # "OK" or better with `systemd-analyze security --offline` (also with the raw-socket ICMP drop-in
 # example applied, which must parse cleanly and take effect), `cmake --install` lays out every
 # file, and the .deb built by CPack installs, configures and removes cleanly (dpkg -i/-r/-P),
-# with lintian reporting no error. The package is installed into a scratch root, never into this
-# machine: an overlay of / (writes go to a temporary directory) in a mount namespace of its own,
-# with dpkg --root, so its maintainer scripts run chrooted there; a kscprobe already installed
-# here is purged from the copy first and stays untouched on the machine. Every check runs: a
+# with lintian reporting no error. The .rpm built by CPack from the same install rules holds the
+# same files, passes rpmlint (systemd/rpm/kscprobe.rpmlintrc says why each filtered warning does
+# not apply), and installs, upgrades (keeping an edited configuration) and erases cleanly
+# (rpm -i/-U/-e, scriptlets included). The packages are installed into a scratch root, never into
+# this machine: an overlay of / (writes go to a temporary directory) in a mount namespace of its
+# own, with dpkg --root or rpm --root, so the maintainer scripts run chrooted there; a kscprobe
+# already installed here is removed from the copy first and stays untouched on the machine.
+# rpm --nodeps: the scratch root's rpm database lists none of the Debian packages that provide
+# the libraries and systemd. Every check runs: a
 # missing tool is installed (scripts/install-deps.sh --test), and a tool still missing fails the
 # stage. The notify/watchdog/socket-activation protocol itself is tested by ctest
 # (integration.SdNotify*, integration.SocketActivation*).
@@ -64,9 +69,65 @@ if [[ "${1:-}" == --scratch-root ]]; then
   exit 0
 fi
 
+# --- the RPM's install, upgrade and erase, inside the scratch root -------------------------------
+# Runs as `unshare --mount ... 30-systemd.sh --scratch-root-rpm RPM NEXT_RPM DIR`.
+if [[ "${1:-}" == --scratch-root-rpm ]]; then
+  rpm1=$2
+  rpm2=$3
+  root=$4/root
+  mkdir -p "$4/upper" "$4/overlay-work" "$root"
+  mount -t overlay overlay -o "lowerdir=/,upperdir=$4/upper,workdir=$4/overlay-work" "$root"
+  mount -t proc proc "$root/proc"
+  mount --rbind /dev "$root/dev"
+  # No /run/systemd/system: the scriptlets do not talk to this machine's service manager.
+  mount -t tmpfs tmpfs "$root/run"
+  mount -t tmpfs tmpfs "$root/tmp"
+  in_root() { "${limit[@]}" chroot "$root" "$@"; }
+  rpmr() { "${limit[@]}" rpm --root="$root" "$@"; }
+  # --force-debian: Debian's rpm otherwise warns that packages should go through alien.
+  rpmw() { rpmr --force-debian "$@"; }
+  rpmr --initdb || fail "rpm --initdb"
+  if rpmr -q kscprobe >/dev/null 2>&1; then
+    echo "kscprobe is in this machine's rpm database: erased from the scratch root first"
+    rpmw -e --nodeps kscprobe || fail "rpm -e of the installed kscprobe in the scratch root"
+  fi
+  if [[ -e "$root/usr/bin/kscprobe" ]]; then
+    # A .deb-installed kscprobe (the machine's) would clash with the RPM's files.
+    "${limit[@]}" dpkg --root="$root" --force-unsafe-io -P kscprobe >/dev/null || fail "dpkg -P in the scratch root"
+  fi
+  [[ ! -e "$root/usr/bin/kscprobe" ]] || fail "/usr/bin/kscprobe left in the scratch root"
+  rpmw -i --nodeps "$rpm1" || fail "rpm -i"
+  in_root getent passwd kscprobe >/dev/null || fail "no kscprobe user after rpm -i"
+  perms=$(in_root stat -c '%a %U %G' /etc/kscprobe /etc/kscprobe/kscprobe.toml | xargs)
+  [[ "$perms" == "750 root kscprobe 640 root kscprobe" ]] || fail "rpm: /etc/kscprobe permissions: $perms"
+  in_root /usr/bin/kscprobe --config.check --config.file=/etc/kscprobe/kscprobe.toml >/dev/null \
+    || fail "rpm: installed config does not load"
+  [[ -L "$root/etc/systemd/system/multi-user.target.wants/kscprobe.service" ]] \
+    || fail "rpm: service not enabled by %post"
+  verify=$(rpmr -V --nodeps kscprobe) || { echo "$verify"; fail "rpm -V after install: files differ from the package"; }
+  printf '\n# edited\n' >>"$root/etc/kscprobe/kscprobe.toml"
+  edited=$(md5sum <"$root/etc/kscprobe/kscprobe.toml")
+  rpmw -U --nodeps "$rpm2" || fail "rpm -U"
+  [[ "$(rpmr -q kscprobe)" == "$(rpm -qp "$rpm2")" ]] || fail "rpm -U: $(rpmr -q kscprobe) installed"
+  [[ "$(md5sum <"$root/etc/kscprobe/kscprobe.toml")" == "$edited" ]] || fail "rpm -U replaced the edited config"
+  [[ -L "$root/etc/systemd/system/multi-user.target.wants/kscprobe.service" ]] \
+    || fail "rpm -U: service no longer enabled"
+  rpmw -e kscprobe || fail "rpm -e"
+  [[ ! -e "$root/usr/bin/kscprobe" && ! -e "$root/usr/lib/systemd/system/kscprobe.service" ]] \
+    || fail "files left after rpm -e"
+  [[ ! -e "$root/etc/systemd/system/multi-user.target.wants/kscprobe.service" ]] \
+    || fail "enablement symlink left after rpm -e"
+  # rpm has no purge: an edited config is kept as .rpmsave, an untouched one goes.
+  [[ "$(md5sum <"$root/etc/kscprobe/kscprobe.toml.rpmsave")" == "$edited" ]] \
+    || fail "rpm -e did not keep the edited config as kscprobe.toml.rpmsave"
+  [[ ! -e "$root/etc/kscprobe/kscprobe.example.toml" ]] || fail "rpm -e left the untouched example"
+  in_root getent passwd kscprobe >/dev/null || fail "rpm -e removed the kscprobe account (it stays, as with the .deb)"
+  exit 0
+fi
+
 # Every tool the stage runs; missing ones are installed from scripts/packages/test*.txt.
 tools=(cmake cpack dpkg dpkg-deb lintian man systemd-analyze systemd-sysusers deb-systemd-helper
-  unshare chroot mount)
+  unshare chroot mount rpm rpmbuild rpmlint)
 missing_tools() { for t in "${tools[@]}"; do command -v "$t" >/dev/null || echo "$t"; done; }
 if [[ -n "$(missing_tools)" ]]; then
   echo "--- installing the missing tools: $(missing_tools | xargs)"
@@ -182,4 +243,45 @@ host_before=$(ls -l /usr/bin/kscprobe /etc/kscprobe 2>&1 || true)
   "$work/scratch" || fail "package test in the scratch root"
 [[ "$(ls -l /usr/bin/kscprobe /etc/kscprobe 2>&1 || true)" == "$host_before" ]] \
   || fail "the package test changed this machine"
+echo "--- cpack .rpm"
+for rel in 1 2; do
+  "${limit[@]}" cpack --config "$build/CPackConfig.cmake" -G RPM -B "$work/rpm$rel" \
+    -D CPACK_RPM_PACKAGE_RELEASE=$rel >"$work/cpack-rpm$rel.log" 2>&1 \
+    || { cat "$work/cpack-rpm$rel.log"; fail "cpack -G RPM"; }
+done
+rpm=$(ls "$work"/rpm1/kscprobe-*-1.x86_64.rpm)
+rpm_next=$(ls "$work"/rpm2/kscprobe-*-2.x86_64.rpm)
+echo "$(basename "$rpm") ($(stat -c %s "$rpm") bytes; $(basename "$deb"): $(stat -c %s "$deb") bytes)"
+# The same files as the .deb (directories aside: each format owns its own).
+rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$rpm" | awk '$1 !~ /^d/ {print $2}' | sort \
+  >"$work/rpm-files"
+dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {print substr($6, 2)}' | sort >"$work/deb-files"
+diff "$work/deb-files" "$work/rpm-files" || fail "the .rpm and the .deb do not hold the same files"
+grep -qx /usr/bin/kscprobe "$work/rpm-files" || fail "no /usr/bin/kscprobe in the .rpm"
+[[ "$(rpm -qcp "$rpm" | sort)" == "$(sort systemd/debian/conffiles)" ]] \
+  || fail "the .rpm's config files are not the .deb's conffiles: $(rpm -qcp "$rpm" | xargs)"
+flags=$(rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpm")
+grep -qx 'cn /etc/kscprobe/kscprobe.toml' <<<"$flags" || fail "kscprobe.toml is not %config(noreplace)"
+modes=$(rpm -qp --qf '[%{FILEMODES:perms} %{FILEUSERNAME} %{FILEGROUPNAME} %{FILENAMES}\n]' "$rpm")
+grep -qx -- '-rw-r----- root kscprobe /etc/kscprobe/kscprobe.toml' <<<"$modes" || fail "rpm: config mode: $modes"
+grep -qx 'drwxr-x--- root kscprobe /etc/kscprobe' <<<"$modes" || fail "rpm: /etc/kscprobe mode: $modes"
+scripts=$(rpm -qp --scripts "$rpm")
+for want in 'systemd-sysusers --replace=/usr/lib/sysusers.d/kscprobe.conf' 'u kscprobe -' \
+  'systemctl enable kscprobe.service' 'systemctl try-restart kscprobe.service' \
+  'systemctl stop kscprobe.socket kscprobe.service'; do
+  grep -qF -- "$want" <<<"$scripts" || fail "the .rpm's scriptlets lack: $want"
+done
+
+echo "--- rpmlint"
+# Errors fail the stage; warnings are printed. The filters and why: systemd/rpm/kscprobe.rpmlintrc.
+out=$("${limit[@]}" rpmlint -r systemd/rpm/kscprobe.rpmlintrc "$rpm" 2>&1) || true
+echo "$out"
+grep -Eq '[0-9]+ packages and [0-9]+ specfiles checked' <<<"$out" || fail "rpmlint did not run"
+grep -Eq ' 0 errors, ' <<<"$out" || fail "rpmlint errors"
+
+echo "--- rpm -i / -U / -e in a scratch root"
+"${limit[@]}" unshare --mount --propagation private bash "$0" --scratch-root-rpm "$rpm" \
+  "$rpm_next" "$work/scratch-rpm" || fail "rpm test in the scratch root"
+[[ "$(ls -l /usr/bin/kscprobe /etc/kscprobe 2>&1 || true)" == "$host_before" ]] \
+  || fail "the rpm test changed this machine"
 echo "30-systemd: all checks passed"

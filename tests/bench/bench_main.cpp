@@ -10,6 +10,11 @@
 // prober's. bench.sh also makes part of the address range refuse (RST, ICMP port unreachable) and
 // part of it drop, with nftables in the estate's namespace (the octets below).
 //
+// The estate-names scenario runs the same estate with every target named by a host name, which a
+// DNS server of this program (tests/support/fake_dns) answers in the estate's namespace on
+// kDnsServer:53; bench.sh points the prober's namespace at it (/etc/netns/<prober>/resolv.conf,
+// which `ip netns exec` mounts on /etc/resolv.conf for this program and kscprobe).
+//
 // The discovery scenario reads the same estate from a fake KSC Administration Server (the
 // simulator's OpenAPI, bench_ksc.hpp) that also lives in the estate's namespace, and measures a
 // refresh while kscprobe probes what it found.
@@ -49,6 +54,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "platform/platform.hpp"
@@ -59,6 +65,7 @@
 #include "tests/bench/scrape_driver.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/exposition.hpp"
+#include "tests/support/fake_dns.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/http_client.hpp"
 
@@ -179,6 +186,9 @@ struct Options {
   std::set<std::string> scenarios;  // empty: all
   std::string workdir;
   int estate_threads = 2;
+  // The estate-names scenario's DNS server: its time to answer each query, the TTL it gives.
+  int dns_delay_ms = 2;
+  int dns_ttl_s = 60;
   int floor_grid_ms = 10;
   std::vector<std::string> kscprobe_args;
   std::vector<std::string> daemon_options;
@@ -203,6 +213,10 @@ constexpr int kDroppedTcpOctet = 107;         // every packet dropped: a host th
 constexpr int kRefusedAgentOctet = 108;       // UDP answered by ICMP port unreachable
 constexpr int kKscOctet = 109;                // the discovery scenario's KSC OpenAPI
 constexpr std::uint16_t kKscPort = 23299;
+// The estate's end of the veth (bench.sh), where the estate-names scenario's DNS server listens
+// on port 53 and where bench.sh's resolv.conf for the prober's namespace points.
+constexpr const char* kDnsServer = "10.95.255.2";
+constexpr const char* kNameDomain = ".estate.test";
 
 /// Shares of the tcp scenarios' targets that refuse and that drop.
 constexpr double kRefusedShare = 0.05;
@@ -1158,29 +1172,67 @@ std::vector<std::string> agent_addresses(int agents, int refused_agents) {
   return out;
 }
 
-/// The estate's Administration Servers as [[target]] tables, one per site in turn.
-std::string server_targets(int servers) {
+/// The estate's Administration Servers as [[target]] tables, one per site in turn, at the given
+/// addresses (or names).
+std::string server_targets(const std::vector<std::string>& addresses) {
   std::string toml;
-  for (int i = 0; i < servers; ++i) {
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
     toml += format(
-        "\n[[target]]\nname = \"ksc-%02d\"\nrole = \"server\"\naddress = \"%s\"\n"
-        "labels = { site = \"site-%02d\" }\n",
-        i + 1, host_address(kServerOctet, i).c_str(), i % kSites);
+        "\n[[target]]\nname = \"ksc-%02zu\"\nrole = \"server\"\naddress = \"%s\"\n"
+        "labels = { site = \"site-%02zu\" }\n",
+        i + 1, addresses[i].c_str(), i % kSites);
   }
   return toml;
 }
 
-JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstate& estate) {
-  std::string dir = options.workdir + "/estate";
+std::vector<std::string> server_addresses(int servers) {
+  std::vector<std::string> out;
+  for (int i = 0; i < servers; ++i) out.push_back(host_address(kServerOctet, i));
+  return out;
+}
+
+std::string server_targets(int servers) { return server_targets(server_addresses(servers)); }
+
+/// Whether the resolv.conf this program sees (the prober's namespace's, from bench.sh) names the
+/// estate's DNS server.
+bool resolv_conf_names_estate_dns() {
+  std::istringstream in(read_text("/etc/resolv.conf"));
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string key, value;
+    if (words >> key >> value && key == "nameserver") return value == kDnsServer;
+  }
+  return false;
+}
+
+/// Failed probes during the window by reason (the reasons seen at all).
+JsonObject failures_by_reason(const Window& w, std::string* text) {
+  JsonObject o;
+  for (const char* reason : {"resolve", "refused", "timeout", "unreachable", "reset", "tls",
+                             "http_status", "protocol"}) {
+    const double n = w.delta("kscprobe_probe_failures_total", {{"reason", reason}});
+    if (n <= 0) continue;
+    o.num(reason, n);
+    if (!text->empty()) *text += ", ";
+    *text += format("%s %.0f", reason, n);
+  }
+  if (text->empty()) *text = "none";
+  return o;
+}
+
+/// The estate from target files, its targets given by address or (by_names) by host name.
+JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstate& estate,
+                      bool by_names) {
+  std::string dir = options.workdir + (by_names ? "/estate-names" : "/estate");
   std::filesystem::create_directories(dir);
   const int refused_agents = refused_agent_count(spec.agents);
   // Agents have two UDP checks each; every one of a refusing agent is refused.
   const int expected_refused_checks = 2 * refused_agents;
   std::printf(
-      "\n== estate: %d agents (%d refuse UDP), %d DPs, %d servers @ %d s; window %.0f s after "
+      "\n== estate%s: %d agents (%d refuse UDP), %d DPs, %d servers @ %d s; window %.0f s after "
       "%.0f s warm-up\n",
-      spec.agents, refused_agents, spec.distribution_points, spec.servers, spec.interval_s,
-      spec.window_s, spec.warmup_s);
+      by_names ? " by names" : "", spec.agents, refused_agents, spec.distribution_points,
+      spec.servers, spec.interval_s, spec.window_s, spec.warmup_s);
   std::fflush(stdout);
   JsonObject o;
   o.num("agents", spec.agents)
@@ -1191,15 +1243,60 @@ JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstat
       .num("window_s", spec.window_s)
       .num("warmup_s", spec.warmup_s);
 
+  // The targets as the files give them: addresses, or names the DNS server answers with them.
+  std::vector<std::string> agent_targets = agent_addresses(spec.agents, refused_agents);
+  std::vector<std::string> dp_targets;
+  for (int i = 0; i < spec.distribution_points; ++i)
+    dp_targets.push_back(host_address(kDistributionPointOctet, i));
+  std::vector<std::string> servers = server_addresses(spec.servers);
+  std::unique_ptr<test::FakeDnsServer> dns;
+  if (by_names) {
+    if (!resolv_conf_names_estate_dns()) {
+      std::string e = std::string("/etc/resolv.conf does not name the estate's DNS server ") +
+                      kDnsServer + ": run the benchmark through scripts/bench.sh";
+      std::printf("  %s\n", e.c_str());
+      return o.flag("ok", false).str("error", e);
+    }
+    auto zone = std::make_shared<std::unordered_map<std::string, boost::asio::ip::address_v4>>();
+    auto name = [&](const char* prefix, std::size_t i, std::string& target) {
+      std::string n = format("%s%zu%s", prefix, i, kNameDomain);
+      (*zone)[n] = boost::asio::ip::make_address_v4(target);
+      target = n;
+    };
+    for (std::size_t i = 0; i < agent_targets.size(); ++i) name("a", i, agent_targets[i]);
+    for (std::size_t i = 0; i < dp_targets.size(); ++i) name("dp", i, dp_targets[i]);
+    for (std::size_t i = 0; i < servers.size(); ++i) name("ksc", i + 1, servers[i]);
+    test::FakeDnsServer::Options dns_options;
+    dns_options.delay = std::chrono::milliseconds(options.dns_delay_ms);
+    dns_options.ttl = static_cast<std::uint32_t>(options.dns_ttl_s);
+    dns_options.listen_address = boost::asio::ip::make_address_v4(kDnsServer);
+    dns_options.listen_port = 53;
+    dns_options.address_of =
+        [zone](const std::string& n) -> std::optional<boost::asio::ip::address_v4> {
+      auto it = zone->find(n);
+      if (it == zone->end()) return std::nullopt;
+      return it->second;
+    };
+    in_netns(options.estate_netns,
+             [&] { dns = std::make_unique<test::FakeDnsServer>(std::move(dns_options)); });
+    std::printf(
+        "  DNS server in the estate's namespace on %s:53: %zu names (a<N>%s, dp<N>, ksc<N>), "
+        "answers after %d ms, TTL %d s\n",
+        kDnsServer, zone->size(), kNameDomain, options.dns_delay_ms, options.dns_ttl_s);
+    std::fflush(stdout);
+    o.num("names", static_cast<double>(zone->size()))
+        .num("dns_delay_ms", options.dns_delay_ms)
+        .num("dns_ttl_s", options.dns_ttl_s);
+  }
+
   // Agents and distribution points in file_sd target files, with the labels a KSC export gives
   // (site, KSC administration group); servers as [[target]] tables. The refusing agents are
   // spread over the sites and groups like the others.
-  const std::vector<std::string> addresses = agent_addresses(spec.agents, refused_agents);
   std::map<std::pair<int, int>, std::string> agent_groups;
   for (int i = 0; i < spec.agents; ++i) {
     std::string& list = agent_groups[{i % kSites, agent_group(i)}];
     if (!list.empty()) list += ", ";
-    list += "\"" + addresses[i] + "\"";
+    list += "\"" + agent_targets[i] + "\"";
   }
   std::string agents = "[\n";
   for (const auto& [key, list] : agent_groups) {
@@ -1214,7 +1311,7 @@ JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstat
   for (int i = 0; i < spec.distribution_points; ++i) {
     std::string& list = dp_groups[i % kSites];
     if (!list.empty()) list += ", ";
-    list += "\"" + host_address(kDistributionPointOctet, i) + "\"";
+    list += "\"" + dp_targets[i] + "\"";
   }
   std::string dps = "[\n";
   for (const auto& [site, list] : dp_groups) {
@@ -1226,7 +1323,7 @@ JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstat
   write_file(dir + "/distribution_points.json", dps);
   std::string toml = "target_files = [\"agents.json\", \"distribution_points.json\"]\n" +
                      daemon_section(options, spec.interval_s);
-  toml += server_targets(spec.servers);
+  toml += server_targets(servers);
   write_file(dir + "/kscprobe.toml", toml + options.config_append);
 
   Daemon d = start_kscprobe(options, dir + "/kscprobe.toml", dir + "/kscprobe.log", 180);
@@ -1290,7 +1387,57 @@ JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstat
   const double clamped = sum_samples(end, "kscprobe_probe_budget_clamped").sum;
   std::printf("  limits: open files %.0f, budgets connect %.0f and quiet %.0f%s\n", open_files,
               budget_connect, budget_quiet, clamped > 0 ? " (lowered to fit)" : "");
+  // Probes that ended against those due (every check once per interval), and why the failed
+  // ones failed: refused and nothing else, whether the targets are named by address or by name.
+  const double due_share = checks > 0 ? probes_per_s / (checks / spec.interval_s) : NAN;
+  std::string reasons_text;
+  JsonObject reasons = failures_by_reason(w, &reasons_text);
+  const double local_errors = w.delta("kscprobe_local_errors_total");
+  std::printf(
+      "  due probes run: %.2f %% (%.1f of %.1f a second); failures by reason in the window: %s; "
+      "local faults: %.0f\n",
+      100 * due_share, probes_per_s, checks / spec.interval_s, reasons_text.c_str(), local_errors);
   std::fflush(stdout);
+  if (dns) {
+    // What the DNS server received in the whole seconds inside the window, and how the
+    // resolver answered the lookups of the window (kscprobe_resolver_lookups_total).
+    const auto by_second = dns->queries_by_second();
+    const auto first_second = static_cast<std::size_t>(std::ceil(between(dns->started(), w.t0)));
+    const auto end_second = static_cast<std::size_t>(between(dns->started(), w.t1));
+    double sum = 0, peak = 0, seconds_counted = 0;
+    for (std::size_t i = first_second; i < end_second; ++i) {
+      const double n = i < by_second.size() ? static_cast<double>(by_second[i]) : 0;
+      sum += n;
+      peak = std::max(peak, n);
+      ++seconds_counted;
+    }
+    const double per_s = seconds_counted > 0 ? sum / seconds_counted : NAN;
+    auto outcome = [&](const char* what) {
+      return w.delta("kscprobe_resolver_lookups_total", {{"outcome", what}});
+    };
+    const double cache = outcome("cache"), joined = outcome("joined"), query = outcome("query"),
+                 queue_full = outcome("queue_full");
+    const double lookups = cache + joined + query + queue_full;
+    const double span = w.counter_seconds();
+    std::printf(
+        "  DNS server: %.0f queries/s (A and AAAA; busiest second %.0f) over %.0f s, %llu in "
+        "all; resolver: %.1f lookups/s, %.1f %% from the cache, %.1f %% joined, %.1f names "
+        "asked/s, %.0f refused (queue full)\n",
+        per_s, peak, seconds_counted, static_cast<unsigned long long>(dns->queries()),
+        lookups / span, lookups > 0 ? 100 * cache / lookups : NAN,
+        lookups > 0 ? 100 * joined / lookups : NAN, query / span, queue_full);
+    std::fflush(stdout);
+    JsonObject r;
+    r.num("dns_queries_per_s", per_s)
+        .num("dns_queries_peak_second", peak)
+        .num("dns_seconds", seconds_counted)
+        .num("lookups_per_s", lookups / span)
+        .num("cache_share", lookups > 0 ? cache / lookups : NAN)
+        .num("joined_share", lookups > 0 ? joined / lookups : NAN)
+        .num("names_asked_per_s", query / span)
+        .num("queue_full", queue_full);
+    o.obj("resolver", r);
+  }
   o.flag("ok", true)
       .num("ready_s", d.ready_s)
       .num("open_files_limit", open_files)
@@ -1315,6 +1462,9 @@ JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstat
       .num("refusals_per_s", refused_per_s)
       .num("failure_info_refused_series",
            failure_info.samples ? static_cast<double>(failure_info.samples) : NAN)
+      .num("due_share", due_share)
+      .obj("failures_by_reason", reasons)
+      .num("local_errors", local_errors)
       .obj("lag", lag_json(lag));
   add_load(o, other_load(w.l0, w.l1, cpu, window));
   // Peak through warm-up and window (the status page's renders come after).
@@ -1322,7 +1472,8 @@ JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstat
 
   // The status page at this size: `/` as served, then its JSON variant.
   JsonObject page;
-  if (spec.page_fetches > 0) {
+  // By names, the page is the same page: the estate scenario measures it.
+  if (spec.page_fetches > 0 && !by_names) {
     page.obj("html", fetch_repeatedly(d, "/", spec.page_fetches, spec.page_pace_s, cpu / window));
     page.obj("json", fetch_repeatedly(d, "/?format=json", spec.json_fetches, spec.page_pace_s,
                                       cpu / window));
@@ -1768,14 +1919,15 @@ void usage() {
       "  --estate-netns=PATH      the estate's network namespace (/run/netns/NAME), required\n"
       "  --results=FILE           where the JSON results go (default build/bench/results.json)\n"
       "  --quick                  smaller numbers, short windows (a smoke run)\n"
-      "  --scenarios=a,b          tcp-90, tcp-4000, tls-90, tls-1000, estate, discovery, "
-      "discovery-limit (default:\n"
-      "                           all)\n"
+      "  --scenarios=a,b          tcp-90, tcp-4000, tls-90, tls-1000, estate, estate-names,\n"
+      "                           discovery, discovery-limit (default: all)\n"
       "  --kscprobe=PATH --blackbox=PATH --openssl=PATH   the programs to run\n"
       "  --workdir=DIR            where configs and logs go (default: a new /tmp directory)\n"
       "  --window=S --warmup=S    measurement window and warm-up of the tcp/tls scenarios\n"
       "  --estate-agents=N --estate-window=S --estate-warmup=S --estate-interval=S\n"
       "  --page-fetches=N         GETs of the status page at the estate (default 20)\n"
+      "  --dns-delay-ms=N --dns-ttl=S   estate-names: the DNS server's delay per answer (2)\n"
+      "                           and the TTL it gives (60)\n"
       "  --kscprobe-arg=ARG       extra kscprobe command-line argument (repeatable)\n"
       "  --daemon-option='k = v'  extra line in [daemon] of every generated config (repeatable)\n"
       "  --config-append=TOML     appended to every generated config (\\n for line breaks)\n"
@@ -1831,6 +1983,10 @@ int run(int argc, char** argv) {
       page_fetches = std::stoi(*v);
     } else if (auto v = value("--floor-grid-ms")) {
       options.floor_grid_ms = std::stoi(*v);
+    } else if (auto v = value("--dns-delay-ms")) {
+      options.dns_delay_ms = std::stoi(*v);
+    } else if (auto v = value("--dns-ttl")) {
+      options.dns_ttl_s = std::stoi(*v);
     } else if (auto v = value("--estate-threads")) {
       options.estate_threads = std::stoi(*v);
     } else if (auto v = value("--kscprobe-arg")) {
@@ -1899,7 +2055,9 @@ int run(int argc, char** argv) {
     (spec.tls ? tls : tcp).push_back(run_rate(options, spec, estate).text(4));
   }
   results.raw("tcp", json_array(tcp)).raw("tls", json_array(tls));
-  if (wanted("estate")) results.obj("estate", run_estate(options, options.estate, estate));
+  if (wanted("estate")) results.obj("estate", run_estate(options, options.estate, estate, false));
+  if (wanted("estate-names"))
+    results.obj("estate_names", run_estate(options, options.estate, estate, true));
   if (wanted("discovery")) results.obj("discovery", run_discovery(options, options.discovery));
   if (wanted("discovery-limit"))
     results.obj("discovery_limit", run_discovery_limit(options, options.discovery_limit));

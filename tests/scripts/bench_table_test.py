@@ -53,6 +53,15 @@ class Generator(unittest.TestCase):
         self.assertIn("| < 200 MB | met |", text)
         self.assertIn("| p99 < 50 ms | met |", text)
         self.assertIn("| every refusal seen | missed: 39 990 of 40 000 |", text)
+        # Estate by names, beside the estate by address: RSS over its goal, a timeout blamed on a
+        # target where only refusals belong, the DNS server's rate and the cache's share.
+        self.assertIn("| 9.50 % | 11.50 % | < 10 % | met |", text)
+        self.assertIn("| 210.0 MB | 150.2 MB | < 200 MB | missed by 1.05× (210 MB) |", text)
+        self.assertIn("| refused 39 000, timeout 12; 0 | refused 39 990; 0 |", text)
+        self.assertIn("| missed: timeout 12 |", text)
+        self.assertIn("| 99.51 % (3350.5/s, 3 skipped) | 99.95 % (3366.9/s, 0 skipped) |", text)
+        self.assertIn("| 3 400/s over 59 s, busiest second 7 000 |", text)
+        self.assertIn("3 385/s: 50.0 % from the cache, 1.0 % joined, 1 700 names asked/s", text)
         # Status page: size met, CPU missed; the JSON variant that did not answer has no figures.
         self.assertIn("| < 2 MB, < 100 ms CPU | CPU missed by 2.50× (250 ms) |", text)
         self.assertIn("| `/?format=json` | 0 of 5 (status 404) | n/a | n/a |", text)

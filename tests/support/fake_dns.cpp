@@ -60,7 +60,8 @@ void put32(std::vector<std::uint8_t>& out, std::uint32_t v) {
 
 struct FakeDnsServer::Impl {
   explicit Impl(Options o)
-      : options(o), socket(io, udp::endpoint(asio::ip::address_v4::loopback(), 0)) {
+      : options(std::move(o)),
+        socket(io, udp::endpoint(options.listen_address, options.listen_port)) {
     answering = options.answer;
   }
 
@@ -81,10 +82,15 @@ struct FakeDnsServer::Impl {
     Question q;
     if (!parse_question(buffer.data(), n, &q)) return;
     {
+      const auto second = static_cast<std::size_t>(
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start)
+              .count());
       std::lock_guard lock(mutex);
       ++total;
       ++counts[{q.name, q.type}];
       seen.insert(q.name);
+      if (by_second.size() <= second) by_second.resize(second + 1, 0);
+      ++by_second[second];
     }
     if (!answering.load()) return;
     // The reply: the query's header and question, then the answer if there is one.
@@ -95,6 +101,14 @@ struct FakeDnsServer::Impl {
     const std::string first = q.name.substr(0, q.name.find('.'));
     if (first == "nx") rcode = 3;        // NXDOMAIN
     if (first == "servfail") rcode = 2;  // SERVFAIL
+    asio::ip::address_v4 address = options.address;
+    if (rcode == 0 && options.address_of) {
+      const auto found = options.address_of(q.name);
+      if (found)
+        address = *found;
+      else
+        rcode = 3;
+    }
     const bool a_record = rcode == 0 && q.type == kTypeA;
     r[2] = static_cast<std::uint8_t>(0x80 | (r[2] & 0x01) | 0x04);  // QR, RD as asked, AA
     r[3] = static_cast<std::uint8_t>(0x80 | rcode);                 // RA, RCODE
@@ -107,7 +121,7 @@ struct FakeDnsServer::Impl {
       put16(r, 1);  // IN
       put32(r, options.ttl);
       put16(r, 4);
-      const auto bytes = options.address.to_bytes();
+      const auto bytes = address.to_bytes();
       r.insert(r.end(), bytes.begin(), bytes.end());
     }
     const udp::endpoint to = sender;
@@ -125,6 +139,7 @@ struct FakeDnsServer::Impl {
   }
 
   Options options;
+  const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   asio::io_context io;
   udp::socket socket;
   udp::endpoint sender;
@@ -134,10 +149,11 @@ struct FakeDnsServer::Impl {
   std::uint64_t total = 0;
   std::map<std::pair<std::string, std::uint16_t>, std::uint64_t> counts;
   std::set<std::string> seen;
+  std::vector<std::uint64_t> by_second;
   std::thread thread;
 };
 
-FakeDnsServer::FakeDnsServer(Options options) : impl_(std::make_unique<Impl>(options)) {
+FakeDnsServer::FakeDnsServer(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {
   port_ = impl_->socket.local_endpoint().port();
   // Room for a burst of thousands of queries while the thread is busy sending.
   boost::system::error_code ignored;
@@ -179,5 +195,12 @@ std::size_t FakeDnsServer::names() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->seen.size();
 }
+
+std::vector<std::uint64_t> FakeDnsServer::queries_by_second() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->by_second;
+}
+
+std::chrono::steady_clock::time_point FakeDnsServer::started() const { return impl_->start; }
 
 }  // namespace kscprobe::test

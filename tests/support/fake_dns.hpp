@@ -1,16 +1,20 @@
 #pragma once
-// A tiny DNS server for the resolver's tests and the names benchmark: UDP on 127.0.0.1, on a
-// thread of its own. It answers A queries with one address and a TTL after a set delay, AAAA
-// queries with no record (NODATA), names whose first label is "nx" with NXDOMAIN and "servfail"
-// with SERVFAIL; it counts every query by name and type, and can be told to never answer.
+// A tiny DNS server for the resolver's tests and the names benchmark: UDP (127.0.0.1 unless told
+// otherwise), on a thread of its own. It answers A queries with one address and a TTL after a
+// set delay, AAAA queries with no record (NODATA), names whose first label is "nx" with NXDOMAIN
+// and "servfail" with SERVFAIL; it counts every query by name and type and by the second it
+// came in, and can be told to never answer.
 #include <boost/asio/ip/address_v4.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace kscprobe::test {
 
@@ -27,6 +31,12 @@ class FakeDnsServer {
     boost::asio::ip::address_v4 address = boost::asio::ip::address_v4::loopback();
     /// False: queries are counted and never answered.
     bool answer = true;
+    /// Where it listens (the benchmark: an address of the estate's namespace and port 53).
+    boost::asio::ip::address_v4 listen_address = boost::asio::ip::address_v4::loopback();
+    std::uint16_t listen_port = 0;  // 0: any free port
+    /// Each name's own address (the benchmark's estate); a name it gives none answers NXDOMAIN.
+    /// Called on the server's thread with the name in lower case. Unset: `address` for all.
+    std::function<std::optional<boost::asio::ip::address_v4>(const std::string&)> address_of;
   };
 
   explicit FakeDnsServer(Options options);
@@ -46,6 +56,9 @@ class FakeDnsServer {
   std::uint64_t most_queries_of_one_name() const;
   /// Distinct names asked (any type).
   std::size_t names() const;
+  /// Queries received in each whole second since the server started (index 0: the first).
+  std::vector<std::uint64_t> queries_by_second() const;
+  std::chrono::steady_clock::time_point started() const;
 
  private:
   struct Impl;

@@ -9,9 +9,15 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <optional>
 #include <vector>
 
+#include "collectors/datagram_mux.hpp"
 #include "collectors/error_mapping.hpp"
+#include "collectors/tls_context_cache.hpp"
+#include "collectors/udp_prober.hpp"
 #include "tests/support/fake_dns.hpp"
 #include "tests/support/peers.hpp"
 #include "tests/support/probe_runner.hpp"
@@ -73,6 +79,33 @@ TEST(NameResolverDns, TwoThousandNamesResolveAtOnceNotOneAfterAnother) {
   EXPECT_EQ(dns.most_queries_of_one_name(), 1u);
   EXPECT_EQ(resolver.stats().queries, 2000u);
   std::printf("[ resolve ] 2000 names, server answering in 20 ms: %.2f s\n", seconds);
+}
+
+// The names benchmark's server: each name its own address, an unknown one NXDOMAIN, and the
+// queries it received counted by the second.
+TEST(NameResolverDns, EachNameGetsItsOwnAddressAndQueriesAreCountedBySecond) {
+  FakeDnsServer dns(
+      {.ttl = 60,
+       .address_of = [](const std::string& name) -> std::optional<boost::asio::ip::address_v4> {
+         if (name == "a1.estate.test") return boost::asio::ip::make_address_v4("127.1.0.1");
+         if (name == "a2.estate.test") return boost::asio::ip::make_address_v4("127.1.0.2");
+         return std::nullopt;
+       }});
+  asio::io_context io;
+  NameResolver resolver(io.get_executor(), options_for(dns));
+  auto results = lookup_all(io, resolver, {"a1.estate.test", "A2.Estate.Test", "a3.estate.test"},
+                            std::chrono::seconds(5));
+  ASSERT_EQ(results[0].status, LookupStatus::ok) << results[0].detail;
+  EXPECT_EQ(results[0].addresses.front().to_string(), "127.1.0.1");
+  ASSERT_EQ(results[1].status, LookupStatus::ok) << results[1].detail;
+  EXPECT_EQ(results[1].addresses.front().to_string(), "127.1.0.2");
+  EXPECT_EQ(results[2].status, LookupStatus::not_found) << results[2].detail;
+  const auto by_second = dns.queries_by_second();
+  std::uint64_t sum = 0;
+  for (auto n : by_second) sum += n;
+  EXPECT_FALSE(by_second.empty());
+  EXPECT_EQ(sum, dns.queries());
+  EXPECT_GE(sum, 3u);
 }
 
 TEST(NameResolverDns, EachNameIsAskedOnceWithinItsTtl) {
@@ -179,6 +212,80 @@ TEST(NameResolverDns, AProbeOfANameUsesTheAnswer) {
   EXPECT_EQ(nx.result.reason, Reason::resolve);
   EXPECT_NE(nx.result.detail.find("cannot resolve nx.estate.test"), std::string::npos)
       << nx.result.detail;
+}
+
+// A UDP check of a name on the shared sockets starts as the scheduler starts an address's: a
+// callback (start_udp_probe), with the name's cached answer at once or a lookup first, so no
+// coroutine waits through the timeout of each of 100 000 agents' checks. The result is what the
+// coroutine path says: refused by the address the server gave, a resolve phase measured, a
+// lookup cut short by cancellation or the deadline said to be that.
+TEST(NameResolverDns, AUdpCheckOfANameTakesTheCallbackPath) {
+  FakeDnsServer dns({.delay = std::chrono::milliseconds(20), .ttl = 60});
+  FakeDnsServer silent({.answer = false});
+  asio::io_context io;
+  TlsContextCache cache;
+  DatagramMux mux(io.get_executor());
+  NameResolver resolver(io.get_executor(), options_for(dns));
+  NameResolver silent_resolver(io.get_executor(), options_for(silent));
+  ProbeEnv env{io.get_executor(), &cache, &mux, nullptr, &resolver};
+  ProbeEnv silent_env{io.get_executor(), &cache, &mux, nullptr, &silent_resolver};
+  const std::uint16_t closed = closed_udp_port();
+
+  auto start = [&](const CheckSpec& spec, ProbeEnv& e, asio::cancellation_slot slot,
+                   std::optional<ProbeResult>* out) {
+    std::function<void(ProbeResult)> done = [out](ProbeResult r) { *out = std::move(r); };
+    const bool taken = start_udp_probe(spec, e, slot, done);
+    io.restart();
+    while (taken && !*out && io.run_one_for(std::chrono::seconds(5)) > 0) {
+    }
+    return taken;
+  };
+
+  // The first check asks the server; the second, of the same target, takes its answer.
+  const CheckSpec spec = make_spec(Transport::udp, "agent7.estate.test", closed, Duration(1000));
+  for (int i = 0; i < 2; ++i) {
+    std::optional<ProbeResult> r;
+    ASSERT_TRUE(start(spec, env, {}, &r)) << "a name left to the coroutine path";
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->reason, Reason::refused) << r->detail;
+    if (i == 0) {
+      EXPECT_GE(r->phase(Phase::resolve), 0.015) << "the lookup's 20 ms";
+    }
+  }
+  EXPECT_EQ(dns.queries_for("agent7.estate.test"), 1u);
+  EXPECT_EQ(resolver.stats().lookups, 2u);
+  EXPECT_EQ(resolver.stats().cache_hits, 1u);
+
+  // A name that does not exist fails as it does on the coroutine path.
+  std::optional<ProbeResult> nx;
+  ASSERT_TRUE(start(make_spec(Transport::udp, "nx.estate.test", closed), env, {}, &nx));
+  ASSERT_TRUE(nx.has_value());
+  EXPECT_EQ(nx->reason, Reason::resolve);
+  EXPECT_NE(nx->detail.find("cannot resolve nx.estate.test"), std::string::npos) << nx->detail;
+
+  // A server that never answers: the probe's deadline, during resolve.
+  const auto t0 = Clock::now();
+  std::optional<ProbeResult> late;
+  ASSERT_TRUE(
+      start(make_spec(Transport::udp, "quiet.corp.test", 9, Duration(300)), silent_env, {}, &late));
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(late->reason, Reason::timeout);
+  EXPECT_EQ(late->detail, "no reply within 300ms during resolve");
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 1.0);
+
+  // Cancelled while it resolves (a reload, a stop): at once, and said to be that.
+  asio::cancellation_signal cancel;
+  asio::steady_timer soon(io, std::chrono::milliseconds(50));
+  soon.async_wait(
+      [&](boost::system::error_code) { cancel.emit(asio::cancellation_type::terminal); });
+  const auto t1 = Clock::now();
+  std::optional<ProbeResult> cut;
+  ASSERT_TRUE(start(make_spec(Transport::udp, "quiet2.corp.test", 9, Duration(5000)), silent_env,
+                    cancel.slot(), &cut));
+  ASSERT_TRUE(cut.has_value());
+  EXPECT_EQ(cut->reason, Reason::timeout);
+  EXPECT_EQ(cut->detail, "cancelled during resolve");
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t1).count(), 1.0);
 }
 
 TEST(NameResolverDns, AFullQueueIsTheResolversOwnLimitNotATimeout) {
