@@ -4,9 +4,12 @@
 // yet: an IPv6 echo ends as "no socket"). CMake builds this file on Windows, icmp_mux_linux.cpp
 // on Linux and icmp_mux_other.cpp elsewhere.
 //
-// Each echo signals an event of its own, which the io_context waits for
-// (asio::windows::object_handle); the reply buffer lives as long as that wait, so the system can
-// write into it even after the probe ended (deadline, cancellation).
+// Each echo signals an event of its own, which a timer of the echo polls every 10 ms (the round
+// trip is the system's own measurement, ICMP_ECHO_REPLY::RoundTripTime, so the polling does not
+// add to it). A thread-pool wait for the event (asio::windows::object_handle, that is
+// RegisterWaitForSingleObject) trips an assertion in wine 8's thread pool. The reply buffer lives
+// until the event is set or the system's own timeout has passed, so the system can write into it
+// even after the probe ended (deadline, cancellation).
 // clang-format off
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -16,7 +19,7 @@
 // clang-format on
 
 #include <algorithm>
-#include <boost/asio/windows/object_handle.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <chrono>
 #include <memory>
@@ -36,10 +39,17 @@ using Clock = std::chrono::steady_clock;
 // The payload of every echo request: recognisable in a capture, like the Linux prober's.
 constexpr char kPayload[] = "kscprobe echo request";
 
-// One echo request in flight, kept alive by the wait for its event.
+constexpr auto kPollEvery = std::chrono::milliseconds(10);
+
+// One echo request in flight, kept alive by the timer that polls its event.
 struct Echo {
-  Echo(const asio::any_io_executor& executor, HANDLE event) : done(executor, event) {}
-  asio::windows::object_handle done;  // owns the event
+  Echo(const asio::any_io_executor& executor, HANDLE e) : event(e), poll(executor) {}
+  ~Echo() { CloseHandle(event); }
+  Echo(const Echo&) = delete;
+  Echo& operator=(const Echo&) = delete;
+  HANDLE event;
+  asio::steady_timer poll;
+  Clock::time_point give_up;  // the system's own timeout has passed by then
   // An ICMP_ECHO_REPLY, the echoed data, and room for an ICMP error (8 bytes) as the
   // documentation asks.
   std::vector<unsigned char> reply =
@@ -73,6 +83,40 @@ bool icmp_error_of(ULONG status, std::uint8_t* type, std::uint8_t* code) {
     default:
       return false;
   }
+}
+
+// Waits for the echo's event, then completes its probe with the reply or the ICMP error (a
+// timeout is silence, which PendingProbes reports at the deadline).
+void poll(std::shared_ptr<Echo> echo, std::weak_ptr<PendingProbes> weak) {
+  Echo& e = *echo;
+  e.poll.expires_after(kPollEvery);
+  e.poll.async_wait([echo = std::move(echo),
+                     weak = std::move(weak)](const boost::system::error_code& ec) mutable {
+    if (ec) return;
+    if (WaitForSingleObject(echo->event, 0) != WAIT_OBJECT_0) {
+      if (Clock::now() < echo->give_up) poll(std::move(echo), std::move(weak));
+      return;
+    }
+    auto pending = weak.lock();
+    if (!pending || !pending->waiting_for(echo->key)) return;
+    DatagramOutcome o;
+    o.sent = true;
+    o.sent_at = echo->sent_at;
+    o.done_at = Clock::now();
+    IcmpParseReplies(echo->reply.data(), static_cast<DWORD>(echo->reply.size()));
+    const auto* reply = reinterpret_cast<const ICMP_ECHO_REPLY*>(echo->reply.data());
+    if (reply->Status == IP_SUCCESS) {
+      o.kind = DatagramOutcome::Kind::reply;
+      o.done_at =
+          std::min(o.done_at, echo->sent_at + std::chrono::milliseconds(reply->RoundTripTime));
+    } else if (icmp_error_of(reply->Status, &o.icmp_type, &o.icmp_code)) {
+      o.kind = DatagramOutcome::Kind::error;
+      o.offender = asio::ip::address_v4(ntohl(reply->Address));
+    } else {
+      return;
+    }
+    pending->finish_key(echo->key, o);
+  });
 }
 
 }  // namespace
@@ -172,28 +216,8 @@ void IcmpMux::start(const asio::ip::address& target, Clock::duration timeout,
     }
     entry->sent = true;
     entry->sent_at = echo->sent_at;
-    std::weak_ptr<PendingProbes> weak = im.pending;
-    echo->done.async_wait([echo, weak](const boost::system::error_code& ec) {
-      auto pending = weak.lock();
-      if (ec || !pending || !pending->waiting_for(echo->key)) return;
-      DatagramOutcome o;
-      o.sent = true;
-      o.sent_at = echo->sent_at;
-      o.done_at = Clock::now();
-      IcmpParseReplies(echo->reply.data(), static_cast<DWORD>(echo->reply.size()));
-      const auto* reply = reinterpret_cast<const ICMP_ECHO_REPLY*>(echo->reply.data());
-      if (reply->Status == IP_SUCCESS) {
-        o.kind = DatagramOutcome::Kind::reply;
-      } else if (icmp_error_of(reply->Status, &o.icmp_type, &o.icmp_code)) {
-        o.kind = DatagramOutcome::Kind::error;
-        o.offender = asio::ip::address_v4(ntohl(reply->Address));
-      } else {
-        // Timed out (IP_REQ_TIMED_OUT) or another status: silence, which PendingProbes reports
-        // at the deadline.
-        return;
-      }
-      pending->finish_key(echo->key, o);
-    });
+    echo->give_up = echo->sent_at + std::chrono::milliseconds(timeout_ms) + std::chrono::seconds(1);
+    poll(std::move(echo), im.pending);
     return;
   }
   outcome.done_at = Clock::now();
