@@ -51,7 +51,9 @@ ensure_deb_src() {
 unpack() {
   local name=$1 dir=$2
   local dsc
-  dsc=$(ls "$dir"/"${name}"_*.dsc | head -1)
+  local candidates=("$dir/${name}"_*.dsc)
+  dsc=${candidates[0]}
+  [[ -f "$dsc" ]] || fail "no .dsc of $name in $dir"
   rm -rf "$dir/src"
   dpkg-source --no-check -x "$dsc" "$dir/src" >&2 || fail "dpkg-source -x $dsc"
   echo "$dir/src"
