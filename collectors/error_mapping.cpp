@@ -37,18 +37,12 @@ bool is_system(const error_code& ec) {
 
 // The resolver reports through several categories (netdb, addrinfo, misc, system).
 bool is_resolver_error(const error_code& ec) {
-#ifdef _WIN32
-  // Asio on Windows puts the resolver's errors (Winsock's WSAHOST_NOT_FOUND, ...) in the system
-  // category, which its netdb and addrinfo categories are: the category alone would take every
-  // socket error (a refused connection) for a name that did not resolve.
-  return ec.category() == asio_error::get_system_category() &&
-         (ec == asio_error::host_not_found || ec == asio_error::host_not_found_try_again ||
-          ec == asio_error::no_data || ec == asio_error::no_recovery ||
-          ec == asio_error::service_not_found);
-#else
+  // On Windows Asio's netdb and addrinfo categories are the system category: the category alone
+  // would take every socket error (a refused connection) for a name that did not resolve.
+  if (ec.category() == asio_error::get_system_category())
+    return platform::is_resolver_system_error(ec.value());
   return ec.category() == asio_error::get_netdb_category() ||
          ec.category() == asio_error::get_addrinfo_category();
-#endif
 }
 
 bool is_ssl_error(const error_code& ec) {
