@@ -37,6 +37,10 @@ bool is_system(const error_code& ec) {
 
 // The resolver reports through several categories (netdb, addrinfo, misc, system).
 bool is_resolver_error(const error_code& ec) {
+  // On Windows Asio's netdb and addrinfo categories are the system category: the category alone
+  // would take every socket error (a refused connection) for a name that did not resolve.
+  if (ec.category() == asio_error::get_system_category())
+    return platform::is_resolver_system_error(ec.value());
   return ec.category() == asio_error::get_netdb_category() ||
          ec.category() == asio_error::get_addrinfo_category();
 }

@@ -2,14 +2,13 @@
 // The effective configuration: the one place where the TOML file (or text), the web config
 // file, --shard, the target files and the discovered targets are put together and expanded into
 // a Plan. The daemon's
-// start and reload, --once, --config.check and the reduced Windows check all compose through
-// here, so they cannot drift apart.
+// start and reload, --once and --config.check all compose through here, so they cannot drift
+// apart.
 //
 // This file needs no YAML parser: the web config file comes through a function of the web layer
 // and the target files through TargetSource (config/target_files.hpp implements it with
-// yaml-cpp), so a build without yaml-cpp (the mingw one of scripts/test.d/40-windows.sh) links
-// compose.cpp and passes no target source. The discovered targets come as plain TargetConfigs
-// (daemon/discovery/ finds them, above this layer).
+// yaml-cpp), so a build without yaml-cpp could link compose.cpp and pass no target source. The
+// discovered targets come as plain TargetConfigs (daemon/discovery/ finds them, above this layer).
 #include <cstdint>
 #include <functional>
 #include <memory>

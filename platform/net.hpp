@@ -73,6 +73,19 @@ inline bool is_udp_port_unreachable(int errno_value) {
 #endif
 }
 
+/// Whether a system error's value is a resolver's: on Windows Asio reports getaddrinfo's errors
+/// (Winsock's WSAHOST_NOT_FOUND, ...) in the system category; elsewhere they have categories of
+/// their own, and no system error is one.
+inline bool is_resolver_system_error(int value) {
+#ifdef _WIN32
+  return value == WSAHOST_NOT_FOUND || value == WSATRY_AGAIN || value == WSANO_RECOVERY ||
+         value == WSANO_DATA || value == WSATYPE_NOT_FOUND;
+#else
+  (void)value;
+  return false;
+#endif
+}
+
 /// A plain connected UDP socket learns of ICMP port unreachable and admin-prohibited only; with
 /// IP_RECVERR (Linux) the kernel also reports host and network unreachable. Elsewhere a no-op
 /// (Windows' option of that name differs).

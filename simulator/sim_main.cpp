@@ -1,28 +1,37 @@
 // kscprobe-sim: serves the simulated KSC estate until SIGTERM or SIGINT.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "simulator/estate_simulator.hpp"
+#include "simulator/ksc_openapi.hpp"
 
 namespace {
 
 constexpr std::string_view kUsage =
     "usage: kscprobe-sim [--address-prefix 127.77] [--ephemeral-ports]\n"
     "                    [--write-config FILE] [--write-expectations FILE]\n"
+    "                    [--ksc-devices N]\n"
     "Serves a simulated Kaspersky Security Center estate on loopback addresses <prefix>.x.y.\n"
     "  --address-prefix P        first two octets of the listener addresses (default 127.77)\n"
     "  --ephemeral-ports         bind free ports instead of KSC's defaults (written to the "
     "config)\n"
     "  --write-config FILE       write the kscprobe configuration of the estate\n"
     "  --write-expectations FILE write what a correct prober reports, as TSV\n"
+    "  --ksc-devices N           also serve a fake KSC OpenAPI on <prefix>.0.1 that lists N\n"
+    "                            managed devices on <prefix>.6.x (no agent listens there), and\n"
+    "                            add its [[ksc]] section (password and CA files next to the\n"
+    "                            config) to the configuration; needs --write-config\n"
     "Prints \"kscprobe-sim ready\" once everything is bound and the files are written.\n";
 
 // Writes through a temporary name so a reader polling for the file never sees half of it.
@@ -46,6 +55,7 @@ int main(int argc, char** argv) {
   kscprobe::sim::EstateOptions options;
   std::string config_path;
   std::string expectations_path;
+  std::string ksc_devices;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     auto value = [&](std::string& out) {
@@ -63,6 +73,8 @@ int main(int argc, char** argv) {
       value(config_path);
     } else if (arg == "--write-expectations") {
       value(expectations_path);
+    } else if (arg == "--ksc-devices") {
+      value(ksc_devices);
     } else if (arg == "-h" || arg == "--help") {
       std::cout << kUsage;
       return 0;
@@ -72,11 +84,70 @@ int main(int argc, char** argv) {
     }
   }
 
+  std::size_t devices = 0;
+  if (!ksc_devices.empty()) {
+    try {
+      devices = std::stoul(ksc_devices);
+    } catch (const std::exception&) {
+      std::cerr << "kscprobe-sim: --ksc-devices needs a number\n";
+      return 2;
+    }
+    if (config_path.empty()) {
+      std::cerr << "kscprobe-sim: --ksc-devices needs --write-config\n";
+      return 2;
+    }
+  }
+
   try {
     boost::asio::io_context io;
     kscprobe::sim::EstateSimulator sim(io, options);
     sim.start();
-    if (!config_path.empty() && !write_file(config_path, sim.config_toml())) {
+    std::string config = sim.config_toml();
+    // The fake Administration Server: discovery over TLS with a login and ChunkAccessor pages
+    // (KscOpenApiOptions' default chunk size is smaller than the device count asks for).
+    std::unique_ptr<kscprobe::sim::KscOpenApiServer> ksc;
+    if (devices > 0) {
+      namespace fs = std::filesystem;
+      const std::string prefix = options.address_prefix;
+      kscprobe::sim::KscOpenApiOptions ksc_options;
+      ksc_options.address = prefix + ".0.1";
+      ksc_options.max_chunk_items = 10;
+      ksc = std::make_unique<kscprobe::sim::KscOpenApiServer>(io, ksc_options);
+      ksc->start();
+      const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+      auto hosts = kscprobe::sim::KscOpenApiServer::generate_hosts(devices, now);
+      std::uint32_t base = 0;
+      {
+        const auto dot = prefix.find('.');
+        base = (static_cast<std::uint32_t>(std::stoul(prefix.substr(0, dot))) << 24) |
+               (static_cast<std::uint32_t>(std::stoul(prefix.substr(dot + 1))) << 16);
+      }
+      for (std::size_t i = 0; i < hosts.size(); ++i)
+        hosts[i].ipv4 = base | (6u << 8) | static_cast<std::uint32_t>(i % 250 + 1);
+      ksc->set_hosts(std::move(hosts));
+      const fs::path dir = fs::absolute(fs::path(config_path)).parent_path();
+      const fs::path password = dir / "ksc-sim.password", ca = dir / "ksc-sim-ca.pem";
+      if (!write_file(password.string(), kscprobe::sim::KscOpenApiOptions{}.password + "\n") ||
+          !write_file(ca.string(), ksc->ca().cert_pem)) {
+        std::cerr << "kscprobe-sim: cannot write the OpenAPI's password or CA file\n";
+        return 1;
+      }
+      // Readable by its owner only, as kscprobe asks of a password file.
+      std::error_code ec;
+      fs::permissions(password, fs::perms::owner_read | fs::perms::owner_write,
+                      fs::perm_options::replace, ec);
+      // Relative to the configuration file, so the same file serves a Windows build that reads
+      // it through another path.
+      config +=
+          "\n# The simulated Administration Server's OpenAPI lists more managed devices.\n"
+          "[[ksc]]\nname = \"ksc-sim\"\nurl = \"" +
+          ksc->url() + "\"\nuser = \"" + kscprobe::sim::KscOpenApiOptions{}.user +
+          "\"\npassword_file = \"ksc-sim.password\"\nca_file = \"ksc-sim-ca.pem\"\n"
+          "refresh = \"1m\"\n";
+    }
+    if (!config_path.empty() && !write_file(config_path, config)) {
       std::cerr << "kscprobe-sim: cannot write " << config_path << "\n";
       return 1;
     }

@@ -1,6 +1,5 @@
-// The full Windows service body: the same App as on Linux, driven by the service host. Built
-// by MSVC with vcpkg (CMakePresets.json); the mingw-w64 build on Linux cannot link the App
-// (no OpenSSL there) and uses mingw/reduced_main.cpp instead.
+// The full Windows service body: the same App as on Linux, driven by the service host. Built by
+// the "windows-mingw" preset (mingw-w64, on Linux) and the "windows-msvc" one (CMakePresets.json).
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 

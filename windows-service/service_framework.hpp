@@ -1,8 +1,8 @@
 #pragma once
 // A generic Windows service host: runs a body function as a service (or in a console when not
 // started by the service control manager) and manages the service's registration. Nothing
-// here knows about kscprobe's App, so the full MSVC build and the reduced mingw-w64 build
-// share it. Only windows-service/ includes windows.h; this header does not.
+// here knows about kscprobe's App (service_app.cpp does), so kscprobe-selftest.exe links it
+// without the daemon. Only windows-service/ includes windows.h; this header does not.
 #include <functional>
 #include <optional>
 #include <string>

@@ -48,13 +48,63 @@ function(kscprobe_add_event_messages)
     DEPENDS "${_mc}"
     COMMENT "Compiling the Event Log messages (windows-service/messages.mc)"
     VERBATIM)
+  # kscprobe is defined in daemon/, and a custom command's outputs only get their rule in the
+  # directory that adds the command: a target of this directory runs it first (the .rc is marked
+  # GENERATED for every directory, CMP0118).
+  add_custom_target(kscprobe_event_messages DEPENDS "${_gen}/messages.rc" "${_gen}/messages.h"
+                                                    "${_gen}/messages_MSG00409.bin")
+  add_dependencies(kscprobe kscprobe_event_messages)
   target_sources(kscprobe PRIVATE "${_gen}/messages.rc")
   # The .rc names its .bin relative to the folder it is in.
   target_include_directories(kscprobe PRIVATE "$<$<COMPILE_LANGUAGE:RC>:${_gen}>")
 endfunction()
 
-if(TARGET kscprobe)
+# The portability guard of the mingw build (KSCPROBE_MSVC_HEADER_GUARD, on in the
+# "windows-mingw" preset): mingw-w64 has POSIX headers that MSVC lacks; a project source file
+# that includes one directly stops with an #error naming the platform/ header to use instead,
+# so what builds with mingw does not fail only on MSVC for that. (Library headers that include
+# them get mingw's.)
+option(KSCPROBE_MSVC_HEADER_GUARD "Reject POSIX headers MSVC does not have (mingw builds)" OFF)
+function(kscprobe_add_msvc_header_guard)
+  if(NOT KSCPROBE_MSVC_HEADER_GUARD OR MSVC)
+    return()
+  endif()
+  set(_guard "${CMAKE_BINARY_DIR}/msvc-guard")
+  foreach(_h unistd.h sys/time.h dirent.h pthread.h strings.h libgen.h sys/param.h)
+    file(CONFIGURE OUTPUT "${_guard}/${_h}" CONTENT "#if __INCLUDE_LEVEL__ == 1
+#error \"<${_h}> does not exist with MSVC: see platform/platform.hpp\"
+#else
+#include_next <${_h}>
+#endif
+")
+  endforeach()
+  target_include_directories(kscprobe_build BEFORE INTERFACE "${_guard}")
+endfunction()
+
+# kscprobe-selftest.exe (windows-service/mingw/selftest.cpp): what scripts/test.d/40-windows.sh
+# checks below the daemon under wine: bcrypt against libxcrypt's hashes, the time and file
+# shims, and the message table of the registered EventMessageFile.
+function(kscprobe_add_selftest)
+  if(NOT TARGET kscprobe_winsvc OR TARGET kscprobe-selftest)
+    return()
+  endif()
+  add_executable(kscprobe-selftest "${CMAKE_SOURCE_DIR}/windows-service/mingw/selftest.cpp")
+  target_link_libraries(kscprobe-selftest PRIVATE kscprobe_winsvc kscprobe_warnings)
+  if(MINGW)
+    # Its entry point is wmain (wide arguments).
+    target_link_options(kscprobe-selftest PRIVATE -municode)
+  endif()
+  set_target_properties(kscprobe-selftest PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+endfunction()
+
+function(kscprobe_windows_targets)
   kscprobe_add_event_messages()
+  kscprobe_add_msvc_header_guard()
+  kscprobe_add_selftest()
+endfunction()
+
+if(TARGET kscprobe)
+  kscprobe_windows_targets()
 else()
-  cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL kscprobe_add_event_messages)
+  cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL kscprobe_windows_targets)
 endif()

@@ -14,8 +14,8 @@
 # 4. msiexec /i X.Y.Z again: refused (a newer version is installed), nothing changes.
 # 5. msiexec /x: the service, the Event Log source and the binary are gone; the configuration and
 #    the log file stay.
-# The Windows kscprobe.exe comes from KSCPROBE_WINDOWS_EXE, else build-mingw/kscprobe.exe, else
-# the reduced build of scripts/test.d/40-windows.sh (run once for it, with KSCPROBE_40_KEEP=1).
+# The Windows kscprobe.exe comes from KSCPROBE_WINDOWS_EXE, else build-mingw/kscprobe.exe (which
+# scripts/test.d/40-windows.sh builds and proves first; run for it when it is missing).
 # What wine cannot show (the restart policy, LocalService's rights, the firewall rule, Event
 # Viewer) is listed in windows-service/README.md ("MSI"). KSCPROBE_45_KEEP=1 keeps the work
 # folder (the prefix, the MSIs, msiexec's logs C:\install.log, upgrade.log, uninstall.log).
@@ -49,14 +49,10 @@ echo "--- the Windows kscprobe.exe"
 exe=${KSCPROBE_WINDOWS_EXE:-}
 [[ -z "$exe" && -f build-mingw/kscprobe.exe ]] && exe=build-mingw/kscprobe.exe
 if [[ -z "$exe" ]]; then
-  echo "no build-mingw/kscprobe.exe: the reduced one of 40-windows.sh"
-  KSCPROBE_40_KEEP=1 bash scripts/test.d/40-windows.sh >"$work/40.log" 2>&1 \
-    || { tail -30 "$work/40.log"; fail "40-windows.sh"; }
-  kept=$(sed -n 's/^kept //p' "$work/40.log" | tail -1)
-  [[ -n "$kept" && -f "$kept/kscprobe.exe" ]] || fail "40-windows.sh left no kscprobe.exe"
-  cp "$kept/kscprobe.exe" "$work/kscprobe.exe"
-  rm -rf "$kept"
-  exe="$work/kscprobe.exe"
+  # 40-windows.sh builds it (preset windows-mingw) and proves it; scripts/test.sh runs it first.
+  echo "no build-mingw/kscprobe.exe: 40-windows.sh builds it"
+  bash scripts/test.d/40-windows.sh >"$work/40.log" 2>&1 || { tail -30 "$work/40.log"; fail "40-windows.sh"; }
+  exe=build-mingw/kscprobe.exe
 fi
 [[ -f "$exe" ]] || fail "no $exe"
 echo "$exe ($(stat -c %s "$exe") bytes)"

@@ -6,10 +6,17 @@
 //   kscprobe-selftest files DIR        platform/files.hpp (glob and file stamps) in DIR
 //   kscprobe-selftest messages SOURCE  formats every Event Log message of SOURCE from the
 //                                      EventMessageFile registered for it, as Event Viewer does
+//   kscprobe-selftest udp PORT         what Winsock reports on a connected UDP socket whose
+//                                      datagram to 127.0.0.1:PORT (closed) met an ICMP port
+//                                      unreachable: WSAECONNRESET on Windows
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
+#include <winsock2.h>
+#include <ws2tcpip.h>
+// clang-format off
 #include <windows.h>
+// clang-format on
 
 #include <cstdio>
 #include <filesystem>
@@ -151,6 +158,38 @@ int check_messages(const wchar_t* source) {
   return bad ? 1 : 0;
 }
 
+// Sends one datagram to a closed port on loopback from a connected socket and prints how the
+// next recv ends.
+int check_udp(int port) {
+  WSADATA data;
+  if (WSAStartup(MAKEWORD(2, 2), &data) != 0) return 1;
+  SOCKET s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+  if (s == INVALID_SOCKET) return 1;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<u_short>(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  DWORD timeout_ms = 2000;
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, reinterpret_cast<const char*>(&timeout_ms),
+             sizeof timeout_ms);
+  if (connect(s, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0 ||
+      send(s, "x", 1, 0) != 1) {
+    std::printf("udp: send failed: %d\n", WSAGetLastError());
+    return 1;
+  }
+  char buf[16];
+  const int n = recv(s, buf, sizeof buf, 0);
+  const int error = n < 0 ? WSAGetLastError() : 0;
+  const char* name = error == WSAECONNRESET     ? "WSAECONNRESET"
+                     : error == WSAECONNREFUSED ? "WSAECONNREFUSED"
+                     : error == WSAETIMEDOUT    ? "WSAETIMEDOUT (nothing came back)"
+                                                : "other";
+  std::printf("udp: recv after port unreachable: %d %s\n", error, name);
+  closesocket(s);
+  WSACleanup();
+  return error == WSAECONNRESET || error == WSAECONNREFUSED || error == WSAETIMEDOUT ? 0 : 1;
+}
+
 }  // namespace
 
 int wmain(int argc, wchar_t** argv) {
@@ -167,7 +206,10 @@ int wmain(int argc, wchar_t** argv) {
     return check_files(dir);
   }
   if (what == L"messages" && argc == 3) return check_messages(argv[2]);
-  std::fprintf(stderr,
-               "usage: kscprobe-selftest bcrypt FILE | platform | files DIR | messages SOURCE\n");
+  if (what == L"udp" && argc == 3) return check_udp(_wtoi(argv[2]));
+  std::fprintf(
+      stderr,
+      "usage: kscprobe-selftest bcrypt FILE | platform | files DIR | messages SOURCE | udp "
+      "PORT\n");
   return 2;
 }

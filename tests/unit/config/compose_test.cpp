@@ -1,5 +1,5 @@
 // The effective configuration (config/compose.hpp) and its entries: load_plan (--once),
-// check_config (--config.check) and the reduced Windows check's way (no target source). The
+// check_config (--config.check) and a caller without a target source. The
 // daemon's start and reload are pinned in tests/integration/app_compose_test.cpp.
 #include "config/compose.hpp"
 

@@ -1,0 +1,11 @@
+# The version of the headers cmake/mingw/Boost/BoostConfig.cmake exposes: Debian's.
+file(STRINGS /usr/include/boost/version.hpp _line REGEX "^#define BOOST_LIB_VERSION ")
+string(REGEX REPLACE ".*\"([0-9]+)_([0-9]+).*" "\\1.\\2.0" PACKAGE_VERSION "${_line}")
+if(PACKAGE_VERSION VERSION_LESS PACKAGE_FIND_VERSION)
+  set(PACKAGE_VERSION_COMPATIBLE FALSE)
+else()
+  set(PACKAGE_VERSION_COMPATIBLE TRUE)
+  if(PACKAGE_VERSION VERSION_EQUAL PACKAGE_FIND_VERSION)
+    set(PACKAGE_VERSION_EXACT TRUE)
+  endif()
+endif()
