@@ -61,7 +61,9 @@ TEST(AppThreads, RoutesAnswerTheirMethods) {
     auto r = test::http_request(port, c.method, c.path);
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->status, c.status) << r->body;
-    if (c.body) EXPECT_EQ(r->body, c.body);
+    if (c.body) {
+      EXPECT_EQ(r->body, c.body);
+    }
     const bool has_allow = r->headers.find("\r\nAllow: ") != std::string::npos;
     if (c.allow) {
       EXPECT_NE(r->headers.find(std::string("\r\nAllow: ") + c.allow + "\r\n"), std::string::npos)
