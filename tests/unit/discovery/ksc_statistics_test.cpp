@@ -52,8 +52,9 @@ TEST(KscStatistics, TheTableNamesEachKindAsPrometheusDoes) {
     EXPECT_NE(help.find(std::string(s.name)), std::string::npos) << help;
     EXPECT_NE(help.find("KSC OpenAPI instance statistics"), std::string::npos) << help;
     const auto series = help.find("ksc_Transport__");
-    if (series != std::string::npos)
+    if (series != std::string::npos) {
       EXPECT_NE(help.find("Likely corresponds to the metrics publisher's"), std::string::npos);
+    }
     EXPECT_EQ(find_statistic(s.record, s.name), &s);
   }
   EXPECT_EQ(find_statistic("", "KLSRV_ST_CON_EV_SESSION_COUNT"), nullptr);  // only nested
