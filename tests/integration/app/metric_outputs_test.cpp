@@ -3,6 +3,8 @@
 // lookup had no deadline at all, so the first push waited for ever and no later one started).
 // The textfile output writes the text in pieces, the loop running between them, and never
 // leaves a render that a reload abandoned in the file.
+#include "daemon/metric_outputs.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -11,7 +13,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
 
-#include "daemon/metric_outputs.hpp"
 #include "tests/support/fake_dns.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/peers.hpp"
