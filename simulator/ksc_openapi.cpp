@@ -26,7 +26,6 @@
 #include <cstdio>
 #include <ctime>
 #include <random>
-#include <ranges>
 #include <set>
 #include <span>
 #include <stdexcept>
@@ -150,9 +149,11 @@ GroupIndex index_groups(KscGroupTree tree) {
                                 tree.unassigned) != info.self_and_ancestors.end();
     // "Managed devices/Lyon/Branch 2": no public sample shows grp_full_name, so the form (names
     // from the root joined by '/') is this fake's; clients should not parse it.
-    for (const auto& name : std::views::reverse(names)) {
+    // From the root down: the names were collected from the leaf up. (A reverse view would
+    // do, but clang 14 cannot compile libstdc++ 12's <ranges>, and the fuzz build is clang.)
+    for (std::size_t i = names.size(); i-- > 0;) {
       if (!info.full_name.empty()) info.full_name += '/';
-      info.full_name += name;
+      info.full_name += names[i];
     }
   }
   index.tree = std::move(tree);

@@ -5,7 +5,6 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <functional>
-#include <ranges>
 #include <unordered_set>
 
 #include "config/rules.hpp"
@@ -321,9 +320,11 @@ std::string Inventory::group_path(std::int64_t id) const {
   }
   if (id != root_group) return {};
   std::string path;
-  for (const auto& name : std::views::reverse(names)) {
+  // From the root down: the names were collected from the leaf up. (A reverse view would
+  // do, but clang 14 cannot compile libstdc++ 12's <ranges>, and the fuzz build is clang.)
+  for (std::size_t i = names.size(); i-- > 0;) {
     if (!path.empty()) path += '/';
-    path += name;
+    path += names[i];
   }
   return path;
 }
