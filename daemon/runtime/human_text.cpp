@@ -10,9 +10,9 @@ namespace kscprobe {
 std::string human_latency(double seconds) {
   char buf[32];
   if (seconds < 1)
-    std::snprintf(buf, sizeof buf, "%.1f ms", seconds * 1000);
+    std::snprintf(buf, sizeof buf, "%.1fms", seconds * 1000);
   else
-    std::snprintf(buf, sizeof buf, "%.2f s", seconds);
+    std::snprintf(buf, sizeof buf, "%.2fs", seconds);
   return buf;
 }
 

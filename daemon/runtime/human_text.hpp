@@ -5,7 +5,8 @@
 
 namespace kscprobe {
 
-/// "12.3 ms" under a second, "1.23 s" from one on.
+/// "12.3ms" under a second, "1.23s" from one on: one word, so the columns of `--once`'s table
+/// split on blanks (the fault matrix reads them so, and so may a user's script).
 std::string human_latency(double seconds);
 
 /// The UTC date of a Unix time, "2027-03-01".

@@ -164,7 +164,7 @@ grep -qE 'EventMessageFile +REG_EXPAND_SZ +C:\\Program Files\\kscprobe\\kscprobe
 grep -qE 'TypesSupported +REG_DWORD +0x7$' <<<"$reg" || fail "TypesSupported: $reg"
 # ServiceControl starts it at install (Wait: msiexec returns once it is RUNNING).
 wait_for 60 RUNNING state || fail "service not RUNNING after install: $(state)"
-wait_for 30 'kscprobe_checks_total 2' metrics || fail "/metrics on 127.0.0.1:$port has not the configured 2 checks"
+wait_for 30 'kscprobe_checks{role="agent"} 2' metrics || fail "/metrics on 127.0.0.1:$port has not the configured 2 checks"
 grep -qF "listen_address=127.0.0.1:$port" "$data/kscprobe.log" \
   || fail "the service's log file ProgramData\\kscprobe\\kscprobe.log has no startup line"
 echo "RUNNING, /metrics on 127.0.0.1:$port with the configured plan, $((SECONDS - started)) s"
@@ -180,7 +180,7 @@ grep -qF "service run \"--config.file=C:\\cfg\\kscprobe.toml\" \"--web.listen-ad
   || { echo "$svc"; fail "the upgrade did not keep the service's properties"; }
 w reg query "$eventlog_key" >/dev/null || fail "no Event Log source after the upgrade"
 wait_for 60 RUNNING state || fail "service not RUNNING after the upgrade: $(state)"
-wait_for 30 'kscprobe_checks_total 2' metrics || fail "/metrics after the upgrade"
+wait_for 30 'kscprobe_checks{role="agent"} 2' metrics || fail "/metrics after the upgrade"
 products=$(w reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall' /s | tr -d '\r' \
   | grep -cE 'DisplayName +REG_SZ +kscprobe$' || true)
 [[ "$products" == 1 ]] || fail "$products kscprobe products registered after the upgrade (want 1)"

@@ -7,11 +7,11 @@ namespace {
 
 // --once and the status page write latencies and dates through these: one form for both.
 TEST(HumanText, LatencyInMillisecondsUnderASecondThenSeconds) {
-  EXPECT_EQ(human_latency(0), "0.0 ms");
-  EXPECT_EQ(human_latency(0.0123), "12.3 ms");
-  EXPECT_EQ(human_latency(0.9994), "999.4 ms");
-  EXPECT_EQ(human_latency(1), "1.00 s");
-  EXPECT_EQ(human_latency(2.346), "2.35 s");
+  EXPECT_EQ(human_latency(0), "0.0ms");
+  EXPECT_EQ(human_latency(0.0123), "12.3ms");
+  EXPECT_EQ(human_latency(0.9994), "999.4ms");
+  EXPECT_EQ(human_latency(1), "1.00s");
+  EXPECT_EQ(human_latency(2.346), "2.35s");
 }
 
 TEST(HumanText, UtcDate) {

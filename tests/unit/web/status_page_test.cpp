@@ -620,7 +620,7 @@ TEST(StatusPage, KscServersAndTheAgentsThatStoppedConnecting) {
   // KSC servers: the last discovery, devices, targets, skipped, the list's age.
   const auto ksc = html.find("<h2>KSC servers</h2>");
   ASSERT_NE(ksc, std::string::npos) << html;
-  EXPECT_NE(html.find(">ok (250.0 ms)</td><td>6</td><td>4</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find(">ok (250.0ms)</td><td>6</td><td>4</td>"), std::string::npos) << html;
   EXPECT_NE(html.find("no_address 2"), std::string::npos);
   EXPECT_NE(html.find("FAILED: unauthorized - KSC 10.9.0.1:13299 refused the login"),
             std::string::npos);
