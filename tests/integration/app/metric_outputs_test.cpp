@@ -137,5 +137,35 @@ TEST(TextfileOutput, WritesThePiecesOfAWholeRenderAndNeverAnAbandonedOne) {
   EXPECT_EQ(files, 1);
 }
 
+// A periodic write that cannot create its temporary file (the folder went away) fails without
+// leaving anything behind, and the next write after the folder is back lands whole.
+TEST(TextfileOutput, AWriteThatFailsIsRetriedAtTheNextTick) {
+  TempDir tmp("textfile");
+  const std::string dir = tmp.path() + "/out";
+  std::filesystem::create_directory(dir);
+  asio::io_context io;
+  auto state = std::make_shared<Pieces>();
+  state->renders = 1;  // no abandoned render here
+  MetricText text;
+  text.whole = [] { return std::string("start 1\n"); };
+  text.pieces = [state](MetricText::Sink sink) { return three_pieces(state, std::move(sink)); };
+  MetricOutputOptions o;
+  o.textfile_path = dir + "/kscprobe.prom";
+  o.textfile_interval = 100ms;
+  MetricOutputs outputs(io.get_executor(), o, text);
+  std::string error;
+  ASSERT_TRUE(outputs.start(&error)) << error;
+  std::filesystem::remove_all(dir);
+  io.run_for(250ms);
+  EXPECT_FALSE(std::filesystem::exists(dir));
+  const int renders_while_missing = state->renders;
+  std::filesystem::create_directory(dir);
+  io.run_for(250ms);
+  outputs.stop();
+  io.run_for(50ms);
+  EXPECT_EQ(read_file(o.textfile_path), "a 1\nb 2\nc 3\n");
+  EXPECT_GT(state->renders, renders_while_missing);
+}
+
 }  // namespace
 }  // namespace kscprobe::test
