@@ -38,6 +38,9 @@ struct ResolverOptions {
   /// resolv.conf).
   std::chrono::milliseconds try_timeout{1000};
   int tries = 2;
+  /// The hosts file whose names are answered without a query (c-ares only: getaddrinfo reads
+  /// the system's own).
+  std::string hosts_file = "/etc/hosts";
   /// For the tests: ask this DNS server ("127.0.0.1:5353") instead of resolv.conf's, with no
   /// search domains. c-ares only; empty in the daemon.
   std::string test_server;

@@ -1,15 +1,28 @@
 // The resolver's native backend off Windows, with c-ares (CMake chooses this file, or
 // name_resolver_windows.cpp): many queries at once on c-ares's sockets, which the event loop
-// watches, with the TTLs of the answers. Lookups read /etc/hosts first ("fb"), as getaddrinfo
-// does with the usual nsswitch.conf.
+// watches, with the TTLs of the answers. Names in /etc/hosts are answered from it first, as
+// getaddrinfo does with the usual nsswitch.conf ("hosts: files dns"); the file is read once and
+// again when it changes (hosts_file.hpp), not by c-ares for every name.
+//
+// Each name is one A query (and one AAAA query when the host has a routable IPv6 address),
+// asked with ares_search (resolv.conf's search domains and ndots apply) and parsed with its
+// TTLs. Not ares_getaddrinfo: besides reading the hosts file per name, it sorts every answer by
+// RFC 6724 with a socket opened, connected, named and closed per address, four system calls
+// and a route lookup per address of every lookup, for answers that are mostly one address.
 #include <ares.h>
+#include <arpa/nameser.h>
+#include <ifaddrs.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstring>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
+#include <vector>
 
+#include "collectors/hosts_file.hpp"
 #include "collectors/name_resolver.hpp"
 
 namespace kscprobe::detail {
@@ -18,27 +31,9 @@ namespace {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-LookupAnswer answer_of(int status, const ares_addrinfo* info) {
+// How a query that found no address ended.
+LookupAnswer failure_of(int status) {
   LookupAnswer answer;
-  if (status == ARES_SUCCESS && info != nullptr) {
-    for (const ares_addrinfo_node* node = info->nodes; node != nullptr; node = node->ai_next) {
-      if (node->ai_family == AF_INET) {
-        const auto* sin = reinterpret_cast<const sockaddr_in*>(node->ai_addr);
-        asio::ip::address_v4::bytes_type bytes;
-        std::memcpy(bytes.data(), &sin->sin_addr, bytes.size());
-        answer.addresses.emplace_back(asio::ip::address_v4(bytes));
-      } else if (node->ai_family == AF_INET6) {
-        const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(node->ai_addr);
-        asio::ip::address_v6::bytes_type bytes;
-        std::memcpy(bytes.data(), &sin6->sin6_addr, bytes.size());
-        answer.addresses.emplace_back(asio::ip::address_v6(bytes, sin6->sin6_scope_id));
-      }
-    }
-  }
-  if (!answer.addresses.empty()) {
-    answer.status = LookupStatus::ok;
-    return answer;
-  }
   switch (status) {
     case ARES_SUCCESS:
     case ARES_ENOTFOUND:
@@ -60,19 +55,27 @@ LookupAnswer answer_of(int status, const ares_addrinfo* info) {
   return answer;
 }
 
-std::optional<std::chrono::seconds> ttl_of(const ares_addrinfo* info) {
-  if (info == nullptr || info->nodes == nullptr) return std::nullopt;
-  int ttl = info->nodes->ai_ttl;
-  for (const ares_addrinfo_node* node = info->nodes; node != nullptr; node = node->ai_next) {
-    ttl = std::min(ttl, node->ai_ttl);
+// Whether the host has an IPv6 address to reach anything with: neither loopback nor link-local
+// (every interface with IPv6 on has a link-local one). As getaddrinfo's AI_ADDRCONFIG, AAAA
+// records are asked only then: an IPv4-only host that asks both sends twice the queries and
+// reads twice the answers for addresses it could not use.
+bool host_has_routable_ipv6() {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return true;  // unknown: ask both, as before
+  bool found = false;
+  for (const ifaddrs* i = list; i != nullptr && !found; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET6) continue;
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+    found = !IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr) && !IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr);
   }
-  return std::chrono::seconds(std::max(ttl, 0));
+  ::freeifaddrs(list);
+  return found;
 }
 
 class CaresBackend final : public ResolverBackend {
  public:
   CaresBackend(asio::any_io_executor executor, const ResolverOptions& options)
-      : executor_(std::move(executor)), timer_(executor_) {
+      : executor_(std::move(executor)), timer_(executor_), hosts_(options.hosts_file) {
     static std::once_flag library;
     std::call_once(library, [] { ares_library_init(ARES_LIB_INIT_ALL); });
     ares_options o{};
@@ -91,7 +94,8 @@ class CaresBackend final : public ResolverBackend {
     o.sock_state_cb_data = this;
     o.timeout = static_cast<int>(std::max<std::int64_t>(options.try_timeout.count(), 1));
     o.tries = std::max(options.tries, 1);
-    char lookups[] = "fb";
+    // DNS only: the hosts file is ours (query()); ares_search does not read it anyway.
+    char lookups[] = "b";
     o.lookups = lookups;
     if (!options.test_server.empty()) {
       // The test's server alone: no search domain may turn a name into other queries.
@@ -131,18 +135,44 @@ class CaresBackend final : public ResolverBackend {
       });
       return;
     }
+    const auto now = Clock::now();
+    if (const auto* addresses = hosts_.find(name, now)) {
+      Answer from_file;
+      from_file.answer.status = LookupStatus::ok;
+      from_file.answer.addresses = *addresses;
+      asio::post(executor_, [done = std::move(done), from_file = std::move(from_file)]() mutable {
+        done(std::move(from_file));
+      });
+      return;
+    }
+    if (!family_checked_ || now - family_checked_at_ >= kFamilyRecheck) {
+      family_checked_ = true;
+      family_checked_at_ = now;
+      family_ = host_has_routable_ipv6() ? AF_UNSPEC : AF_INET;
+    }
     auto* request = new Request{this, std::move(done)};
-    ares_addrinfo_hints hints{};
-    hints.ai_family = AF_UNSPEC;
-    ares_getaddrinfo(channel_, name.c_str(), nullptr, &hints, &CaresBackend::on_answer, request);
+    request->remaining = family_ == AF_INET ? 1 : 2;
+    ares_search(channel_, name.c_str(), ns_c_in, ns_t_a, &CaresBackend::on_a, request);
+    if (family_ != AF_INET)
+      ares_search(channel_, name.c_str(), ns_c_in, ns_t_aaaa, &CaresBackend::on_aaaa, request);
     arm_timer();
   }
 
  private:
+  // A name's queries (A, and AAAA when asked): the answer goes out when the last one ends.
   struct Request {
     CaresBackend* backend;
     Done done;
+    int remaining = 1;
+    std::vector<asio::ip::address> v4 = {}, v6 = {};
+    int status_a = ARES_SUCCESS, status_aaaa = ARES_SUCCESS;
+    std::optional<int> ttl = {};
+    bool destroyed = false;
+
+    void add_ttl(int seconds) { ttl = ttl ? std::min(*ttl, seconds) : seconds; }
   };
+  // More addresses than a probe will ever try: the rest of a long answer is not kept.
+  static constexpr int kMaxAddresses = 16;
 
   // One socket of c-ares, watched for what it wants. c-ares opens and closes it; the watch
   // only borrows it (released, never closed, here).
@@ -155,18 +185,68 @@ class CaresBackend final : public ResolverBackend {
     bool active = true;
   };
 
-  static void on_answer(void* arg, int status, int /*timeouts*/, ares_addrinfo* info) {
-    std::unique_ptr<Request> request(static_cast<Request*>(arg));
-    if (status == ARES_EDESTRUCTION) {
-      if (info != nullptr) ares_freeaddrinfo(info);
-      return;
+  static void on_a(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
+    auto* request = static_cast<Request*>(arg);
+    if (status == ARES_SUCCESS) {
+      ares_addrttl found[kMaxAddresses];
+      int n = kMaxAddresses;
+      status = ares_parse_a_reply(abuf, alen, nullptr, found, &n);
+      for (int i = 0; status == ARES_SUCCESS && i < n; ++i) {
+        asio::ip::address_v4::bytes_type bytes;
+        std::memcpy(bytes.data(), &found[i].ipaddr, bytes.size());
+        request->v4.emplace_back(asio::ip::address_v4(bytes));
+        request->add_ttl(found[i].ttl);
+      }
     }
-    Answer answer{answer_of(status, info), ttl_of(info)};
-    if (info != nullptr) ares_freeaddrinfo(info);
+    request->status_a = status;
+    finish(request, status);
+  }
+
+  static void on_aaaa(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
+    auto* request = static_cast<Request*>(arg);
+    if (status == ARES_SUCCESS) {
+      ares_addr6ttl found[kMaxAddresses];
+      int n = kMaxAddresses;
+      status = ares_parse_aaaa_reply(abuf, alen, nullptr, found, &n);
+      for (int i = 0; status == ARES_SUCCESS && i < n; ++i) {
+        asio::ip::address_v6::bytes_type bytes;
+        std::memcpy(bytes.data(), &found[i].ip6addr, bytes.size());
+        request->v6.emplace_back(asio::ip::address_v6(bytes));
+        request->add_ttl(found[i].ttl);
+      }
+    }
+    request->status_aaaa = status;
+    finish(request, status);
+  }
+
+  // Counts one query of `request` done; after the last, hands the answer on and frees it.
+  static void finish(Request* request, int status) {
+    if (status == ARES_EDESTRUCTION) request->destroyed = true;
+    if (--request->remaining > 0) return;
+    std::unique_ptr<Request> owned(request);
+    if (owned->destroyed) return;
+    Answer answer;
+    if (!owned->v4.empty() || !owned->v6.empty()) {
+      // IPv6 first when the host has a routable IPv6 address (the only case it is asked): RFC
+      // 6724's default policy prefers it to IPv4 when both can be reached.
+      answer.answer.status = LookupStatus::ok;
+      answer.answer.addresses = std::move(owned->v6);
+      answer.answer.addresses.insert(answer.answer.addresses.end(), owned->v4.begin(),
+                                     owned->v4.end());
+      if (owned->ttl) answer.ttl = std::chrono::seconds(std::max(*owned->ttl, 0));
+    } else {
+      // No address: the A query says why (a name with AAAA records only has none usable here).
+      answer.answer =
+          failure_of(owned->status_a == ARES_ENODATA && owned->status_aaaa != ARES_SUCCESS &&
+                             owned->status_aaaa != ARES_ENODATA
+                         ? owned->status_aaaa
+                         : owned->status_a);
+    }
+    CaresBackend* backend = owned->backend;
     // Never within query() or ares_process_fd: the resolver's bookkeeping is not reentrant.
-    asio::post(request->backend->executor_,
-               [alive = std::weak_ptr<int>(request->backend->alive_),
-                done = std::move(request->done), answer = std::move(answer)]() mutable {
+    asio::post(backend->executor_,
+               [alive = std::weak_ptr<int>(backend->alive_), done = std::move(owned->done),
+                answer = std::move(answer)]() mutable {
                  if (alive.lock()) done(std::move(answer));
                });
   }
@@ -240,8 +320,15 @@ class CaresBackend final : public ResolverBackend {
         });
   }
 
+  // Addresses come and go (DHCPv6, a VPN): the answer is looked at again this often.
+  static constexpr std::chrono::seconds kFamilyRecheck{30};
+
   asio::any_io_executor executor_;
   asio::steady_timer timer_;
+  HostsFile hosts_;
+  bool family_checked_ = false;
+  Clock::time_point family_checked_at_{};
+  int family_ = AF_UNSPEC;
   bool timer_armed_ = false;
   Clock::time_point timer_due_;
   ares_channel channel_ = nullptr;

@@ -70,7 +70,8 @@ TEST(NamesLoad, FiveThousandAgentsByNameTwoChecksEveryFiveSeconds) {
   std::printf("[ names ] %zu checks of %d names in %.1f s:\n", done, kAgents, seconds);
   for (const auto& [what, n] : outcomes) std::printf("[ names ]   %6d  %s\n", n, what.c_str());
   std::printf(
-      "[ names ] DNS server: %llu queries (A and AAAA) for %zu names, %.0f queries/s, "
+      "[ names ] DNS server: %llu queries (A, and AAAA with a routable IPv6 address) for %zu "
+      "names, %.0f queries/s, "
       "%.0f names/s; resolver: %llu lookups, %llu from the cache, %llu joined, %llu asked, "
       "%llu refused (queue full)\n",
       static_cast<unsigned long long>(dns.queries()), dns.names(),

@@ -6,12 +6,16 @@
 #include "collectors/name_resolver.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "collectors/datagram_mux.hpp"
@@ -19,6 +23,7 @@
 #include "collectors/tls_context_cache.hpp"
 #include "collectors/udp_prober.hpp"
 #include "tests/support/fake_dns.hpp"
+#include "tests/support/netns.hpp"
 #include "tests/support/peers.hpp"
 #include "tests/support/probe_runner.hpp"
 
@@ -336,6 +341,37 @@ TEST(NameResolverDns, EtcHostsAndLiteralsNeedNoQuery) {
   EXPECT_EQ(resolver.stats().lookups, 1u) << "only localhost was a name to look up";
 }
 
+TEST(NameResolverDns, NamesOfTheHostsFileAreAnsweredFromItAndItsChangesAreSeen) {
+  FakeDnsServer dns({});
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("kscprobe-resolver-hosts-" + std::to_string(::getpid()));
+  std::ofstream(path, std::ios::trunc) << "127.3.0.1 agent-h.corp.test agent-h\n";
+  asio::io_context io;
+  ResolverOptions o = options_for(dns);
+  o.hosts_file = path.string();
+  o.cache.min_ttl = std::chrono::seconds(0);  // a file's answer is not kept: the file is asked
+  NameResolver resolver(io.get_executor(), o);
+  for (const char* name : {"agent-h.corp.test", "AGENT-H"}) {
+    LookupResult r = run_lookup(io, resolver, name);
+    ASSERT_EQ(r.status, LookupStatus::ok) << name << ": " << r.detail;
+    EXPECT_EQ(r.addresses.front().to_string(), "127.3.0.1") << name;
+  }
+  EXPECT_EQ(dns.queries(), 0u) << "a name of the hosts file is not asked of the DNS server";
+
+  // Edited while running: seen within a second, still without a query.
+  std::ofstream(path, std::ios::trunc) << "# moved\n127.3.0.2 agent-h.corp.test\n";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  LookupResult moved = run_lookup(io, resolver, "agent-h.corp.test");
+  ASSERT_EQ(moved.status, LookupStatus::ok) << moved.detail;
+  EXPECT_EQ(moved.addresses.front().to_string(), "127.3.0.2");
+  EXPECT_EQ(dns.queries(), 0u);
+
+  // A name the file does not hold is asked of the DNS server.
+  EXPECT_EQ(run_lookup(io, resolver, "agent-dns.corp.test").status, LookupStatus::ok);
+  EXPECT_EQ(dns.queries_for("agent-dns.corp.test"), 1u);
+  std::filesystem::remove(path);
+}
+
 TEST(NameResolverDns, DestroyingTheResolverEndsItsLookupsAsCancelled) {
   FakeDnsServer dns({.answer = false});
   asio::io_context io;
@@ -365,6 +401,34 @@ TEST(NameResolverSystem, GetaddrinfoBackendResolvesEtcHosts) {
   ASSERT_EQ(local.status, LookupStatus::ok) << local.detail;
   EXPECT_TRUE(local.addresses.front().is_loopback());
   EXPECT_TRUE(run_lookup(io, resolver, "LOCALHOST").cached);
+}
+
+// AAAA records are asked only when the host has an IPv6 address to use them with (neither
+// loopback nor link-local), as getaddrinfo's AI_ADDRCONFIG: in a namespace with loopback alone,
+// A only; once an interface holds a routable IPv6 address, both.
+TEST(NameResolverNetns, AaaaIsAskedOnlyWhenTheHostHasARoutableIpv6Address) {
+  ScopedNetns ns;
+  ASSERT_TRUE(ns.ok()) << ns.error();
+  FakeDnsServer dns({});
+  {
+    asio::io_context io;
+    NameResolver resolver(io.get_executor(), options_for(dns));
+    EXPECT_EQ(run_lookup(io, resolver, "v4only.estate.test").status, LookupStatus::ok);
+    EXPECT_EQ(dns.queries_for("v4only.estate.test", FakeDnsServer::kTypeA), 1u);
+    EXPECT_EQ(dns.queries_for("v4only.estate.test", FakeDnsServer::kTypeAaaa), 0u)
+        << "no IPv6 address but loopback: AAAA would be an answer nobody can use";
+  }
+  ASSERT_TRUE(
+      ns.run("ip link add kp-v6 type veth peer name kp-v6b && ip link set kp-v6 up && "
+             "ip -6 addr add 2001:db8:95::1/64 dev kp-v6 nodad"))
+      << ns.error();
+  {
+    asio::io_context io;
+    NameResolver resolver(io.get_executor(), options_for(dns));
+    EXPECT_EQ(run_lookup(io, resolver, "dual.estate.test").status, LookupStatus::ok);
+    EXPECT_EQ(dns.queries_for("dual.estate.test", FakeDnsServer::kTypeA), 1u);
+    EXPECT_EQ(dns.queries_for("dual.estate.test", FakeDnsServer::kTypeAaaa), 1u);
+  }
 }
 
 }  // namespace
