@@ -30,6 +30,8 @@ The results file (schema 1; a figure that was not measured is null):
   estate_names: as estate (no status_page), every target named by a host name, plus names,
     dns_delay_ms, dns_ttl_s, resolver {dns_queries_per_s, dns_queries_peak_second, dns_seconds,
     lookups_per_s, cache_share, joined_share, names_asked_per_s, queue_full}
+  estate_textfile: as estate (no status_page), with --write-textfile on, plus textfile_bytes,
+    textfile_age_s (the file's age at the window's end)
   discovery {ok, error | agents, refused_agents, distribution_points, servers, interval_s,
     refresh_s, warmup_s, span_s, churn, ready_s, first_discovery_s, first_discovery_server_s,
     second_discovery_s, second_discovery_server_s, requests, largest_page, success,
@@ -392,13 +394,47 @@ def names_section(n, estate):
         row(["failed probes in the window by reason; local faults", f"{reasons_text(n)}; "
              f"{fmt(local, 0)}", f"{reasons_text(a)}; {fmt(a.get('local_errors'), 0)}" if a else "n/a",
              "refused only (no target here drops or lacks a name)", blame_verdict]),
-        row(["queries the DNS server received (A and AAAA)",
+        row(["queries the DNS server received (A; AAAA too when the prober has a routable IPv6 address)",
              f"{fmt(r.get('dns_queries_per_s'), 0)}/s over {fmt(r.get('dns_seconds'), 0)} s, busiest "
              f"second {fmt(r.get('dns_queries_peak_second'), 0)}", "", "", ""]),
         row(["lookups (`kscprobe_resolver_lookups_total`)",
              f"{fmt(r.get('lookups_per_s'), 0)}/s: {percent(r.get('cache_share'))} from the cache, "
              f"{percent(r.get('joined_share'))} joined, {fmt(r.get('names_asked_per_s'), 0)} names "
              f"asked/s, {fmt(r.get('queue_full'), 0)} refused (queue full)", "", "", ""]),
+    ]
+    return out
+
+
+def textfile_section(t, estate):
+    """The estate by address with the textfile output on, beside the estate of the same run
+    (issue 21: the textfile writes in pieces, and the lag keeps its goal)."""
+    if not isinstance(t, dict):
+        return []
+    out = ["", "The same estate by address with the textfile output on (`--write-textfile`: the "
+           "whole exposition written every 15 s, in pieces, while it probes); beside it, the "
+           "estate without it, of the same run:", ""]
+    out += [row(["figure", "textfile on", "without", "goal", "result"]), row(["---"] * 5)]
+    if not t.get("ok"):
+        out.append(row(["all", "failed: " + str(t.get("error", "")).strip()[:100], "", "", "missed"]))
+        return out
+    a = estate if isinstance(estate, dict) and estate.get("ok") else {}
+    lag = t.get("lag") or {}
+    age = num(t.get("textfile_age_s"))
+    size = num(t.get("textfile_bytes"))
+    out += [
+        row(["scheduler lag", lag_text(lag), lag_text(a.get("lag")) if a else "n/a",
+             f"p99 < {ESTATE_LAG_P99_MAX:g} ms", at_most(lag.get("p99_ms"), ESTATE_LAG_P99_MAX, " ms")]),
+        row(["probes/s", f"{fmt(t.get('probes_per_s'))} ({fmt(t.get('skipped'), 0)} skipped)",
+             f"{fmt(a.get('probes_per_s'))} ({fmt(a.get('skipped'), 0)} skipped)" if a else "n/a", "", ""]),
+        row(["CPU, % of a core, with a gzip scrape every 15 s", fmt(t.get("cpu_percent"), 2, " %"),
+             fmt(a.get("cpu_percent"), 2, " %") if a else "n/a", "", ""]),
+        row(["peak RSS (sampled every 200 ms through warm-up and window)",
+             fmt(t.get("peak_rss_mb"), 1, " MB"), fmt(a.get("peak_rss_mb"), 1, " MB") if a else "n/a",
+             "", ""]),
+        row(["the textfile at the window's end",
+             "missing" if size is None else f"{fmt(size / 1e6, 1, ' MB')}, written {fmt(age, 1, ' s')} before",
+             "", "written within 2 periods (30 s)",
+             "not measured" if age is None else ("met" if age < 30 else f"missed: {fmt(age, 1, ' s')}")]),
     ]
     return out
 
@@ -502,6 +538,7 @@ def markdown(results):
     lines += estate_section(results.get("estate"))
     lines += page_section(results.get("estate"))
     lines += names_section(results.get("estate_names"), results.get("estate"))
+    lines += textfile_section(results.get("estate_textfile"), results.get("estate"))
     lines += discovery_section(results.get("discovery"), results.get("estate"))
     return "\n".join(lines) + "\n"
 

@@ -1220,10 +1220,21 @@ JsonObject failures_by_reason(const Window& w, std::string* text) {
   return o;
 }
 
-/// The estate from target files, its targets given by address or (by_names) by host name.
-JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstate& estate,
-                      bool by_names) {
-  std::string dir = options.workdir + (by_names ? "/estate-names" : "/estate");
+/// How the estate scenario runs: targets by address, by host name, or by address with the
+/// textfile output on (the whole exposition written every 15 s while probing).
+enum class EstateWay : std::uint8_t { by_address, by_names, with_textfile };
+
+/// The estate from target files, its targets given by address or by host name.
+JsonObject run_estate(const Options& run_options, const EstateSpec& spec, BenchEstate& estate,
+                      EstateWay way) {
+  const bool by_names = way == EstateWay::by_names;
+  const bool textfile = way == EstateWay::with_textfile;
+  std::string dir = run_options.workdir + (by_names   ? "/estate-names"
+                                           : textfile ? "/estate-textfile"
+                                                      : "/estate");
+  Options options = run_options;
+  const std::string textfile_path = dir + "/kscprobe.prom";
+  if (textfile) options.kscprobe_args.push_back("--write-textfile=" + textfile_path);
   std::filesystem::create_directories(dir);
   const int refused_agents = refused_agent_count(spec.agents);
   // Agents have two UDP checks each; every one of a refusing agent is refused.
@@ -1231,8 +1242,11 @@ JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstat
   std::printf(
       "\n== estate%s: %d agents (%d refuse UDP), %d DPs, %d servers @ %d s; window %.0f s after "
       "%.0f s warm-up\n",
-      by_names ? " by names" : "", spec.agents, refused_agents, spec.distribution_points,
-      spec.servers, spec.interval_s, spec.window_s, spec.warmup_s);
+      by_names   ? " by names"
+      : textfile ? " with the textfile output"
+                 : "",
+      spec.agents, refused_agents, spec.distribution_points, spec.servers, spec.interval_s,
+      spec.window_s, spec.warmup_s);
   std::fflush(stdout);
   JsonObject o;
   o.num("agents", spec.agents)
@@ -1472,8 +1486,20 @@ JsonObject run_estate(const Options& options, const EstateSpec& spec, BenchEstat
 
   // The status page at this size: `/` as served, then its JSON variant.
   JsonObject page;
-  // By names, the page is the same page: the estate scenario measures it.
-  if (spec.page_fetches > 0 && !by_names) {
+  if (textfile) {
+    // The file the last write left: whole (renamed into place), and written within two periods.
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(textfile_path, ec);
+    const auto age = ec ? std::filesystem::file_time_type::duration::max()
+                        : std::filesystem::file_time_type::clock::now() -
+                              std::filesystem::last_write_time(textfile_path, ec);
+    const double age_s = ec ? NAN : std::chrono::duration<double>(age).count();
+    o.num("textfile_bytes", ec ? NAN : static_cast<double>(size)).num("textfile_age_s", age_s);
+    std::printf("  textfile %s: %.1f MB, written %.1f s before the window's end\n",
+                textfile_path.c_str(), ec ? 0.0 : static_cast<double>(size) / 1e6, age_s);
+  }
+  // By names or with the textfile, the page is the same page: the estate scenario measures it.
+  if (spec.page_fetches > 0 && way == EstateWay::by_address) {
     page.obj("html", fetch_repeatedly(d, "/", spec.page_fetches, spec.page_pace_s, cpu / window));
     page.obj("json", fetch_repeatedly(d, "/?format=json", spec.json_fetches, spec.page_pace_s,
                                       cpu / window));
@@ -1920,7 +1946,7 @@ void usage() {
       "  --results=FILE           where the JSON results go (default build/bench/results.json)\n"
       "  --quick                  smaller numbers, short windows (a smoke run)\n"
       "  --scenarios=a,b          tcp-90, tcp-4000, tls-90, tls-1000, estate, estate-names,\n"
-      "                           discovery, discovery-limit (default: all)\n"
+      "                           estate-textfile, discovery, discovery-limit (default: all)\n"
       "  --kscprobe=PATH --blackbox=PATH --openssl=PATH   the programs to run\n"
       "  --workdir=DIR            where configs and logs go (default: a new /tmp directory)\n"
       "  --window=S --warmup=S    measurement window and warm-up of the tcp/tls scenarios\n"
@@ -2055,9 +2081,13 @@ int run(int argc, char** argv) {
     (spec.tls ? tls : tcp).push_back(run_rate(options, spec, estate).text(4));
   }
   results.raw("tcp", json_array(tcp)).raw("tls", json_array(tls));
-  if (wanted("estate")) results.obj("estate", run_estate(options, options.estate, estate, false));
+  if (wanted("estate"))
+    results.obj("estate", run_estate(options, options.estate, estate, EstateWay::by_address));
   if (wanted("estate-names"))
-    results.obj("estate_names", run_estate(options, options.estate, estate, true));
+    results.obj("estate_names", run_estate(options, options.estate, estate, EstateWay::by_names));
+  if (wanted("estate-textfile"))
+    results.obj("estate_textfile",
+                run_estate(options, options.estate, estate, EstateWay::with_textfile));
   if (wanted("discovery")) results.obj("discovery", run_discovery(options, options.discovery));
   if (wanted("discovery-limit"))
     results.obj("discovery_limit", run_discovery_limit(options, options.discovery_limit));
