@@ -83,14 +83,10 @@ asio::awaitable<void> http_body(ProbeRun& run) {
 }
 
 asio::awaitable<void> https_body(ProbeRun& run) {
-  auto context = tls_context_for(run);
-  if (!context) co_return;
-  TlsStream stream(co_await asio::this_coro::executor, *context);
-  AbortOnDeadline guard(run, stream.next_layer());
-  if (!co_await resolve_and_connect(run, stream.next_layer())) co_return;
-  if (!co_await tls_handshake(run, stream)) co_return;
-  co_await exchange(run, stream, true);
-  if (run.result.success) keep_session(stream);
+  co_await over_tls(run, [&run](TlsStream& stream) -> asio::awaitable<bool> {
+    co_await exchange(run, stream, true);
+    co_return run.result.success;
+  });
 }
 
 }  // namespace

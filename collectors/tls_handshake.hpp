@@ -1,5 +1,6 @@
 #pragma once
-// The TLS client handshake shared by the tls and https probers (defined in tls_prober.cpp).
+// The TLS client connection shared by the tls and https probers (defined in tls_prober.cpp):
+// one sequence (context, connect under the deadline, handshake, keeping the session) for both.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -33,6 +34,13 @@ std::shared_ptr<boost::asio::ssl::context> tls_context_for(ProbeRun& run);
 // applies the configured CA file and pin. Returns false with run.result set when the handshake
 // or a configured check fails (the certificate is still reported in the latter case).
 boost::asio::awaitable<bool> tls_handshake(ProbeRun& run, TlsStream& stream);
+
+// Connects to run's target over TLS (the client context, the connection under the probe's
+// deadline, the handshake), then awaits `use` on the stream; when `use` returns true the
+// session is kept for the next probes (keep_session). On a failure before `use`, run.result
+// holds it and `use` is not called.
+boost::asio::awaitable<void> over_tls(ProbeRun& run,
+                                      std::function<boost::asio::awaitable<bool>(TlsStream&)> use);
 
 // Call once the probe is done with a connection that went well: OpenSSL marks the session of a
 // connection closed without a close_notify as not resumable, and a probe does not wait for the

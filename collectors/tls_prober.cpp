@@ -231,20 +231,27 @@ asio::awaitable<bool> tls_handshake(ProbeRun& run, TlsStream& stream) {
   co_return true;
 }
 
-namespace {
-
-asio::awaitable<void> tls_body(ProbeRun& run) {
+asio::awaitable<void> over_tls(ProbeRun& run,
+                               std::function<asio::awaitable<bool>(TlsStream&)> use) {
   auto context = tls_context_for(run);
   if (!context) co_return;
   TlsStream stream(co_await asio::this_coro::executor, *context);
   AbortOnDeadline guard(run, stream.next_layer());
   if (!co_await resolve_and_connect(run, stream.next_layer())) co_return;
   if (!co_await tls_handshake(run, stream)) co_return;
-  keep_session(stream);
-  // No close_notify exchange: the completed handshake is the liveness signal, and waiting for
-  // the peer's close would only add a round trip (or a stall) to every probe.
-  run.succeed(std::string(run.result.tls->version) +
-              (run.result.tls->resumed ? " session resumed" : " handshake completed"));
+  if (co_await use(stream)) keep_session(stream);
+}
+
+namespace {
+
+asio::awaitable<void> tls_body(ProbeRun& run) {
+  co_await over_tls(run, [&run](TlsStream&) -> asio::awaitable<bool> {
+    // No close_notify exchange: the completed handshake is the liveness signal, and waiting
+    // for the peer's close would only add a round trip (or a stall) to every probe.
+    run.succeed(std::string(run.result.tls->version) +
+                (run.result.tls->resumed ? " session resumed" : " handshake completed"));
+    co_return true;
+  });
 }
 
 }  // namespace
