@@ -10,6 +10,7 @@
 #include "daemon/exposition/metrics_renderer.hpp"
 #include "daemon/runtime/result_table.hpp"
 #include "tests/support/exposition.hpp"
+#include "tests/support/plan_builder.hpp"
 
 namespace kscprobe {
 namespace {
@@ -24,35 +25,26 @@ TargetLabels discovered(std::string id, std::string server = "ksc01") {
   return {{"ksc_host_id", std::move(id)}, {"ksc_server", std::move(server)}};
 }
 
-void add_check(Plan& p, std::uint32_t target, std::string check, Transport t, std::uint16_t port) {
-  CheckSpec c;
-  c.target_index = target;
-  c.check = std::move(check);
-  c.address = p.targets[target].address;
-  c.port = port;
-  c.transport = t;
-  c.interval = Duration(30000);
-  c.timeout = Duration(5000);
-  p.checks.push_back(std::move(c));
-}
-
-// Targets 0..4: a stale agent whose ports are refused, a fresh one, one that never connected
-// (not probed yet), a stale DP that answers ICMP, and a configured target that shares a
-// discovered name but is not KSC's.
+// Targets: a stale agent whose ports are refused, a fresh one, one that never connected (not
+// probed yet), a stale DP that answers ICMP, and a configured target that shares a discovered
+// name but is not KSC's.
 std::shared_ptr<Plan> make_plan() {
-  auto p = std::make_shared<Plan>();
-  p->targets.push_back({"PC-stale", Role::agent, "10.0.0.1", discovered("id-1")});
-  p->targets.push_back({"PC-fresh", Role::agent, "10.0.0.2", discovered("id-2")});
-  p->targets.push_back({"PC-never", Role::agent, "10.0.0.3", discovered("id-3")});
-  p->targets.push_back({"DP-1", Role::distribution_point, "10.0.0.4", discovered("id-4")});
-  p->targets.push_back({"PC-other", Role::agent, "10.0.0.5", {{"site", "lyon"}}});
-  for (std::uint32_t t = 0; t < p->targets.size(); ++t) {
-    add_check(*p, t, "signal_udp", Transport::udp, 15000);
-    add_check(*p, t, "multicast_udp", Transport::udp, 15001);
-  }
-  add_check(*p, 3, "icmp_echo", Transport::icmp, 0);
-  p->metrics.detail.fill(Detail::full);
-  return p;
+  test::PlanBuilder b;
+  auto agent_ports = [&b]() -> test::PlanBuilder& {
+    return b.check("signal_udp", Transport::udp, 15000)
+        .check("multicast_udp", Transport::udp, 15001);
+  };
+  b.target("PC-stale", Role::agent, "10.0.0.1", discovered("id-1"));
+  agent_ports();
+  b.target("PC-fresh", Role::agent, "10.0.0.2", discovered("id-2"));
+  agent_ports();
+  b.target("PC-never", Role::agent, "10.0.0.3", discovered("id-3"));
+  agent_ports();
+  b.target("DP-1", Role::distribution_point, "10.0.0.4", discovered("id-4"));
+  agent_ports().check("icmp_echo", Transport::icmp, 0);
+  b.target("PC-other", Role::agent, "10.0.0.5", {{"site", "lyon"}});
+  agent_ports();
+  return b.build();
 }
 
 ksc::AgentView view(std::string target, std::optional<std::int64_t> connected,

@@ -4,6 +4,7 @@
 
 #include "daemon/runtime/local_faults.hpp"
 #include "daemon/runtime/open_files.hpp"
+#include "tests/support/plan_builder.hpp"
 
 using namespace kscprobe;
 
@@ -81,18 +82,15 @@ TEST(OpenFiles, ALowLimitClampsEveryShareToFit) {
 }
 
 TEST(OpenFiles, DemandCountsOnlyConnectionChecksPerProbeRequest) {
-  Plan plan;
-  plan.targets.push_back({"ksc01", Role::server, "10.0.0.1", {}});
-  plan.targets.push_back({"pc-1", Role::agent, "10.0.0.2", {}});
-  for (auto [target, transport] : {std::pair{0u, Transport::tls},
-                                   {0u, Transport::tcp},
-                                   {0u, Transport::udp},
-                                   {1u, Transport::udp}}) {
-    CheckSpec c;
-    c.target_index = target;
-    c.transport = transport;
-    plan.checks.push_back(c);
-  }
+  auto built = test::PlanBuilder()
+                   .target("ksc01", Role::server, "10.0.0.1")
+                   .check("console_tls", Transport::tls, 13291)
+                   .check("agents_tcp", Transport::tcp, 13000)
+                   .check("shutdown_udp", Transport::udp, 13000)
+                   .target("pc-1", Role::agent, "10.0.0.2")
+                   .check("signal_udp", Transport::udp, 15000)
+                   .build();
+  Plan& plan = *built;
   plan.probe.max_concurrent = 8;
   const OpenFileDemand d = demand_of(plan, SchedulerCore::Budgets{100, 5000, 30}, 512, 2, 1);
   EXPECT_EQ(d.connect, 100u);
