@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -215,118 +216,7 @@ timeout =
       << result.errors[0].message;
 }
 
-// ---------------------------------------------------------------- unknown keys
-
-TEST(ConfigLoader, UnknownTopLevelKey) {
-  expect_error(R"(deamon = 1
-)",
-               "k.toml:1:1: unknown key \"deamon\" (did you mean \"daemon\"?)");
-}
-
-TEST(ConfigLoader, UnknownDaemonKey) {
-  expect_error(R"([daemon]
-interval = "30s"
-max_inflight = 3
-)",
-               "k.toml:3:1: [daemon]: unknown key \"max_inflight\" (did you mean "
-               "\"max_in_flight\"?)");
-}
-
-TEST(ConfigLoader, UnknownTargetKeySuggestsClosest) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-adress = "x"
-)",
-               "k.toml:5:1: target \"ksc01\": unknown key \"adress\" (did you mean "
-               "\"address\"?)");
-}
-
-TEST(ConfigLoader, UnknownKeyFarFromAnyGetsNoSuggestion) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-colour = "blue"
-)",
-               "k.toml:5:1: target \"ksc01\": unknown key \"colour\"");
-}
-
-TEST(ConfigLoader, UnknownCheckKey) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-[[target.check]]
-name = "api"
-port = 9443
-transport = "https"
-pth = "/x"
-)",
-               "k.toml:9:1: target \"ksc01\": check \"api\": unknown key \"pth\" (did you mean "
-               "\"path\"?)");
-}
-
-TEST(ConfigLoader, PortsKeyMustBeACheckOfTheRole) {
-  expect_error(R"([[target]]
-name = "dp1"
-role = "distribution_point"
-address = "dp1.corp.example"
-[target.ports]
-agents_tls = 13010
-)",
-               "k.toml:6:1: target \"dp1\": ports: \"agents_tls\" is not a check of role "
-               "distribution_point; its checks: signal_udp, multicast_udp, gateway_tls, "
-               "ksn_proxy_tcp, ksn_proxy_udp, ksn_proxy_https, push_tls, icmp_echo");
-}
-
-TEST(ConfigLoader, DisableMustNameChecksOfTheRole) {
-  expect_error(R"([[target]]
-name = "pc1"
-role = "agent"
-address = "pc1.corp.example"
-disable = ["signal_udp", "multicast_ud"]
-)",
-               "k.toml:5:26: target \"pc1\": disable: \"multicast_ud\" is not a check of role "
-               "agent (did you mean \"multicast_udp\"?); its checks: signal_udp, multicast_udp, "
-               "icmp_echo");
-}
-
 // ---------------------------------------------------------------- durations
-
-TEST(ConfigLoader, IntervalMustBeAString) {
-  expect_error(R"([daemon]
-interval = 30
-)",
-               "k.toml:2:12: [daemon]: interval must be a string like \"15s\", not an integer");
-}
-
-TEST(ConfigLoader, BadDurationUsesParserMessage) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-interval = "15x"
-)",
-               "k.toml:5:12: target \"ksc01\": interval: duration \"15x\" has unknown unit "
-               "\"x\" (use ms, s, m, h or d)");
-}
-
-TEST(ConfigLoader, DurationMustBePositive) {
-  expect_error(R"([daemon]
-timeout = "0s"
-)",
-               "k.toml:2:11: [daemon]: timeout must be greater than 0");
-}
-
-TEST(ConfigLoader, DaemonTimeoutMustBeShorterThanInterval) {
-  expect_error(R"([daemon]
-interval = "10s"
-timeout = "10s"
-)",
-               "k.toml:3:11: [daemon]: timeout 10s must be shorter than interval 10s");
-}
 
 // A default never makes a valid setting invalid: the default timeout (5 s) follows a shorter
 // interval, at every level, as Prometheus caps scrape_timeout at the scrape interval.
@@ -354,96 +244,19 @@ interval = "1s"
 }
 
 // A timeout the user wrote is kept as written, and must still be shorter than the interval.
-TEST(ConfigLoader, AWrittenDaemonTimeoutMustBeShorterThanATargetInterval) {
-  expect_error(R"([daemon]
-timeout = "5s"
-[[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-interval = "3s"
-)",
-               "k.toml:7:12: target \"ksc01\": timeout 5s (from [daemon]) must be shorter than "
-               "interval 3s");
-}
-
 TEST(ConfigLoader, DecimalDurations) {
   Config c = load_ok("[daemon]\ninterval = \"1.5s\"\ntimeout = \"0.5s\"\n");
   EXPECT_EQ(c.daemon.interval, 1500ms);
   EXPECT_EQ(c.daemon.timeout, 500ms);
-  expect_error("[daemon]\ninterval = \"1.5\"\n",
-               "k.toml:2:12: [daemon]: interval: duration \"1.5\" lacks a unit (ms, s, m, h or d)");
-}
-
-TEST(ConfigLoader, TargetTimeoutAboveDaemonInterval) {
-  expect_error(R"([daemon]
-interval = "10s"
-timeout = "2s"
-[[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-timeout = "10s"
-)",
-               "k.toml:8:11: target \"ksc01\": timeout 10s must be shorter than interval 10s "
-               "(from [daemon])");
-}
-
-TEST(ConfigLoader, InvalidDaemonIntervalIsReportedOnce) {
-  // The targets inherit nothing from a bad [daemon] value: no second, misleading error.
-  expect_error(R"([daemon]
-interval = "soon"
-[[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-timeout = "10s"
-)",
-               "k.toml:2:12: [daemon]: interval: invalid duration \"soon\" (expected "
-               "<number><unit> with unit ms, s, m, h or d)");
-}
-
-TEST(ConfigLoader, CheckTimeoutMustBeShorterThanItsInterval) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-interval = "20s"
-[[target.check]]
-name = "api"
-port = 9443
-transport = "tls"
-timeout = "30s"
-)",
-               "k.toml:10:11: target \"ksc01\": check \"api\": timeout 30s must be shorter than "
-               "interval 20s (from the target)");
 }
 
 // ---------------------------------------------------------------- daemon
 
 TEST(ConfigLoader, MaxInFlightRange) {
-  expect_error(R"([daemon]
-max_in_flight = 0
-)",
-               "k.toml:2:17: [daemon]: max_in_flight 0 is outside 1..65536");
-  expect_error(R"([daemon]
-max_in_flight = 65537
-)",
-               "k.toml:2:17: [daemon]: max_in_flight 65537 is outside 1..65536");
-  expect_error(R"([daemon]
-max_in_flight = "many"
-)",
-               "k.toml:2:17: [daemon]: max_in_flight must be an integer, not a string");
   Config c = load_ok(R"([daemon]
 max_in_flight = 65536
 )");
   EXPECT_EQ(c.daemon.max_in_flight, 65536u);
-}
-
-TEST(ConfigLoader, DaemonMustBeATable) {
-  expect_error(R"(daemon = "yes"
-)",
-               "k.toml:1:10: daemon must be a table ([daemon]), not a string");
 }
 
 // ---------------------------------------------------------------- target identity
@@ -464,58 +277,12 @@ features = []
   EXPECT_EQ(errors, expected);
 }
 
-TEST(ConfigLoader, EmptyName) {
-  expect_error(R"([[target]]
-name = ""
-role = "server"
-address = "ksc01.corp.example"
-)",
-               "k.toml:2:8: target #1: name must not be empty");
-}
-
 TEST(ConfigLoader, NameCharacters) {
-  expect_error(R"([[target]]
-name = "ksc 01"
-role = "server"
-address = "ksc01.corp.example"
-)",
-               "k.toml:2:8: target \"ksc 01\": name \"ksc 01\" may only contain letters, digits "
-               "and _ . : @ -");
   load_ok(R"([[target]]
 name = "KSC-01.corp:main@paris_2"
 role = "server"
 address = "ksc01.corp.example"
 )");
-}
-
-TEST(ConfigLoader, DuplicateNamePointsAtTheSecond) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-
-[[target]]
-name = "ksc01"
-role = "agent"
-address = "pc1.corp.example"
-)",
-               "k.toml:7:8: target \"ksc01\": duplicate target name (first defined on line 2)");
-}
-
-TEST(ConfigLoader, NameMustBeAString) {
-  expect_error(R"([[target]]
-name = 1
-role = "server"
-address = "ksc01.corp.example"
-)",
-               "k.toml:2:8: target #1: name must be a string, not an integer");
-}
-
-TEST(ConfigLoader, TargetMustBeAnArrayOfTables) {
-  expect_error(R"([target]
-name = "ksc01"
-)",
-               "k.toml:1:1: target must be an array of tables ([[target]]), not a table");
 }
 
 TEST(ConfigLoader, EmptyTargetAndCheckArraysAreValid) {
@@ -531,66 +298,7 @@ check = []
   EXPECT_TRUE(c.targets[0].checks.empty());
 }
 
-TEST(ConfigLoader, TargetEntriesMustBeTables) {
-  expect_error(R"(target = [1]
-)",
-               "k.toml:1:11: target #1 must be a table, not an integer");
-  expect_error(R"([[target]]
-name = "a"
-role = "agent"
-address = "a.corp"
-check = ["ssh"]
-)",
-               "k.toml:5:10: target \"a\": check #1 must be a table, not a string");
-}
-
-TEST(ConfigLoader, UnknownRole) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "servr"
-address = "ksc01.corp.example"
-)",
-               "k.toml:3:8: target \"ksc01\": unknown role \"servr\" (did you mean "
-               "\"server\"?); valid roles: server, distribution_point, agent, web_console, "
-               "ios_mdm, database");
-}
-
 // ---------------------------------------------------------------- address
-
-TEST(ConfigLoader, AddressEmpty) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = ""
-)",
-               "k.toml:4:11: target \"ksc01\": address must not be empty");
-}
-
-TEST(ConfigLoader, AddressWithSpaces) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01 .corp"
-)",
-               "k.toml:4:11: target \"ksc01\": address \"ksc01 .corp\" must not contain spaces");
-}
-
-TEST(ConfigLoader, AddressWithPortOrUrl) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01:13000"
-)",
-               "k.toml:4:11: target \"ksc01\": address \"ksc01:13000\" must not include a port "
-               "(move ports in [target.ports])");
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "https://ksc01"
-)",
-               "k.toml:4:11: target \"ksc01\": address \"https://ksc01\" must be a host name or "
-               "IP address, not a URL");
-}
 
 TEST(ConfigLoader, AddressLiterals) {
   Config c = load_ok(R"([[target]]
@@ -606,109 +314,7 @@ address = "2001:db8::1"
   EXPECT_EQ(c.targets[1].address, "2001:db8::1");
 }
 
-// ---------------------------------------------------------------- features, engine
-
-TEST(ConfigLoader, UnknownFeatureListsTheValidOnes) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-features = ["mobile", "ksnproxy"]
-)",
-               "k.toml:5:23: target \"ksc01\": unknown feature \"ksnproxy\" (did you mean "
-               "\"ksn_proxy\"?); valid features: ksn_proxy, mobile, uefi, local, "
-               "on_admin_server, push_server, icmp");
-}
-
-TEST(ConfigLoader, FeaturesMustBeAnArray) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-features = "mobile"
-)",
-               "k.toml:5:12: target \"ksc01\": features must be an array of strings, not a "
-               "string");
-}
-
-TEST(ConfigLoader, EngineRequiredForDatabase) {
-  expect_error(R"([[target]]
-name = "db"
-role = "database"
-address = "db.corp.example"
-)",
-               "k.toml:1:1: target \"db\": missing required key \"engine\" for role database "
-               "(one of mysql, mssql, postgresql)");
-}
-
-TEST(ConfigLoader, EngineOnlyForDatabase) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-engine = "mysql"
-)",
-               "k.toml:5:10: target \"ksc01\": engine is only valid for role database, not "
-               "server");
-}
-
-TEST(ConfigLoader, UnknownEngine) {
-  expect_error(R"([[target]]
-name = "db"
-role = "database"
-address = "db.corp.example"
-engine = "oracle"
-)",
-               "k.toml:5:10: target \"db\": unknown engine \"oracle\"; valid engines: mysql, "
-               "mssql, postgresql");
-}
-
-// ---------------------------------------------------------------- ports
-
-TEST(ConfigLoader, PortOverrideOutOfRange) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-[target.ports]
-agents_tls = 70000
-)",
-               "k.toml:6:14: target \"ksc01\": ports.agents_tls 70000 is outside 1..65535");
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-[target.ports]
-agents_tls = 0
-)",
-               "k.toml:6:14: target \"ksc01\": ports.agents_tls 0 is outside 1..65535");
-}
-
-TEST(ConfigLoader, PortOverrideMustBeAnInteger) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-ports = { agents_tls = "13010" }
-)",
-               "k.toml:5:24: target \"ksc01\": ports.agents_tls must be an integer port, not a "
-               "string");
-}
-
 // ---------------------------------------------------------------- extra checks
-
-TEST(ConfigLoader, ExtraCheckPortOutOfRange) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-[[target.check]]
-name = "api"
-port = 65536
-transport = "tcp"
-)",
-               "k.toml:7:8: target \"ksc01\": check \"api\": port 65536 is outside 1..65535");
-}
 
 TEST(ConfigLoader, ExtraCheckMissingKeys) {
   auto errors = errors_of(R"([[target]]
@@ -725,39 +331,6 @@ path = "/x"
       "tls, udp, http, https, icmp)",
   };
   EXPECT_EQ(errors, expected);
-}
-
-TEST(ConfigLoader, ExtraCheckNameMustNotBeACatalogId) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-[[target.check]]
-name = "agents_tls"
-port = 13010
-transport = "tls"
-)",
-               "k.toml:6:8: target \"ksc01\": check \"agents_tls\": name \"agents_tls\" is "
-               "already a catalog check of role server (move its port in [target.ports] "
-               "instead)");
-}
-
-TEST(ConfigLoader, ExtraCheckNameDuplicated) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-[[target.check]]
-name = "api"
-port = 9443
-transport = "tls"
-[[target.check]]
-name = "api"
-port = 9444
-transport = "tls"
-)",
-               "k.toml:10:8: target \"ksc01\": check \"api\": duplicate check name (first "
-               "defined on line 5)");
 }
 
 TEST(ConfigLoader, ExtraCheckNamesAreScopedToTheirTarget) {
@@ -778,20 +351,6 @@ name = "ssh"
 port = 22
 transport = "tcp"
 )");
-}
-
-TEST(ConfigLoader, UnknownTransport) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-[[target.check]]
-name = "api"
-port = 9443
-transport = "htps"
-)",
-               "k.toml:8:13: target \"ksc01\": check \"api\": unknown transport \"htps\" (did "
-               "you mean \"https\"?); valid transports: tcp, tls, udp, http, https, icmp");
 }
 
 TEST(ConfigLoader, HttpOnlyKeysOnOtherTransports) {
@@ -818,107 +377,7 @@ expect_metrics = true
   EXPECT_EQ(errors, expected);
 }
 
-TEST(ConfigLoader, PayloadOnlyForUdp) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-[[target.check]]
-name = "api"
-port = 9443
-transport = "https"
-payload = "ping"
-)",
-               "k.toml:9:1: target \"ksc01\": check \"api\": payload is only valid for udp "
-               "checks, not https");
-}
-
-TEST(ConfigLoader, PathMustStartWithSlash) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-[[target.check]]
-name = "api"
-port = 9443
-transport = "https"
-path = "health"
-)",
-               "k.toml:9:8: target \"ksc01\": check \"api\": path \"health\" must start with "
-               "\"/\"");
-}
-
-TEST(ConfigLoader, StatusCodeOutOfRange) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-[[target.check]]
-name = "api"
-port = 9443
-transport = "https"
-status = [200, 600]
-)",
-               "k.toml:9:16: target \"ksc01\": check \"api\": status 600 is outside 100..599");
-}
-
-TEST(ConfigLoader, StatusClassMustBe1xxTo5xx) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-[[target.check]]
-name = "api"
-port = 9443
-transport = "https"
-status = ["2xx", "6xx"]
-)",
-               "k.toml:9:18: target \"ksc01\": check \"api\": status \"6xx\" is not a status "
-               "class (\"1xx\" to \"5xx\")");
-}
-
-TEST(ConfigLoader, StatusEntryType) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-[[target.check]]
-name = "api"
-port = 9443
-transport = "https"
-status = [2.5]
-)",
-               "k.toml:9:11: target \"ksc01\": check \"api\": status entries must be integers or "
-               "strings like \"2xx\", not a float");
-}
-
-TEST(ConfigLoader, ExpectMetricsMustBeABoolean) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-[[target.check]]
-name = "api"
-port = 9443
-transport = "https"
-expect_metrics = "yes"
-)",
-               "k.toml:9:18: target \"ksc01\": check \"api\": expect_metrics must be a boolean, "
-               "not a string");
-}
-
 // ---------------------------------------------------------------- labels
-
-TEST(ConfigLoader, LabelNameSyntax) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-labels = { "1site" = "paris" }
-)",
-               "k.toml:5:12: target \"ksc01\": label name \"1site\" must match "
-               "[a-zA-Z_][a-zA-Z0-9_]*");
-}
 
 TEST(ConfigLoader, ReservedLabelNames) {
   auto errors = errors_of(R"([[target]]
@@ -940,58 +399,7 @@ site = "paris"
   EXPECT_EQ(errors, expected);
 }
 
-TEST(ConfigLoader, LabelValueMustBeAString) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-labels = { rack = 12 }
-)",
-               "k.toml:5:19: target \"ksc01\": label \"rack\" must be a string, not an integer");
-}
-
-TEST(ConfigLoader, LabelsMustBeATable) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-labels = ["site"]
-)",
-               "k.toml:5:10: target \"ksc01\": labels must be a table like { site = \"paris\" "
-               "}, not an array");
-}
-
 // ---------------------------------------------------------------- TLS and paths
-
-TEST(ConfigLoader, FingerprintMustBe64HexDigits) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-fingerprint_sha256 = "ab:cd:ef"
-)",
-               "k.toml:5:22: target \"ksc01\": fingerprint_sha256 must be 64 hex digits (colons "
-               "and spaces allowed), got 6 digits");
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-fingerprint_sha256 = "zz23456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-)",
-               "k.toml:5:22: target \"ksc01\": fingerprint_sha256 must be 64 hex digits (colons "
-               "and spaces allowed), got non-hex characters");
-}
-
-TEST(ConfigLoader, CaFileMustBeReadable) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-ca_file = "/nonexistent/ca.pem"
-)",
-               "k.toml:5:11: target \"ksc01\": ca_file \"/nonexistent/ca.pem\" cannot be opened: "
-               "No such file or directory");
-}
 
 TEST(ConfigLoader, RelativeCaFileIsResolvedAgainstTheConfigDirectory) {
   test::TempDir temp("config-loader");
@@ -1006,26 +414,6 @@ TEST(ConfigLoader, RelativeCaFileIsResolvedAgainstTheConfigDirectory) {
   if (result.config) {
     EXPECT_EQ(result.config->targets[0].tls.ca_file, (dir / "ca.pem").string());
   }
-}
-
-TEST(ConfigLoader, MetricsPathMustStartWithSlash) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-metrics_path = "metrics"
-)",
-               "k.toml:5:16: target \"ksc01\": metrics_path \"metrics\" must start with \"/\"");
-}
-
-TEST(ConfigLoader, ServerNameWithoutSpaces) {
-  expect_error(R"([[target]]
-name = "ksc01"
-role = "server"
-address = "ksc01.corp.example"
-server_name = "ksc 01"
-)",
-               "k.toml:5:15: target \"ksc01\": server_name must be a host name without spaces");
 }
 
 // ---------------------------------------------------------------- everything at once
@@ -1103,22 +491,6 @@ TEST(ConfigLoader, WebErrorsArePositioned) {
             "k.toml:2:17: [web]: tls_cert_file \"/nonexistent/kscprobe.crt\" cannot be opened: "
             "No such file or directory");
   EXPECT_EQ(errs[1].rfind("k.toml:3:16: [web]: tls_key_file", 0), 0u) << errs[1];
-  expect_error("[web]\nbasic_auth_users = { alice = \"secret\" }\n",
-               "k.toml:2:30: [web]: password of \"alice\" must be a bcrypt hash ($2y$..., 60 "
-               "characters), e.g. from `htpasswd -nBC 10 \"\" | tr -d ':\\n'`");
-  expect_error("[web]\ntls_min_version = \"TLS11\"\n",
-               "k.toml:2:19: [web]: tls_min_version \"TLS11\" must be TLS12 or TLS13");
-  expect_error("[web]\ntls_cert = \"x\"\n", "k.toml:2:1: [web]: unknown key \"tls_cert\"");
-}
-
-TEST(ConfigLoader, ProbeAllowListErrorsArePositioned) {
-  expect_error("[probe]\nallow = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n",
-               "k.toml:2:24: [probe]: \"10.0.0.0/33\" has an invalid prefix length (0..32)");
-  expect_error("[probe]\nallow = [\"10.0.0/8\"]\n",
-               "k.toml:2:10: [probe]: \"10.0.0/8\" is not an IP network like 10.0.0.0/8 or "
-               "fd00::/8");
-  expect_error("[probe]\nmax_concurrent = 0\n",
-               "k.toml:2:18: [probe]: max_concurrent must be an integer in 1..1024");
 }
 
 TEST(ConfigLoader, TargetFilesPatterns) {
@@ -1128,9 +500,6 @@ TEST(ConfigLoader, TargetFilesPatterns) {
   ASSERT_EQ(c.target_files.patterns.size(), 2u);
   EXPECT_EQ(c.target_files.patterns[1], "/abs/*.yml");
   EXPECT_EQ(c.target_files.refresh, 30s);
-  expect_error("target_files = \"targets/*.json\"\n",
-               "k.toml:1:16: target_files must be an array of file patterns like "
-               "[\"targets/*.json\"], not a string");
 }
 
 // ---------------------------------------------------------------- budgets, shard, [metrics]
@@ -1182,29 +551,541 @@ TEST(ConfigLoader, TlsFullHandshakeInterval) {
       << errors[0];
 }
 
-TEST(ConfigLoader, BadShardIsPositioned) {
-  expect_error("[daemon]\nshard = \"3/3\"\n",
-               "k.toml:2:9: [daemon]: shard: shard 3 does not exist with 3 shards: they are "
-               "numbered 0..2");
-  expect_error("[daemon]\nshard = \"half\"\n",
-               "k.toml:2:9: [daemon]: shard: \"half\" is not i/n, like \"0/3\" (shards are "
-               "numbered from 0)");
-}
-
 TEST(ConfigLoader, BadDetailLevelAndRoleArePositioned) {
-  expect_error("[metrics]\ndetail = { agent = \"basik\" }\n",
-               "k.toml:2:20: [metrics]: detail.agent: \"basik\" is not a detail level (did you "
-               "mean \"basic\"?); levels are full, basic, aggregate");
   auto errors = errors_of("[metrics]\ndetail = { agnet = \"basic\" }\n");
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].find("k.toml:2:12: [metrics]: detail: unknown role \"agnet\" (did you "
                            "mean \"agent\"?)"),
             std::string::npos)
       << errors[0];
-  expect_error("[metrics]\naggregate_labels = [\"target\"]\n",
-               "k.toml:2:21: [metrics]: aggregate_labels: \"target\" is not a target label name "
-               "(it must match [a-zA-Z_][a-zA-Z0-9_]* and not be one of the exporter's own "
-               "labels)");
-  expect_error("[daemon]\nmax_datagram_in_flight = 0\n",
-               "k.toml:2:26: [daemon]: max_datagram_in_flight 0 is outside 1..1000000");
 }
+
+// ---------------------------------------------------------------- one error, one rule
+
+// Each row: the rule, a configuration that breaks only it, and the one error it must give,
+// position included. The rule names the test (ConfigLoaderErrors.Rejects/<rule>).
+struct ErrorRow {
+  const char* rule;
+  std::string_view toml;
+  const char* error;
+};
+
+const ErrorRow kErrorRows[] = {
+    // unknown keys
+    {"UnknownTopLevelKey", R"(deamon = 1
+)",
+     "k.toml:1:1: unknown key \"deamon\" (did you mean \"daemon\"?)"},
+    {"UnknownDaemonKey", R"([daemon]
+interval = "30s"
+max_inflight = 3
+)",
+     "k.toml:3:1: [daemon]: unknown key \"max_inflight\" (did you mean "
+     "\"max_in_flight\"?)"},
+    {"UnknownTargetKeySuggestsClosest", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+adress = "x"
+)",
+     "k.toml:5:1: target \"ksc01\": unknown key \"adress\" (did you mean "
+     "\"address\"?)"},
+    {"UnknownKeyFarFromAnyGetsNoSuggestion", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+colour = "blue"
+)",
+     "k.toml:5:1: target \"ksc01\": unknown key \"colour\""},
+    {"UnknownCheckKey", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+[[target.check]]
+name = "api"
+port = 9443
+transport = "https"
+pth = "/x"
+)",
+     "k.toml:9:1: target \"ksc01\": check \"api\": unknown key \"pth\" (did you mean "
+     "\"path\"?)"},
+    {"PortsKeyMustBeACheckOfTheRole", R"([[target]]
+name = "dp1"
+role = "distribution_point"
+address = "dp1.corp.example"
+[target.ports]
+agents_tls = 13010
+)",
+     "k.toml:6:1: target \"dp1\": ports: \"agents_tls\" is not a check of role "
+     "distribution_point; its checks: signal_udp, multicast_udp, gateway_tls, "
+     "ksn_proxy_tcp, ksn_proxy_udp, ksn_proxy_https, push_tls, icmp_echo"},
+    {"DisableMustNameChecksOfTheRole", R"([[target]]
+name = "pc1"
+role = "agent"
+address = "pc1.corp.example"
+disable = ["signal_udp", "multicast_ud"]
+)",
+     "k.toml:5:26: target \"pc1\": disable: \"multicast_ud\" is not a check of role "
+     "agent (did you mean \"multicast_udp\"?); its checks: signal_udp, multicast_udp, "
+     "icmp_echo"},
+    // durations
+    {"IntervalMustBeAString", R"([daemon]
+interval = 30
+)",
+     "k.toml:2:12: [daemon]: interval must be a string like \"15s\", not an integer"},
+    {"BadDurationUsesParserMessage", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+interval = "15x"
+)",
+     "k.toml:5:12: target \"ksc01\": interval: duration \"15x\" has unknown unit "
+     "\"x\" (use ms, s, m, h or d)"},
+    {"DurationMustBePositive", R"([daemon]
+timeout = "0s"
+)",
+     "k.toml:2:11: [daemon]: timeout must be greater than 0"},
+    {"DaemonTimeoutMustBeShorterThanInterval", R"([daemon]
+interval = "10s"
+timeout = "10s"
+)",
+     "k.toml:3:11: [daemon]: timeout 10s must be shorter than interval 10s"},
+    {"AWrittenDaemonTimeoutMustBeShorterThanATargetInterval", R"([daemon]
+timeout = "5s"
+[[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+interval = "3s"
+)",
+     "k.toml:7:12: target \"ksc01\": timeout 5s (from [daemon]) must be shorter than "
+     "interval 3s"},
+    {"DecimalDurations", "[daemon]\ninterval = \"1.5\"\n",
+     "k.toml:2:12: [daemon]: interval: duration \"1.5\" lacks a unit (ms, s, m, h or d)"},
+    {"TargetTimeoutAboveDaemonInterval", R"([daemon]
+interval = "10s"
+timeout = "2s"
+[[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+timeout = "10s"
+)",
+     "k.toml:8:11: target \"ksc01\": timeout 10s must be shorter than interval 10s "
+     "(from [daemon])"},
+    // The targets inherit nothing from a bad [daemon] value: no second, misleading error.
+    {"InvalidDaemonIntervalIsReportedOnce", R"([daemon]
+interval = "soon"
+[[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+timeout = "10s"
+)",
+     "k.toml:2:12: [daemon]: interval: invalid duration \"soon\" (expected "
+     "<number><unit> with unit ms, s, m, h or d)"},
+    {"CheckTimeoutMustBeShorterThanItsInterval", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+interval = "20s"
+[[target.check]]
+name = "api"
+port = 9443
+transport = "tls"
+timeout = "30s"
+)",
+     "k.toml:10:11: target \"ksc01\": check \"api\": timeout 30s must be shorter than "
+     "interval 20s (from the target)"},
+    // daemon
+    {"MaxInFlightAtLeastOne", R"([daemon]
+max_in_flight = 0
+)",
+     "k.toml:2:17: [daemon]: max_in_flight 0 is outside 1..65536"},
+    {"MaxInFlightAtMost65536", R"([daemon]
+max_in_flight = 65537
+)",
+     "k.toml:2:17: [daemon]: max_in_flight 65537 is outside 1..65536"},
+    {"MaxInFlightIsAnInteger", R"([daemon]
+max_in_flight = "many"
+)",
+     "k.toml:2:17: [daemon]: max_in_flight must be an integer, not a string"},
+    {"DaemonMustBeATable", R"(daemon = "yes"
+)",
+     "k.toml:1:10: daemon must be a table ([daemon]), not a string"},
+    // target identity
+    {"EmptyName", R"([[target]]
+name = ""
+role = "server"
+address = "ksc01.corp.example"
+)",
+     "k.toml:2:8: target #1: name must not be empty"},
+    {"NameCharacters", R"([[target]]
+name = "ksc 01"
+role = "server"
+address = "ksc01.corp.example"
+)",
+     "k.toml:2:8: target \"ksc 01\": name \"ksc 01\" may only contain letters, digits "
+     "and _ . : @ -"},
+    {"DuplicateNamePointsAtTheSecond", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+
+[[target]]
+name = "ksc01"
+role = "agent"
+address = "pc1.corp.example"
+)",
+     "k.toml:7:8: target \"ksc01\": duplicate target name (first defined on line 2)"},
+    {"NameMustBeAString", R"([[target]]
+name = 1
+role = "server"
+address = "ksc01.corp.example"
+)",
+     "k.toml:2:8: target #1: name must be a string, not an integer"},
+    {"TargetMustBeAnArrayOfTables", R"([target]
+name = "ksc01"
+)",
+     "k.toml:1:1: target must be an array of tables ([[target]]), not a table"},
+    {"TargetEntriesMustBeTables", R"(target = [1]
+)",
+     "k.toml:1:11: target #1 must be a table, not an integer"},
+    {"CheckEntriesMustBeTables", R"([[target]]
+name = "a"
+role = "agent"
+address = "a.corp"
+check = ["ssh"]
+)",
+     "k.toml:5:10: target \"a\": check #1 must be a table, not a string"},
+    {"UnknownRole", R"([[target]]
+name = "ksc01"
+role = "servr"
+address = "ksc01.corp.example"
+)",
+     "k.toml:3:8: target \"ksc01\": unknown role \"servr\" (did you mean "
+     "\"server\"?); valid roles: server, distribution_point, agent, web_console, "
+     "ios_mdm, database"},
+    // address
+    {"AddressEmpty", R"([[target]]
+name = "ksc01"
+role = "server"
+address = ""
+)",
+     "k.toml:4:11: target \"ksc01\": address must not be empty"},
+    {"AddressWithSpaces", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01 .corp"
+)",
+     "k.toml:4:11: target \"ksc01\": address \"ksc01 .corp\" must not contain spaces"},
+    {"AddressWithoutPort", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01:13000"
+)",
+     "k.toml:4:11: target \"ksc01\": address \"ksc01:13000\" must not include a port "
+     "(move ports in [target.ports])"},
+    {"AddressNotAUrl", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "https://ksc01"
+)",
+     "k.toml:4:11: target \"ksc01\": address \"https://ksc01\" must be a host name or "
+     "IP address, not a URL"},
+    // features, engine
+    {"UnknownFeatureListsTheValidOnes", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+features = ["mobile", "ksnproxy"]
+)",
+     "k.toml:5:23: target \"ksc01\": unknown feature \"ksnproxy\" (did you mean "
+     "\"ksn_proxy\"?); valid features: ksn_proxy, mobile, uefi, local, "
+     "on_admin_server, push_server, icmp"},
+    {"FeaturesMustBeAnArray", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+features = "mobile"
+)",
+     "k.toml:5:12: target \"ksc01\": features must be an array of strings, not a "
+     "string"},
+    {"EngineRequiredForDatabase", R"([[target]]
+name = "db"
+role = "database"
+address = "db.corp.example"
+)",
+     "k.toml:1:1: target \"db\": missing required key \"engine\" for role database "
+     "(one of mysql, mssql, postgresql)"},
+    {"EngineOnlyForDatabase", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+engine = "mysql"
+)",
+     "k.toml:5:10: target \"ksc01\": engine is only valid for role database, not "
+     "server"},
+    {"UnknownEngine", R"([[target]]
+name = "db"
+role = "database"
+address = "db.corp.example"
+engine = "oracle"
+)",
+     "k.toml:5:10: target \"db\": unknown engine \"oracle\"; valid engines: mysql, "
+     "mssql, postgresql"},
+    // ports
+    {"PortOverrideAtMost65535", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+[target.ports]
+agents_tls = 70000
+)",
+     "k.toml:6:14: target \"ksc01\": ports.agents_tls 70000 is outside 1..65535"},
+    {"PortOverrideAtLeastOne", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+[target.ports]
+agents_tls = 0
+)",
+     "k.toml:6:14: target \"ksc01\": ports.agents_tls 0 is outside 1..65535"},
+    {"PortOverrideMustBeAnInteger", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+ports = { agents_tls = "13010" }
+)",
+     "k.toml:5:24: target \"ksc01\": ports.agents_tls must be an integer port, not a "
+     "string"},
+    // extra checks
+    {"ExtraCheckPortOutOfRange", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+[[target.check]]
+name = "api"
+port = 65536
+transport = "tcp"
+)",
+     "k.toml:7:8: target \"ksc01\": check \"api\": port 65536 is outside 1..65535"},
+    {"ExtraCheckNameMustNotBeACatalogId", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+[[target.check]]
+name = "agents_tls"
+port = 13010
+transport = "tls"
+)",
+     "k.toml:6:8: target \"ksc01\": check \"agents_tls\": name \"agents_tls\" is "
+     "already a catalog check of role server (move its port in [target.ports] "
+     "instead)"},
+    {"ExtraCheckNameDuplicated", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+[[target.check]]
+name = "api"
+port = 9443
+transport = "tls"
+[[target.check]]
+name = "api"
+port = 9444
+transport = "tls"
+)",
+     "k.toml:10:8: target \"ksc01\": check \"api\": duplicate check name (first "
+     "defined on line 5)"},
+    {"UnknownTransport", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+[[target.check]]
+name = "api"
+port = 9443
+transport = "htps"
+)",
+     "k.toml:8:13: target \"ksc01\": check \"api\": unknown transport \"htps\" (did "
+     "you mean \"https\"?); valid transports: tcp, tls, udp, http, https, icmp"},
+    {"PayloadOnlyForUdp", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+[[target.check]]
+name = "api"
+port = 9443
+transport = "https"
+payload = "ping"
+)",
+     "k.toml:9:1: target \"ksc01\": check \"api\": payload is only valid for udp "
+     "checks, not https"},
+    {"PathMustStartWithSlash", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+[[target.check]]
+name = "api"
+port = 9443
+transport = "https"
+path = "health"
+)",
+     "k.toml:9:8: target \"ksc01\": check \"api\": path \"health\" must start with "
+     "\"/\""},
+    {"StatusCodeOutOfRange", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+[[target.check]]
+name = "api"
+port = 9443
+transport = "https"
+status = [200, 600]
+)",
+     "k.toml:9:16: target \"ksc01\": check \"api\": status 600 is outside 100..599"},
+    {"StatusClassMustBe1xxTo5xx", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+[[target.check]]
+name = "api"
+port = 9443
+transport = "https"
+status = ["2xx", "6xx"]
+)",
+     "k.toml:9:18: target \"ksc01\": check \"api\": status \"6xx\" is not a status "
+     "class (\"1xx\" to \"5xx\")"},
+    {"StatusEntryType", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+[[target.check]]
+name = "api"
+port = 9443
+transport = "https"
+status = [2.5]
+)",
+     "k.toml:9:11: target \"ksc01\": check \"api\": status entries must be integers or "
+     "strings like \"2xx\", not a float"},
+    {"ExpectMetricsMustBeABoolean", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+[[target.check]]
+name = "api"
+port = 9443
+transport = "https"
+expect_metrics = "yes"
+)",
+     "k.toml:9:18: target \"ksc01\": check \"api\": expect_metrics must be a boolean, "
+     "not a string"},
+    // labels
+    {"LabelNameSyntax", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+labels = { "1site" = "paris" }
+)",
+     "k.toml:5:12: target \"ksc01\": label name \"1site\" must match "
+     "[a-zA-Z_][a-zA-Z0-9_]*"},
+    {"LabelValueMustBeAString", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+labels = { rack = 12 }
+)",
+     "k.toml:5:19: target \"ksc01\": label \"rack\" must be a string, not an integer"},
+    {"LabelsMustBeATable", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+labels = ["site"]
+)",
+     "k.toml:5:10: target \"ksc01\": labels must be a table like { site = \"paris\" "
+     "}, not an array"},
+    // TLS and paths
+    {"FingerprintMustBe64HexDigits", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+fingerprint_sha256 = "ab:cd:ef"
+)",
+     "k.toml:5:22: target \"ksc01\": fingerprint_sha256 must be 64 hex digits (colons "
+     "and spaces allowed), got 6 digits"},
+    {"FingerprintMustBeHex", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+fingerprint_sha256 = "zz23456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+)",
+     "k.toml:5:22: target \"ksc01\": fingerprint_sha256 must be 64 hex digits (colons "
+     "and spaces allowed), got non-hex characters"},
+    {"CaFileMustBeReadable", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+ca_file = "/nonexistent/ca.pem"
+)",
+     "k.toml:5:11: target \"ksc01\": ca_file \"/nonexistent/ca.pem\" cannot be opened: "
+     "No such file or directory"},
+    {"MetricsPathMustStartWithSlash", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+metrics_path = "metrics"
+)",
+     "k.toml:5:16: target \"ksc01\": metrics_path \"metrics\" must start with \"/\""},
+    {"ServerNameWithoutSpaces", R"([[target]]
+name = "ksc01"
+role = "server"
+address = "ksc01.corp.example"
+server_name = "ksc 01"
+)",
+     "k.toml:5:15: target \"ksc01\": server_name must be a host name without spaces"},
+    // everything at once
+    // [web], [probe]
+    {"WebPasswordMustBeABcryptHash", "[web]\nbasic_auth_users = { alice = \"secret\" }\n",
+     "k.toml:2:30: [web]: password of \"alice\" must be a bcrypt hash ($2y$..., 60 "
+     "characters), e.g. from `htpasswd -nBC 10 \"\" | tr -d ':\\n'`"},
+    {"WebTlsMinVersion", "[web]\ntls_min_version = \"TLS11\"\n",
+     "k.toml:2:19: [web]: tls_min_version \"TLS11\" must be TLS12 or TLS13"},
+    {"WebUnknownKey", "[web]\ntls_cert = \"x\"\n",
+     "k.toml:2:1: [web]: unknown key \"tls_cert\""},
+    {"ProbeAllowPrefixLength", "[probe]\nallow = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n",
+     "k.toml:2:24: [probe]: \"10.0.0.0/33\" has an invalid prefix length (0..32)"},
+    {"ProbeAllowIsANetwork", "[probe]\nallow = [\"10.0.0/8\"]\n",
+     "k.toml:2:10: [probe]: \"10.0.0/8\" is not an IP network like 10.0.0.0/8 or "
+     "fd00::/8"},
+    {"ProbeMaxConcurrentRange", "[probe]\nmax_concurrent = 0\n",
+     "k.toml:2:18: [probe]: max_concurrent must be an integer in 1..1024"},
+    {"TargetFilesIsAnArray", "target_files = \"targets/*.json\"\n",
+     "k.toml:1:16: target_files must be an array of file patterns like "
+     "[\"targets/*.json\"], not a string"},
+    // budgets, shard, [metrics]
+    {"ShardMustExist", "[daemon]\nshard = \"3/3\"\n",
+     "k.toml:2:9: [daemon]: shard: shard 3 does not exist with 3 shards: they are "
+     "numbered 0..2"},
+    {"ShardIsIOfN", "[daemon]\nshard = \"half\"\n",
+     "k.toml:2:9: [daemon]: shard: \"half\" is not i/n, like \"0/3\" (shards are "
+     "numbered from 0)"},
+    {"MetricsDetailLevel", "[metrics]\ndetail = { agent = \"basik\" }\n",
+     "k.toml:2:20: [metrics]: detail.agent: \"basik\" is not a detail level (did you "
+     "mean \"basic\"?); levels are full, basic, aggregate"},
+    {"AggregateLabelsAreTargetLabels", "[metrics]\naggregate_labels = [\"target\"]\n",
+     "k.toml:2:21: [metrics]: aggregate_labels: \"target\" is not a target label name "
+     "(it must match [a-zA-Z_][a-zA-Z0-9_]* and not be one of the exporter's own "
+     "labels)"},
+    {"MaxDatagramInFlightRange", "[daemon]\nmax_datagram_in_flight = 0\n",
+     "k.toml:2:26: [daemon]: max_datagram_in_flight 0 is outside 1..1000000"},
+};
+
+// A failing row names its rule, not 32 bytes of pointers.
+void PrintTo(const ErrorRow& row, std::ostream* os) { *os << row.rule; }
+
+class ConfigLoaderErrors : public ::testing::TestWithParam<ErrorRow> {};
+
+TEST_P(ConfigLoaderErrors, Rejects) { expect_error(GetParam().toml, GetParam().error); }
+
+INSTANTIATE_TEST_SUITE_P(Rule, ConfigLoaderErrors, ::testing::ValuesIn(kErrorRows),
+                         [](const ::testing::TestParamInfo<ErrorRow>& info) {
+                           return std::string(info.param.rule);
+                         });
