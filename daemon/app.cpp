@@ -87,7 +87,8 @@ struct App::Impl {
     m.local_faults_active = recorder.local_faults_active();
     m.fit = composer.fit();
     m.budgets = scheduler.budgets();
-    m.resolver = probes.resolver().stats();
+    const ResolverStats resolver = probes.resolver().stats();
+    m.resolver = &resolver;
     exposition::write_self_metrics(out, m);
   }
 

@@ -1,5 +1,6 @@
 #include "daemon/exposition/self_metrics.hpp"
 
+#include "collectors/name_resolver.hpp"
 #include "daemon/exposition/discovery_metrics.hpp"
 #include "daemon/exposition/text_writer.hpp"
 #include "daemon/runtime/local_faults.hpp"
@@ -76,7 +77,7 @@ void write_self_metrics(std::string& out, const SelfMetrics& m) {
       .sample({}, {}, m.last_reload_success_ts);
   if (!m.discovery.empty()) write_discovery_metrics(out, m.discovery);
   write_limit_metrics(out, m);
-  write_resolver_metrics(out, m.resolver);
+  write_resolver_metrics(out, *m.resolver);
 }
 
 }  // namespace kscprobe::exposition

@@ -5,7 +5,6 @@
 #include <span>
 #include <string>
 
-#include "collectors/name_resolver.hpp"
 #include "daemon/discovery/discovery_status.hpp"
 #include "daemon/runtime/open_files.hpp"
 #include "daemon/runtime/scheduler_core.hpp"
@@ -13,6 +12,7 @@
 namespace kscprobe {
 
 class LocalFaults;
+struct ResolverStats;
 
 namespace exposition {
 
@@ -26,7 +26,7 @@ struct SelfMetrics {
   bool local_faults_active = false;           ///< a local fault within the last minute
   OpenFileFit fit;                            ///< the budgets in force against the limit
   SchedulerCore::Budgets budgets{};           ///< the scheduler's budgets in force, per lane
-  ResolverStats resolver;                     ///< the shared name resolver's
+  const ResolverStats* resolver = nullptr;    ///< the shared name resolver's (never null)
 };
 
 /// Appends the families of `m` to `out`, in the order /metrics has always written them.
