@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "config/plan.hpp"
 #include "daemon/metric_outputs.hpp"
+#include "daemon/plan_composer.hpp"
 
 namespace kscprobe {
 
@@ -51,7 +52,8 @@ struct AppOptions {
   unsigned long long open_file_limit = 0;
 };
 
-/// The daemon: event loop users, scheduler, result table, HTTP endpoint, signals, reload.
+/// The daemon: event loop users, scheduler, result table, HTTP endpoint, signals, reload (the
+/// parts are put together in app.cpp; composing the plan is PlanComposer's).
 class App {
  public:
   App(boost::asio::io_context& io, AppOptions options);
@@ -87,18 +89,7 @@ class App {
 /// compose (config/compose.hpp): the daemon's start and reload, load_plan and --config.check.
 ConfigSources config_sources(const AppOptions& options);
 
-/// What load_plan made: a plan, or the errors that stopped it (CONTRIBUTING.md: a result with
-/// positioned errors).
-struct LoadedPlan {
-  /// Set when `errors` is empty.
-  std::shared_ptr<const Plan> plan;
-  std::vector<ConfigError> errors;
-  bool ok() const { return errors.empty() && plan != nullptr; }
-};
-
-/// Composes the config named by `options` with its target files into a plan, or returns the
-/// errors; a target file error fails too (--once). With `io`, each [[ksc]] section's devices
-/// are discovered once first (on `io`), and a section that cannot be read is an error too.
+/// load_plan (daemon/plan_composer.hpp) of the configuration sources of `options`: --once.
 LoadedPlan load_plan(const AppOptions& options, boost::asio::io_context* io = nullptr);
 
 }  // namespace kscprobe

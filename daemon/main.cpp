@@ -153,11 +153,9 @@ int main(int argc, char** argv) {
     auto warn_limits = [&outputs](const Plan& plan, const Config& base) {
       const unsigned long long limit = platform::raise_open_file_limit();
       const SchedulerCore::Budgets budgets = Scheduler::plan_budgets(plan);
-      const unsigned writers =
-          (outputs.textfile_path.empty() ? 0u : 1u) + (outputs.push_url.empty() ? 0u : 1u);
       const OpenFileDemand demand =
           demand_of(plan, budgets, static_cast<unsigned>(HttpServer::Limits{}.max_connections),
-                    static_cast<unsigned>(base.ksc.size()), writers);
+                    static_cast<unsigned>(base.ksc.size()), outputs.count());
       const OpenFileFit fit = fit_open_files(demand, limit);
       if (!fit.clamped) return;
       std::cerr << "warning: the plan's concurrency needs " << fit.needed

@@ -28,6 +28,11 @@ struct MetricOutputOptions {
   std::chrono::milliseconds push_timeout{10000};
   /// How the Pushgateway's name is looked up (the probers' resolver, an instance of its own).
   ResolverOptions resolver;
+
+  /// The outputs that run (a path or URL set), a descriptor each: a new output counts here.
+  unsigned count() const {
+    return (textfile_path.empty() ? 0u : 1u) + (push_url.empty() ? 0u : 1u);
+  }
 };
 
 /// The pushes so far, for the log's tests and the status.
