@@ -14,6 +14,7 @@
 #include "daemon/exposition/agent_join.hpp"
 #include "daemon/exposition/json_string.hpp"
 #include "daemon/runtime/human_text.hpp"
+#include "daemon/runtime/outcome.hpp"
 #include "daemon/runtime/result_table.hpp"
 #include "daemon/web/query_string.hpp"
 #include "platform/platform.hpp"
@@ -1234,11 +1235,6 @@ std::string render_text(const ResultTable& table, const StatusPageInfo& info, co
 }
 
 }  // namespace
-
-Outcome outcome_of(const CheckState& s) {
-  if (!s.has_result) return Outcome::pending;
-  return s.success ? Outcome::up : Outcome::down;
-}
 
 StatusSummary summarize(const ResultTable& table, double now_unix) {
   return select(table, now_unix, StatusQuery{}, false).summary;

@@ -17,7 +17,6 @@
 namespace kscprobe {
 
 class ResultTable;
-struct CheckState;
 struct Plan;
 
 struct StatusPageInfo {
@@ -38,16 +37,11 @@ struct StatusPageInfo {
   std::string falling_behind;
 };
 
-/// A check's last probe as /metrics counts it: `kscprobe_aggregate_checks{state}` (up, unknown
-/// = pending, or the reason) and `kscprobe_probe_failure_info{reason}` (one per down check).
-/// The status page counts with this and nothing else, so both answer the same.
-enum class Outcome : std::uint8_t { pending, up, down };
-Outcome outcome_of(const CheckState& s);
-
 /// Certificates that expire within this many days (or have expired) are flagged.
 inline constexpr double kCertWarnDays = 30;
 
-/// Checks counted by the outcome of their last probe.
+/// Checks counted by the outcome of their last probe (daemon/runtime/outcome.hpp: as /metrics
+/// counts them in kscprobe_aggregate_checks and kscprobe_probe_failure_info).
 struct StatusCounts {
   std::uint64_t checks = 0;
   std::uint64_t up = 0;
