@@ -31,9 +31,9 @@ Diagnosis diagnose(std::span<const CheckEvidence> checks) {
   bool answers = false;
   bool silent = false;
   for (const CheckEvidence& c : checks) {
-    if (!c.has_result) continue;
+    if (c.outcome == Outcome::pending) continue;
     probed = true;
-    if (c.success) {
+    if (c.outcome == Outcome::up) {
       // UDP success without a reply is silence: open, filtered or nobody there, alike.
       const bool answered = c.transport != Transport::udp || c.udp_reply;
       answers |= answered;

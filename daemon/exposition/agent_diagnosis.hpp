@@ -9,6 +9,7 @@
 #include "collectors/probe_result.hpp"
 #include "config/catalog.hpp"
 #include "daemon/discovery/agent_view.hpp"
+#include "daemon/runtime/outcome.hpp"
 
 namespace kscprobe::exposition {
 
@@ -30,10 +31,9 @@ std::string_view to_string(Diagnosis d);
 /// What the last probe of one check of the device found.
 struct CheckEvidence {
   Transport transport = Transport::tcp;
-  bool agent_port = false;  // a port of klnagent (is_agent_port)
-  bool has_result = false;  // probed at least once
-  bool success = false;
-  bool udp_reply = false;  // UDP: the port answered
+  bool agent_port = false;             // a port of klnagent (is_agent_port)
+  Outcome outcome = Outcome::pending;  // of its last probe, as /metrics counts it
+  bool udp_reply = false;              // UDP: the port answered
   Reason reason = Reason::none;
 };
 

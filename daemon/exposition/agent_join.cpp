@@ -1,6 +1,7 @@
 #include "daemon/exposition/agent_join.hpp"
 
 #include "daemon/exposition/text_writer.hpp"
+#include "daemon/runtime/outcome.hpp"
 #include "daemon/runtime/result_table.hpp"
 
 namespace kscprobe::exposition {
@@ -76,7 +77,7 @@ void AgentJoin::evidence(std::size_t row, const ResultTable& table,
   for (std::uint32_t k = r.first_check; k < r.end_check; ++k) {
     const std::uint32_t i = checks[k];
     const CheckState& s = table.state(i);
-    out->push_back(CheckEvidence{plan->checks[i].transport, agent_port[k], s.has_result, s.success,
+    out->push_back(CheckEvidence{plan->checks[i].transport, agent_port[k], outcome_of(s),
                                  s.udp_reply, s.reason});
   }
 }

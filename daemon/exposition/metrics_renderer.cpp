@@ -16,6 +16,7 @@
 #include "daemon/exposition/agent_diagnosis.hpp"
 #include "daemon/exposition/agent_join.hpp"
 #include "daemon/exposition/text_writer.hpp"
+#include "daemon/runtime/outcome.hpp"
 #include "daemon/runtime/result_table.hpp"
 #include "daemon/runtime/scheduler.hpp"
 #include "platform/platform.hpp"
@@ -168,8 +169,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
     auto full = [&](std::uint32_t i) { return cache.detail[i] == Detail::full; };
     // Success and last success stay per check in full and basic; aggregate names failing ones.
     auto named = [&](std::uint32_t i) {
-      const CheckState& s = table.state(i);
-      return cache.detail[i] != Detail::aggregate || (s.has_result && !s.success);
+      return cache.detail[i] != Detail::aggregate || outcome_of(table.state(i)) == Outcome::down;
     };
 
     {
@@ -177,9 +177,10 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
                "1 if the last probe of the check succeeded (UDP: 1 unless refused).", "gauge");
       for (std::uint32_t i = 0; i < n; ++i) {
         KSCPROBE_PAUSE_POINT();
-        const CheckState& s = table.state(i);
+        const Outcome o = outcome_of(table.state(i));
         // No value until the first probe: absent, not a false 0.
-        if (s.has_result && named(i)) f.sample(cache.of(i), {}, s.success ? 1.0 : 0.0);
+        if (o != Outcome::pending && named(i))
+          f.sample(cache.of(i), {}, o == Outcome::up ? 1.0 : 0.0);
       }
     }
     std::array<std::string, kReasonCount> reason_label;
@@ -194,7 +195,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
       for (std::uint32_t i = 0; i < n; ++i) {
         KSCPROBE_PAUSE_POINT();
         const CheckState& s = table.state(i);
-        if (s.has_result && !s.success)
+        if (outcome_of(s) == Outcome::down)
           f.sample(cache.of(i), reason_label[static_cast<int>(s.reason)], 1.0);
       }
     }
@@ -234,10 +235,16 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
     for (std::uint32_t i = 0; i < n; ++i) {
       std::uint32_t g = cache.group[i];
       const CheckState& s = table.state(i);
-      if (!s.has_result) {
-        ++group_unknown[g];
-      } else {
-        ++group_states[g][static_cast<int>(s.success ? Reason::none : s.reason)];
+      switch (outcome_of(s)) {
+        case Outcome::pending:
+          ++group_unknown[g];
+          break;
+        case Outcome::up:
+          ++group_states[g][static_cast<int>(Reason::none)];
+          break;
+        case Outcome::down:
+          ++group_states[g][static_cast<int>(s.reason)];
+          break;
       }
       if (full(i)) continue;
       group_summed[g] = true;

@@ -20,14 +20,13 @@ CheckEvidence not_probed(Transport t, bool agent_port) {
 }
 CheckEvidence ok(Transport t, bool agent_port, bool udp_reply = false) {
   CheckEvidence e = not_probed(t, agent_port);
-  e.has_result = true;
-  e.success = true;
+  e.outcome = Outcome::up;
   e.udp_reply = udp_reply;
   return e;
 }
 CheckEvidence failed(Transport t, bool agent_port, Reason r) {
   CheckEvidence e = not_probed(t, agent_port);
-  e.has_result = true;
+  e.outcome = Outcome::down;
   e.reason = r;
   return e;
 }
