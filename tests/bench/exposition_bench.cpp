@@ -173,12 +173,11 @@ void child_ours(const Options& o, bool pieces) {
   MetricsRenderer::Source src;
   src.table = e->table.get();
   src.scheduler = e->scheduler.get();
-  std::vector<double> cpu;
+  std::vector<double> cpu, sys;
   double first = NAN;
   long first_peak = 0;
   std::size_t bytes = 0, series = 0;
   // The first render builds the label cache; the next ones are the scrapes measured.
-  std::vector<double> sys;
   for (int k = 0; k <= o.renders; ++k) {
     const double s0 = sys_now();
     const double t0 = cpu_now();
@@ -246,10 +245,9 @@ void child_promcpp(const Options& o, bool stream) {
   const long built = read_usage(getpid()).rss_kib - base;
   const long build_peak = peak_above(base);
   reset_peak();
-  std::vector<double> update, collect, serialize, total;
+  std::vector<double> update, collect, serialize, total, sys;
   double last_cpu = 0;
   std::size_t last_bytes = 0, series = 0;
-  std::vector<double> sys;
   for (int k = 0; k < o.renders; ++k) {
     const double s0 = sys_now();
     const double a = cpu_now();
@@ -299,8 +297,8 @@ void child_promcpp(const Options& o, bool stream) {
 }
 #endif
 
-/// The small parts: `render` writes one answer into its string, `samples` times `iterations`
-/// renders; CPU per render and peak memory.
+/// The small parts: `render` writes one answer into its string, --renders times
+/// --small-iterations renders; CPU per render (the median) and peak memory.
 template <class Render>
 void child_small(const Options& o, Render&& render) {
   Report report;
