@@ -411,6 +411,7 @@ std::optional<Figures> run_mode(const Options& o, const std::string& mode) {
   return out;
 }
 
+#ifdef KSCPROBE_HAVE_PROMETHEUS_CPP
 /// A sample's identity whatever the order of its labels, and `le` read as a number (the two
 /// writers print bounds alike only by chance).
 std::string series_key(const test::Sample& s) {
@@ -432,6 +433,7 @@ std::string printable(std::string key) {
   std::replace(key.begin(), key.end(), '\0', ' ');
   return key;
 }
+#endif
 
 struct Comparison {
   std::size_t ours = 0, theirs = 0, only_ours = 0, only_theirs = 0, values_differ = 0;
