@@ -4,28 +4,67 @@
 # openssl s_time; results as JSON, a Markdown table, and the README's benchmark section.
 #   scripts/bench.sh           every scenario (about 15 minutes, plus the build)
 #   scripts/bench.sh --quick   smaller numbers, short windows (about two minutes): a smoke run
+#   scripts/bench.sh --scenarios=exposition   the estate's /metrics written by kscprobe and
+#       through prometheus-cpp (kscprobe_exposition_bench: a few minutes, no root, no namespaces;
+#       $build/bench/exposition.json)
 # Other arguments go to the benchmark program (kscprobe_bench --help lists them).
 # KSCPROBE_BENCH_BUILD_DIR picks the build directory (default build); the results go to
 # $build/bench/results.json and results.md (--results=FILE elsewhere). A full run rewrites the
 # README section between <!-- bench:begin --> and <!-- bench:end -->; KSCPROBE_BENCH_README=0
-# leaves it. KSCPROBE_BENCH_NICE: priority of the run (default -10; 0 leaves it).
+# leaves it. KSCPROBE_BENCH_NICE: priority of the run (default -10, 10 for the exposition; 0
+# leaves it).
 # Needs root: it makes two network namespaces, the prober's and the estate's, joined by a veth.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quick=0
+exposition=0
 build=${KSCPROBE_BENCH_BUILD_DIR:-build}
 results=$build/bench/results.json
 for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
     --results=*) results=${arg#--results=} ;;
+    --scenarios=exposition) exposition=1 ;;
     --help | -h)
-      sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
   esac
 done
+
+# The exposition comparison: two writers of the same text in child processes of one program,
+# CPU time and memory of each, so neither root nor the estate's namespaces. prometheus-cpp-dev is
+# only the benchmark's: the daemon's build never needs it (scripts/packages/build.txt has no
+# such line). Without it the program measures kscprobe's writer alone and says so.
+if ((exposition)); then
+  ./scripts/install-deps.sh
+  if ! dpkg-query -W -f='${Status}' prometheus-cpp-dev 2>/dev/null | grep -q "install ok installed"; then
+    if [[ $(id -u) -eq 0 ]]; then
+      apt-get update -q
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus-cpp-dev
+    else
+      echo "prometheus-cpp-dev is not installed (sudo apt-get install prometheus-cpp-dev):" \
+        "only kscprobe's writer will be measured" >&2
+    fi
+  fi
+  export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
+  scripts/configure-tests.sh "$build"
+  # Again, so a tree configured before prometheus-cpp was installed finds it now.
+  cmake -S . -B "$build" >/dev/null
+  timeout 1800 ninja -C "$build" -j "$(nproc)" kscprobe_exposition_bench
+  args=("--results=$build/bench/exposition.json")
+  if ((quick)); then args+=(--agents=10000 --renders=5); fi
+  for arg in "$@"; do
+    case $arg in
+      --quick | --scenarios=*) ;;
+      *) args+=("$arg") ;;
+    esac
+  done
+  # CPU time and peak memory of each child, not wall time: a low priority leaves the figures as
+  # they are and the machine to whatever else runs on it.
+  exec nice -n "${KSCPROBE_BENCH_NICE:-10}" "$build/tests-bench/kscprobe_exposition_bench" "${args[@]}"
+fi
 if [[ $(id -u) -ne 0 ]]; then
   echo "scripts/bench.sh needs root for its network namespaces: sudo scripts/bench.sh $*" >&2
   exit 1
@@ -33,7 +72,7 @@ fi
 
 ./scripts/install-deps.sh
 missing=()
-for p in prometheus-blackbox-exporter iproute2 procps nftables openssl python3; do
+for p in prometheus-blackbox-exporter iproute2 procps nftables openssl python3 prometheus-cpp-dev; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi

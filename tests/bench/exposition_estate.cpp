@@ -1,0 +1,320 @@
+#include "tests/bench/exposition_estate.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+#include "config/compose.hpp"
+#include "config/target_files.hpp"
+#include "daemon/exposition/text_writer.hpp"
+
+namespace kscprobe::bench {
+
+namespace {
+
+// As in bench_main.cpp: the second octets of the estate's hosts, the agents' groups and sites.
+constexpr int kServerOctet = 100;
+constexpr int kDistributionPointOctet = 101;
+constexpr int kAgentOctet = 104;
+constexpr int kRefusedAgentOctet = 108;
+const char* const kAgentGroups[] = {"Workstations", "Laptops", "Servers", "Kiosks"};
+constexpr int kSites = 50;
+constexpr double kRefusedAgentShare = 0.20;
+
+std::string host_address(int first_octet, int i) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "10.%d.%d.%d", first_octet + i / (254 * 256),
+                (i / 254) % 256, i % 254 + 1);
+  return buffer;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+// The configuration bench_main.cpp's estate scenario writes: agents and distribution points in
+// file_sd target files with the labels a KSC export gives, servers as [[target]] tables.
+void write_configuration(const EstateShape& shape, const std::string& dir) {
+  const int refused_agents = static_cast<int>(std::lround(shape.agents * kRefusedAgentShare));
+  std::map<std::pair<int, int>, std::string> agent_groups;
+  for (int i = 0, refused = 0, answering = 0; i < shape.agents; ++i) {
+    const std::string address = i % 5 == 0 && refused < refused_agents
+                                    ? host_address(kRefusedAgentOctet, refused++)
+                                    : host_address(kAgentOctet, answering++);
+    std::string& list = agent_groups[{i % kSites, (i / kSites) % 4}];
+    if (!list.empty()) list += ", ";
+    list += "\"" + address + "\"";
+  }
+  std::string agents = "[\n";
+  for (const auto& [key, list] : agent_groups) {
+    if (agents.size() > 2) agents += ",\n";
+    char head[160];
+    std::snprintf(head, sizeof head,
+                  R"({"labels": {"role": "agent", "site": "site-%02d", "ksc_group": "%s"}, )",
+                  key.first, kAgentGroups[key.second]);
+    agents += std::string(head) + "\"targets\": [" + list + "]}";
+  }
+  write_file(dir + "/agents.json", agents + "\n]\n");
+  std::map<int, std::string> dp_groups;
+  for (int i = 0; i < shape.distribution_points; ++i) {
+    std::string& list = dp_groups[i % kSites];
+    if (!list.empty()) list += ", ";
+    list += "\"" + host_address(kDistributionPointOctet, i) + "\"";
+  }
+  std::string dps = "[\n";
+  for (const auto& [site, list] : dp_groups) {
+    if (dps.size() > 2) dps += ",\n";
+    char head[120];
+    std::snprintf(head, sizeof head,
+                  R"({"labels": {"role": "distribution_point", "site": "site-%02d"}, )", site);
+    dps += std::string(head) + "\"targets\": [" + list + "]}";
+  }
+  write_file(dir + "/distribution_points.json", dps + "\n]\n");
+  std::string toml = "target_files = [\"agents.json\", \"distribution_points.json\"]\n";
+  toml += "[daemon]\ninterval = \"" + std::to_string(shape.interval_s) + "s\"\n";
+  for (int i = 0; i < shape.servers; ++i) {
+    char server[256];
+    std::snprintf(server, sizeof server,
+                  "\n[[target]]\nname = \"ksc-%02d\"\nrole = \"server\"\naddress = \"%s\"\n"
+                  "labels = { site = \"site-%02d\" }\n",
+                  i + 1, host_address(kServerOctet, i).c_str(), i % kSites);
+    toml += server;
+  }
+  write_file(dir + "/kscprobe.toml", toml + shape.config_append);
+}
+
+// What a probe of `c` at `t` gives in the estate of the benchmark (bench_main.cpp's layout):
+// every UDP port silent (the refusing agents' refused), every TCP and TLS port answering, the
+// HTTPS ones with 200. Durations vary from check to check as a real run's do.
+ProbeResult result_for(const CheckSpec& c, std::uint32_t i, int round) {
+  const double jitter =
+      static_cast<double>((i * 7919u + static_cast<unsigned>(round) * 104729u) % 100000u) * 1e-9;
+  ProbeResult r;
+  r.set_phase(Phase::resolve, 0.0000021 + jitter / 100);
+  if (c.transport == Transport::udp) {
+    r.set_phase(Phase::connect, 0.0000153 + jitter / 10);
+    if (c.address.rfind("10." + std::to_string(kRefusedAgentOctet) + ".", 0) == 0) {
+      r.reason = Reason::refused;
+      r.detail = "port unreachable (ICMP)";
+      r.set_phase(Phase::request, 0.000412 + jitter);
+      r.duration = 0.000431 + jitter;
+      return r;
+    }
+    r.success = true;
+    r.detail = "no reply: open|filtered";
+    r.duration = 5.000184 + jitter;
+    return r;
+  }
+  r.success = true;
+  r.set_phase(Phase::connect, 0.000283 + jitter);
+  r.duration = 0.000291 + jitter;
+  if (c.transport == Transport::tls || c.transport == Transport::https) {
+    TlsInfo tls;
+    tls.version = "TLSv1.3";
+    tls.fingerprint_sha256 = "3f1d6c0a9be24c57a1f0e93d8b6c27e415a9d0c3e8f72b6154d09a8e3c1b7f26";
+    tls.subject = "CN=kscprobe-bench";
+    tls.not_after = 1827536000;
+    r.tls = tls;
+    r.set_phase(Phase::tls, 0.00161 + jitter);
+    r.duration += 0.00161;
+  }
+  if (c.transport == Transport::https) {
+    r.http_status = 200;
+    r.set_phase(Phase::request, 0.000702 + jitter);
+    r.duration += 0.000702;
+  }
+  return r;
+}
+
+}  // namespace
+
+std::unique_ptr<ExpositionEstate> make_estate(const EstateShape& shape, const std::string& dir,
+                                              std::string* error) {
+  std::filesystem::create_directories(dir);
+  write_configuration(shape, dir);
+  TargetFiles files;
+  ConfigSources sources;
+  sources.file = dir + "/kscprobe.toml";
+  ComposedConfig composed = compose(sources, &files);
+  if (!composed.strictly_ok()) {
+    std::ostringstream text;
+    print_errors(composed.errors, text);
+    print_errors(composed.target_errors, text);
+    *error = text.str();
+    return nullptr;
+  }
+  auto e = std::make_unique<ExpositionEstate>();
+  e->plan = composed.plan;
+  e->table = std::make_unique<ResultTable>(e->plan);
+  // The results of `rounds` rounds, one interval apart, each check at its own time in the round.
+  const double first = 1796000000.0;
+  const auto n = static_cast<std::uint32_t>(e->plan->checks.size());
+  for (int round = 0; round < shape.rounds; ++round) {
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const double at = first + round * shape.interval_s +
+                        static_cast<double>(i) * shape.interval_s / std::max<std::uint32_t>(n, 1) +
+                        0.000137 * (i % 977);
+      e->table->record(i, result_for(e->plan->checks[i], i, round), at);
+    }
+  }
+  e->now = first + shape.rounds * shape.interval_s;
+  e->scheduler = std::make_unique<Scheduler>(
+      e->io.get_executor(),
+      [](const CheckSpec&, boost::asio::cancellation_slot, Scheduler::Done) {},
+      [](std::uint32_t, const ProbeResult&) {});
+  e->scheduler->set_plan(e->plan, {});
+  return e;
+}
+
+void write_self_metrics(const ExpositionEstate& e, std::string& out) {
+  using exposition::FamilyWriter;
+  FamilyWriter(out, "kscprobe_build_info",
+               "A metric with a constant 1 labelled by version of kscprobe.", "gauge")
+      .sample(exposition::label("version", KSCPROBE_VERSION), {}, 1.0);
+  FamilyWriter(out, "kscprobe_config_last_reload_successful",
+               "1 if the last configuration load succeeded.", "gauge")
+      .sample({}, {}, 1.0);
+  FamilyWriter(out, "kscprobe_config_last_reload_success_timestamp_seconds",
+               "Unix time of the last successful configuration load.", "gauge")
+      .sample({}, {}, e.self.last_reload_success_ts);
+  {
+    FamilyWriter f(out, "kscprobe_local_errors_total",
+                   "Probes that failed on this host (out of descriptors, local ports, buffers, "
+                   "memory, or no right to an ICMP socket) and say nothing of their target.",
+                   "counter");
+    for (int k = 1; k < kLocalFaultCount; ++k)
+      f.sample(exposition::label("kind", to_string(static_cast<LocalFault>(k))), {}, 0.0);
+  }
+  FamilyWriter(out, "kscprobe_local_errors_active",
+               "1 while probes fail on this host (one within the last minute): /-/ready "
+               "answers 503.",
+               "gauge")
+      .sample({}, {}, 0.0);
+  FamilyWriter(out, "kscprobe_open_files_limit",
+               "The open-file limit the in-flight budgets are fitted to (0: none).", "gauge")
+      .sample({}, {}, e.self.open_files_limit);
+  FamilyWriter(out, "kscprobe_probe_budget_clamped",
+               "1 when the plan's in-flight budgets were lowered to fit the open-file limit.",
+               "gauge")
+      .sample({}, {}, 0.0);
+  {
+    FamilyWriter f(out, "kscprobe_probe_budget",
+                   "Probes allowed in flight at once, per budget lane, as in force.", "gauge");
+    for (int l = 0; l < kLaneCount; ++l)
+      f.sample(exposition::label("lane", to_string(static_cast<Lane>(l))), {},
+               e.scheduler->budgets()[l]);
+  }
+  {
+    FamilyWriter f(out, "kscprobe_resolver_lookups_total",
+                   "Host-name lookups by how they were answered: cache (an answer or failure "
+                   "still within its TTL), joined (a query for the same name already running), "
+                   "query (asked of the DNS servers), queue_full (refused: a local fault).",
+                   "counter");
+    for (const char* outcome : {"cache", "joined", "query", "queue_full"})
+      f.sample(exposition::label("outcome", outcome), {}, std::uint64_t{0});
+  }
+  FamilyWriter(out, "kscprobe_resolver_queries_in_flight", "Host-name queries in progress now.",
+               "gauge")
+      .sample({}, {}, std::size_t{0});
+  FamilyWriter(out, "kscprobe_resolver_queued", "Host names waiting for a query slot now.", "gauge")
+      .sample({}, {}, std::size_t{0});
+}
+
+void write_probe_body(const std::vector<CheckSpec>& checks, const std::vector<ProbeResult>& results,
+                      std::string& body) {
+  using exposition::append_label;
+  auto family = [&](const char* name, const char* help, auto&& each_check) {
+    exposition::FamilyWriter f(body, name, help, "gauge");
+    std::string labels;
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+      labels.clear();
+      append_label(labels, "check", checks[i].check);
+      each_check(f, labels, checks[i], results[i]);
+    }
+  };
+  using Family = exposition::FamilyWriter;
+  family("probe_success", "Whether the probe of the check succeeded.",
+         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
+           f.sample(l, {}, r.success ? 1.0 : 0.0);
+         });
+  family("probe_duration_seconds", "How long the probe took.",
+         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
+           f.sample(l, {}, r.duration);
+         });
+  family("probe_dns_lookup_time_seconds", "How long the DNS lookup took.",
+         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
+           f.sample(l, {}, std::max(0.0, r.phase(Phase::resolve)));
+         });
+  static const char* phase_names[] = {"resolve", "connect", "tls", "processing"};
+  family("probe_http_duration_seconds",
+         "Duration of each phase of the probe (resolve, connect, tls, processing).",
+         [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
+           if (c.transport != Transport::http && c.transport != Transport::https) return;
+           for (int p = 0; p < kPhaseCount; ++p)
+             if (r.phases[p] >= 0)
+               f.sample(l, exposition::label("phase", phase_names[p]), r.phases[p]);
+         });
+  family("probe_icmp_duration_seconds", "Duration of each phase of the ICMP echo (resolve, rtt).",
+         [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
+           if (c.transport != Transport::icmp) return;
+           f.sample(l, "phase=\"resolve\"", std::max(0.0, r.phase(Phase::resolve)));
+           if (r.phase(Phase::request) >= 0) f.sample(l, "phase=\"rtt\"", r.phase(Phase::request));
+         });
+  family("probe_http_status_code", "HTTP status code of the response.",
+         [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
+           if (c.transport == Transport::http || c.transport == Transport::https)
+             f.sample(l, {}, r.http_status);
+         });
+  family("probe_ssl_earliest_cert_expiry", "Expiry of the peer's leaf certificate (unix seconds).",
+         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
+           if (r.tls && r.tls->not_after > 0)
+             f.sample(l, {}, static_cast<double>(r.tls->not_after));
+         });
+  family("probe_tls_version_info", "TLS version of the handshake.",
+         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
+           if (r.tls && r.tls->not_after > 0)
+             f.sample(l, exposition::label("version", r.tls->version), 1.0);
+         });
+  family("probe_ssl_last_chain_info", "Leaf certificate of the handshake.",
+         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
+           if (!r.tls || r.tls->not_after <= 0) return;
+           std::string extra = exposition::label("fingerprint_sha256", r.tls->fingerprint_sha256);
+           append_label(extra, "subject", r.tls->subject);
+           f.sample(l, extra, 1.0);
+         });
+  family("probe_failure_info", "Why the probe of the check failed.",
+         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
+           if (!r.success && r.local == LocalFault::none)
+             f.sample(l, exposition::label("reason", to_string(r.reason)), 1.0);
+         });
+  family("probe_local_error_info",
+         "The probe failed on this host (no verdict on the target), and why.",
+         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
+           if (r.local != LocalFault::none)
+             f.sample(l, exposition::label("kind", to_string(r.local)), 1.0);
+         });
+}
+
+ProbeCase make_probe_case(const ExpositionEstate& e) {
+  ProbeCase out;
+  std::uint32_t server = 0;
+  bool found = false;
+  for (std::uint32_t i = 0; i < e.plan->checks.size(); ++i) {
+    const CheckSpec& c = e.plan->checks[i];
+    if (e.plan->target_of(c).role != Role::server) continue;
+    if (!found) server = c.target_index;
+    found = true;
+    if (c.target_index != server) continue;
+    out.checks.push_back(c);
+    out.results.push_back(result_for(c, i, 0));
+  }
+  return out;
+}
+
+}  // namespace kscprobe::bench
