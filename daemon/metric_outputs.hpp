@@ -28,6 +28,9 @@ struct MetricOutputOptions {
   std::chrono::milliseconds push_timeout{10000};
   /// How the Pushgateway's name is looked up (the probers' resolver, an instance of its own).
   ResolverOptions resolver;
+  /// For the tests: runs before each periodic textfile write is committed (synced to disk and
+  /// renamed), on the thread that commits it.
+  std::function<void()> before_commit;
 
   /// The outputs that run (a path or URL set), a descriptor each: a new output counts here.
   unsigned count() const {

@@ -7,11 +7,15 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
+#include <functional>
+#include <thread>
 
 #include "tests/support/fake_dns.hpp"
 #include "tests/support/files.hpp"
@@ -165,6 +169,54 @@ TEST(TextfileOutput, AWriteThatFailsIsRetriedAtTheNextTick) {
   io.run_for(50ms);
   EXPECT_EQ(read_file(o.textfile_path), "a 1\nb 2\nc 3\n");
   EXPECT_GT(state->renders, renders_while_missing);
+}
+
+// The periodic write's commit (a sync of tens of megabytes at a large estate, up to a second on a
+// busy disk) runs off the event loop: the loop keeps its timers, so no probe starts late.
+TEST(TextfileOutput, TheCommitRunsOffTheEventLoop) {
+  TempDir tmp("textfile");
+  asio::io_context io;
+  auto state = std::make_shared<Pieces>();
+  state->renders = 1;  // no abandoned render here
+  MetricText text;
+  text.whole = [] { return std::string("start 1\n"); };
+  text.pieces = [state](MetricText::Sink sink) { return three_pieces(state, std::move(sink)); };
+  MetricOutputOptions o;
+  o.textfile_path = tmp.path() + "/kscprobe.prom";
+  o.textfile_interval = 50ms;
+  const auto loop_thread = std::this_thread::get_id();
+  std::atomic<bool> committing{false}, on_loop{false};
+  std::atomic<int> commits{0};
+  o.before_commit = [&] {
+    on_loop = on_loop || std::this_thread::get_id() == loop_thread;
+    committing = true;
+    std::this_thread::sleep_for(300ms);  // a slow disk
+    committing = false;
+    ++commits;
+  };
+  MetricOutputs outputs(io.get_executor(), o, text);
+  std::string error;
+  ASSERT_TRUE(outputs.start(&error)) << error;
+  // A 10 ms tick on the loop, counted while a commit is in progress.
+  int ticks_while_committing = 0;
+  asio::steady_timer tick(io);
+  std::function<void()> arm = [&] {
+    tick.expires_after(10ms);
+    tick.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      if (committing) ++ticks_while_committing;
+      arm();
+    });
+  };
+  arm();
+  io.run_for(500ms);
+  tick.cancel();
+  outputs.stop();  // waits for a commit still in progress
+  io.run_for(50ms);
+  EXPECT_GE(commits.load(), 1);
+  EXPECT_FALSE(on_loop.load()) << "the commit ran on the event loop's thread";
+  EXPECT_GE(ticks_while_committing, 10) << "the loop stood still while the file was committed";
+  EXPECT_EQ(read_file(o.textfile_path), "a 1\nb 2\nc 3\n");
 }
 
 }  // namespace
