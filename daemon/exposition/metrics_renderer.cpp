@@ -31,7 +31,9 @@ using exposition::agent_is_stale;
 using exposition::append_label;
 using exposition::CheckEvidence;
 using exposition::Diagnosis;
+using exposition::family;
 using exposition::kDiagnosisCount;
+using exposition::Metric;
 
 /// The text being written, handed on in pieces when the caller asked for them.
 struct Sink {
@@ -63,10 +65,10 @@ struct Sink {
 /// A family of the render: the exposition writer, handing the text on between samples.
 class Family : public exposition::FamilyWriter {
  public:
-  Family(Sink& sink, std::string_view name, std::string_view help, std::string_view type)
+  Family(Sink& sink, const exposition::MetricFamily& family)
       : FamilyWriter(
-            sink.text, name, help, type,
-            [](void* context) { static_cast<Sink*>(context)->sample_done(); }, &sink) {}
+            sink.text, family, [](void* context) { static_cast<Sink*>(context)->sample_done(); },
+            &sink) {}
 
   void histogram(std::string_view labels, const HistogramData& h) {
     FamilyWriter::histogram(labels, kLatencyBuckets, h.buckets, h.count, h.sum);
@@ -173,8 +175,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
     };
 
     {
-      Family f(out, "kscprobe_probe_success",
-               "1 if the last probe of the check succeeded (UDP: 1 unless refused).", "gauge");
+      Family f(out, family(Metric::probe_success));
       for (std::uint32_t i = 0; i < n; ++i) {
         KSCPROBE_PAUSE_POINT();
         const Outcome o = outcome_of(table.state(i));
@@ -189,9 +190,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
     {
       // Why each failing check fails, at every detail level: its cost follows the failures, not
       // the estate, and it is what tells "refused" (device up, service down) from "timeout".
-      Family f(out, "kscprobe_probe_failure_info",
-               "1 while the last probe of the check failed, with the reason of that failure.",
-               "gauge");
+      Family f(out, family(Metric::probe_failure_info));
       for (std::uint32_t i = 0; i < n; ++i) {
         KSCPROBE_PAUSE_POINT();
         const CheckState& s = table.state(i);
@@ -200,8 +199,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
       }
     }
     {
-      Family f(out, "kscprobe_probe_duration_seconds", "Duration of the last probe of the check.",
-               "gauge");
+      Family f(out, family(Metric::probe_duration_seconds));
       for (std::uint32_t i = 0; i < n; ++i) {
         KSCPROBE_PAUSE_POINT();
         if (full(i) && table.state(i).has_result)
@@ -209,8 +207,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
       }
     }
     {
-      Family f(out, "kscprobe_probe_phase_seconds",
-               "Duration of each phase of the last probe of the check.", "gauge");
+      Family f(out, family(Metric::probe_phase_seconds));
       std::array<std::string, kPhaseCount> phase_label;
       for (int p = 0; p < kPhaseCount; ++p)
         phase_label[p] = exposition::label("phase", to_string(static_cast<Phase>(p)));
@@ -252,8 +249,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
       for (int r = 1; r < kReasonCount; ++r) group_failures[g][r] += s.failures[r];
     }
     {
-      Family f(out, "kscprobe_probes_total",
-               "Probes run, per check (full detail) or per aggregate group.", "counter");
+      Family f(out, family(Metric::probes_total));
       for (std::uint32_t i = 0; i < n; ++i) {
         KSCPROBE_PAUSE_POINT();
         if (full(i)) f.sample(cache.of(i), {}, table.state(i).probes_total);
@@ -262,9 +258,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
         if (group_summed[g]) f.sample(cache.group_labels[g], {}, group_probes[g]);
     }
     {
-      Family f(out, "kscprobe_probe_failures_total",
-               "Failed probes by reason, per check (full detail) or per aggregate group.",
-               "counter");
+      Family f(out, family(Metric::probe_failures_total));
       for (std::uint32_t i = 0; i < n; ++i) {
         KSCPROBE_PAUSE_POINT();
         if (!full(i)) continue;
@@ -278,8 +272,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
             f.sample(cache.group_labels[g], reason_label[r], group_failures[g][r]);
     }
     {
-      Family f(out, "kscprobe_probe_consecutive_failures",
-               "Failed probes of the check since its last success.", "gauge");
+      Family f(out, family(Metric::probe_consecutive_failures));
       for (std::uint32_t i = 0; i < n; ++i) {
         KSCPROBE_PAUSE_POINT();
         if (full(i) && table.state(i).has_result)
@@ -287,16 +280,14 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
       }
     }
     {
-      Family f(out, "kscprobe_last_success_timestamp_seconds",
-               "Unix time of the check's last successful probe (0: never).", "gauge");
+      Family f(out, family(Metric::last_success_timestamp_seconds));
       for (std::uint32_t i = 0; i < n; ++i) {
         KSCPROBE_PAUSE_POINT();
         if (named(i)) f.sample(cache.of(i), {}, table.state(i).last_success_ts);
       }
     }
     {
-      Family f(out, "kscprobe_tls_cert_not_after_timestamp_seconds",
-               "Unix time at which the peer's leaf certificate expires.", "gauge");
+      Family f(out, family(Metric::tls_cert_not_after_timestamp_seconds));
       for (std::uint32_t i = 0; i < n; ++i) {
         KSCPROBE_PAUSE_POINT();
         const CheckState& s = table.state(i);
@@ -305,8 +296,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
       }
     }
     {
-      Family f(out, "kscprobe_tls_info",
-               "TLS version and leaf certificate seen on the last handshake.", "gauge");
+      Family f(out, family(Metric::tls_info));
       std::string extra;
       for (std::uint32_t i = 0; i < n; ++i) {
         KSCPROBE_PAUSE_POINT();
@@ -320,8 +310,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
       }
     }
     {
-      Family f(out, "kscprobe_probe_http_status_code",
-               "HTTP status code of the last probe (0: no response).", "gauge");
+      Family f(out, family(Metric::probe_http_status_code));
       for (std::uint32_t i = 0; i < n; ++i) {
         KSCPROBE_PAUSE_POINT();
         Transport t = plan.checks[i].transport;
@@ -330,10 +319,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
       }
     }
     {
-      Family f(out, "kscprobe_probe_udp_reply",
-               "1 if the UDP port answered (confirmed open); 0 if silent (open or filtered) or "
-               "refused.",
-               "gauge");
+      Family f(out, family(Metric::probe_udp_reply));
       for (std::uint32_t i = 0; i < n; ++i) {
         KSCPROBE_PAUSE_POINT();
         if (full(i) && table.state(i).has_result && plan.checks[i].transport == Transport::udp)
@@ -341,8 +327,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
       }
     }
     {
-      Family f(out, "kscprobe_probe_latency_seconds",
-               "Duration of successful probes, per role and check (all targets).", "histogram");
+      Family f(out, family(Metric::probe_latency_seconds));
       std::string labels;
       for (const auto& [key, h] : table.latency()) {
         labels.clear();
@@ -352,10 +337,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
       }
     }
     {
-      Family f(out, "kscprobe_aggregate_checks",
-               "Checks per role, check, transport and aggregate label set, by the outcome of "
-               "their last probe: up, unknown (not probed yet), or the failure reason.",
-               "gauge");
+      Family f(out, family(Metric::aggregate_checks));
       std::array<std::string, kReasonCount> state_label;
       state_label[0] = exposition::label("state", "up");
       for (int r = 1; r < kReasonCount; ++r)
@@ -388,11 +370,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
         return plan.metrics.detail[static_cast<int>(plan.targets[r.target].role)];
       };
       {
-        Family f(out, "kscprobe_ksc_agent_last_connected_timestamp_seconds",
-                 "When the device's Network Agent last connected to its KSC Administration Server "
-                 "(Unix time, KLHST_WKS_LAST_NAGENT_CONNECTED), as of the last discovery. Absent "
-                 "when KSC has none.",
-                 "gauge");
+        Family f(out, family(Metric::ksc_agent_last_connected_timestamp_seconds));
         for (std::size_t r = 0; r < join->rows.size(); ++r) {
           KSCPROBE_PAUSE_POINT();
           const auto& row = join->rows[r];
@@ -402,10 +380,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
         }
       }
       {
-        Family f(out, "kscprobe_ksc_host_last_visible_timestamp_seconds",
-                 "When KSC last saw the device on the network (Unix time, KLHST_WKS_LAST_VISIBLE), "
-                 "as of the last discovery. Absent when KSC has none.",
-                 "gauge");
+        Family f(out, family(Metric::ksc_host_last_visible_timestamp_seconds));
         for (std::size_t r = 0; r < join->rows.size(); ++r) {
           KSCPROBE_PAUSE_POINT();
           const auto& row = join->rows[r];
@@ -415,10 +390,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
         }
       }
       {
-        Family f(out, "kscprobe_ksc_agent_running",
-                 "1 if KSC reports the device's Network Agent as running (KLHST_WKS_STATUS bit "
-                 "0x8), as of the last discovery.",
-                 "gauge");
+        Family f(out, family(Metric::ksc_agent_running));
         for (std::size_t r = 0; r < join->rows.size(); ++r) {
           KSCPROBE_PAUSE_POINT();
           const auto& row = join->rows[r];
@@ -427,13 +399,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
         }
       }
       {
-        Family f(out, "kscprobe_agent_diagnosis",
-                 "1 for a device whose Network Agent has not connected to KSC within the "
-                 "section's stale_after, with what the probes say of it: agent_stopped (the "
-                 "device answers, the agent's ports are refused), agent_cannot_reach_server (the "
-                 "device answers), device_offline (nothing answers), unknown (not probed yet, or "
-                 "no evidence either way).",
-                 "gauge");
+        Family f(out, family(Metric::agent_diagnosis));
         std::array<std::string, kDiagnosisCount> diagnosis_label;
         for (int d = 0; d < kDiagnosisCount; ++d)
           diagnosis_label[d] = exposition::label("diagnosis", to_string(Diagnosis(d)));
@@ -450,7 +416,7 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
     {
       std::array<std::uint64_t, kRoleCount> per_role{};
       for (const auto& c : plan.checks) ++per_role[static_cast<int>(plan.target_of(c).role)];
-      Family f(out, "kscprobe_checks", "Checks in the running plan, per role.", "gauge");
+      Family f(out, family(Metric::checks));
       std::string labels;
       for (int r = 0; r < kRoleCount; ++r) {
         labels.clear();
@@ -459,14 +425,11 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
       }
     }
     {
-      Family f(out, "kscprobe_targets", "Targets in the running plan.", "gauge");
+      Family f(out, family(Metric::targets));
       f.sample({}, {}, static_cast<std::uint64_t>(plan.targets.size()));
     }
     {
-      Family f(out, "kscprobe_shard_info",
-               "This instance probes the targets of shard `shard` of `shards` ([daemon] shard, "
-               "--shard).",
-               "gauge");
+      Family f(out, family(Metric::shard_info));
       std::string labels;
       append_label(labels, "shard", std::to_string(plan.daemon.shard_index));
       append_label(labels, "shards", std::to_string(plan.daemon.shard_count));
@@ -480,40 +443,26 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
     for (int l = 0; l < kLaneCount; ++l)
       lane_label[l] = exposition::label("lane", to_string(Lane(l)));
     {
-      Family f(out, "kscprobe_probes_in_flight", "Probes running now, per budget lane.", "gauge");
+      Family f(out, family(Metric::probes_in_flight));
       for (int l = 0; l < kLaneCount; ++l) f.sample(lane_label[l], {}, s.in_flight(Lane(l)));
     }
     {
-      Family f(out, "kscprobe_probes_queued",
-               "Due probes waiting for a slot of their lane's in-flight budget.", "gauge");
+      Family f(out, family(Metric::probes_queued));
       for (int l = 0; l < kLaneCount; ++l)
         f.sample(lane_label[l], {}, static_cast<std::uint64_t>(s.queued(Lane(l))));
     }
     {
-      Family f(out, "kscprobe_scheduler_oldest_wait_seconds",
-               "How long the longest-waiting due probe of each lane has waited for a slot so "
-               "far (0: none waits).",
-               "gauge");
+      Family f(out, family(Metric::scheduler_oldest_wait_seconds));
       for (int l = 0; l < kLaneCount; ++l)
         f.sample(lane_label[l], {}, s.oldest_wait_seconds(Lane(l)));
     }
-    Family(out, "kscprobe_scheduler_overdue_checks",
-           "Checks waiting for a slot for at least their own interval: a round missed.", "gauge")
+    Family(out, family(Metric::scheduler_overdue_checks))
         .sample({}, {}, static_cast<std::uint64_t>(s.overdue_checks()));
-    Family(out, "kscprobe_scheduler_lag_seconds", "Delay between a probe's due time and its start.",
-           "histogram")
-        .histogram({}, s.lag());
-    Family(out, "kscprobe_scheduler_skipped_total",
-           "Probes not started because the previous probe of the same check was still running "
-           "or waiting (overruns).",
-           "counter")
-        .sample({}, {}, s.skipped());
+    Family(out, family(Metric::scheduler_lag_seconds)).histogram({}, s.lag());
+    Family(out, family(Metric::scheduler_skipped_total)).sample({}, {}, s.skipped());
   }
-  Family(out, "kscprobe_metrics_render_cpu_seconds",
-         "CPU time the previous /metrics render took on the event loop.", "gauge")
-      .sample({}, {}, last_cpu_seconds_);
-  Family(out, "kscprobe_metrics_render_bytes",
-         "Size of the previous /metrics render, uncompressed.", "gauge")
+  Family(out, family(Metric::metrics_render_cpu_seconds)).sample({}, {}, last_cpu_seconds_);
+  Family(out, family(Metric::metrics_render_bytes))
       .sample({}, {}, static_cast<std::uint64_t>(last_bytes_));
   co_return true;
 }
