@@ -1,6 +1,7 @@
 // The registry of families (daemon/exposition/metric_families.hpp) against what README.md says
 // of them: the tables of its "## Metrics" section list each kscprobe_ family with its type, and
-// its blackbox-style /probe section names blackbox_exporter's families. A family added, renamed
+// its statistics table sums up ksc::known_statistics() in patterns, and its blackbox-style
+// /probe section names blackbox_exporter's families. A family added, renamed
 // or retyped in one place and not the other fails here.
 #include "daemon/exposition/metric_families.hpp"
 
@@ -120,6 +121,74 @@ TEST(MetricFamilies, ReadmeTablesListEveryFamilyWithItsType) {
     }
     EXPECT_EQ(type, it->second) << "README.md's type of " << name;
   }
+}
+
+/// A name of the README's statistics table as the patterns it stands for: `{a,b}` is either,
+/// `*` any part of a name, a name that starts with `_` ends a kscprobe_ksc_ one; labels in
+/// braces at the end are left out.
+std::vector<std::regex> name_patterns(std::string token) {
+  static const std::regex labels(R"(\{[^}]*\}$)");
+  token = std::regex_replace(token, labels, "");
+  const auto open = token.find('{');
+  if (open != std::string::npos) {
+    const auto close = token.find('}', open);
+    std::vector<std::regex> out;
+    std::istringstream alternatives(token.substr(open + 1, close - open - 1));
+    for (std::string a; std::getline(alternatives, a, ',');)
+      for (auto& p : name_patterns(token.substr(0, open) + a + token.substr(close + 1)))
+        out.push_back(std::move(p));
+    return out;
+  }
+  std::string rx = token.starts_with("_") ? "kscprobe_ksc(_[a-z0-9_]*)?" : "";
+  for (char c : token) rx += c == '*' ? std::string("[a-z0-9_]*") : std::string(1, c);
+  return {std::regex(rx)};
+}
+
+TEST(MetricFamilies, ReadmeStatisticsTableCoversEveryKnownStatistic) {
+  // The rows of the table whose header ends in "attribute |", each with its names and types.
+  struct Row {
+    std::vector<std::regex> names;
+    std::string types;
+    std::string text;
+  };
+  std::vector<Row> rows;
+  bool in_table = false;
+  static const std::regex token("`([^`]+)`");
+  for (const auto& line : section(readme_lines(), "## Metrics")) {
+    if (line.rfind("| metric | type | attribute |", 0) == 0) in_table = true;
+    if (line.empty()) in_table = false;
+    if (!in_table || line.rfind("| `", 0) != 0) continue;
+    const auto c = cells(line);
+    Row row{{}, c.size() > 1 ? c[1] : "", line};
+    for (std::sregex_iterator i(c[0].begin(), c[0].end(), token), end; i != end; ++i)
+      for (auto& p : name_patterns((*i)[1].str())) row.names.push_back(std::move(p));
+    rows.push_back(std::move(row));
+  }
+  ASSERT_FALSE(rows.empty()) << "no \"| metric | type | attribute |\" table in README.md";
+
+  for (const auto& s : ksc::known_statistics()) {
+    const std::string name(s.metric);
+    bool listed = false;
+    for (const auto& row : rows)
+      for (const auto& p : row.names)
+        if (std::regex_match(name, p)) {
+          listed = true;
+          EXPECT_NE(row.types.find(type_of(s.kind)), std::string::npos)
+              << "README.md's type of " << name << ": " << row.text;
+        }
+    EXPECT_TRUE(listed) << name << " is missing from README.md's statistics table";
+  }
+  for (const auto& row : rows)
+    for (const auto& p : row.names) {
+      bool known = false;
+      for (const auto& s : ksc::known_statistics())
+        known = known || std::regex_match(std::string(s.metric), p);
+      for (const auto& f : metric_families())
+        known = known || std::regex_match(std::string(f.name), p);
+      EXPECT_TRUE(known) << "README.md's statistics table names a family kscprobe does not "
+                            "write: "
+                         << row.text;
+    }
 }
 
 TEST(MetricFamilies, ReadmeProbeSectionNamesEveryBlackboxFamily) {
