@@ -31,7 +31,9 @@ using exposition::agent_is_stale;
 using exposition::append_label;
 using exposition::CheckEvidence;
 using exposition::Diagnosis;
+using exposition::family;
 using exposition::kDiagnosisCount;
+using exposition::Metric;
 
 /// The text being written, handed on in pieces when the caller asked for them.
 struct Sink {
@@ -63,31 +65,25 @@ struct Sink {
 /// A family of the render: the exposition writer, handing the text on between samples.
 class Family : public exposition::FamilyWriter {
  public:
-  Family(Sink& sink, std::string_view name, std::string_view help, std::string_view type)
+  Family(Sink& sink, const exposition::MetricFamily& family)
       : FamilyWriter(
-            sink.text, name, help, type,
-            [](void* context) { static_cast<Sink*>(context)->sample_done(); }, &sink) {}
+            sink.text, family, [](void* context) { static_cast<Sink*>(context)->sample_done(); },
+            &sink) {}
 
   void histogram(std::string_view labels, const HistogramData& h) {
     FamilyWriter::histogram(labels, kLatencyBuckets, h.buckets, h.count, h.sum);
   }
 };
 
-}  // namespace
-
 /// Label sets escaped once per plan: a check's own set, and for checks shown as aggregates the
 /// group (role, check, transport and the [metrics] aggregate_labels) they are counted in.
-struct MetricsRenderer::Cache {
+struct CheckLabels {
   std::shared_ptr<const Plan> plan;
   std::string labels;                  // every check's label set, one after another
   std::vector<std::uint32_t> offsets;  // check i: labels[offsets[i], offsets[i + 1])
   std::vector<Detail> detail;          // per check
   std::vector<std::uint32_t> group;    // per check: its aggregate group
   std::vector<std::string> group_labels;
-  // The discovered targets joined with the server's view of them (exposition/agent_join.hpp):
-  // built when the plan or a list changes (a discovery refresh), shared by the renders that use
-  // it, so a render paused meanwhile keeps the one that matches its own lists.
-  std::shared_ptr<const exposition::AgentJoin> join;  // of the last render with agent sections
 
   std::string_view of(std::uint32_t i) const {
     return std::string_view(labels).substr(offsets[i], offsets[i + 1] - offsets[i]);
@@ -138,387 +134,408 @@ struct MetricsRenderer::Cache {
   }
 };
 
-MetricsRenderer::MetricsRenderer() : cache_(std::make_unique<Cache>()) {}
-MetricsRenderer::~MetricsRenderer() = default;
+/// One render's view of the table, shared by the groups of families below.
+struct Render {
+  Sink& out;
+  const ResultTable& table;
+  const Plan& plan;
+  const CheckLabels& cache;
+  /// Kept alive (and compared after each wait): a reload meanwhile abandons the render.
+  std::shared_ptr<const Plan> keep;
+  std::uint32_t n;
+  std::array<std::string, kReasonCount> reason_label;
+
+  bool full(std::uint32_t i) const { return cache.detail[i] == Detail::full; }
+  /// Success and last success stay per check in full and basic; aggregate names failing ones.
+  bool named(std::uint32_t i) const {
+    return cache.detail[i] != Detail::aggregate || outcome_of(table.state(i)) == Outcome::down;
+  }
+};
 
 // Between two checks, after a piece went out: lets the consumer catch up, the event loop running
 // meanwhile, and gives up the render when a reload replaced the plan. A statement of its own:
 // GCC 12 mishandles co_await inside && and ?:.
-#define KSCPROBE_PAUSE_POINT()                        \
-  if (out.flushed) {                                  \
-    const bool go_on = co_await out.keep_going(keep); \
-    if (!go_on) co_return false;                      \
+#define KSCPROBE_PAUSE_POINT()                            \
+  if (r.out.flushed) {                                    \
+    const bool go_on = co_await r.out.keep_going(r.keep); \
+    if (!go_on) co_return false;                          \
   }
+
+/// A group of families as a step of the render: false when it gave the render up.
+#define KSCPROBE_STEP(call)             \
+  {                                     \
+    const bool go_on = co_await (call); \
+    if (!go_on) co_return false;        \
+  }
+
+/// The last probe of each check: success, why it failed, how long it and its phases took.
+asio::awaitable<bool> write_last_probe(Render& r) {
+  const CheckLabels& cache = r.cache;
+  const ResultTable& table = r.table;
+  {
+    Family f(r.out, family(Metric::probe_success));
+    for (std::uint32_t i = 0; i < r.n; ++i) {
+      KSCPROBE_PAUSE_POINT();
+      const Outcome o = outcome_of(table.state(i));
+      // No value until the first probe: absent, not a false 0.
+      if (o != Outcome::pending && r.named(i))
+        f.sample(cache.of(i), {}, o == Outcome::up ? 1.0 : 0.0);
+    }
+  }
+  {
+    // Why each failing check fails, at every detail level: its cost follows the failures, not
+    // the estate, and it is what tells "refused" (device up, service down) from "timeout".
+    Family f(r.out, family(Metric::probe_failure_info));
+    for (std::uint32_t i = 0; i < r.n; ++i) {
+      KSCPROBE_PAUSE_POINT();
+      const CheckState& s = table.state(i);
+      if (outcome_of(s) == Outcome::down)
+        f.sample(cache.of(i), r.reason_label[static_cast<int>(s.reason)], 1.0);
+    }
+  }
+  {
+    Family f(r.out, family(Metric::probe_duration_seconds));
+    for (std::uint32_t i = 0; i < r.n; ++i) {
+      KSCPROBE_PAUSE_POINT();
+      if (r.full(i) && table.state(i).has_result)
+        f.sample(cache.of(i), {}, table.state(i).duration);
+    }
+  }
+  {
+    Family f(r.out, family(Metric::probe_phase_seconds));
+    std::array<std::string, kPhaseCount> phase_label;
+    for (int p = 0; p < kPhaseCount; ++p)
+      phase_label[p] = exposition::label("phase", to_string(static_cast<Phase>(p)));
+    for (std::uint32_t i = 0; i < r.n; ++i) {
+      KSCPROBE_PAUSE_POINT();
+      const CheckState& s = table.state(i);
+      if (!r.full(i) || !s.has_result) continue;
+      for (int p = 0; p < kPhaseCount; ++p)
+        if (s.phases[p] >= 0) f.sample(cache.of(i), phase_label[p], s.phases[p]);
+    }
+  }
+  co_return true;
+}
+
+/// The checks shown as aggregates, summed per group.
+struct GroupSums {
+  std::vector<std::uint64_t> probes;
+  std::vector<std::array<std::uint64_t, kReasonCount>> failures;
+  // Checks per group by the state of their last probe: [none] = up, [reason] = down for that
+  // reason, and unknown (not probed yet) apart.
+  std::vector<std::array<std::uint64_t, kReasonCount>> states;
+  std::vector<std::uint64_t> unknown;
+  std::vector<bool> summed;
+
+  explicit GroupSums(const Render& r) {
+    const std::size_t groups = r.cache.group_labels.size();
+    probes.resize(groups);
+    failures.resize(groups);
+    states.resize(groups);
+    unknown.resize(groups);
+    summed.resize(groups);
+    for (std::uint32_t i = 0; i < r.n; ++i) {
+      std::uint32_t g = r.cache.group[i];
+      const CheckState& s = r.table.state(i);
+      switch (outcome_of(s)) {
+        case Outcome::pending:
+          ++unknown[g];
+          break;
+        case Outcome::up:
+          ++states[g][static_cast<int>(Reason::none)];
+          break;
+        case Outcome::down:
+          ++states[g][static_cast<int>(s.reason)];
+          break;
+      }
+      if (r.full(i)) continue;
+      summed[g] = true;
+      probes[g] += s.probes_total;
+      for (int k = 1; k < kReasonCount; ++k) failures[g][k] += s.failures[k];
+    }
+  }
+};
+
+/// Probes and failures counted, per check or per aggregate group, and the checks' last success.
+asio::awaitable<bool> write_counters(Render& r, const GroupSums& sums) {
+  const CheckLabels& cache = r.cache;
+  const ResultTable& table = r.table;
+  const std::size_t groups = cache.group_labels.size();
+  {
+    Family f(r.out, family(Metric::probes_total));
+    for (std::uint32_t i = 0; i < r.n; ++i) {
+      KSCPROBE_PAUSE_POINT();
+      if (r.full(i)) f.sample(cache.of(i), {}, table.state(i).probes_total);
+    }
+    for (std::size_t g = 0; g < groups; ++g)
+      if (sums.summed[g]) f.sample(cache.group_labels[g], {}, sums.probes[g]);
+  }
+  {
+    Family f(r.out, family(Metric::probe_failures_total));
+    for (std::uint32_t i = 0; i < r.n; ++i) {
+      KSCPROBE_PAUSE_POINT();
+      if (!r.full(i)) continue;
+      const CheckState& s = table.state(i);
+      for (int k = 1; k < kReasonCount; ++k)
+        if (s.failures[k]) f.sample(cache.of(i), r.reason_label[k], s.failures[k]);
+    }
+    for (std::size_t g = 0; g < groups; ++g)
+      for (int k = 1; k < kReasonCount; ++k)
+        if (sums.summed[g] && sums.failures[g][k])
+          f.sample(cache.group_labels[g], r.reason_label[k], sums.failures[g][k]);
+  }
+  {
+    Family f(r.out, family(Metric::probe_consecutive_failures));
+    for (std::uint32_t i = 0; i < r.n; ++i) {
+      KSCPROBE_PAUSE_POINT();
+      if (r.full(i) && table.state(i).has_result)
+        f.sample(cache.of(i), {}, table.state(i).consecutive_failures);
+    }
+  }
+  {
+    Family f(r.out, family(Metric::last_success_timestamp_seconds));
+    for (std::uint32_t i = 0; i < r.n; ++i) {
+      KSCPROBE_PAUSE_POINT();
+      if (r.named(i)) f.sample(cache.of(i), {}, table.state(i).last_success_ts);
+    }
+  }
+  co_return true;
+}
+
+/// What the last probe of a check saw of its protocol: the certificate, the HTTP status, a UDP
+/// reply.
+asio::awaitable<bool> write_protocol(Render& r) {
+  const CheckLabels& cache = r.cache;
+  const ResultTable& table = r.table;
+  {
+    Family f(r.out, family(Metric::tls_cert_not_after_timestamp_seconds));
+    for (std::uint32_t i = 0; i < r.n; ++i) {
+      KSCPROBE_PAUSE_POINT();
+      const CheckState& s = table.state(i);
+      if (r.full(i) && s.has_result && s.tls && s.tls->not_after > 0)
+        f.sample(cache.of(i), {}, static_cast<double>(s.tls->not_after));
+    }
+  }
+  {
+    Family f(r.out, family(Metric::tls_info));
+    std::string extra;
+    for (std::uint32_t i = 0; i < r.n; ++i) {
+      KSCPROBE_PAUSE_POINT();
+      const CheckState& s = table.state(i);
+      if (!r.full(i) || !s.has_result || !s.tls || s.tls->not_after <= 0) continue;
+      extra.clear();
+      append_label(extra, "version", s.tls->version);
+      append_label(extra, "fingerprint_sha256", s.tls->fingerprint_sha256);
+      append_label(extra, "subject", s.tls->subject);
+      f.sample(cache.of(i), extra, 1.0);
+    }
+  }
+  {
+    Family f(r.out, family(Metric::probe_http_status_code));
+    for (std::uint32_t i = 0; i < r.n; ++i) {
+      KSCPROBE_PAUSE_POINT();
+      Transport t = r.plan.checks[i].transport;
+      if (r.full(i) && table.state(i).has_result && (t == Transport::http || t == Transport::https))
+        f.sample(cache.of(i), {}, table.state(i).http_status);
+    }
+  }
+  {
+    Family f(r.out, family(Metric::probe_udp_reply));
+    for (std::uint32_t i = 0; i < r.n; ++i) {
+      KSCPROBE_PAUSE_POINT();
+      if (r.full(i) && table.state(i).has_result && r.plan.checks[i].transport == Transport::udp)
+        f.sample(cache.of(i), {}, table.state(i).udp_reply ? 1.0 : 0.0);
+    }
+  }
+  co_return true;
+}
+
+/// Per role and check, or per aggregate group: the latency histograms and the checks by state.
+void write_aggregates(Render& r, const GroupSums& sums) {
+  {
+    Family f(r.out, family(Metric::probe_latency_seconds));
+    std::string labels;
+    for (const auto& [key, h] : r.table.latency()) {
+      labels.clear();
+      append_label(labels, "role", to_string(key.role));
+      append_label(labels, "check", key.check);
+      f.histogram(labels, h);
+    }
+  }
+  Family f(r.out, family(Metric::aggregate_checks));
+  std::array<std::string, kReasonCount> state_label;
+  state_label[0] = exposition::label("state", "up");
+  for (int k = 1; k < kReasonCount; ++k)
+    state_label[k] = exposition::label("state", to_string(static_cast<Reason>(k)));
+  const std::string unknown = exposition::label("state", "unknown");
+  const auto& groups = r.cache.group_labels;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    // up and unknown always (stable series for ratios); a reason while checks fail for it.
+    f.sample(groups[g], state_label[0], sums.states[g][0]);
+    f.sample(groups[g], unknown, sums.unknown[g]);
+    for (int k = 1; k < kReasonCount; ++k)
+      if (sums.states[g][k]) f.sample(groups[g], state_label[k], sums.states[g][k]);
+  }
+}
+
+/// The server's view of each discovered target of the plan, and the diagnosis of those whose
+/// agent stopped connecting. `join` and `now` are this render's own: another render may build
+/// a new join while this one waits.
+asio::awaitable<bool> write_agents(Render& r, const std::vector<ksc::AgentSection>& agents,
+                                   std::shared_ptr<const exposition::AgentJoin> join, double now) {
+  auto agent_of = [&](const exposition::AgentJoin::Row& row) -> const ksc::AgentView& {
+    return (*agents[row.section].agents)[row.agent];
+  };
+  auto detail_of = [&](const exposition::AgentJoin::Row& row) {
+    return r.plan.metrics.detail[static_cast<int>(r.plan.targets[row.target].role)];
+  };
+  {
+    Family f(r.out, family(Metric::ksc_agent_last_connected_timestamp_seconds));
+    for (std::size_t j = 0; j < join->rows.size(); ++j) {
+      KSCPROBE_PAUSE_POINT();
+      const auto& row = join->rows[j];
+      const ksc::AgentView& a = agent_of(row);
+      if (detail_of(row) != Detail::aggregate && a.last_agent_connected)
+        f.sample(join->labels_of(j), {}, *a.last_agent_connected);
+    }
+  }
+  {
+    Family f(r.out, family(Metric::ksc_host_last_visible_timestamp_seconds));
+    for (std::size_t j = 0; j < join->rows.size(); ++j) {
+      KSCPROBE_PAUSE_POINT();
+      const auto& row = join->rows[j];
+      const ksc::AgentView& a = agent_of(row);
+      if (detail_of(row) == Detail::full && a.last_visible)
+        f.sample(join->labels_of(j), {}, *a.last_visible);
+    }
+  }
+  {
+    Family f(r.out, family(Metric::ksc_agent_running));
+    for (std::size_t j = 0; j < join->rows.size(); ++j) {
+      KSCPROBE_PAUSE_POINT();
+      const auto& row = join->rows[j];
+      if (detail_of(row) == Detail::full)
+        f.sample(join->labels_of(j), {}, agent_of(row).agent_running ? 1 : 0);
+    }
+  }
+  {
+    Family f(r.out, family(Metric::agent_diagnosis));
+    std::array<std::string, kDiagnosisCount> diagnosis_label;
+    for (int d = 0; d < kDiagnosisCount; ++d)
+      diagnosis_label[d] = exposition::label("diagnosis", to_string(Diagnosis(d)));
+    std::vector<CheckEvidence> evidence;
+    for (std::size_t j = 0; j < join->rows.size(); ++j) {
+      KSCPROBE_PAUSE_POINT();
+      const auto& row = join->rows[j];
+      if (!agent_is_stale(agent_of(row), agents[row.section], now)) continue;
+      const Diagnosis d = join->diagnosis(j, r.table, &evidence);
+      f.sample(join->labels_of(j), diagnosis_label[static_cast<int>(d)], 1);
+    }
+  }
+  co_return true;
+}
+
+#undef KSCPROBE_PAUSE_POINT
+
+/// The running plan: its checks per role, its targets, the shard it is.
+void write_plan(Sink& out, const Plan& plan) {
+  {
+    std::array<std::uint64_t, kRoleCount> per_role{};
+    for (const auto& c : plan.checks) ++per_role[static_cast<int>(plan.target_of(c).role)];
+    Family f(out, family(Metric::checks));
+    std::string labels;
+    for (int r = 0; r < kRoleCount; ++r) {
+      labels.clear();
+      append_label(labels, "role", to_string(static_cast<Role>(r)));
+      f.sample(labels, {}, per_role[r]);
+    }
+  }
+  Family(out, family(Metric::targets))
+      .sample({}, {}, static_cast<std::uint64_t>(plan.targets.size()));
+  std::string labels;
+  append_label(labels, "shard", std::to_string(plan.daemon.shard_index));
+  append_label(labels, "shards", std::to_string(plan.daemon.shard_count));
+  Family(out, family(Metric::shard_info)).sample(labels, {}, 1.0);
+}
+
+/// The scheduler's lanes: probes in flight and queued, waits, lag, overruns.
+void write_scheduler(Sink& out, const Scheduler& s) {
+  std::array<std::string, kLaneCount> lane_label;
+  for (int l = 0; l < kLaneCount; ++l)
+    lane_label[l] = exposition::label("lane", to_string(Lane(l)));
+  {
+    Family f(out, family(Metric::probes_in_flight));
+    for (int l = 0; l < kLaneCount; ++l) f.sample(lane_label[l], {}, s.in_flight(Lane(l)));
+  }
+  {
+    Family f(out, family(Metric::probes_queued));
+    for (int l = 0; l < kLaneCount; ++l)
+      f.sample(lane_label[l], {}, static_cast<std::uint64_t>(s.queued(Lane(l))));
+  }
+  {
+    Family f(out, family(Metric::scheduler_oldest_wait_seconds));
+    for (int l = 0; l < kLaneCount; ++l)
+      f.sample(lane_label[l], {}, s.oldest_wait_seconds(Lane(l)));
+  }
+  Family(out, family(Metric::scheduler_overdue_checks))
+      .sample({}, {}, static_cast<std::uint64_t>(s.overdue_checks()));
+  Family(out, family(Metric::scheduler_lag_seconds)).histogram({}, s.lag());
+  Family(out, family(Metric::scheduler_skipped_total)).sample({}, {}, s.skipped());
+}
+
+}  // namespace
+
+struct MetricsRenderer::Cache : CheckLabels {
+  // The discovered targets joined with the server's view of them (exposition/agent_join.hpp):
+  // built when the plan or a list changes (a discovery refresh), shared by the renders that use
+  // it, so a render paused meanwhile keeps the one that matches its own lists.
+  std::shared_ptr<const exposition::AgentJoin> join;  // of the last render with agent sections
+};
+
+MetricsRenderer::MetricsRenderer() : cache_(std::make_unique<Cache>()) {}
+MetricsRenderer::~MetricsRenderer() = default;
 
 asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& text,
                                                     const Chunks* chunks) {
   Sink out{text, chunks};
   if (src.table && src.table->plan_ptr()) {
     const ResultTable& table = *src.table;
-    // Kept alive (and compared after each wait): a reload meanwhile abandons this render.
     const std::shared_ptr<const Plan> keep = table.plan_ptr();
     out.table = &table;
     if (cache_->plan != keep) cache_->build(keep);
-    const Cache& cache = *cache_;
-    const Plan& plan = table.plan();
-    const auto n = static_cast<std::uint32_t>(table.size());
+    Render r{out, table, table.plan(), *cache_, keep, static_cast<std::uint32_t>(table.size()), {}};
+    for (int k = 1; k < kReasonCount; ++k)
+      r.reason_label[k] = exposition::label("reason", to_string(static_cast<Reason>(k)));
     // A scrape of a large estate is tens of megabytes: grow once.
     out.reserve(text.size() +
-                static_cast<std::size_t>(n) * (cache.labels.size() / (n ? n : 1) + 60));
+                static_cast<std::size_t>(r.n) * (cache_->labels.size() / (r.n ? r.n : 1) + 60));
 
-    auto full = [&](std::uint32_t i) { return cache.detail[i] == Detail::full; };
-    // Success and last success stay per check in full and basic; aggregate names failing ones.
-    auto named = [&](std::uint32_t i) {
-      return cache.detail[i] != Detail::aggregate || outcome_of(table.state(i)) == Outcome::down;
-    };
-
-    {
-      Family f(out, "kscprobe_probe_success",
-               "1 if the last probe of the check succeeded (UDP: 1 unless refused).", "gauge");
-      for (std::uint32_t i = 0; i < n; ++i) {
-        KSCPROBE_PAUSE_POINT();
-        const Outcome o = outcome_of(table.state(i));
-        // No value until the first probe: absent, not a false 0.
-        if (o != Outcome::pending && named(i))
-          f.sample(cache.of(i), {}, o == Outcome::up ? 1.0 : 0.0);
-      }
-    }
-    std::array<std::string, kReasonCount> reason_label;
-    for (int r = 1; r < kReasonCount; ++r)
-      reason_label[r] = exposition::label("reason", to_string(static_cast<Reason>(r)));
-    {
-      // Why each failing check fails, at every detail level: its cost follows the failures, not
-      // the estate, and it is what tells "refused" (device up, service down) from "timeout".
-      Family f(out, "kscprobe_probe_failure_info",
-               "1 while the last probe of the check failed, with the reason of that failure.",
-               "gauge");
-      for (std::uint32_t i = 0; i < n; ++i) {
-        KSCPROBE_PAUSE_POINT();
-        const CheckState& s = table.state(i);
-        if (outcome_of(s) == Outcome::down)
-          f.sample(cache.of(i), reason_label[static_cast<int>(s.reason)], 1.0);
-      }
-    }
-    {
-      Family f(out, "kscprobe_probe_duration_seconds", "Duration of the last probe of the check.",
-               "gauge");
-      for (std::uint32_t i = 0; i < n; ++i) {
-        KSCPROBE_PAUSE_POINT();
-        if (full(i) && table.state(i).has_result)
-          f.sample(cache.of(i), {}, table.state(i).duration);
-      }
-    }
-    {
-      Family f(out, "kscprobe_probe_phase_seconds",
-               "Duration of each phase of the last probe of the check.", "gauge");
-      std::array<std::string, kPhaseCount> phase_label;
-      for (int p = 0; p < kPhaseCount; ++p)
-        phase_label[p] = exposition::label("phase", to_string(static_cast<Phase>(p)));
-      for (std::uint32_t i = 0; i < n; ++i) {
-        KSCPROBE_PAUSE_POINT();
-        const CheckState& s = table.state(i);
-        if (!full(i) || !s.has_result) continue;
-        for (int p = 0; p < kPhaseCount; ++p)
-          if (s.phases[p] >= 0) f.sample(cache.of(i), phase_label[p], s.phases[p]);
-      }
-    }
-
-    // Counters of checks shown as aggregates are summed per group.
-    const std::size_t groups = cache.group_labels.size();
-    std::vector<std::uint64_t> group_probes(groups);
-    std::vector<std::array<std::uint64_t, kReasonCount>> group_failures(groups);
-    // Checks per group by the state of their last probe: [none] = up, [reason] = down for that
-    // reason, and unknown (not probed yet) apart.
-    std::vector<std::array<std::uint64_t, kReasonCount>> group_states(groups);
-    std::vector<std::uint64_t> group_unknown(groups);
-    std::vector<bool> group_summed(groups);
-    for (std::uint32_t i = 0; i < n; ++i) {
-      std::uint32_t g = cache.group[i];
-      const CheckState& s = table.state(i);
-      switch (outcome_of(s)) {
-        case Outcome::pending:
-          ++group_unknown[g];
-          break;
-        case Outcome::up:
-          ++group_states[g][static_cast<int>(Reason::none)];
-          break;
-        case Outcome::down:
-          ++group_states[g][static_cast<int>(s.reason)];
-          break;
-      }
-      if (full(i)) continue;
-      group_summed[g] = true;
-      group_probes[g] += s.probes_total;
-      for (int r = 1; r < kReasonCount; ++r) group_failures[g][r] += s.failures[r];
-    }
-    {
-      Family f(out, "kscprobe_probes_total",
-               "Probes run, per check (full detail) or per aggregate group.", "counter");
-      for (std::uint32_t i = 0; i < n; ++i) {
-        KSCPROBE_PAUSE_POINT();
-        if (full(i)) f.sample(cache.of(i), {}, table.state(i).probes_total);
-      }
-      for (std::size_t g = 0; g < groups; ++g)
-        if (group_summed[g]) f.sample(cache.group_labels[g], {}, group_probes[g]);
-    }
-    {
-      Family f(out, "kscprobe_probe_failures_total",
-               "Failed probes by reason, per check (full detail) or per aggregate group.",
-               "counter");
-      for (std::uint32_t i = 0; i < n; ++i) {
-        KSCPROBE_PAUSE_POINT();
-        if (!full(i)) continue;
-        const CheckState& s = table.state(i);
-        for (int r = 1; r < kReasonCount; ++r)
-          if (s.failures[r]) f.sample(cache.of(i), reason_label[r], s.failures[r]);
-      }
-      for (std::size_t g = 0; g < groups; ++g)
-        for (int r = 1; r < kReasonCount; ++r)
-          if (group_summed[g] && group_failures[g][r])
-            f.sample(cache.group_labels[g], reason_label[r], group_failures[g][r]);
-    }
-    {
-      Family f(out, "kscprobe_probe_consecutive_failures",
-               "Failed probes of the check since its last success.", "gauge");
-      for (std::uint32_t i = 0; i < n; ++i) {
-        KSCPROBE_PAUSE_POINT();
-        if (full(i) && table.state(i).has_result)
-          f.sample(cache.of(i), {}, table.state(i).consecutive_failures);
-      }
-    }
-    {
-      Family f(out, "kscprobe_last_success_timestamp_seconds",
-               "Unix time of the check's last successful probe (0: never).", "gauge");
-      for (std::uint32_t i = 0; i < n; ++i) {
-        KSCPROBE_PAUSE_POINT();
-        if (named(i)) f.sample(cache.of(i), {}, table.state(i).last_success_ts);
-      }
-    }
-    {
-      Family f(out, "kscprobe_tls_cert_not_after_timestamp_seconds",
-               "Unix time at which the peer's leaf certificate expires.", "gauge");
-      for (std::uint32_t i = 0; i < n; ++i) {
-        KSCPROBE_PAUSE_POINT();
-        const CheckState& s = table.state(i);
-        if (full(i) && s.has_result && s.tls && s.tls->not_after > 0)
-          f.sample(cache.of(i), {}, static_cast<double>(s.tls->not_after));
-      }
-    }
-    {
-      Family f(out, "kscprobe_tls_info",
-               "TLS version and leaf certificate seen on the last handshake.", "gauge");
-      std::string extra;
-      for (std::uint32_t i = 0; i < n; ++i) {
-        KSCPROBE_PAUSE_POINT();
-        const CheckState& s = table.state(i);
-        if (!full(i) || !s.has_result || !s.tls || s.tls->not_after <= 0) continue;
-        extra.clear();
-        append_label(extra, "version", s.tls->version);
-        append_label(extra, "fingerprint_sha256", s.tls->fingerprint_sha256);
-        append_label(extra, "subject", s.tls->subject);
-        f.sample(cache.of(i), extra, 1.0);
-      }
-    }
-    {
-      Family f(out, "kscprobe_probe_http_status_code",
-               "HTTP status code of the last probe (0: no response).", "gauge");
-      for (std::uint32_t i = 0; i < n; ++i) {
-        KSCPROBE_PAUSE_POINT();
-        Transport t = plan.checks[i].transport;
-        if (full(i) && table.state(i).has_result && (t == Transport::http || t == Transport::https))
-          f.sample(cache.of(i), {}, table.state(i).http_status);
-      }
-    }
-    {
-      Family f(out, "kscprobe_probe_udp_reply",
-               "1 if the UDP port answered (confirmed open); 0 if silent (open or filtered) or "
-               "refused.",
-               "gauge");
-      for (std::uint32_t i = 0; i < n; ++i) {
-        KSCPROBE_PAUSE_POINT();
-        if (full(i) && table.state(i).has_result && plan.checks[i].transport == Transport::udp)
-          f.sample(cache.of(i), {}, table.state(i).udp_reply ? 1.0 : 0.0);
-      }
-    }
-    {
-      Family f(out, "kscprobe_probe_latency_seconds",
-               "Duration of successful probes, per role and check (all targets).", "histogram");
-      std::string labels;
-      for (const auto& [key, h] : table.latency()) {
-        labels.clear();
-        append_label(labels, "role", to_string(key.role));
-        append_label(labels, "check", key.check);
-        f.histogram(labels, h);
-      }
-    }
-    {
-      Family f(out, "kscprobe_aggregate_checks",
-               "Checks per role, check, transport and aggregate label set, by the outcome of "
-               "their last probe: up, unknown (not probed yet), or the failure reason.",
-               "gauge");
-      std::array<std::string, kReasonCount> state_label;
-      state_label[0] = exposition::label("state", "up");
-      for (int r = 1; r < kReasonCount; ++r)
-        state_label[r] = exposition::label("state", to_string(static_cast<Reason>(r)));
-      const std::string unknown = exposition::label("state", "unknown");
-      for (std::size_t g = 0; g < groups; ++g) {
-        // up and unknown always (stable series for ratios); a reason while checks fail for it.
-        f.sample(cache.group_labels[g], state_label[0], group_states[g][0]);
-        f.sample(cache.group_labels[g], unknown, group_unknown[g]);
-        for (int r = 1; r < kReasonCount; ++r)
-          if (group_states[g][r])
-            f.sample(cache.group_labels[g], state_label[r], group_states[g][r]);
-      }
-    }
+    KSCPROBE_STEP(write_last_probe(r));
+    const GroupSums sums(r);
+    KSCPROBE_STEP(write_counters(r, sums));
+    KSCPROBE_STEP(write_protocol(r));
+    write_aggregates(r, sums);
     if (!src.agents.empty()) {
       if (!cache_->join || cache_->join->plan != keep ||
           cache_->join->lists != exposition::AgentJoin::keys(src.agents))
         cache_->join = exposition::AgentJoin::build(keep, src.agents);
-      // This render's own: another render may build a new one while this one waits.
-      const std::shared_ptr<const exposition::AgentJoin> join = cache_->join;
       const double now =
           src.now > 0
               ? src.now
               : std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
                     .count();
-      auto agent_of = [&](const exposition::AgentJoin::Row& r) -> const ksc::AgentView& {
-        return (*src.agents[r.section].agents)[r.agent];
-      };
-      auto detail_of = [&](const exposition::AgentJoin::Row& r) {
-        return plan.metrics.detail[static_cast<int>(plan.targets[r.target].role)];
-      };
-      {
-        Family f(out, "kscprobe_ksc_agent_last_connected_timestamp_seconds",
-                 "When the device's Network Agent last connected to its KSC Administration Server "
-                 "(Unix time, KLHST_WKS_LAST_NAGENT_CONNECTED), as of the last discovery. Absent "
-                 "when KSC has none.",
-                 "gauge");
-        for (std::size_t r = 0; r < join->rows.size(); ++r) {
-          KSCPROBE_PAUSE_POINT();
-          const auto& row = join->rows[r];
-          const ksc::AgentView& a = agent_of(row);
-          if (detail_of(row) != Detail::aggregate && a.last_agent_connected)
-            f.sample(join->labels_of(r), {}, *a.last_agent_connected);
-        }
-      }
-      {
-        Family f(out, "kscprobe_ksc_host_last_visible_timestamp_seconds",
-                 "When KSC last saw the device on the network (Unix time, KLHST_WKS_LAST_VISIBLE), "
-                 "as of the last discovery. Absent when KSC has none.",
-                 "gauge");
-        for (std::size_t r = 0; r < join->rows.size(); ++r) {
-          KSCPROBE_PAUSE_POINT();
-          const auto& row = join->rows[r];
-          const ksc::AgentView& a = agent_of(row);
-          if (detail_of(row) == Detail::full && a.last_visible)
-            f.sample(join->labels_of(r), {}, *a.last_visible);
-        }
-      }
-      {
-        Family f(out, "kscprobe_ksc_agent_running",
-                 "1 if KSC reports the device's Network Agent as running (KLHST_WKS_STATUS bit "
-                 "0x8), as of the last discovery.",
-                 "gauge");
-        for (std::size_t r = 0; r < join->rows.size(); ++r) {
-          KSCPROBE_PAUSE_POINT();
-          const auto& row = join->rows[r];
-          if (detail_of(row) == Detail::full)
-            f.sample(join->labels_of(r), {}, agent_of(row).agent_running ? 1 : 0);
-        }
-      }
-      {
-        Family f(out, "kscprobe_agent_diagnosis",
-                 "1 for a device whose Network Agent has not connected to KSC within the "
-                 "section's stale_after, with what the probes say of it: agent_stopped (the "
-                 "device answers, the agent's ports are refused), agent_cannot_reach_server (the "
-                 "device answers), device_offline (nothing answers), unknown (not probed yet, or "
-                 "no evidence either way).",
-                 "gauge");
-        std::array<std::string, kDiagnosisCount> diagnosis_label;
-        for (int d = 0; d < kDiagnosisCount; ++d)
-          diagnosis_label[d] = exposition::label("diagnosis", to_string(Diagnosis(d)));
-        std::vector<CheckEvidence> evidence;
-        for (std::size_t r = 0; r < join->rows.size(); ++r) {
-          KSCPROBE_PAUSE_POINT();
-          const auto& row = join->rows[r];
-          if (!agent_is_stale(agent_of(row), src.agents[row.section], now)) continue;
-          const Diagnosis d = join->diagnosis(r, table, &evidence);
-          f.sample(join->labels_of(r), diagnosis_label[static_cast<int>(d)], 1);
-        }
-      }
+      KSCPROBE_STEP(write_agents(r, src.agents, cache_->join, now));
     }
-    {
-      std::array<std::uint64_t, kRoleCount> per_role{};
-      for (const auto& c : plan.checks) ++per_role[static_cast<int>(plan.target_of(c).role)];
-      Family f(out, "kscprobe_checks", "Checks in the running plan, per role.", "gauge");
-      std::string labels;
-      for (int r = 0; r < kRoleCount; ++r) {
-        labels.clear();
-        append_label(labels, "role", to_string(static_cast<Role>(r)));
-        f.sample(labels, {}, per_role[r]);
-      }
-    }
-    {
-      Family f(out, "kscprobe_targets", "Targets in the running plan.", "gauge");
-      f.sample({}, {}, static_cast<std::uint64_t>(plan.targets.size()));
-    }
-    {
-      Family f(out, "kscprobe_shard_info",
-               "This instance probes the targets of shard `shard` of `shards` ([daemon] shard, "
-               "--shard).",
-               "gauge");
-      std::string labels;
-      append_label(labels, "shard", std::to_string(plan.daemon.shard_index));
-      append_label(labels, "shards", std::to_string(plan.daemon.shard_count));
-      f.sample(labels, {}, 1.0);
-    }
+    write_plan(out, r.plan);
   }
-
-  if (src.scheduler) {
-    const Scheduler& s = *src.scheduler;
-    std::array<std::string, kLaneCount> lane_label;
-    for (int l = 0; l < kLaneCount; ++l)
-      lane_label[l] = exposition::label("lane", to_string(Lane(l)));
-    {
-      Family f(out, "kscprobe_probes_in_flight", "Probes running now, per budget lane.", "gauge");
-      for (int l = 0; l < kLaneCount; ++l) f.sample(lane_label[l], {}, s.in_flight(Lane(l)));
-    }
-    {
-      Family f(out, "kscprobe_probes_queued",
-               "Due probes waiting for a slot of their lane's in-flight budget.", "gauge");
-      for (int l = 0; l < kLaneCount; ++l)
-        f.sample(lane_label[l], {}, static_cast<std::uint64_t>(s.queued(Lane(l))));
-    }
-    {
-      Family f(out, "kscprobe_scheduler_oldest_wait_seconds",
-               "How long the longest-waiting due probe of each lane has waited for a slot so "
-               "far (0: none waits).",
-               "gauge");
-      for (int l = 0; l < kLaneCount; ++l)
-        f.sample(lane_label[l], {}, s.oldest_wait_seconds(Lane(l)));
-    }
-    Family(out, "kscprobe_scheduler_overdue_checks",
-           "Checks waiting for a slot for at least their own interval: a round missed.", "gauge")
-        .sample({}, {}, static_cast<std::uint64_t>(s.overdue_checks()));
-    Family(out, "kscprobe_scheduler_lag_seconds", "Delay between a probe's due time and its start.",
-           "histogram")
-        .histogram({}, s.lag());
-    Family(out, "kscprobe_scheduler_skipped_total",
-           "Probes not started because the previous probe of the same check was still running "
-           "or waiting (overruns).",
-           "counter")
-        .sample({}, {}, s.skipped());
-  }
-  Family(out, "kscprobe_metrics_render_cpu_seconds",
-         "CPU time the previous /metrics render took on the event loop.", "gauge")
-      .sample({}, {}, last_cpu_seconds_);
-  Family(out, "kscprobe_metrics_render_bytes",
-         "Size of the previous /metrics render, uncompressed.", "gauge")
+  if (src.scheduler) write_scheduler(out, *src.scheduler);
+  Family(out, family(Metric::metrics_render_cpu_seconds)).sample({}, {}, last_cpu_seconds_);
+  Family(out, family(Metric::metrics_render_bytes))
       .sample({}, {}, static_cast<std::uint64_t>(last_bytes_));
   co_return true;
 }
 
-#undef KSCPROBE_PAUSE_POINT
+#undef KSCPROBE_STEP
 
 void MetricsRenderer::render(const Source& src, std::string& out, const Chunks* chunks) {
   // The same render, run to its end within this call: without `behind` it never waits.

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "daemon/exposition/metric_families.hpp"
+
 namespace kscprobe::exposition {
 
 /// Appends a label value escaped as the format asks: backslash, double quote and newline.
@@ -43,6 +45,10 @@ class FamilyWriter {
  public:
   using AfterSample = void (*)(void* context);
 
+  /// A family of the registry (metric_families.hpp): kscprobe's writers use only these.
+  FamilyWriter(std::string& out, const MetricFamily& family, AfterSample after_sample = nullptr,
+               void* context = nullptr)
+      : FamilyWriter(out, family.name, family.help, family.type, after_sample, context) {}
   FamilyWriter(std::string& out, std::string_view name, std::string_view help,
                std::string_view type, AfterSample after_sample = nullptr, void* context = nullptr)
       : out_(out),

@@ -161,9 +161,10 @@ asio::awaitable<HttpResponse> ProbeEndpoint::handle(HttpRequest req) {
 
   // blackbox_exporter's families, each written whole (a family without samples is left out).
   using exposition::append_label;
+  using exposition::BlackboxMetric;
   std::string body;
-  auto family = [&](const char* name, const char* help, auto&& each_check) {
-    exposition::FamilyWriter f(body, name, help, "gauge");
+  auto family = [&](exposition::BlackboxMetric m, auto&& each_check) {
+    exposition::FamilyWriter f(body, exposition::family(m));
     std::string labels;
     for (std::size_t i = 0; i < owned->size(); ++i) {
       labels.clear();
@@ -172,62 +173,60 @@ asio::awaitable<HttpResponse> ProbeEndpoint::handle(HttpRequest req) {
     }
   };
   using Family = exposition::FamilyWriter;
-  family("probe_success", "Whether the probe of the check succeeded.",
+  family(BlackboxMetric::probe_success,
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
            f.sample(l, {}, r.success ? 1.0 : 0.0);
          });
-  family("probe_duration_seconds", "How long the probe took.",
+  family(BlackboxMetric::probe_duration_seconds,
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
            f.sample(l, {}, r.duration);
          });
-  family("probe_dns_lookup_time_seconds", "How long the DNS lookup took.",
+  family(BlackboxMetric::probe_dns_lookup_time_seconds,
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
            f.sample(l, {}, std::max(0.0, r.phase(Phase::resolve)));
          });
   static const char* phase_names[] = {"resolve", "connect", "tls", "processing"};
-  family("probe_http_duration_seconds",
-         "Duration of each phase of the probe (resolve, connect, tls, processing).",
+  family(BlackboxMetric::probe_http_duration_seconds,
          [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
            if (c.transport != Transport::http && c.transport != Transport::https) return;
            for (int p = 0; p < kPhaseCount; ++p)
              if (r.phases[p] >= 0)
                f.sample(l, exposition::label("phase", phase_names[p]), r.phases[p]);
          });
-  family("probe_icmp_duration_seconds", "Duration of each phase of the ICMP echo (resolve, rtt).",
+  family(BlackboxMetric::probe_icmp_duration_seconds,
          [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
            if (c.transport != Transport::icmp) return;
            f.sample(l, "phase=\"resolve\"", std::max(0.0, r.phase(Phase::resolve)));
            if (r.phase(Phase::request) >= 0) f.sample(l, "phase=\"rtt\"", r.phase(Phase::request));
          });
-  family("probe_http_status_code", "HTTP status code of the response.",
+  family(BlackboxMetric::probe_http_status_code,
          [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
            if (c.transport == Transport::http || c.transport == Transport::https)
              f.sample(l, {}, r.http_status);
          });
-  family("probe_ssl_earliest_cert_expiry", "Expiry of the peer's leaf certificate (unix seconds).",
+  family(BlackboxMetric::probe_ssl_earliest_cert_expiry,
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
            if (r.tls && r.tls->not_after > 0)
              f.sample(l, {}, static_cast<double>(r.tls->not_after));
          });
-  family("probe_tls_version_info", "TLS version of the handshake.",
+  family(BlackboxMetric::probe_tls_version_info,
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
            if (r.tls && r.tls->not_after > 0)
              f.sample(l, exposition::label("version", r.tls->version), 1.0);
          });
-  family("probe_ssl_last_chain_info", "Leaf certificate of the handshake.",
+  family(BlackboxMetric::probe_ssl_last_chain_info,
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
            if (!r.tls || r.tls->not_after <= 0) return;
            std::string extra = exposition::label("fingerprint_sha256", r.tls->fingerprint_sha256);
            append_label(extra, "subject", r.tls->subject);
            f.sample(l, extra, 1.0);
          });
-  family("probe_failure_info", "Why the probe of the check failed.",
+  family(BlackboxMetric::probe_failure_info,
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
            if (!r.success && r.local == LocalFault::none)
              f.sample(l, exposition::label("reason", to_string(r.reason)), 1.0);
          });
-  family("probe_local_error_info",
-         "The probe failed on this host (no verdict on the target), and why.",
+  family(BlackboxMetric::probe_local_error_info,
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
            if (r.local != LocalFault::none)
              f.sample(l, exposition::label("kind", to_string(r.local)), 1.0);

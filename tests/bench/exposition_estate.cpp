@@ -174,63 +174,47 @@ std::unique_ptr<ExpositionEstate> make_estate(const EstateShape& shape, const st
 
 void write_self_metrics(const ExpositionEstate& e, std::string& out) {
   using exposition::FamilyWriter;
-  FamilyWriter(out, "kscprobe_build_info",
-               "A metric with a constant 1 labelled by version of kscprobe.", "gauge")
+  FamilyWriter(out, exposition::family(exposition::Metric::build_info))
       .sample(exposition::label("version", KSCPROBE_VERSION), {}, 1.0);
-  FamilyWriter(out, "kscprobe_config_last_reload_successful",
-               "1 if the last configuration load succeeded.", "gauge")
+  FamilyWriter(out, exposition::family(exposition::Metric::config_last_reload_successful))
       .sample({}, {}, 1.0);
-  FamilyWriter(out, "kscprobe_config_last_reload_success_timestamp_seconds",
-               "Unix time of the last successful configuration load.", "gauge")
+  FamilyWriter(out,
+               exposition::family(exposition::Metric::config_last_reload_success_timestamp_seconds))
       .sample({}, {}, e.self.last_reload_success_ts);
   {
-    FamilyWriter f(out, "kscprobe_local_errors_total",
-                   "Probes that failed on this host (out of descriptors, local ports, buffers, "
-                   "memory, or no right to an ICMP socket) and say nothing of their target.",
-                   "counter");
+    FamilyWriter f(out, exposition::family(exposition::Metric::local_errors_total));
     for (int k = 1; k < kLocalFaultCount; ++k)
       f.sample(exposition::label("kind", to_string(static_cast<LocalFault>(k))), {}, 0.0);
   }
-  FamilyWriter(out, "kscprobe_local_errors_active",
-               "1 while probes fail on this host (one within the last minute): /-/ready "
-               "answers 503.",
-               "gauge")
+  FamilyWriter(out, exposition::family(exposition::Metric::local_errors_active))
       .sample({}, {}, 0.0);
-  FamilyWriter(out, "kscprobe_open_files_limit",
-               "The open-file limit the in-flight budgets are fitted to (0: none).", "gauge")
+  FamilyWriter(out, exposition::family(exposition::Metric::open_files_limit))
       .sample({}, {}, e.self.open_files_limit);
-  FamilyWriter(out, "kscprobe_probe_budget_clamped",
-               "1 when the plan's in-flight budgets were lowered to fit the open-file limit.",
-               "gauge")
+  FamilyWriter(out, exposition::family(exposition::Metric::probe_budget_clamped))
       .sample({}, {}, 0.0);
   {
-    FamilyWriter f(out, "kscprobe_probe_budget",
-                   "Probes allowed in flight at once, per budget lane, as in force.", "gauge");
+    FamilyWriter f(out, exposition::family(exposition::Metric::probe_budget));
     for (int l = 0; l < kLaneCount; ++l)
       f.sample(exposition::label("lane", to_string(static_cast<Lane>(l))), {},
                e.scheduler->budgets()[l]);
   }
   {
-    FamilyWriter f(out, "kscprobe_resolver_lookups_total",
-                   "Host-name lookups by how they were answered: cache (an answer or failure "
-                   "still within its TTL), joined (a query for the same name already running), "
-                   "query (asked of the DNS servers), queue_full (refused: a local fault).",
-                   "counter");
+    FamilyWriter f(out, exposition::family(exposition::Metric::resolver_lookups_total));
     for (const char* outcome : {"cache", "joined", "query", "queue_full"})
       f.sample(exposition::label("outcome", outcome), {}, std::uint64_t{0});
   }
-  FamilyWriter(out, "kscprobe_resolver_queries_in_flight", "Host-name queries in progress now.",
-               "gauge")
+  FamilyWriter(out, exposition::family(exposition::Metric::resolver_queries_in_flight))
       .sample({}, {}, std::size_t{0});
-  FamilyWriter(out, "kscprobe_resolver_queued", "Host names waiting for a query slot now.", "gauge")
+  FamilyWriter(out, exposition::family(exposition::Metric::resolver_queued))
       .sample({}, {}, std::size_t{0});
 }
 
 void write_probe_body(const std::vector<CheckSpec>& checks, const std::vector<ProbeResult>& results,
                       std::string& body) {
   using exposition::append_label;
-  auto family = [&](const char* name, const char* help, auto&& each_check) {
-    exposition::FamilyWriter f(body, name, help, "gauge");
+  using exposition::BlackboxMetric;
+  auto family = [&](exposition::BlackboxMetric m, auto&& each_check) {
+    exposition::FamilyWriter f(body, exposition::family(m));
     std::string labels;
     for (std::size_t i = 0; i < checks.size(); ++i) {
       labels.clear();
@@ -239,62 +223,60 @@ void write_probe_body(const std::vector<CheckSpec>& checks, const std::vector<Pr
     }
   };
   using Family = exposition::FamilyWriter;
-  family("probe_success", "Whether the probe of the check succeeded.",
+  family(BlackboxMetric::probe_success,
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
            f.sample(l, {}, r.success ? 1.0 : 0.0);
          });
-  family("probe_duration_seconds", "How long the probe took.",
+  family(BlackboxMetric::probe_duration_seconds,
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
            f.sample(l, {}, r.duration);
          });
-  family("probe_dns_lookup_time_seconds", "How long the DNS lookup took.",
+  family(BlackboxMetric::probe_dns_lookup_time_seconds,
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
            f.sample(l, {}, std::max(0.0, r.phase(Phase::resolve)));
          });
   static const char* phase_names[] = {"resolve", "connect", "tls", "processing"};
-  family("probe_http_duration_seconds",
-         "Duration of each phase of the probe (resolve, connect, tls, processing).",
+  family(BlackboxMetric::probe_http_duration_seconds,
          [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
            if (c.transport != Transport::http && c.transport != Transport::https) return;
            for (int p = 0; p < kPhaseCount; ++p)
              if (r.phases[p] >= 0)
                f.sample(l, exposition::label("phase", phase_names[p]), r.phases[p]);
          });
-  family("probe_icmp_duration_seconds", "Duration of each phase of the ICMP echo (resolve, rtt).",
+  family(BlackboxMetric::probe_icmp_duration_seconds,
          [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
            if (c.transport != Transport::icmp) return;
            f.sample(l, "phase=\"resolve\"", std::max(0.0, r.phase(Phase::resolve)));
            if (r.phase(Phase::request) >= 0) f.sample(l, "phase=\"rtt\"", r.phase(Phase::request));
          });
-  family("probe_http_status_code", "HTTP status code of the response.",
+  family(BlackboxMetric::probe_http_status_code,
          [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
            if (c.transport == Transport::http || c.transport == Transport::https)
              f.sample(l, {}, r.http_status);
          });
-  family("probe_ssl_earliest_cert_expiry", "Expiry of the peer's leaf certificate (unix seconds).",
+  family(BlackboxMetric::probe_ssl_earliest_cert_expiry,
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
            if (r.tls && r.tls->not_after > 0)
              f.sample(l, {}, static_cast<double>(r.tls->not_after));
          });
-  family("probe_tls_version_info", "TLS version of the handshake.",
+  family(BlackboxMetric::probe_tls_version_info,
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
            if (r.tls && r.tls->not_after > 0)
              f.sample(l, exposition::label("version", r.tls->version), 1.0);
          });
-  family("probe_ssl_last_chain_info", "Leaf certificate of the handshake.",
+  family(BlackboxMetric::probe_ssl_last_chain_info,
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
            if (!r.tls || r.tls->not_after <= 0) return;
            std::string extra = exposition::label("fingerprint_sha256", r.tls->fingerprint_sha256);
            append_label(extra, "subject", r.tls->subject);
            f.sample(l, extra, 1.0);
          });
-  family("probe_failure_info", "Why the probe of the check failed.",
+  family(BlackboxMetric::probe_failure_info,
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
            if (!r.success && r.local == LocalFault::none)
              f.sample(l, exposition::label("reason", to_string(r.reason)), 1.0);
          });
-  family("probe_local_error_info",
-         "The probe failed on this host (no verdict on the target), and why.",
+  family(BlackboxMetric::probe_local_error_info,
          [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
            if (r.local != LocalFault::none)
              f.sample(l, exposition::label("kind", to_string(r.local)), 1.0);
