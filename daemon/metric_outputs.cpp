@@ -170,13 +170,9 @@ struct MetricOutputs::Impl : std::enable_shared_from_this<MetricOutputs::Impl> {
       // the loop).
       auto failure = std::make_shared<std::string>();
       if (disk) {
-        written = co_await asio::co_spawn(
-            disk->get_executor(),
-            [file, failure, before = options.before_commit]() -> asio::awaitable<bool> {
-              if (before) before();
-              co_return file->commit(failure.get());
-            },
-            asio::use_awaitable);
+        written = co_await asio::co_spawn(disk->get_executor(),
+                                          commit_on_disk(file, failure, options.before_commit),
+                                          asio::use_awaitable);
       } else {
         written = file->commit(failure.get());  // shutting down: no disk thread any more
       }
@@ -187,6 +183,15 @@ struct MetricOutputs::Impl : std::enable_shared_from_this<MetricOutputs::Impl> {
     }
     writing = false;
     if (!stopped || written) report_textfile(written, error);
+  }
+
+  // A named coroutine rather than a lambda with captures in the co_await expression: GCC 12
+  // destroyed that lambda's captures a second time after the await (valgrind: invalid free).
+  static asio::awaitable<bool> commit_on_disk(std::shared_ptr<AtomicFile> file,
+                                              std::shared_ptr<std::string> failure,
+                                              std::function<void()> before) {
+    if (before) before();
+    co_return file->commit(failure.get());
   }
 
   // At shutdown: whole, within the call, after the periodic write's commit (if one is on the
