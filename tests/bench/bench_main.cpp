@@ -1434,7 +1434,8 @@ JsonObject run_estate(const Options& run_options, const EstateSpec& spec, BenchE
     const double lookups = cache + joined + query + queue_full;
     const double span = w.counter_seconds();
     std::printf(
-        "  DNS server: %.0f queries/s (A and AAAA; busiest second %.0f) over %.0f s, %llu in "
+        "  DNS server: %.0f queries/s (A, and AAAA with a routable IPv6 address; busiest second "
+        "%.0f) over %.0f s, %llu in "
         "all; resolver: %.1f lookups/s, %.1f %% from the cache, %.1f %% joined, %.1f names "
         "asked/s, %.0f refused (queue full)\n",
         per_s, peak, seconds_counted, static_cast<unsigned long long>(dns->queries()),
