@@ -17,6 +17,7 @@
 #include "tests/support/child_process.hpp"
 #include "tests/support/exposition.hpp"
 #include "tests/support/files.hpp"
+#include "tests/support/plan_builder.hpp"
 
 namespace support = kscprobe::test;
 
@@ -25,18 +26,10 @@ using namespace kscprobe;
 namespace {
 
 std::shared_ptr<Plan> plan_with(std::vector<std::string> names) {
-  auto p = std::make_shared<Plan>();
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    p->targets.push_back({names[i], Role::server, "127.0.0.1", {}});
-    CheckSpec c;
-    c.target_index = static_cast<std::uint32_t>(i);
-    c.check = "agents_tls";
-    c.address = "127.0.0.1";
-    c.port = 13000;
-    c.transport = Transport::tls;
-    p->checks.push_back(c);
-  }
-  return p;
+  support::PlanBuilder b;
+  for (auto& name : names)
+    b.target(std::move(name), Role::server, "127.0.0.1").check("agents_tls", Transport::tls, 13000);
+  return b.build();
 }
 
 ProbeResult ok(std::int64_t not_after) {
@@ -60,31 +53,22 @@ ProbeResult udp_silent() {
 /// An estate: `targets` targets over roles and sites (every seventh has no site), each with a
 /// TCP and a UDP check.
 std::shared_ptr<Plan> estate(std::size_t targets) {
-  auto p = std::make_shared<Plan>();
-  p->metrics.aggregate_labels = {"site"};
-  p->metrics.detail[static_cast<int>(Role::agent)] = Detail::aggregate;
+  support::PlanBuilder b;
+  b.plan().metrics.aggregate_labels = {"site"};
+  b.plan().metrics.detail[static_cast<int>(Role::agent)] = Detail::aggregate;
   const Role roles[] = {Role::agent, Role::agent, Role::agent, Role::server,
                         Role::distribution_point};
   const char* sites[] = {"paris", "lyon", "nantes"};
   for (std::size_t i = 0; i < targets; ++i) {
-    PlannedTarget t;
-    t.name = "host-" + std::to_string(i);
-    t.role = roles[i % 5];
-    t.address = "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250);
-    if (i % 7) t.labels.push_back({"site", sites[i % 3]});
-    t.labels.push_back({"zone", i % 2 ? "a" : "b"});
-    p->targets.push_back(t);
-    for (int k = 0; k < 2; ++k) {
-      CheckSpec c;
-      c.target_index = static_cast<std::uint32_t>(i);
-      c.check = k ? "agents_udp" : "agents_tcp";
-      c.address = t.address;
-      c.port = k ? 15000 : 14000;
-      c.transport = k ? Transport::udp : Transport::tcp;
-      p->checks.push_back(c);
-    }
+    support::PlanBuilder::Labels labels;
+    if (i % 7) labels.push_back({"site", sites[i % 3]});
+    labels.push_back({"zone", i % 2 ? "a" : "b"});
+    b.target("host-" + std::to_string(i), roles[i % 5],
+             "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250), std::move(labels))
+        .check("agents_tcp", Transport::tcp, 14000)
+        .check("agents_udp", Transport::udp, 15000);
   }
-  return p;
+  return b.build();
 }
 
 /// Gives the checks of `t` a mix of outcomes, deterministic in the index.
@@ -501,7 +485,8 @@ namespace {
 constexpr double kKscNow = 1'800'000'000;
 
 struct KscEstate {
-  std::shared_ptr<Plan> plan = std::make_shared<Plan>();
+  support::PlanBuilder builder;
+  std::shared_ptr<Plan> plan = builder.build();
   std::unique_ptr<ResultTable> table;
   StatusPageInfo info{"1.2.3", "k.toml", true, kKscNow, {}, {}};
 };
@@ -510,18 +495,9 @@ KscEstate ksc_estate() {
   KscEstate e;
   auto add = [&](std::string name, Role role, std::vector<std::pair<std::string, std::string>> l) {
     const auto t = static_cast<std::uint32_t>(e.plan->targets.size());
-    e.plan->targets.push_back({name, role, "10.0.0." + std::to_string(t + 1), std::move(l)});
-    auto check = [&](std::string id, Transport tr, std::uint16_t port) {
-      CheckSpec c;
-      c.target_index = t;
-      c.check = std::move(id);
-      c.address = e.plan->targets[t].address;
-      c.port = port;
-      c.transport = tr;
-      e.plan->checks.push_back(c);
-    };
-    check("signal_udp", Transport::udp, 15000);
-    check("icmp_echo", Transport::icmp, 0);
+    e.builder.target(std::move(name), role, "10.0.0." + std::to_string(t + 1), std::move(l))
+        .check("signal_udp", Transport::udp, 15000)
+        .check("icmp_echo", Transport::icmp, 0);
   };
   auto discovered = [](std::string id, std::string group, std::string site) {
     std::vector<std::pair<std::string, std::string>> l = {
@@ -735,26 +711,19 @@ TEST(StatusPage, DiagnosisFilter) {
 // At 100 000 discovered agents that all stopped connecting, the page still lists a page of
 // them (limit), not the estate; the per-site counts are bounded in HTML like the label values.
 TEST(StatusPage, AHundredThousandStaleAgentsMakeASmallPage) {
-  auto plan = std::make_shared<Plan>();
+  support::PlanBuilder b;
   std::vector<ksc::AgentView> views;
   for (std::uint32_t i = 0; i < 100'000; ++i) {
     char name[16];
     std::snprintf(name, sizeof name, "pc-%06u", i);
-    plan->targets.push_back({name,
-                             Role::agent,
-                             "10.1.0.1",
-                             {{"ksc_group", "group-" + std::to_string(i % 500)},
-                              {"ksc_host_id", name},
-                              {"ksc_server", "ksc01"}}});
-    CheckSpec c;
-    c.target_index = i;
-    c.check = "signal_udp";
-    c.address = "10.1.0.1";
-    c.port = 15000;
-    c.transport = Transport::udp;
-    plan->checks.push_back(c);
+    b.target(name, Role::agent, "10.1.0.1",
+             {{"ksc_group", "group-" + std::to_string(i % 500)},
+              {"ksc_host_id", name},
+              {"ksc_server", "ksc01"}})
+        .check("signal_udp", Transport::udp, 15000);
     views.push_back({name, static_cast<std::int64_t>(kKscNow - 86'400 - i), std::nullopt, false});
   }
+  auto plan = b.build();
   ResultTable table(plan);
   for (std::uint32_t i = 0; i < table.size(); ++i)
     table.record(i, ProbeResult::failure(Reason::refused, "refused"), kKscNow);
