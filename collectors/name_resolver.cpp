@@ -158,12 +158,11 @@ ResolverStats NameResolver::stats() const {
 const ResolverOptions& NameResolver::options() const { return core_->options; }
 
 std::optional<asio::ip::address> NameResolver::cached_address(std::string_view name) {
-  const LookupAnswer* hit = core_->cache.find(ResolverCache::key(name), Clock::now());
-  if (hit == nullptr || hit->status != LookupStatus::ok || hit->addresses.empty())
-    return std::nullopt;
+  auto first = core_->cache.find_first(name, Clock::now());
+  if (!first) return std::nullopt;
   ++core_->stats.lookups;
   ++core_->stats.cache_hits;
-  return hit->addresses.front();
+  return first;
 }
 
 asio::awaitable<LookupResult> NameResolver::lookup(std::string name, Clock::time_point deadline) {
@@ -182,9 +181,9 @@ asio::awaitable<LookupResult> NameResolver::lookup(std::string name, Clock::time
   std::shared_ptr<Core> core = core_;
   ++core->stats.lookups;
   const std::string key = ResolverCache::key(name);
-  if (const LookupAnswer* hit = core->cache.find(key, Clock::now())) {
+  if (auto hit = core->cache.find(key, Clock::now())) {
     ++core->stats.cache_hits;
-    static_cast<LookupAnswer&>(result) = *hit;
+    static_cast<LookupAnswer&>(result) = std::move(*hit);
     result.cached = true;
     co_return result;
   }

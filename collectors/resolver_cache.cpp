@@ -9,6 +9,8 @@ ResolverCache::ResolverCache(Limits limits) : limits_(limits) {
   limits_.max_ttl = std::max(limits_.max_ttl, limits_.min_ttl);
 }
 
+ResolverCache::~ResolverCache() = default;
+
 std::string ResolverCache::key(std::string_view name) {
   std::string k(name);
   for (char& c : k) {
@@ -17,15 +19,36 @@ std::string ResolverCache::key(std::string_view name) {
   return k;
 }
 
-const LookupAnswer* ResolverCache::find(std::string_view name, Clock::time_point now) {
+ResolverCache::Entry* ResolverCache::use(std::string_view name, Clock::time_point now) {
   auto it = entries_.find(key(name));
   if (it == entries_.end()) return nullptr;
   if (it->second.expires <= now) {
     erase(it);
     return nullptr;
   }
-  recency_.splice(recency_.begin(), recency_, it->second.recency);
-  return &it->second.answer;
+  unlink(it->second);
+  link_front(it->second);
+  return &it->second;
+}
+
+std::optional<LookupAnswer> ResolverCache::find(std::string_view name, Clock::time_point now) {
+  const Entry* e = use(name, now);
+  if (e == nullptr) return std::nullopt;
+  LookupAnswer answer;
+  answer.status = e->status;
+  if (e->status == LookupStatus::ok) answer.addresses.push_back(e->first);
+  if (e->rest) {
+    answer.addresses.insert(answer.addresses.end(), e->rest->more.begin(), e->rest->more.end());
+    answer.detail = e->rest->detail;
+  }
+  return answer;
+}
+
+std::optional<boost::asio::ip::address> ResolverCache::find_first(std::string_view name,
+                                                                  Clock::time_point now) {
+  const Entry* e = use(name, now);
+  if (e == nullptr || e->status != LookupStatus::ok) return std::nullopt;
+  return e->first;
 }
 
 std::chrono::seconds ResolverCache::lifetime(const LookupAnswer& answer,
@@ -45,7 +68,23 @@ std::chrono::seconds ResolverCache::lifetime(const LookupAnswer& answer,
   return std::chrono::seconds(0);
 }
 
-void ResolverCache::store(std::string_view name, LookupAnswer answer,
+void ResolverCache::assign(Entry& e, const LookupAnswer& answer, Clock::time_point expires) {
+  e.expires = expires;
+  // An address answer without an address is none: kept as a failure, never as "ok, nothing".
+  e.status = answer.status == LookupStatus::ok && answer.addresses.empty() ? LookupStatus::failed
+                                                                           : answer.status;
+  e.first = e.status == LookupStatus::ok ? answer.addresses.front() : boost::asio::ip::address();
+  const bool more = e.status == LookupStatus::ok && answer.addresses.size() > 1;
+  if (!more && answer.detail.empty()) {
+    e.rest.reset();
+    return;
+  }
+  e.rest = std::make_unique<Rest>();
+  if (more) e.rest->more.assign(answer.addresses.begin() + 1, answer.addresses.end());
+  e.rest->detail = answer.detail;
+}
+
+void ResolverCache::store(std::string_view name, const LookupAnswer& answer,
                           std::optional<std::chrono::seconds> ttl, Clock::time_point now) {
   const auto keep = lifetime(answer, ttl);
   std::string k = key(name);
@@ -55,19 +94,34 @@ void ResolverCache::store(std::string_view name, LookupAnswer answer,
     return;
   }
   if (it != entries_.end()) {
-    it->second.answer = std::move(answer);
-    it->second.expires = now + keep;
-    recency_.splice(recency_.begin(), recency_, it->second.recency);
+    assign(it->second, answer, now + keep);
+    unlink(it->second);
+    link_front(it->second);
     return;
   }
-  if (entries_.size() >= limits_.max_entries) erase(entries_.find(*recency_.back()));
-  auto added = entries_.emplace(std::move(k), Entry{std::move(answer), now + keep, {}}).first;
-  recency_.push_front(&added->first);
-  added->second.recency = recency_.begin();
+  if (entries_.size() >= limits_.max_entries) erase(entries_.find(*tail_->key));
+  auto added = entries_.try_emplace(std::move(k)).first;
+  added->second.key = &added->first;
+  assign(added->second, answer, now + keep);
+  link_front(added->second);
 }
 
-void ResolverCache::erase(std::unordered_map<std::string, Entry>::iterator it) {
-  recency_.erase(it->second.recency);
+void ResolverCache::link_front(Entry& e) {
+  e.newer = nullptr;
+  e.older = head_;
+  if (head_ != nullptr) head_->newer = &e;
+  head_ = &e;
+  if (tail_ == nullptr) tail_ = &e;
+}
+
+void ResolverCache::unlink(Entry& e) {
+  (e.newer != nullptr ? e.newer->older : head_) = e.older;
+  (e.older != nullptr ? e.older->newer : tail_) = e.newer;
+  e.newer = e.older = nullptr;
+}
+
+void ResolverCache::erase(Table::iterator it) {
+  unlink(it->second);
   entries_.erase(it);
 }
 

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +51,11 @@ struct LookupAnswer {
 /// be back at the next check). Names are compared without case. When full, the entry used
 /// least recently goes. Lookups that cannot be repeated usefully (queue_full, cancelled) are
 /// never stored.
+///
+/// An entry is one node of the table: the answer's first address inline, the order of use as
+/// links inside the entries, and the rare rest (more addresses, a failure's detail) apart, so
+/// a name answered with one address costs its node and its key only (the 100 000-agent estate
+/// by names keeps 101 010 of them).
 class ResolverCache {
  public:
   using Clock = std::chrono::steady_clock;
@@ -64,15 +69,22 @@ class ResolverCache {
   };
 
   explicit ResolverCache(Limits limits);
+  ~ResolverCache();
+  ResolverCache(const ResolverCache&) = delete;
+  ResolverCache& operator=(const ResolverCache&) = delete;
 
-  /// The answer kept for `name` at `now`, or null (unknown or expired: an expired entry is
-  /// removed). The pointer is valid until the next call of a non-const member.
-  const LookupAnswer* find(std::string_view name, Clock::time_point now);
+  /// The answer kept for `name` at `now`, or nullopt (unknown or expired: an expired entry is
+  /// removed); counts as a use.
+  std::optional<LookupAnswer> find(std::string_view name, Clock::time_point now);
+
+  /// The first address kept for `name` at `now` when the answer kept is one of addresses (the
+  /// address a probe connects to), without copying the answer; counts as a use.
+  std::optional<boost::asio::ip::address> find_first(std::string_view name, Clock::time_point now);
 
   /// Keeps `answer` for `name` from `now`; `ttl` is the DNS server's (nullopt: unknown, as from
   /// getaddrinfo: min_ttl) and applies to address answers only.
-  void store(std::string_view name, LookupAnswer answer, std::optional<std::chrono::seconds> ttl,
-             Clock::time_point now);
+  void store(std::string_view name, const LookupAnswer& answer,
+             std::optional<std::chrono::seconds> ttl, Clock::time_point now);
 
   /// How long `answer` with the server's `ttl` is kept: the rules above.
   std::chrono::seconds lifetime(const LookupAnswer& answer,
@@ -85,19 +97,34 @@ class ResolverCache {
   static std::string key(std::string_view name);
 
  private:
-  struct Entry {
-    LookupAnswer answer;
-    Clock::time_point expires;
-    std::list<const std::string*>::iterator recency;
+  // What few answers have: the addresses after the first, a failure's detail.
+  struct Rest {
+    std::vector<boost::asio::ip::address> more;
+    std::string detail;
   };
-  void erase(std::unordered_map<std::string, Entry>::iterator it);
+  struct Entry {
+    Clock::time_point expires;
+    // The order of use, most recent at head_: the neighbours' entries (a node never moves).
+    Entry* newer = nullptr;
+    Entry* older = nullptr;
+    const std::string* key = nullptr;  // the node's own key
+    boost::asio::ip::address first;    // an address answer's first address
+    LookupStatus status = LookupStatus::failed;
+    std::unique_ptr<Rest> rest;
+  };
+  using Table = std::unordered_map<std::string, Entry>;
+
+  // The live entry of `name` at `now`, made the most recent; null when none.
+  Entry* use(std::string_view name, Clock::time_point now);
+  void assign(Entry& e, const LookupAnswer& answer, Clock::time_point expires);
+  void link_front(Entry& e);
+  void unlink(Entry& e);
+  void erase(Table::iterator it);
 
   Limits limits_;
-  std::unordered_map<std::string, Entry> entries_;
-  // Most recently used first; the back is evicted when full. Each points at its entry's key
-  // (a node's key never moves): a second copy of every name would cost the 100 000-name estate
-  // some 6 MB.
-  std::list<const std::string*> recency_;
+  Table entries_;
+  Entry* head_ = nullptr;  // most recently used
+  Entry* tail_ = nullptr;  // least recently used: evicted when full
 };
 
 }  // namespace kscprobe

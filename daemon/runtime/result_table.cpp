@@ -120,7 +120,7 @@ Transition ResultTable::record(std::uint32_t index, const ProbeResult& r, double
     latency_[latency_index_[index]].second.observe(r.duration);
   } else {
     ++s.consecutive_failures;
-    ++s.failures[static_cast<int>(reason)];
+    s.failures.add(reason);
     s.last_failure_reason = reason;
     s.last_failure_ts = now_unix;
   }

@@ -11,7 +11,7 @@
 #include <cstring>
 
 #include "collectors/prober.hpp"
-#include "daemon/exposition/text_writer.hpp"
+#include "daemon/exposition/probe_answer.hpp"
 #include "daemon/web/query_string.hpp"
 
 namespace kscprobe {
@@ -159,78 +159,8 @@ asio::awaitable<HttpResponse> ProbeEndpoint::handle(HttpRequest req) {
   }
   --active_;
 
-  // blackbox_exporter's families, each written whole (a family without samples is left out).
-  using exposition::append_label;
-  using exposition::BlackboxMetric;
   std::string body;
-  auto family = [&](exposition::BlackboxMetric m, auto&& each_check) {
-    exposition::FamilyWriter f(body, exposition::family(m));
-    std::string labels;
-    for (std::size_t i = 0; i < owned->size(); ++i) {
-      labels.clear();
-      append_label(labels, "check", (*owned)[i].check);
-      each_check(f, labels, (*owned)[i], shared->results[i]);
-    }
-  };
-  using Family = exposition::FamilyWriter;
-  family(BlackboxMetric::probe_success,
-         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           f.sample(l, {}, r.success ? 1.0 : 0.0);
-         });
-  family(BlackboxMetric::probe_duration_seconds,
-         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           f.sample(l, {}, r.duration);
-         });
-  family(BlackboxMetric::probe_dns_lookup_time_seconds,
-         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           f.sample(l, {}, std::max(0.0, r.phase(Phase::resolve)));
-         });
-  static const char* phase_names[] = {"resolve", "connect", "tls", "processing"};
-  family(BlackboxMetric::probe_http_duration_seconds,
-         [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
-           if (c.transport != Transport::http && c.transport != Transport::https) return;
-           for (int p = 0; p < kPhaseCount; ++p)
-             if (r.phases[p] >= 0)
-               f.sample(l, exposition::label("phase", phase_names[p]), r.phases[p]);
-         });
-  family(BlackboxMetric::probe_icmp_duration_seconds,
-         [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
-           if (c.transport != Transport::icmp) return;
-           f.sample(l, "phase=\"resolve\"", std::max(0.0, r.phase(Phase::resolve)));
-           if (r.phase(Phase::request) >= 0) f.sample(l, "phase=\"rtt\"", r.phase(Phase::request));
-         });
-  family(BlackboxMetric::probe_http_status_code,
-         [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
-           if (c.transport == Transport::http || c.transport == Transport::https)
-             f.sample(l, {}, r.http_status);
-         });
-  family(BlackboxMetric::probe_ssl_earliest_cert_expiry,
-         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           if (r.tls && r.tls->not_after > 0)
-             f.sample(l, {}, static_cast<double>(r.tls->not_after));
-         });
-  family(BlackboxMetric::probe_tls_version_info,
-         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           if (r.tls && r.tls->not_after > 0)
-             f.sample(l, exposition::label("version", r.tls->version), 1.0);
-         });
-  family(BlackboxMetric::probe_ssl_last_chain_info,
-         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           if (!r.tls || r.tls->not_after <= 0) return;
-           std::string extra = exposition::label("fingerprint_sha256", r.tls->fingerprint_sha256);
-           append_label(extra, "subject", r.tls->subject);
-           f.sample(l, extra, 1.0);
-         });
-  family(BlackboxMetric::probe_failure_info,
-         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           if (!r.success && r.local == LocalFault::none)
-             f.sample(l, exposition::label("reason", to_string(r.reason)), 1.0);
-         });
-  family(BlackboxMetric::probe_local_error_info,
-         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           if (r.local != LocalFault::none)
-             f.sample(l, exposition::label("kind", to_string(r.local)), 1.0);
-         });
+  exposition::write_probe_answer(*owned, shared->results, body);
   HttpResponse res;
   res.content_type = "text/plain; version=0.0.4; charset=utf-8";
   res.body = std::move(body);

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "daemon/exposition/metrics_renderer.hpp"
+#include "daemon/exposition/probe_answer.hpp"
 #include "platform/platform.hpp"
 #include "tests/bench/exposition_estate.hpp"
 #include "tests/bench/json_out.hpp"
@@ -342,7 +343,7 @@ void run_child(const Options& o) {
     }
     if (m == "probe-ours") {
       return child_small(
-          o, [&](std::string& out) { write_probe_body(probe.checks, probe.results, out); });
+          o, [&](std::string& out) { exposition::write_probe_answer(probe.checks, probe.results, out); });
     }
 #ifdef KSCPROBE_HAVE_PROMETHEUS_CPP
     if (m == "self-promcpp") {

@@ -8,9 +8,11 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "collectors/name_resolver.hpp"
 #include "config/compose.hpp"
 #include "config/target_files.hpp"
-#include "daemon/exposition/text_writer.hpp"
+#include "daemon/exposition/self_metrics.hpp"
+#include "daemon/runtime/local_faults.hpp"
 
 namespace kscprobe::bench {
 
@@ -173,114 +175,17 @@ std::unique_ptr<ExpositionEstate> make_estate(const EstateShape& shape, const st
 }
 
 void write_self_metrics(const ExpositionEstate& e, std::string& out) {
-  using exposition::FamilyWriter;
-  FamilyWriter(out, exposition::family(exposition::Metric::build_info))
-      .sample(exposition::label("version", KSCPROBE_VERSION), {}, 1.0);
-  FamilyWriter(out, exposition::family(exposition::Metric::config_last_reload_successful))
-      .sample({}, {}, 1.0);
-  FamilyWriter(out,
-               exposition::family(exposition::Metric::config_last_reload_success_timestamp_seconds))
-      .sample({}, {}, e.self.last_reload_success_ts);
-  {
-    FamilyWriter f(out, exposition::family(exposition::Metric::local_errors_total));
-    for (int k = 1; k < kLocalFaultCount; ++k)
-      f.sample(exposition::label("kind", to_string(static_cast<LocalFault>(k))), {}, 0.0);
-  }
-  FamilyWriter(out, exposition::family(exposition::Metric::local_errors_active))
-      .sample({}, {}, 0.0);
-  FamilyWriter(out, exposition::family(exposition::Metric::open_files_limit))
-      .sample({}, {}, e.self.open_files_limit);
-  FamilyWriter(out, exposition::family(exposition::Metric::probe_budget_clamped))
-      .sample({}, {}, 0.0);
-  {
-    FamilyWriter f(out, exposition::family(exposition::Metric::probe_budget));
-    for (int l = 0; l < kLaneCount; ++l)
-      f.sample(exposition::label("lane", to_string(static_cast<Lane>(l))), {},
-               e.scheduler->budgets()[l]);
-  }
-  {
-    FamilyWriter f(out, exposition::family(exposition::Metric::resolver_lookups_total));
-    for (const char* outcome : {"cache", "joined", "query", "queue_full"})
-      f.sample(exposition::label("outcome", outcome), {}, std::uint64_t{0});
-  }
-  FamilyWriter(out, exposition::family(exposition::Metric::resolver_queries_in_flight))
-      .sample({}, {}, std::size_t{0});
-  FamilyWriter(out, exposition::family(exposition::Metric::resolver_queued))
-      .sample({}, {}, std::size_t{0});
-}
-
-void write_probe_body(const std::vector<CheckSpec>& checks, const std::vector<ProbeResult>& results,
-                      std::string& body) {
-  using exposition::append_label;
-  using exposition::BlackboxMetric;
-  auto family = [&](exposition::BlackboxMetric m, auto&& each_check) {
-    exposition::FamilyWriter f(body, exposition::family(m));
-    std::string labels;
-    for (std::size_t i = 0; i < checks.size(); ++i) {
-      labels.clear();
-      append_label(labels, "check", checks[i].check);
-      each_check(f, labels, checks[i], results[i]);
-    }
-  };
-  using Family = exposition::FamilyWriter;
-  family(BlackboxMetric::probe_success,
-         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           f.sample(l, {}, r.success ? 1.0 : 0.0);
-         });
-  family(BlackboxMetric::probe_duration_seconds,
-         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           f.sample(l, {}, r.duration);
-         });
-  family(BlackboxMetric::probe_dns_lookup_time_seconds,
-         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           f.sample(l, {}, std::max(0.0, r.phase(Phase::resolve)));
-         });
-  static const char* phase_names[] = {"resolve", "connect", "tls", "processing"};
-  family(BlackboxMetric::probe_http_duration_seconds,
-         [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
-           if (c.transport != Transport::http && c.transport != Transport::https) return;
-           for (int p = 0; p < kPhaseCount; ++p)
-             if (r.phases[p] >= 0)
-               f.sample(l, exposition::label("phase", phase_names[p]), r.phases[p]);
-         });
-  family(BlackboxMetric::probe_icmp_duration_seconds,
-         [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
-           if (c.transport != Transport::icmp) return;
-           f.sample(l, "phase=\"resolve\"", std::max(0.0, r.phase(Phase::resolve)));
-           if (r.phase(Phase::request) >= 0) f.sample(l, "phase=\"rtt\"", r.phase(Phase::request));
-         });
-  family(BlackboxMetric::probe_http_status_code,
-         [](Family& f, const std::string& l, const CheckSpec& c, const ProbeResult& r) {
-           if (c.transport == Transport::http || c.transport == Transport::https)
-             f.sample(l, {}, r.http_status);
-         });
-  family(BlackboxMetric::probe_ssl_earliest_cert_expiry,
-         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           if (r.tls && r.tls->not_after > 0)
-             f.sample(l, {}, static_cast<double>(r.tls->not_after));
-         });
-  family(BlackboxMetric::probe_tls_version_info,
-         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           if (r.tls && r.tls->not_after > 0)
-             f.sample(l, exposition::label("version", r.tls->version), 1.0);
-         });
-  family(BlackboxMetric::probe_ssl_last_chain_info,
-         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           if (!r.tls || r.tls->not_after <= 0) return;
-           std::string extra = exposition::label("fingerprint_sha256", r.tls->fingerprint_sha256);
-           append_label(extra, "subject", r.tls->subject);
-           f.sample(l, extra, 1.0);
-         });
-  family(BlackboxMetric::probe_failure_info,
-         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           if (!r.success && r.local == LocalFault::none)
-             f.sample(l, exposition::label("reason", to_string(r.reason)), 1.0);
-         });
-  family(BlackboxMetric::probe_local_error_info,
-         [](Family& f, const std::string& l, const CheckSpec&, const ProbeResult& r) {
-           if (r.local != LocalFault::none)
-             f.sample(l, exposition::label("kind", to_string(r.local)), 1.0);
-         });
+  // The daemon's writer, with what the benchmark's kscprobe showed: no local fault, the budgets
+  // unclamped, the resolver unused (the estate is by address).
+  const LocalFaults faults;
+  const ResolverStats resolver;
+  exposition::SelfMetrics m;
+  m.last_reload_success_ts = e.self.last_reload_success_ts;
+  m.local_faults = &faults;
+  m.fit.limit = static_cast<unsigned long long>(e.self.open_files_limit);
+  m.budgets = e.scheduler->budgets();
+  m.resolver = &resolver;
+  exposition::write_self_metrics(out, m);
 }
 
 ProbeCase make_probe_case(const ExpositionEstate& e) {

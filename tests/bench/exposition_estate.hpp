@@ -28,7 +28,7 @@ struct EstateShape {
   std::string config_append;
 };
 
-/// The values of the daemon's own families (App::write_self_metrics): what the benchmark's
+/// The values of the daemon's own families (exposition::write_self_metrics): what the benchmark's
 /// kscprobe showed, fixed.
 struct SelfValues {
   double last_reload_success_ts = 1796000000.25;
@@ -51,14 +51,9 @@ struct ExpositionEstate {
 std::unique_ptr<ExpositionEstate> make_estate(const EstateShape& shape, const std::string& dir,
                                               std::string* error);
 
-/// The daemon's own families ahead of the result table's, as App::write_self_metrics writes them
-/// for a configuration without [[ksc]] sections (the same FamilyWriter calls, with `e`'s values).
+/// The daemon's own families ahead of the result table's (exposition::write_self_metrics, as
+/// /metrics writes them for a configuration without [[ksc]] sections), with `e`'s values.
 void write_self_metrics(const ExpositionEstate& e, std::string& out);
-
-/// A /probe answer: the body ProbeEndpoint writes for `results` of `checks` (blackbox_exporter's
-/// names, one series per check), the same FamilyWriter calls.
-void write_probe_body(const std::vector<CheckSpec>& checks, const std::vector<ProbeResult>& results,
-                      std::string& body);
 
 /// The checks of the estate's first server, and results for them as its probes give them.
 struct ProbeCase {

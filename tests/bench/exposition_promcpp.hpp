@@ -26,7 +26,7 @@
 
 namespace kscprobe::bench {
 
-/// The daemon's own families (App::write_self_metrics, then the scheduler's and the render's
+/// The daemon's own families (exposition::write_self_metrics, then the scheduler's and the render's
 /// that MetricsRenderer writes after the table's) in a registry: what /metrics shows without a
 /// plan, and the part of /metrics that does not grow with the estate.
 class PromSelfMetrics {

@@ -57,7 +57,7 @@ TEST(ResultTable, LocalFaultKeepsTheLastVerdict) {
   EXPECT_EQ(up.consecutive_failures, 0u);
   EXPECT_EQ(up.last_probe_ts, 100);
   EXPECT_EQ(up.last_failure_ts, 0);
-  for (auto n : up.failures) EXPECT_EQ(n, 0u);
+  for (int k = 0; k < kReasonCount; ++k) EXPECT_EQ(up.failures[k], 0u);
 
   t.record(0, ProbeResult::failure(Reason::timeout, "no reply"), 160);
   EXPECT_EQ(t.record(0, ProbeResult::local_fault(LocalFault::buffers, "no buffer space"), 190),
