@@ -93,11 +93,11 @@ TargetConfig to_target_config(const DiscoveredTarget& target, std::uint32_t feat
 struct DaemonConfig {
   Duration interval = std::chrono::seconds(30);
   Duration timeout = std::chrono::seconds(5);
-  bool timeout_written = false;             // [daemon] timeout set in the file (not the default)
-  unsigned max_in_flight = 256;             // TCP, TLS and HTTP(S) probes at once
-  unsigned max_datagram_in_flight = 50000;  // UDP and ICMP probes waiting for a reply at once
-  unsigned max_quiet_in_flight = 0;         // probes of checks that last got no answer; 0: 1/4
-                                            // of max_in_flight
+  bool timeout_written = false;         // [daemon] timeout set in the file (not the default)
+  unsigned max_in_flight = 256;         // TCP, TLS and HTTP(S) probes at once
+  unsigned max_datagram_in_flight = 0;  // UDP and ICMP probes waiting at once; 0: follows the plan
+  unsigned max_quiet_in_flight = 0;     // probes of checks that last got no answer; 0: 1/4
+                                        // of max_in_flight
   // TLS checks resume their session between full handshakes this far apart ("0s": never).
   Duration tls_full_handshake_interval = std::chrono::hours(1);
   unsigned shard_index = 0;  // this instance probes the targets of shard

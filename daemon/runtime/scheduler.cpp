@@ -35,17 +35,24 @@ Scheduler::~Scheduler() {
 }
 
 SchedulerCore::Budgets Scheduler::plan_budgets(const Plan& plan) {
-  double silent_in_flight = 0;  // connection probes in flight if every target went silent
+  // Probes in flight, per lane, if every target went silent: each check waits timeout out of
+  // every interval.
+  std::array<double, kLaneCount> silent_in_flight{};
   for (const auto& c : plan.checks) {
     const std::int64_t iv = c.interval.count();
-    if (lane_for(c.transport) == Lane::connect && iv > 0)
-      silent_in_flight += std::min(1.0, static_cast<double>(c.timeout.count()) / iv);
+    if (iv > 0)
+      silent_in_flight[static_cast<int>(lane_for(c.transport))] +=
+          std::min(1.0, static_cast<double>(c.timeout.count()) / iv);
   }
   const DaemonConfig& d = plan.daemon;
-  return SchedulerCore::Budgets{d.max_in_flight, d.max_datagram_in_flight,
-                                d.max_quiet_in_flight ? d.max_quiet_in_flight
-                                                      : SchedulerCore::default_quiet_budget(
-                                                            d.max_in_flight, silent_in_flight)};
+  const auto datagram = silent_in_flight[static_cast<int>(Lane::datagram)];
+  const auto connect = silent_in_flight[static_cast<int>(Lane::connect)];
+  return SchedulerCore::Budgets{
+      d.max_in_flight,
+      d.max_datagram_in_flight ? d.max_datagram_in_flight
+                               : SchedulerCore::default_datagram_budget(datagram),
+      d.max_quiet_in_flight ? d.max_quiet_in_flight
+                            : SchedulerCore::default_quiet_budget(d.max_in_flight, connect)};
 }
 
 void Scheduler::set_plan(std::shared_ptr<const Plan> plan,

@@ -117,6 +117,12 @@ std::size_t SchedulerCore::overdue(std::int64_t now_ms) const {
 
 std::int64_t SchedulerCore::next_wake_ms() const { return heap_.empty() ? kNever : heap_.top().at; }
 
+unsigned SchedulerCore::default_datagram_budget(double datagram_in_flight) {
+  const double wanted =
+      std::min<double>(std::ceil(datagram_in_flight * 1.25) + 1, kMaxDefaultDatagramBudget);
+  return std::max(kDefaultDatagramBudget, static_cast<unsigned>(wanted));
+}
+
 unsigned SchedulerCore::default_quiet_budget(unsigned connect, double silent_in_flight) {
   const unsigned floor = connect / 4 ? connect / 4 : 1;
   const double wanted =

@@ -58,6 +58,12 @@ class SchedulerCore {
             Budgets{max_in_flight, kDefaultDatagramBudget, default_quiet_budget(max_in_flight)}) {}
 
   static constexpr unsigned kDefaultDatagramBudget = 50000;
+  /// The datagram lane's budget when none is configured: enough for every UDP and ICMP check to
+  /// wait at once (`datagram_in_flight`, the sum of timeout / interval over them, with a quarter
+  /// of headroom), at least kDefaultDatagramBudget, at most kMaxDefaultDatagramBudget. A plan
+  /// whose silent datagrams outnumber a fixed budget would otherwise fall behind by design.
+  static unsigned default_datagram_budget(double datagram_in_flight);
+  static constexpr unsigned kMaxDefaultDatagramBudget = 250000;
   /// The quiet lane's budget when none is configured: enough for every connection check to be
   /// silent at once (`silent_in_flight`, the sum of timeout / interval over them, with a quarter
   /// of headroom for the starts that share a wake-up), at least a quarter of the connection

@@ -160,6 +160,23 @@ TEST(Scheduler, GivenBudgetsReplaceThePlans) {
   EXPECT_EQ(fake.max_running, 3u);
 }
 
+// The datagram lane's default follows the plan: a plan whose silent UDP checks would outnumber
+// the fixed 50 000 gets room for every one of them to wait at once; a written budget stays.
+TEST(Scheduler, DatagramBudgetFollowsThePlansRateTimesTimeout) {
+  test::PlanBuilder small;
+  small.targets("a", 1000, Role::agent, "127.0.0.1", "nagent_udp", Transport::udp, 15000,
+                Duration(60000), Duration(5000));
+  EXPECT_EQ(Scheduler::plan_budgets(*small.build())[1], SchedulerCore::kDefaultDatagramBudget);
+
+  // 80 000 UDP checks every 10 s waiting up to 7.5 s: 60 000 in flight if every agent is silent.
+  test::PlanBuilder big;
+  big.targets("a", 80000, Role::agent, "127.0.0.1", "nagent_udp", Transport::udp, 15000,
+              Duration(10000), Duration(7500));
+  EXPECT_EQ(Scheduler::plan_budgets(*big.build())[1], 75001u);
+  big.plan().daemon.max_datagram_in_flight = 1000;
+  EXPECT_EQ(Scheduler::plan_budgets(*big.build())[1], 1000u);
+}
+
 // Lateness measured while it happens: a budget too small for the plan leaves due probes
 // waiting, and the wait of the oldest one grows past whole intervals, skipped or not.
 TEST(Scheduler, OldestWaitGrowsWhileTheBudgetCannotKeepUp) {

@@ -262,6 +262,17 @@ TEST(SchedulerCore, DefaultQuietBudgetFollowsThePlan) {
   EXPECT_EQ(SchedulerCore::default_quiet_budget(2, 0), 1u);
 }
 
+// The datagram lane's default: every UDP and ICMP check waiting at once fits, with headroom; the
+// fixed default at least; bounded (each waiting datagram holds memory).
+TEST(SchedulerCore, DefaultDatagramBudgetFollowsThePlan) {
+  EXPECT_EQ(SchedulerCore::default_datagram_budget(0), SchedulerCore::kDefaultDatagramBudget);
+  // The 100 000-agent estate: 200 000 UDP checks every 60 s, 5 s timeout: 16 667 at once.
+  EXPECT_EQ(SchedulerCore::default_datagram_budget(16667), SchedulerCore::kDefaultDatagramBudget);
+  // Five times that with the same timeout: 83 334 at once.
+  EXPECT_EQ(SchedulerCore::default_datagram_budget(83334), 104169u);
+  EXPECT_EQ(SchedulerCore::default_datagram_budget(1e9), SchedulerCore::kMaxDefaultDatagramBudget);
+}
+
 // Lateness where it happens: how long the longest-waiting due probe of a lane has waited, and
 // the checks that waited a whole interval, while nothing is skipped (issue 19: a queue that
 // grows within the interval never shows in kscprobe_scheduler_skipped_total).
