@@ -2,7 +2,7 @@
 # Benchmark (tests/bench/): kscprobe on a simulated KSC estate over a veth pair, beside
 # blackbox_exporter driven the way Prometheus drives it, a plain connect loop (the floor) and
 # openssl s_time; results as JSON, a Markdown table, and the README's benchmark section.
-#   scripts/bench.sh           every scenario (about 15 minutes, plus the build)
+#   scripts/bench.sh           every scenario (about 20 minutes, plus the build)
 #   scripts/bench.sh --quick   smaller numbers, short windows (about two minutes): a smoke run
 #   scripts/bench.sh --scenarios=exposition   the estate's /metrics written by kscprobe and
 #       through prometheus-cpp (kscprobe_exposition_bench: a few minutes, no root, no namespaces;
@@ -124,14 +124,15 @@ ip -n "$prober" route add 10.96.0.0/12 via 10.95.255.2
 ip -n "$estate" route add local 10.96.0.0/12 dev lo
 # What a real estate also has (octets as in tests/bench/bench_main.cpp): hosts that refuse a
 # TCP port (RST, as with no listener: 10.106/16), hosts that are off or behind a firewall that
-# drops (10.107/16), agents whose UDP ports are closed (ICMP port unreachable: 10.108/16).
+# drops (10.107/16), agents whose UDP ports are closed (ICMP port unreachable: 10.108/16, and
+# 10.111/16 for the moonshot's many more).
 ip netns exec "$estate" nft -f - <<'EOF'
 table ip bench {
   chain input {
     type filter hook input priority 0; policy accept;
     ip daddr 10.107.0.0/16 drop
     ip daddr 10.106.0.0/16 ip protocol tcp reject with tcp reset
-    ip daddr 10.108.0.0/16 ip protocol udp reject with icmp type port-unreachable
+    ip daddr { 10.108.0.0/16, 10.111.0.0/16 } ip protocol udp reject with icmp type port-unreachable
   }
 }
 EOF

@@ -30,6 +30,7 @@ The results file (schema 1; a figure that was not measured is null):
   estate_names: as estate (no status_page), every target named by a host name, plus names,
     dns_delay_ms, dns_ttl_s, resolver {dns_queries_per_s, dns_queries_peak_second, dns_seconds,
     lookups_per_s, cache_share, joined_share, names_asked_per_s, queue_full}
+  moonshot: as estate (no status_page), five times its agents by default
   estate_textfile: as estate (no status_page), with --write-textfile on, plus textfile_bytes,
     textfile_age_s (the file's age at the window's end)
   discovery {ok, error | agents, refused_agents, distribution_points, servers, interval_s,
@@ -61,6 +62,11 @@ TLS_RESUMED_BLACKBOX_MIN = 4.0  # resumed ≥ 4× cheaper than blackbox_exporter
 ESTATE_CPU_MAX = 10.0  # % of a core, gzip scrapes included
 ESTATE_RSS_MAX = 200.0  # MB, peak
 ESTATE_LAG_P99_MAX = 50.0  # ms
+# The moonshot: five times the estate (issue 19, section 2).
+MOONSHOT_DUE_MIN = 0.99  # share of due probes run in the window
+MOONSHOT_CPU_MAX = 30.0  # % of a core, gzip scrapes included
+MOONSHOT_RSS_MAX = 500.0  # MB, peak
+MOONSHOT_METRICS_MAX = 50e6  # bytes of /metrics text at the default detail
 PAGE_BYTES_MAX = 2e6
 PAGE_CPU_MAX = 100.0  # ms per render
 # A prober that ends fewer probes than this share of the offered rate did not keep up.
@@ -405,6 +411,61 @@ def names_section(n, estate):
     return out
 
 
+def moonshot_section(m, estate):
+    """Five times the estate by address, beside the estate of the same run (issue 19)."""
+    if not isinstance(m, dict):
+        return []
+    out = ["", f"Five times the estate (the moonshot): {fmt(m.get('agents'), 0)} agents "
+           f"({fmt(m.get('refused_agents'), 0)} refuse UDP), {fmt(m.get('distribution_points'), 0)} "
+           f"DPs, {fmt(m.get('servers'), 0)} servers @ {fmt(m.get('interval_s'), 0)} s, by address; "
+           "beside it, the estate of the same run:", ""]
+    out += [row(["figure", "moonshot", "estate", "goal", "result"]), row(["---"] * 5)]
+    if not m.get("ok"):
+        out.append(row(["all", "failed: " + str(m.get("error", "")).strip()[:100], "", "", "missed"]))
+        return out
+    a = estate if isinstance(estate, dict) and estate.get("ok") else {}
+
+    def due(e):
+        if not e:
+            return "n/a"
+        return (f"{percent(e.get('due_share'), 2)} ({fmt(e.get('probes_per_s'))}/s, "
+                f"{fmt(e.get('skipped'), 0)} skipped)")
+
+    share = num(m.get("due_share"))
+    due_verdict = "not measured" if share is None else (
+        "met" if share >= MOONSHOT_DUE_MIN else f"missed: {percent(share, 2)}")
+
+    def metrics(e):
+        if not e:
+            return "n/a"
+        return (f"{fmt(num(e.get('metrics_gzip_bytes')) and e['metrics_gzip_bytes'] / 1e6, 1, ' MB')} / "
+                f"{fmt(num(e.get('metrics_bytes')) and e['metrics_bytes'] / 1e6, 1, ' MB')}, "
+                f"{fmt(e.get('metrics_series'), 0)}")
+
+    raw = num(m.get("metrics_bytes"))
+    lag = m.get("lag") or {}
+    out += [
+        row(["checks (targets)", f"{fmt(m.get('checks'), 0)} ({fmt(m.get('targets'), 0)})",
+             f"{fmt(a.get('checks'), 0)} ({fmt(a.get('targets'), 0)})" if a else "n/a", "", ""]),
+        row(["due probes run", due(m), due(a), f"≥ {100 * MOONSHOT_DUE_MIN:g} %", due_verdict]),
+        row(["scheduler lag", lag_text(lag), lag_text(a.get("lag")) if a else "n/a",
+             f"p99 < {ESTATE_LAG_P99_MAX:g} ms", at_most(lag.get("p99_ms"), ESTATE_LAG_P99_MAX, " ms")]),
+        row(["CPU, % of a core, with a gzip scrape every 15 s", fmt(m.get("cpu_percent"), 2, " %"),
+             fmt(a.get("cpu_percent"), 2, " %") if a else "n/a", f"< {MOONSHOT_CPU_MAX:g} %",
+             at_most(m.get("cpu_percent"), MOONSHOT_CPU_MAX, " %")]),
+        row(["peak RSS (sampled every 200 ms through warm-up and window)",
+             fmt(m.get("peak_rss_mb"), 1, " MB"), fmt(a.get("peak_rss_mb"), 1, " MB") if a else "n/a",
+             f"< {MOONSHOT_RSS_MAX:g} MB", at_most(m.get("peak_rss_mb"), MOONSHOT_RSS_MAX, " MB")]),
+        row(["failed probes in the window by reason; local faults",
+             f"{reasons_text(m)}; {fmt(m.get('local_errors'), 0)}",
+             f"{reasons_text(a)}; {fmt(a.get('local_errors'), 0)}" if a else "n/a", "", ""]),
+        row(["/metrics: gzip / raw, series", metrics(m), metrics(a),
+             f"raw < {MOONSHOT_METRICS_MAX / 1e6:g} MB",
+             at_most(raw / 1e6 if raw is not None else None, MOONSHOT_METRICS_MAX / 1e6, " MB")]),
+    ]
+    return out
+
+
 def textfile_section(t, estate):
     """The estate by address with the textfile output on, beside the estate of the same run
     (issue 21: the textfile writes in pieces, and the lag keeps its goal)."""
@@ -539,6 +600,7 @@ def markdown(results):
     lines += page_section(results.get("estate"))
     lines += names_section(results.get("estate_names"), results.get("estate"))
     lines += textfile_section(results.get("estate_textfile"), results.get("estate"))
+    lines += moonshot_section(results.get("moonshot"), results.get("estate"))
     lines += discovery_section(results.get("discovery"), results.get("estate"))
     return "\n".join(lines) + "\n"
 

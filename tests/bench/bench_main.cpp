@@ -195,6 +195,9 @@ struct Options {
   std::string config_append;  // TOML appended to every generated configuration
   std::vector<RateSpec> rates;
   EstateSpec estate;
+  /// Five times the estate (issue of the half-million agents): by address, from target files,
+  /// beside the estate of the same run; no status page fetches (the estate measures the page).
+  EstateSpec moonshot{500000, 1000, 10, 60, 65, 60, 0, 0, 1};
   DiscoverySpec discovery;
   DiscoveryLimitSpec discovery_limit;
 };
@@ -207,11 +210,15 @@ constexpr int kServerOctet = 100;             // administration servers
 constexpr int kDistributionPointOctet = 101;  // distribution points
 constexpr int kTcpOctet = 102;                // answering targets of the tcp scenarios
 constexpr int kTlsOctet = 103;                // targets of the tls scenarios
-constexpr int kAgentOctet = 104;              // answering agents (104 and 105)
 constexpr int kRefusedTcpOctet = 106;         // TCP answered by RST: no listener
 constexpr int kDroppedTcpOctet = 107;         // every packet dropped: a host that is off
-constexpr int kRefusedAgentOctet = 108;       // UDP answered by ICMP port unreachable
 constexpr int kKscOctet = 109;                // the discovery scenario's KSC OpenAPI
+// Agents, 65 024 to an octet, in this order: answering ones (455 168 at most; the 100 000-agent
+// estate fills 104 and part of 105), and ones whose UDP ports answer with ICMP port unreachable
+// (130 048 at most). The moonshot's 500 000 agents need them all; no agent may fall in an octet
+// whose packets are dropped (107), or it would be silent instead of answering.
+constexpr int kAgentOctets[] = {104, 105, 96, 97, 98, 99, 110};
+constexpr int kRefusedAgentOctets[] = {108, 111};
 constexpr std::uint16_t kKscPort = 23299;
 // The estate's end of the veth (bench.sh), where the estate-names scenario's DNS server listens
 // on port 53 and where bench.sh's resolv.conf for the prober's namespace points.
@@ -1159,15 +1166,23 @@ int refused_agent_count(int agents) {
 }
 int agent_group(int i) { return (i / kSites) % 4; }
 
-/// The address of each agent, in order: refusing ones in kRefusedAgentOctet, the others in
-/// kAgentOctet.
+/// The `i`th address of the octets `octets` (65 024 hosts to an octet, as host_address).
+template <std::size_t N>
+std::string host_in(const int (&octets)[N], int i) {
+  constexpr int kPerOctet = 254 * 256;
+  const auto k = static_cast<std::size_t>(i / kPerOctet);
+  if (k >= N) throw std::runtime_error(format("more agents than the estate has addresses for"));
+  return host_address(octets[k], i % kPerOctet);
+}
+
+/// The address of each agent, in order: refusing ones in kRefusedAgentOctets, the others in
+/// kAgentOctets.
 std::vector<std::string> agent_addresses(int agents, int refused_agents) {
   std::vector<std::string> out;
   out.reserve(static_cast<std::size_t>(agents));
   for (int i = 0, refused = 0, answering = 0; i < agents; ++i) {
-    out.push_back(i % 5 == 0 && refused < refused_agents
-                      ? host_address(kRefusedAgentOctet, refused++)
-                      : host_address(kAgentOctet, answering++));
+    out.push_back(i % 5 == 0 && refused < refused_agents ? host_in(kRefusedAgentOctets, refused++)
+                                                         : host_in(kAgentOctets, answering++));
   }
   return out;
 }
@@ -1221,16 +1236,19 @@ JsonObject failures_by_reason(const Window& w, std::string* text) {
 }
 
 /// How the estate scenario runs: targets by address, by host name, or by address with the
-/// textfile output on (the whole exposition written every 15 s while probing).
-enum class EstateWay : std::uint8_t { by_address, by_names, with_textfile };
+/// textfile output on (the whole exposition written every 15 s while probing); the moonshot is
+/// a larger estate by address.
+enum class EstateWay : std::uint8_t { by_address, by_names, with_textfile, moonshot };
 
 /// The estate from target files, its targets given by address or by host name.
 JsonObject run_estate(const Options& run_options, const EstateSpec& spec, BenchEstate& estate,
                       EstateWay way) {
   const bool by_names = way == EstateWay::by_names;
   const bool textfile = way == EstateWay::with_textfile;
+  const bool moonshot = way == EstateWay::moonshot;
   std::string dir = run_options.workdir + (by_names   ? "/estate-names"
                                            : textfile ? "/estate-textfile"
+                                           : moonshot ? "/moonshot"
                                                       : "/estate");
   Options options = run_options;
   const std::string textfile_path = dir + "/kscprobe.prom";
@@ -1244,6 +1262,7 @@ JsonObject run_estate(const Options& run_options, const EstateSpec& spec, BenchE
       "%.0f s warm-up\n",
       by_names   ? " by names"
       : textfile ? " with the textfile output"
+      : moonshot ? " at five times the size (moonshot)"
                  : "",
       spec.agents, refused_agents, spec.distribution_points, spec.servers, spec.interval_s,
       spec.window_s, spec.warmup_s);
@@ -1545,11 +1564,17 @@ std::uint32_t ipv4_of(const std::string& address) {
   return ntohl(a.s_addr);
 }
 
+/// Whether `ipv4` (host order) is a refusing agent's address (kRefusedAgentOctets).
+bool is_refused_agent(std::uint32_t ipv4) {
+  for (int octet : kRefusedAgentOctets)
+    if ((ipv4 >> 16) == ((10u << 8) | static_cast<std::uint32_t>(octet))) return true;
+  return false;
+}
+
 JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
   std::string dir = options.workdir + "/discovery";
   std::filesystem::create_directories(dir);
   const int refused_agents = refused_agent_count(spec.agents);
-  const std::string refused_prefix = format("10.%d.", kRefusedAgentOctet);
   std::printf(
       "\n== discovery: %d agents (%d refuse UDP) and %d DPs listed by KSC, %d servers @ %d s; "
       "refresh %d s, %d devices replaced before the second discovery\n",
@@ -1591,7 +1616,7 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
                                       : host_address(kDistributionPointOctet, i - spec.agents);
     h.ipv4 = ipv4_of(address);
     h.group_id = 1 + (agent ? agent_group(i) : 4);
-    const bool stopped = agent && address.rfind(refused_prefix, 0) == 0;
+    const bool stopped = agent && is_refused_agent(ipv4_of(address));
     h.last_agent_connected = stopped ? now - 3 * 3600 : now - i % 600;
     if (!agent) update_agents.push_back(h.id);
   }
@@ -1601,8 +1626,7 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
   churned.reserve(hosts.size());
   std::vector<std::string> left, came;
   for (const auto& h : hosts) {
-    const bool answering_agent =
-        h.display_name.rfind("pc-", 0) == 0 && (h.ipv4 >> 16) != ((10u << 8) | kRefusedAgentOctet);
+    const bool answering_agent = h.display_name.rfind("pc-", 0) == 0 && !is_refused_agent(h.ipv4);
     if (answering_agent && static_cast<int>(left.size()) < spec.churn) {
       left.push_back(h.display_name);
       continue;
@@ -1615,7 +1639,7 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
     h.display_name = format("pc-new-%05d", k);
     h.fqdn = h.display_name + ".corp.example";
     h.dns_name = h.display_name;
-    h.ipv4 = ipv4_of(host_address(kAgentOctet, answering + k));
+    h.ipv4 = ipv4_of(host_in(kAgentOctets, answering + k));
     h.group_id = 1;
     h.last_agent_connected = now;
     came.push_back(h.display_name);
@@ -1947,11 +1971,13 @@ void usage() {
       "  --results=FILE           where the JSON results go (default build/bench/results.json)\n"
       "  --quick                  smaller numbers, short windows (a smoke run)\n"
       "  --scenarios=a,b          tcp-90, tcp-4000, tls-90, tls-1000, estate, estate-names,\n"
-      "                           estate-textfile, discovery, discovery-limit (default: all)\n"
+      "                           estate-textfile, moonshot, discovery, discovery-limit\n"
+      "                           (default: all)\n"
       "  --kscprobe=PATH --blackbox=PATH --openssl=PATH   the programs to run\n"
       "  --workdir=DIR            where configs and logs go (default: a new /tmp directory)\n"
       "  --window=S --warmup=S    measurement window and warm-up of the tcp/tls scenarios\n"
       "  --estate-agents=N --estate-window=S --estate-warmup=S --estate-interval=S\n"
+      "  --moonshot-agents=N      the moonshot's agents (default 500 000)\n"
       "  --page-fetches=N         GETs of the status page at the estate (default 20)\n"
       "  --dns-delay-ms=N --dns-ttl=S   estate-names: the DNS server's delay per answer (2)\n"
       "                           and the TTL it gives (60)\n"
@@ -1965,7 +1991,7 @@ void usage() {
 int run(int argc, char** argv) {
   Options options;
   std::optional<double> window, warmup;
-  std::optional<int> estate_agents, estate_interval, page_fetches;
+  std::optional<int> estate_agents, estate_interval, page_fetches, moonshot_agents;
   std::optional<double> estate_window, estate_warmup;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -1985,6 +2011,8 @@ int run(int argc, char** argv) {
       options.blackbox = *v;
     } else if (auto v = value("--openssl")) {
       options.openssl = *v;
+    } else if (auto v = value("--moonshot-agents")) {
+      moonshot_agents = std::stoi(*v);
     } else if (auto v = value("--estate-netns")) {
       options.estate_netns = *v;
     } else if (auto v = value("--results")) {
@@ -2037,6 +2065,7 @@ int run(int argc, char** argv) {
   if (options.quick) {
     options.rates = {{"tcp-1000", false, 1000, 1, 3, 10}, {"tls-300", true, 300, 1, 3, 10}};
     options.estate = {10000, 100, 2, 10, 11, 15, 5, 2, 0.5};
+    options.moonshot = {50000, 100, 2, 10, 11, 15, 0, 0, 0.5};
     options.discovery = {10000, 100, 2, 10, 40, 11, 10, 20};
     options.discovery_limit = {130000, 300, 5};
   } else {
@@ -2054,6 +2083,7 @@ int run(int argc, char** argv) {
   if (estate_warmup) options.estate.warmup_s = *estate_warmup;
   if (estate_interval) options.estate.interval_s = *estate_interval;
   if (page_fetches) options.estate.page_fetches = *page_fetches;
+  if (moonshot_agents) options.moonshot.agents = *moonshot_agents;
   auto wanted = [&](const std::string& s) {
     return options.scenarios.empty() || options.scenarios.count(s) > 0;
   };
@@ -2089,6 +2119,8 @@ int run(int argc, char** argv) {
   if (wanted("estate-textfile"))
     results.obj("estate_textfile",
                 run_estate(options, options.estate, estate, EstateWay::with_textfile));
+  if (wanted("moonshot"))
+    results.obj("moonshot", run_estate(options, options.moonshot, estate, EstateWay::moonshot));
   if (wanted("discovery")) results.obj("discovery", run_discovery(options, options.discovery));
   if (wanted("discovery-limit"))
     results.obj("discovery_limit", run_discovery_limit(options, options.discovery_limit));

@@ -53,6 +53,11 @@ class Generator(unittest.TestCase):
         self.assertIn("| < 200 MB | met |", text)
         self.assertIn("| p99 < 50 ms | met |", text)
         self.assertIn("| every refusal seen | missed: 39 990 of 40 000 |", text)
+        # The moonshot, beside the estate: due probes, lag, RSS and /metrics missed; CPU met.
+        self.assertIn("| ≥ 99 % | missed: 76.17 % |", text)
+        self.assertIn("| 21.70 % | 11.50 % | < 30 % | met |", text)
+        self.assertIn("| 678.0 MB | 150.2 MB | < 500 MB | missed by 1.36× (678 MB) |", text)
+        self.assertIn("| raw < 50 MB | missed by 6.08× (304 MB) |", text)
         # Estate by names, beside the estate by address: RSS over its goal, a timeout blamed on a
         # target where only refusals belong, the DNS server's rate and the cache's share.
         self.assertIn("| 9.50 % | 11.50 % | < 10 % | met |", text)
