@@ -342,8 +342,9 @@ void run_child(const Options& o) {
       });
     }
     if (m == "probe-ours") {
-      return child_small(
-          o, [&](std::string& out) { exposition::write_probe_answer(probe.checks, probe.results, out); });
+      return child_small(o, [&](std::string& out) {
+        exposition::write_probe_answer(probe.checks, probe.results, out);
+      });
     }
 #ifdef KSCPROBE_HAVE_PROMETHEUS_CPP
     if (m == "self-promcpp") {
