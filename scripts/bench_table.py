@@ -344,6 +344,19 @@ def reasons_text(e):
     return ", ".join(f"{k} {fmt(v, 0)}" for k, v in sorted(reasons.items()))
 
 
+def due_text(e):
+    """The share of due probes that ran, the rate and the skipped ones; n/a without a run."""
+    if not e:
+        return "n/a"
+    return (f"{percent(e.get('due_share'), 2)} ({fmt(e.get('probes_per_s'))}/s, "
+            f"{fmt(e.get('skipped'), 0)} skipped)")
+
+
+def failures_text(e):
+    """The failed probes of the window by reason, then the local faults; n/a without a run."""
+    return f"{reasons_text(e)}; {fmt(e.get('local_errors'), 0)}" if e else "n/a"
+
+
 def names_section(n, estate):
     """The estate with every target named by a host name, beside the estate by address of the
     same run (issue 22, section 4)."""
@@ -359,12 +372,6 @@ def names_section(n, estate):
         out.append(row(["all", "failed: " + str(n.get("error", "")).strip()[:100], "", "", "missed"]))
         return out
     a = estate if isinstance(estate, dict) and estate.get("ok") else {}
-
-    def due(e):
-        if not e:
-            return "n/a"
-        return (f"{percent(e.get('due_share'), 2)} ({fmt(e.get('probes_per_s'))}/s, "
-                f"{fmt(e.get('skipped'), 0)} skipped)")
 
     def refusals(e):
         return f"{fmt(e.get('refused_checks_seen'), 0)} of {fmt(e.get('expected_refused_checks'), 0)}" \
@@ -386,7 +393,7 @@ def names_section(n, estate):
     lag = n.get("lag") or {}
     r = n.get("resolver") or {}
     out += [
-        row(["due probes run", due(n), due(a), "", ""]),
+        row(["due probes run", due_text(n), due_text(a), "", ""]),
         row(["CPU, % of a core, with a gzip scrape every 15 s", fmt(n.get("cpu_percent"), 2, " %"),
              fmt(a.get("cpu_percent"), 2, " %") if a else "n/a", f"< {ESTATE_CPU_MAX:g} %",
              at_most(n.get("cpu_percent"), ESTATE_CPU_MAX, " %")]),
@@ -397,8 +404,7 @@ def names_section(n, estate):
              f"p99 < {ESTATE_LAG_P99_MAX:g} ms", at_most(lag.get("p99_ms"), ESTATE_LAG_P99_MAX, " ms")]),
         row(["agent checks refused (ICMP port unreachable)", refusals(n), refusals(a),
              "every refusal seen", refused_verdict]),
-        row(["failed probes in the window by reason; local faults", f"{reasons_text(n)}; "
-             f"{fmt(local, 0)}", f"{reasons_text(a)}; {fmt(a.get('local_errors'), 0)}" if a else "n/a",
+        row(["failed probes in the window by reason; local faults", failures_text(n), failures_text(a),
              "refused only (no target here drops or lacks a name)", blame_verdict]),
         row(["queries the DNS server received (A; AAAA too when the prober has a routable IPv6 address)",
              f"{fmt(r.get('dns_queries_per_s'), 0)}/s over {fmt(r.get('dns_seconds'), 0)} s, busiest "
@@ -425,12 +431,6 @@ def moonshot_section(m, estate):
         return out
     a = estate if isinstance(estate, dict) and estate.get("ok") else {}
 
-    def due(e):
-        if not e:
-            return "n/a"
-        return (f"{percent(e.get('due_share'), 2)} ({fmt(e.get('probes_per_s'))}/s, "
-                f"{fmt(e.get('skipped'), 0)} skipped)")
-
     share = num(m.get("due_share"))
     due_verdict = "not measured" if share is None else (
         "met" if share >= MOONSHOT_DUE_MIN else f"missed: {percent(share, 2)}")
@@ -447,7 +447,7 @@ def moonshot_section(m, estate):
     out += [
         row(["checks (targets)", f"{fmt(m.get('checks'), 0)} ({fmt(m.get('targets'), 0)})",
              f"{fmt(a.get('checks'), 0)} ({fmt(a.get('targets'), 0)})" if a else "n/a", "", ""]),
-        row(["due probes run", due(m), due(a), f"≥ {100 * MOONSHOT_DUE_MIN:g} %", due_verdict]),
+        row(["due probes run", due_text(m), due_text(a), f"≥ {100 * MOONSHOT_DUE_MIN:g} %", due_verdict]),
         row(["scheduler lag", lag_text(lag), lag_text(a.get("lag")) if a else "n/a",
              f"p99 < {ESTATE_LAG_P99_MAX:g} ms", at_most(lag.get("p99_ms"), ESTATE_LAG_P99_MAX, " ms")]),
         row(["CPU, % of a core, with a gzip scrape every 15 s", fmt(m.get("cpu_percent"), 2, " %"),
@@ -456,9 +456,8 @@ def moonshot_section(m, estate):
         row(["peak RSS (sampled every 200 ms through warm-up and window)",
              fmt(m.get("peak_rss_mb"), 1, " MB"), fmt(a.get("peak_rss_mb"), 1, " MB") if a else "n/a",
              f"< {MOONSHOT_RSS_MAX:g} MB", at_most(m.get("peak_rss_mb"), MOONSHOT_RSS_MAX, " MB")]),
-        row(["failed probes in the window by reason; local faults",
-             f"{reasons_text(m)}; {fmt(m.get('local_errors'), 0)}",
-             f"{reasons_text(a)}; {fmt(a.get('local_errors'), 0)}" if a else "n/a", "", ""]),
+        row(["failed probes in the window by reason; local faults", failures_text(m),
+             failures_text(a), "", ""]),
         row(["/metrics: gzip / raw, series", metrics(m), metrics(a),
              f"raw < {MOONSHOT_METRICS_MAX / 1e6:g} MB",
              at_most(raw / 1e6 if raw is not None else None, MOONSHOT_METRICS_MAX / 1e6, " MB")]),
