@@ -143,18 +143,20 @@ struct App::Impl {
       roles += std::string(to_string(static_cast<Role>(r))) + ':' + std::to_string(per_role[r]);
     }
     const WebSecurity& sec = composer.security();
-    log::info("kscprobe started", {{"version", KSCPROBE_VERSION},
-                                   {"config", composer.config_name()},
-                                   {"targets", std::to_string(plan.targets.size())},
-                                   {"roles", roles},
-                                   {"checks", std::to_string(plan.checks.size())},
-                                   {"max_in_flight", std::to_string(scheduler.budgets()[0])},
-                                   {"max_quiet_in_flight", std::to_string(scheduler.budgets()[2])},
-                                   {"open_files_limit", std::to_string(composer.fit().limit)},
-                                   {"budgets_clamped", composer.fit().clamped ? "1" : "0"},
-                                   {"listen_address", http.local_address()},
-                                   {"tls", sec.tls ? "on" : "off"},
-                                   {"basic_auth", sec.users.empty() ? "off" : "on"}});
+    log::info("kscprobe started",
+              {{"version", KSCPROBE_VERSION},
+               {"config", composer.config_name()},
+               {"targets", std::to_string(plan.targets.size())},
+               {"roles", roles},
+               {"checks", std::to_string(plan.checks.size())},
+               {"max_in_flight", std::to_string(scheduler.budgets()[0])},
+               {"max_datagram_in_flight", std::to_string(scheduler.budgets()[1])},
+               {"max_quiet_in_flight", std::to_string(scheduler.budgets()[2])},
+               {"open_files_limit", std::to_string(composer.fit().limit)},
+               {"budgets_clamped", composer.fit().clamped ? "1" : "0"},
+               {"listen_address", http.local_address()},
+               {"tls", sec.tls ? "on" : "off"},
+               {"basic_auth", sec.users.empty() ? "off" : "on"}});
   }
 
   void wait_signal() {

@@ -411,6 +411,8 @@ TEST(E2E, DemoModePrintsItsMetricsUrlAndServesIt) {
   std::string err = demo.err();
   EXPECT_EQ(err.rfind("{\"ts\":", 0), 0u) << err;
   EXPECT_NE(err.find("\"msg\":\"kscprobe started\""), std::string::npos) << err;
+  // The start line names every lane's budget, the datagram lane's (which follows the plan) too.
+  EXPECT_NE(err.find("\"max_datagram_in_flight\":"), std::string::npos) << err;
   auto stopping = err.find("\"msg\":\"stopping\"");
   ASSERT_NE(stopping, std::string::npos) << err;
   EXPECT_EQ(err.find("check down", stopping), std::string::npos) << err.substr(stopping);
