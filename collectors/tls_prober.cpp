@@ -82,7 +82,7 @@ namespace {
 
 // A session is only offered to the very check that got it: same address, port, name and trust.
 std::string session_key(const CheckSpec& spec, const std::string& name) {
-  std::string key = spec.address;
+  std::string key = spec.address.str();
   key += '\n';
   key += std::to_string(spec.port);
   key += '\n';

@@ -1,6 +1,7 @@
 #include "config/plan.hpp"
 
 #include <algorithm>
+#include <deque>
 
 namespace kscprobe {
 
@@ -63,6 +64,20 @@ class OptionsPool {
  private:
   static constexpr std::size_t kRecent = 16;
   std::vector<std::shared_ptr<const ProbeOptions>> recent_;
+};
+
+/// One copy of each check id of a plan (the catalog's and the extra checks' names), shared by
+/// every check that has it.
+class IdPool {
+ public:
+  const SharedText& get(std::string_view id) {
+    for (const SharedText& t : ids_)
+      if (t == id) return t;
+    return ids_.emplace_back(id);
+  }
+
+ private:
+  std::deque<SharedText> ids_;  // few: the catalog's rows and the extra checks' names
 };
 
 }  // namespace
@@ -148,10 +163,12 @@ Plan expand_plan(const Config& config, std::span<const DiscoveredPick> more) {
   plan.targets.reserve(targets);
   plan.checks.reserve(checks);
   OptionsPool pool;
+  IdPool ids;
   auto add = [&](const TargetConfig& target) {
     if (!in_shard(target)) return;
     const auto target_index = static_cast<std::uint32_t>(plan.targets.size());
-    plan.targets.push_back(PlannedTarget{target.name, target.role, target.address, target.labels});
+    const PlannedTarget& planned = plan.targets.emplace_back(
+        PlannedTarget{target.name, target.role, SharedText(target.address), target.labels});
     const Duration target_interval = target.interval.value_or(config.daemon.interval);
     const Duration target_timeout =
         effective_timeout(config.daemon, target.timeout, target_interval);
@@ -160,8 +177,8 @@ Plan expand_plan(const Config& config, std::span<const DiscoveredPick> more) {
       if (!row_applies(row, target)) continue;
       CheckSpec spec;
       spec.target_index = target_index;
-      spec.check = std::string(row.id);
-      spec.address = target.address;
+      spec.check = ids.get(row.id);
+      spec.address = planned.address;
       spec.port = row_port(row, target);
       spec.transport = row.transport;
       spec.interval = target_interval;
@@ -182,8 +199,8 @@ Plan expand_plan(const Config& config, std::span<const DiscoveredPick> more) {
     for (const ExtraCheckConfig& extra : target.checks) {
       CheckSpec spec;
       spec.target_index = target_index;
-      spec.check = extra.name;
-      spec.address = target.address;
+      spec.check = ids.get(extra.name);
+      spec.address = planned.address;
       spec.port = extra.port;
       spec.transport = extra.transport;
       spec.interval = extra.interval.value_or(target_interval);

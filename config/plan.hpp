@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/shared_text.hpp"
 
 namespace kscprobe {
 
@@ -16,7 +17,7 @@ namespace kscprobe {
 struct PlannedTarget {
   std::string name;
   Role role = Role::server;
-  std::string address;
+  SharedText address;                                       // one copy, shared with its checks
   std::vector<std::pair<std::string, std::string>> labels;  // sorted by name
 };
 
@@ -44,8 +45,8 @@ struct CheckSpec {
   std::uint32_t target_index = 0;  // into Plan::targets
   std::uint16_t port = 0;
   Transport transport = Transport::tcp;
-  std::string check;    // check id: catalog id or extra check name
-  std::string address;  // DNS name or IP literal
+  SharedText check;    // check id: catalog id or extra check name (one copy per plan)
+  SharedText address;  // DNS name or IP literal (the target's copy)
   Duration interval{0};
   Duration timeout{0};
 

@@ -75,18 +75,41 @@ class Family : public exposition::FamilyWriter {
   }
 };
 
+/// A check's own label set: target, role, check, port, transport and the target's labels.
+void append_check_labels(std::string& out, const Plan& p, const CheckSpec& c) {
+  const PlannedTarget& t = p.target_of(c);
+  append_label(out, "target", t.name);
+  append_label(out, "role", to_string(t.role));
+  append_label(out, "check", c.check);
+  char port[8];
+  auto r = std::to_chars(port, port + sizeof port, c.port);
+  append_label(out, "port", std::string_view(port, static_cast<std::size_t>(r.ptr - port)));
+  append_label(out, "transport", to_string(c.transport));
+  // An empty label value is no label (Prometheus reads them alike; series stay comparable).
+  for (const auto& [k, v] : t.labels)
+    if (!v.empty()) append_label(out, k, v);
+}
+
 /// Label sets escaped once per plan: a check's own set, and for checks shown as aggregates the
-/// group (role, check, transport and the [metrics] aggregate_labels) they are counted in.
+/// group (role, check, transport and the [metrics] aggregate_labels) they are counted in. A
+/// check at `aggregate` detail keeps no set of its own: it is named only while it fails, so its
+/// set is written when needed, and the cache's size follows the checks shown one by one rather
+/// than the estate (a million agent checks' sets were about 100 MB).
 struct CheckLabels {
   std::shared_ptr<const Plan> plan;
-  std::string labels;                  // every check's label set, one after another
+  std::string labels;                  // the label sets of checks not at aggregate detail
   std::vector<std::uint32_t> offsets;  // check i: labels[offsets[i], offsets[i + 1])
   std::vector<Detail> detail;          // per check
   std::vector<std::uint32_t> group;    // per check: its aggregate group
   std::vector<std::string> group_labels;
 
-  std::string_view of(std::uint32_t i) const {
-    return std::string_view(labels).substr(offsets[i], offsets[i + 1] - offsets[i]);
+  /// Check i's label set: the cached one, or written into `scratch` (valid until its next use).
+  std::string_view of(std::uint32_t i, std::string& scratch) const {
+    if (detail[i] != Detail::aggregate)
+      return std::string_view(labels).substr(offsets[i], offsets[i + 1] - offsets[i]);
+    scratch.clear();
+    append_check_labels(scratch, *plan, plan->checks[i]);
+    return scratch;
   }
 
   void build(const std::shared_ptr<const Plan>& p) {
@@ -103,20 +126,13 @@ struct CheckLabels {
     for (std::size_t i = 0; i < n; ++i) {
       const CheckSpec& c = p->checks[i];
       const PlannedTarget& t = p->target_of(c);
-      one.clear();
-      append_label(one, "target", t.name);
-      append_label(one, "role", to_string(t.role));
-      append_label(one, "check", c.check);
-      char port[8];
-      auto r = std::to_chars(port, port + sizeof port, c.port);
-      append_label(one, "port", std::string_view(port, static_cast<std::size_t>(r.ptr - port)));
-      append_label(one, "transport", to_string(c.transport));
-      // An empty label value is no label (Prometheus reads them alike; series stay comparable).
-      for (const auto& [k, v] : t.labels)
-        if (!v.empty()) append_label(one, k, v);
-      labels += one;
-      offsets.push_back(static_cast<std::uint32_t>(labels.size()));
       detail[i] = p->metrics.detail[static_cast<int>(t.role)];
+      if (detail[i] != Detail::aggregate) {
+        one.clear();  // a set of its own: append_label separates labels within one set
+        append_check_labels(one, *p, c);
+        labels += one;
+      }
+      offsets.push_back(static_cast<std::uint32_t>(labels.size()));
       key.clear();
       append_label(key, "role", to_string(t.role));
       append_label(key, "check", c.check);
@@ -131,6 +147,7 @@ struct CheckLabels {
       if (added) group_labels.push_back(key);
       group[i] = it->second;
     }
+    labels.shrink_to_fit();
   }
 };
 
@@ -145,7 +162,10 @@ struct Render {
   std::uint32_t n;
   std::array<std::string, kReasonCount> reason_label;
 
+  std::string scratch;  // the label set of a check at aggregate detail, while it is written
+
   bool full(std::uint32_t i) const { return cache.detail[i] == Detail::full; }
+  std::string_view labels(std::uint32_t i) { return cache.of(i, scratch); }
   /// Success and last success stay per check in full and basic; aggregate names failing ones.
   bool named(std::uint32_t i) const {
     return cache.detail[i] != Detail::aggregate || outcome_of(table.state(i)) == Outcome::down;
@@ -170,7 +190,6 @@ struct Render {
 
 /// The last probe of each check: success, why it failed, how long it and its phases took.
 asio::awaitable<bool> write_last_probe(Render& r) {
-  const CheckLabels& cache = r.cache;
   const ResultTable& table = r.table;
   {
     Family f(r.out, family(Metric::probe_success));
@@ -179,7 +198,7 @@ asio::awaitable<bool> write_last_probe(Render& r) {
       const Outcome o = outcome_of(table.state(i));
       // No value until the first probe: absent, not a false 0.
       if (o != Outcome::pending && r.named(i))
-        f.sample(cache.of(i), {}, o == Outcome::up ? 1.0 : 0.0);
+        f.sample(r.labels(i), {}, o == Outcome::up ? 1.0 : 0.0);
     }
   }
   {
@@ -190,7 +209,7 @@ asio::awaitable<bool> write_last_probe(Render& r) {
       KSCPROBE_PAUSE_POINT();
       const CheckState& s = table.state(i);
       if (outcome_of(s) == Outcome::down)
-        f.sample(cache.of(i), r.reason_label[static_cast<int>(s.reason)], 1.0);
+        f.sample(r.labels(i), r.reason_label[static_cast<int>(s.reason)], 1.0);
     }
   }
   {
@@ -198,7 +217,7 @@ asio::awaitable<bool> write_last_probe(Render& r) {
     for (std::uint32_t i = 0; i < r.n; ++i) {
       KSCPROBE_PAUSE_POINT();
       if (r.full(i) && table.state(i).has_result)
-        f.sample(cache.of(i), {}, table.state(i).duration);
+        f.sample(r.labels(i), {}, table.state(i).duration);
     }
   }
   {
@@ -211,7 +230,7 @@ asio::awaitable<bool> write_last_probe(Render& r) {
       const CheckState& s = table.state(i);
       if (!r.full(i) || !s.has_result) continue;
       for (int p = 0; p < kPhaseCount; ++p)
-        if (s.phases[p] >= 0) f.sample(cache.of(i), phase_label[p], s.phases[p]);
+        if (s.phases[p] >= 0) f.sample(r.labels(i), phase_label[p], s.phases[p]);
     }
   }
   co_return true;
@@ -251,7 +270,7 @@ struct GroupSums {
       if (r.full(i)) continue;
       summed[g] = true;
       probes[g] += s.probes_total;
-      for (int k = 1; k < kReasonCount; ++k) failures[g][k] += s.failures[k];
+      for (int k = 1; k < kReasonCount; ++k) failures[g][k] += s.failures(k);
     }
   }
 };
@@ -265,7 +284,7 @@ asio::awaitable<bool> write_counters(Render& r, const GroupSums& sums) {
     Family f(r.out, family(Metric::probes_total));
     for (std::uint32_t i = 0; i < r.n; ++i) {
       KSCPROBE_PAUSE_POINT();
-      if (r.full(i)) f.sample(cache.of(i), {}, table.state(i).probes_total);
+      if (r.full(i)) f.sample(r.labels(i), {}, table.state(i).probes_total);
     }
     for (std::size_t g = 0; g < groups; ++g)
       if (sums.summed[g]) f.sample(cache.group_labels[g], {}, sums.probes[g]);
@@ -277,7 +296,7 @@ asio::awaitable<bool> write_counters(Render& r, const GroupSums& sums) {
       if (!r.full(i)) continue;
       const CheckState& s = table.state(i);
       for (int k = 1; k < kReasonCount; ++k)
-        if (s.failures[k]) f.sample(cache.of(i), r.reason_label[k], s.failures[k]);
+        if (s.failures(k)) f.sample(r.labels(i), r.reason_label[k], s.failures(k));
     }
     for (std::size_t g = 0; g < groups; ++g)
       for (int k = 1; k < kReasonCount; ++k)
@@ -289,14 +308,14 @@ asio::awaitable<bool> write_counters(Render& r, const GroupSums& sums) {
     for (std::uint32_t i = 0; i < r.n; ++i) {
       KSCPROBE_PAUSE_POINT();
       if (r.full(i) && table.state(i).has_result)
-        f.sample(cache.of(i), {}, table.state(i).consecutive_failures);
+        f.sample(r.labels(i), {}, table.state(i).consecutive_failures);
     }
   }
   {
     Family f(r.out, family(Metric::last_success_timestamp_seconds));
     for (std::uint32_t i = 0; i < r.n; ++i) {
       KSCPROBE_PAUSE_POINT();
-      if (r.named(i)) f.sample(cache.of(i), {}, table.state(i).last_success_ts);
+      if (r.named(i)) f.sample(r.labels(i), {}, table.state(i).last_success_ts);
     }
   }
   co_return true;
@@ -305,15 +324,14 @@ asio::awaitable<bool> write_counters(Render& r, const GroupSums& sums) {
 /// What the last probe of a check saw of its protocol: the certificate, the HTTP status, a UDP
 /// reply.
 asio::awaitable<bool> write_protocol(Render& r) {
-  const CheckLabels& cache = r.cache;
   const ResultTable& table = r.table;
   {
     Family f(r.out, family(Metric::tls_cert_not_after_timestamp_seconds));
     for (std::uint32_t i = 0; i < r.n; ++i) {
       KSCPROBE_PAUSE_POINT();
       const CheckState& s = table.state(i);
-      if (r.full(i) && s.has_result && s.tls && s.tls->not_after > 0)
-        f.sample(cache.of(i), {}, static_cast<double>(s.tls->not_after));
+      if (r.full(i) && s.has_result && s.tls() && s.tls()->not_after > 0)
+        f.sample(r.labels(i), {}, static_cast<double>(s.tls()->not_after));
     }
   }
   {
@@ -322,12 +340,12 @@ asio::awaitable<bool> write_protocol(Render& r) {
     for (std::uint32_t i = 0; i < r.n; ++i) {
       KSCPROBE_PAUSE_POINT();
       const CheckState& s = table.state(i);
-      if (!r.full(i) || !s.has_result || !s.tls || s.tls->not_after <= 0) continue;
+      if (!r.full(i) || !s.has_result || !s.tls() || s.tls()->not_after <= 0) continue;
       extra.clear();
-      append_label(extra, "version", s.tls->version);
-      append_label(extra, "fingerprint_sha256", s.tls->fingerprint_sha256);
-      append_label(extra, "subject", s.tls->subject);
-      f.sample(cache.of(i), extra, 1.0);
+      append_label(extra, "version", s.tls()->version);
+      append_label(extra, "fingerprint_sha256", s.tls()->fingerprint_sha256);
+      append_label(extra, "subject", s.tls()->subject);
+      f.sample(r.labels(i), extra, 1.0);
     }
   }
   {
@@ -336,7 +354,7 @@ asio::awaitable<bool> write_protocol(Render& r) {
       KSCPROBE_PAUSE_POINT();
       Transport t = r.plan.checks[i].transport;
       if (r.full(i) && table.state(i).has_result && (t == Transport::http || t == Transport::https))
-        f.sample(cache.of(i), {}, table.state(i).http_status);
+        f.sample(r.labels(i), {}, table.state(i).http_status);
     }
   }
   {
@@ -344,7 +362,7 @@ asio::awaitable<bool> write_protocol(Render& r) {
     for (std::uint32_t i = 0; i < r.n; ++i) {
       KSCPROBE_PAUSE_POINT();
       if (r.full(i) && table.state(i).has_result && r.plan.checks[i].transport == Transport::udp)
-        f.sample(cache.of(i), {}, table.state(i).udp_reply ? 1.0 : 0.0);
+        f.sample(r.labels(i), {}, table.state(i).udp_reply ? 1.0 : 0.0);
     }
   }
   co_return true;
@@ -503,7 +521,8 @@ asio::awaitable<bool> MetricsRenderer::render_async(Source src, std::string& tex
     const std::shared_ptr<const Plan> keep = table.plan_ptr();
     out.table = &table;
     if (cache_->plan != keep) cache_->build(keep);
-    Render r{out, table, table.plan(), *cache_, keep, static_cast<std::uint32_t>(table.size()), {}};
+    Render r{out, table, table.plan(), *cache_, keep, static_cast<std::uint32_t>(table.size()),
+             {},  {}};
     for (int k = 1; k < kReasonCount; ++k)
       r.reason_label[k] = exposition::label("reason", to_string(static_cast<Reason>(k)));
     // A scrape of a large estate is tens of megabytes: grow once.

@@ -9,6 +9,8 @@
 
 namespace kscprobe {
 
+const std::shared_ptr<const TlsInfo> CheckExtras::kNoTls;
+
 void HistogramData::observe(double v) {
   ++count;
   sum += v;
@@ -108,19 +110,20 @@ Transition ResultTable::record(std::uint32_t index, const ProbeResult& r, double
   ++s.probes_total;
   s.last_probe_ts = now_unix;
   if (r.tls) {
-    if (!s.tls || s.tls->fingerprint_sha256 != r.tls->fingerprint_sha256 ||
-        s.tls->version != r.tls->version || s.tls->verified != r.tls->verified ||
-        s.tls->verify_error != r.tls->verify_error)
-      s.tls = std::make_shared<const TlsInfo>(*r.tls);
+    const TlsInfo* had_tls = s.tls().get();
+    if (!had_tls || had_tls->fingerprint_sha256 != r.tls->fingerprint_sha256 ||
+        had_tls->version != r.tls->version || had_tls->verified != r.tls->verified ||
+        had_tls->verify_error != r.tls->verify_error)
+      s.extras.set_tls(std::make_shared<const TlsInfo>(*r.tls));
   }
-  s.last_detail = r.detail;
+  s.extras.set_detail(r.detail);
   if (r.success) {
     s.consecutive_failures = 0;
     s.last_success_ts = now_unix;
     latency_[latency_index_[index]].second.observe(r.duration);
   } else {
     ++s.consecutive_failures;
-    s.failures.add(reason);
+    s.extras.add_failure(reason);
     s.last_failure_reason = reason;
     s.last_failure_ts = now_unix;
   }

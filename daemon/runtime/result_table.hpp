@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "collectors/probe_result.hpp"
@@ -23,31 +24,46 @@ struct HistogramData {
   void observe(double v);
 };
 
-/// A check's failures by reason (indexed by Reason; [none] unused): nothing held until its
-/// first failure, as most checks of an estate never fail and nine counters each would cost the
-/// 100 000-agent estate 15 MB of zeros.
-class FailureCounts {
+/// What few checks of an estate have, held apart and only from a first need: failures by
+/// reason (from a first failure), the last probe's detail (most successes have none) and the
+/// last certificate (TLS checks). Inline, nine counters, a string and a pointer would cost the
+/// 100 000-agent estate some 20 MB, mostly zeros.
+class CheckExtras {
  public:
-  FailureCounts() = default;
-  FailureCounts(const FailureCounts& o)
-      : counts_(o.counts_ ? std::make_unique<Counts>(*o.counts_) : nullptr) {}
-  FailureCounts& operator=(const FailureCounts& o) {
-    if (this != &o) counts_ = o.counts_ ? std::make_unique<Counts>(*o.counts_) : nullptr;
+  CheckExtras() = default;
+  CheckExtras(const CheckExtras& o) : data_(o.data_ ? std::make_unique<Data>(*o.data_) : nullptr) {}
+  CheckExtras& operator=(const CheckExtras& o) {
+    if (this != &o) data_ = o.data_ ? std::make_unique<Data>(*o.data_) : nullptr;
     return *this;
   }
-  FailureCounts(FailureCounts&&) noexcept = default;
-  FailureCounts& operator=(FailureCounts&&) noexcept = default;
-  ~FailureCounts() = default;
+  CheckExtras(CheckExtras&&) noexcept = default;
+  CheckExtras& operator=(CheckExtras&&) noexcept = default;
+  ~CheckExtras() = default;
 
-  std::uint64_t operator[](int reason) const { return counts_ ? (*counts_)[reason] : 0; }
-  void add(Reason reason) {
-    if (!counts_) counts_ = std::make_unique<Counts>();
-    ++(*counts_)[static_cast<int>(reason)];
+  /// Failures by reason (indexed by Reason; [none] unused).
+  std::uint64_t failures(int reason) const { return data_ ? data_->failures[reason] : 0; }
+  void add_failure(Reason reason) { ++data().failures[static_cast<int>(reason)]; }
+  /// The last probe's detail; empty when it had none.
+  std::string_view detail() const { return data_ ? std::string_view(data_->detail) : ""; }
+  void set_detail(std::string_view detail) {
+    if (!detail.empty() || data_) data().detail = detail;
   }
+  /// The last certificate seen (kept across failures), or null.
+  const std::shared_ptr<const TlsInfo>& tls() const { return data_ ? data_->tls : kNoTls; }
+  void set_tls(std::shared_ptr<const TlsInfo> tls) { data().tls = std::move(tls); }
 
  private:
-  using Counts = std::array<std::uint64_t, kReasonCount>;
-  std::unique_ptr<Counts> counts_;
+  struct Data {
+    std::array<std::uint64_t, kReasonCount> failures{};
+    std::string detail;
+    std::shared_ptr<const TlsInfo> tls;
+  };
+  Data& data() {
+    if (!data_) data_ = std::make_unique<Data>();
+    return *data_;
+  }
+  static const std::shared_ptr<const TlsInfo> kNoTls;
+  std::unique_ptr<Data> data_;
 };
 
 /// Everything remembered about one check between scrapes. Kept compact: a large estate has
@@ -63,12 +79,15 @@ struct CheckState {
   float duration = 0;
   std::array<float, kPhaseCount> phases{-1, -1, -1, -1};
   std::uint64_t probes_total = 0;
-  FailureCounts failures;
   double last_probe_ts = 0;    // unix seconds
   double last_success_ts = 0;  // unix seconds, 0 = never
   double last_failure_ts = 0;
-  std::shared_ptr<const TlsInfo> tls;  // last certificate seen (kept across failures)
-  std::string last_detail;
+  CheckExtras extras;
+
+  std::uint64_t failures(int reason) const { return extras.failures(reason); }
+  /// The last certificate seen (kept across failures), or null.
+  const std::shared_ptr<const TlsInfo>& tls() const { return extras.tls(); }
+  std::string_view last_detail() const { return extras.detail(); }
 };
 
 /// What changed with a new result, for the state-change log.

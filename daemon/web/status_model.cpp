@@ -22,7 +22,8 @@ constexpr double kNoCertificate = 1e12;  // days_left of a check without a certi
 enum class Severity : std::uint8_t { down = 0, pending = 1, cert = 2, up = 3 };
 
 double days_left(const CheckState& s, double now) {
-  if (s.tls && s.tls->not_after > 0) return (static_cast<double>(s.tls->not_after) - now) / 86400;
+  if (s.tls() && s.tls()->not_after > 0)
+    return (static_cast<double>(s.tls()->not_after) - now) / 86400;
   return kNoCertificate;
 }
 
@@ -274,7 +275,7 @@ StatusAgents collect_agents(const ResultTable& table, const StatusPageInfo& info
       const CheckState& s = table.state(i);
       const bool down = outcome_of(s) == Outcome::down;
       out.evidence.push_back({c.check, down ? to_string(s.reason) : to_string(row_state(c, s)),
-                              down ? std::string_view(s.last_detail) : std::string_view()});
+                              down ? std::string_view(s.last_detail()) : std::string_view()});
     }
     v.page.push_back(std::move(out));
   }
@@ -332,7 +333,7 @@ StatusModel build_status_model(const ResultTable& table, const StatusPageInfo& i
     r.target = &m.plan->target_of(*r.check);
     r.state = &table.state(k.index);
     r.shown = row_state(*r.check, *r.state);
-    if (r.state->tls && r.state->tls->not_after > 0) r.not_after = r.state->tls->not_after;
+    if (r.state->tls() && r.state->tls()->not_after > 0) r.not_after = r.state->tls()->not_after;
     r.days_left = k.days;
     r.expiring = k.days < kCertWarnDays;
     m.rows.push_back(r);

@@ -450,8 +450,8 @@ table.wide td{overflow:hidden;text-overflow:ellipsis}
     for (const auto& name : shown_labels) html_cell(h, label_of(t, name));
     // Address, port and transport in one column: "10.0.0.1:14000/tcp", "[fd00::1]:15000/udp".
     const bool v6 = c.address.find(':') != std::string::npos;
-    html_cell(h, (v6 ? "[" + c.address + "]" : c.address) + ":" + std::to_string(c.port) + "/" +
-                     std::string(to_string(c.transport)));
+    html_cell(h, (v6 ? "[" + c.address + "]" : c.address.str()) + ":" + std::to_string(c.port) +
+                     "/" + std::string(to_string(c.transport)));
     h += "<td>" + (s.has_result ? human_latency(s.duration) : std::string("-")) + "</td>";
     std::string failure = "-";
     if (s.last_failure_reason != Reason::none) {
@@ -471,7 +471,7 @@ table.wide td{overflow:hidden;text-overflow:ellipsis}
     } else {
       h += "<td>-</td>";
     }
-    html_cell(h, s.last_detail, "detail");
+    html_cell(h, s.last_detail(), "detail");
     h += "</tr>\n";
   }
   h += "</tbody></table>\n";

@@ -257,7 +257,7 @@ std::string render_status_json(const StatusModel& m) {
     j += ",\"certificate_not_after\":";
     j += row.not_after ? std::to_string(row.not_after) : "null";
     j += ",\"detail\":";
-    append_json_string(j, s.last_detail);
+    append_json_string(j, s.last_detail());
     j += '}';
   }
   j += "\n]}\n";

@@ -114,8 +114,8 @@ std::string render_status_text(const StatusModel& m) {
          std::to_string(s.consecutive_failures) + '\t' +
          (s.has_result ? fixed(s.duration, 6) : "-") + '\t' +
          (s.last_success_ts > 0 ? fixed(s.last_success_ts, 0) : "-") + '\t' +
-         (row.not_after ? std::to_string(row.not_after) : "-") + '\t' + text_field(s.last_detail) +
-         '\n';
+         (row.not_after ? std::to_string(row.not_after) : "-") + '\t' +
+         text_field(s.last_detail()) + '\n';
   }
   return t;
 }

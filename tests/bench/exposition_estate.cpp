@@ -101,7 +101,7 @@ ProbeResult result_for(const CheckSpec& c, std::uint32_t i, int round) {
   r.set_phase(Phase::resolve, 0.0000021 + jitter / 100);
   if (c.transport == Transport::udp) {
     r.set_phase(Phase::connect, 0.0000153 + jitter / 10);
-    if (c.address.rfind("10." + std::to_string(kRefusedAgentOctet) + ".", 0) == 0) {
+    if (c.address.view().starts_with("10." + std::to_string(kRefusedAgentOctet) + ".")) {
       r.reason = Reason::refused;
       r.detail = "port unreachable (ICMP)";
       r.set_phase(Phase::request, 0.000412 + jitter);

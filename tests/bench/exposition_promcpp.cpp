@@ -327,7 +327,7 @@ void PromEstateExporter::update(double last_cpu_seconds, std::size_t last_bytes)
     if (!full) {
       group_summed[g] = true;
       group_probes[g] += s.probes_total;
-      for (int r = 1; r < kReasonCount; ++r) group_failures[g][r] += s.failures[r];
+      for (int r = 1; r < kReasonCount; ++r) group_failures[g][r] += s.failures(r);
       continue;
     }
     Full& f = full_[full_index_[i]];
@@ -339,26 +339,26 @@ void PromEstateExporter::update(double last_cpu_seconds, std::size_t last_bytes)
     }
     set_counter(*keep(*probes_, f.probes, true, labels), static_cast<double>(s.probes_total));
     for (int r = 1; r < kReasonCount; ++r) {
-      if (auto* m = keep(*failures_, f.failures[r], s.failures[r] != 0, [&] {
+      if (auto* m = keep(*failures_, f.failures[r], s.failures(r) != 0, [&] {
             return with(labels(), "reason", to_string(static_cast<Reason>(r)));
           }))
-        set_counter(*m, static_cast<double>(s.failures[r]));
+        set_counter(*m, static_cast<double>(s.failures(r)));
     }
     if (auto* m = keep(*consecutive_, f.consecutive, s.has_result, labels))
       m->Set(s.consecutive_failures);
-    const bool tls = s.has_result && s.tls && s.tls->not_after > 0;
+    const bool tls = s.has_result && s.tls() && s.tls()->not_after > 0;
     if (auto* m = keep(*not_after_, f.not_after, tls, labels))
-      m->Set(static_cast<double>(s.tls->not_after));
-    if (f.tls_info && f.tls_seen != s.tls.get()) keep(*tls_info_, f.tls_info, false, labels);
+      m->Set(static_cast<double>(s.tls()->not_after));
+    if (f.tls_info && f.tls_seen != s.tls().get()) keep(*tls_info_, f.tls_info, false, labels);
     if (auto* m = keep(*tls_info_, f.tls_info, tls, [&] {
           P::Labels l = labels();
-          l.emplace("version", s.tls->version);
-          l.emplace("fingerprint_sha256", s.tls->fingerprint_sha256);
-          l.emplace("subject", s.tls->subject);
+          l.emplace("version", s.tls()->version);
+          l.emplace("fingerprint_sha256", s.tls()->fingerprint_sha256);
+          l.emplace("subject", s.tls()->subject);
           return l;
         }))
       m->Set(1);
-    f.tls_seen = tls ? s.tls.get() : nullptr;
+    f.tls_seen = tls ? s.tls().get() : nullptr;
     const bool http = c.transport == Transport::http || c.transport == Transport::https;
     if (auto* m = keep(*http_status_, f.http_status, s.has_result && http, labels))
       m->Set(s.http_status);

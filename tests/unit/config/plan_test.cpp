@@ -24,7 +24,7 @@ Plan plan_of(std::string_view toml) {
 std::vector<std::string> checks_of(const Plan& plan, std::string_view target) {
   std::vector<std::string> out;
   for (const auto& c : plan.checks) {
-    if (plan.target_of(c).name == target) out.push_back(c.check);
+    if (plan.target_of(c).name == target) out.push_back(c.check.str());
   }
   return out;
 }

@@ -284,7 +284,7 @@ TEST(FailureInfo, AFailureWithoutAReasonIsStillNamed) {
   auto lines = samples_of(render(t), "kscprobe_probe_failure_info");
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_NE(lines[0].find("reason=\"protocol\""), std::string::npos) << lines[0];
-  EXPECT_EQ(t.state(1).failures[static_cast<int>(Reason::protocol)], 1u);
+  EXPECT_EQ(t.state(1).failures(static_cast<int>(Reason::protocol)), 1u);
 }
 
 // A target without a value for a label carries no such label, per check and in aggregates.
@@ -390,6 +390,35 @@ TEST(MetricsRenderer, AsyncRenderWaitsForItsConsumerAndGivesUpOnAReload) {
 // render to exactly tests/unit/exposition/golden/metrics.prom, so any change of a family, a
 // label, an order or a number shows in review as a change of that file. After a change made on
 // purpose: KSCPROBE_UPDATE_GOLDEN=1 ctest -R GoldenExposition writes the file again.
+// A check at aggregate detail keeps no label set between scrapes: it is written while the check
+// fails, and must read exactly as the set the same check has at basic detail.
+TEST(MetricsRenderer, AFailingCheckAtAggregateDetailIsNamedAsAtBasic) {
+  auto line_of = [](const std::string& text, const std::string& start) {
+    const auto at = text.find(start);
+    return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
+  };
+  ResultTable basic(estate_plan(Detail::basic, {"site"}));
+  ResultTable aggregate(estate_plan(Detail::aggregate, {"site"}));
+  record_estate(basic);
+  record_estate(aggregate);
+  const std::string b = render(basic), a = render(aggregate);
+  for (const char* start :
+       {"kscprobe_probe_success{target=\"pc-1\"", "kscprobe_probe_failure_info{target=\"pc-2\"",
+        "kscprobe_last_success_timestamp_seconds{target=\"pc-1\""}) {
+    SCOPED_TRACE(start);
+    const std::string line = line_of(a, start);
+    EXPECT_NE(line.find(",site=\""), std::string::npos) << a;
+    EXPECT_EQ(line, line_of(b, start));
+  }
+  // Back up, a check is no longer named: the output follows what is wrong.
+  ProbeResult ok;
+  ok.success = true;
+  aggregate.record(2, ok, 200);
+  const std::string after = render(aggregate);
+  EXPECT_EQ(after.find("{target=\"pc-1\""), std::string::npos) << after;
+  EXPECT_NE(after.find("kscprobe_probe_success{target=\"pc-2\""), std::string::npos) << after;
+}
+
 TEST(MetricsRenderer, GoldenExposition) {
   auto plan = test::PlanBuilder()
                   .target("ksc01", Role::server, "10.0.0.1", {{"site", "paris"}})

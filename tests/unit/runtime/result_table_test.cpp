@@ -27,12 +27,12 @@ TEST(ResultTable, RecordsCountersAndTransitions) {
   EXPECT_EQ(t.record(0, ProbeResult::failure(Reason::timeout, "timeout"), 190), Transition::none);
   const auto& s = t.state(0);
   EXPECT_EQ(s.probes_total, 4u);
-  EXPECT_EQ(s.failures[static_cast<int>(Reason::refused)], 1u);
-  EXPECT_EQ(s.failures[static_cast<int>(Reason::timeout)], 1u);
+  EXPECT_EQ(s.failures(static_cast<int>(Reason::refused)), 1u);
+  EXPECT_EQ(s.failures(static_cast<int>(Reason::timeout)), 1u);
   EXPECT_EQ(s.consecutive_failures, 2u);
   EXPECT_EQ(s.last_success_ts, 130);
-  ASSERT_TRUE(s.tls);  // the certificate stays known while the port is down
-  EXPECT_EQ(s.tls->subject, "CN=ksc01");
+  ASSERT_TRUE(s.tls());  // the certificate stays known while the port is down
+  EXPECT_EQ(s.tls()->subject, "CN=ksc01");
   EXPECT_EQ(t.record(0, ok_tls(), 220), Transition::went_up);
   EXPECT_EQ(t.state(0).consecutive_failures, 0u);
   EXPECT_EQ(t.latency()[0].second.count, 3u);  // successful probes only
@@ -57,7 +57,7 @@ TEST(ResultTable, LocalFaultKeepsTheLastVerdict) {
   EXPECT_EQ(up.consecutive_failures, 0u);
   EXPECT_EQ(up.last_probe_ts, 100);
   EXPECT_EQ(up.last_failure_ts, 0);
-  for (int k = 0; k < kReasonCount; ++k) EXPECT_EQ(up.failures[k], 0u);
+  for (int k = 0; k < kReasonCount; ++k) EXPECT_EQ(up.failures(k), 0u);
 
   t.record(0, ProbeResult::failure(Reason::timeout, "no reply"), 160);
   EXPECT_EQ(t.record(0, ProbeResult::local_fault(LocalFault::buffers, "no buffer space"), 190),
@@ -65,11 +65,11 @@ TEST(ResultTable, LocalFaultKeepsTheLastVerdict) {
   const CheckState& down = t.state(0);
   EXPECT_FALSE(down.success);
   EXPECT_EQ(down.reason, Reason::timeout);
-  EXPECT_EQ(down.last_detail, "no reply");
+  EXPECT_EQ(down.last_detail(), "no reply");
   EXPECT_EQ(down.consecutive_failures, 1u);
   EXPECT_EQ(down.probes_total, 2u);
-  EXPECT_EQ(down.failures[static_cast<int>(Reason::unreachable)], 0u);
-  EXPECT_EQ(down.failures[static_cast<int>(Reason::timeout)], 1u);
+  EXPECT_EQ(down.failures(static_cast<int>(Reason::unreachable)), 0u);
+  EXPECT_EQ(down.failures(static_cast<int>(Reason::timeout)), 1u);
   // Nor does it show in /metrics as a failure reason.
   const std::string text = render(t);
   EXPECT_EQ(text.find("reason=\"unreachable\""), std::string::npos);
@@ -83,7 +83,7 @@ TEST(ResultTable, ReloadKeepsStateOfUnchangedChecksOnly) {
   std::vector<std::uint32_t> map;
   ResultTable same = ResultTable::carry_over(make_plan(), old, &map);
   EXPECT_EQ(same.state(0).probes_total, 1u);
-  EXPECT_EQ(same.state(1).failures[static_cast<int>(Reason::refused)], 1u);
+  EXPECT_EQ(same.state(1).failures(static_cast<int>(Reason::refused)), 1u);
   EXPECT_EQ(map, (std::vector<std::uint32_t>{0, 1}));
   // The administrator moved the agents port: that check starts afresh, the other keeps state.
   ResultTable moved = ResultTable::carry_over(make_plan(13010), old, &map);
