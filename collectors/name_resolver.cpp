@@ -165,7 +165,7 @@ std::optional<asio::ip::address> NameResolver::cached_address(std::string_view n
   return first;
 }
 
-asio::awaitable<LookupResult> NameResolver::lookup(std::string name, Clock::time_point deadline) {
+asio::awaitable<LookupResult> NameResolver::lookup(SharedText name, Clock::time_point deadline) {
   LookupResult result;
   if (auto literal = parse_ip_literal(name)) {
     result.status = LookupStatus::ok;
@@ -180,8 +180,7 @@ asio::awaitable<LookupResult> NameResolver::lookup(std::string name, Clock::time
   // The frame keeps the core: the resolver may be destroyed while this waits.
   std::shared_ptr<Core> core = core_;
   ++core->stats.lookups;
-  const std::string key = ResolverCache::key(name);
-  if (auto hit = core->cache.find(key, Clock::now())) {
+  if (auto hit = core->cache.find(name, Clock::now())) {
     ++core->stats.cache_hits;
     static_cast<LookupAnswer&>(result) = std::move(*hit);
     result.cached = true;
@@ -193,7 +192,7 @@ asio::awaitable<LookupResult> NameResolver::lookup(std::string name, Clock::time
     co_return result;
   }
   auto waiter = std::make_shared<Waiter>(co_await asio::this_coro::executor, deadline);
-  if (!core->enqueue(key, waiter)) {
+  if (!core->enqueue(ResolverCache::key(name), waiter)) {
     ++core->stats.queue_full;
     result.status = LookupStatus::queue_full;
     result.detail = "the resolver's queue is full (" + std::to_string(core->queue.size()) +

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "collectors/resolver_cache.hpp"
+#include "config/shared_text.hpp"
 
 namespace kscprobe {
 
@@ -104,7 +105,7 @@ class NameResolver {
   /// (RFC 6761) as not_found without asking anyone, a name from the cache, or the answer of a
   /// query (shared with every lookup of the same name meanwhile). At the deadline: timeout (the
   /// query goes on and fills the cache); cancelled by the caller: cancelled. Never throws.
-  boost::asio::awaitable<LookupResult> lookup(std::string name, Clock::time_point deadline);
+  boost::asio::awaitable<LookupResult> lookup(SharedText name, Clock::time_point deadline);
 
   /// The first address the cache holds for `name` now, counted as a lookup answered from the
   /// cache; nullopt, with nothing counted, when it holds none (unknown, expired, or a failure:

@@ -11,16 +11,35 @@ ResolverCache::ResolverCache(Limits limits) : limits_(limits) {
 
 ResolverCache::~ResolverCache() = default;
 
+namespace {
+
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+}  // namespace
+
 std::string ResolverCache::key(std::string_view name) {
   std::string k(name);
-  for (char& c : k) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  for (char& c : k) c = lower(c);
   return k;
 }
 
+std::size_t ResolverCache::CaseBlindHash::operator()(std::string_view name) const noexcept {
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a of the lower-case name
+  for (char c : name) {
+    h ^= static_cast<unsigned char>(lower(c));
+    h *= 1099511628211ull;
+  }
+  return static_cast<std::size_t>(h);
+}
+
+bool ResolverCache::CaseBlindEqual::operator()(std::string_view a,
+                                               std::string_view b) const noexcept {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
+}
+
 ResolverCache::Entry* ResolverCache::use(std::string_view name, Clock::time_point now) {
-  auto it = entries_.find(key(name));
+  auto it = entries_.find(name);
   if (it == entries_.end()) return nullptr;
   if (it->second.expires <= now) {
     erase(it);
@@ -87,8 +106,7 @@ void ResolverCache::assign(Entry& e, const LookupAnswer& answer, Clock::time_poi
 void ResolverCache::store(std::string_view name, const LookupAnswer& answer,
                           std::optional<std::chrono::seconds> ttl, Clock::time_point now) {
   const auto keep = lifetime(answer, ttl);
-  std::string k = key(name);
-  auto it = entries_.find(k);
+  auto it = entries_.find(name);
   if (keep <= std::chrono::seconds(0)) {
     if (it != entries_.end()) erase(it);
     return;
@@ -100,7 +118,7 @@ void ResolverCache::store(std::string_view name, const LookupAnswer& answer,
     return;
   }
   if (entries_.size() >= limits_.max_entries) erase(entries_.find(*tail_->key));
-  auto added = entries_.try_emplace(std::move(k)).first;
+  auto added = entries_.try_emplace(key(name)).first;
   added->second.key = &added->first;
   assign(added->second, answer, now + keep);
   link_front(added->second);

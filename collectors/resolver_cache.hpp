@@ -112,7 +112,17 @@ class ResolverCache {
     LookupStatus status = LookupStatus::failed;
     std::unique_ptr<Rest> rest;
   };
-  using Table = std::unordered_map<std::string, Entry>;
+  // Keys are lower case; a name is looked up as it is written, compared without case, so that a
+  // hit makes no key (the lookup of a cached name allocates nothing).
+  struct CaseBlindHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const noexcept;
+  };
+  struct CaseBlindEqual {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept;
+  };
+  using Table = std::unordered_map<std::string, Entry, CaseBlindHash, CaseBlindEqual>;
 
   // The live entry of `name` at `now`, made the most recent; null when none.
   Entry* use(std::string_view name, Clock::time_point now);

@@ -36,7 +36,7 @@ asio::awaitable<std::optional<asio::ip::address>> resolve_address(ProbeRun& run)
   }
   // Every check of this name shares the resolver's answer; the race with the deadline (or the
   // deadline given here) stops the wait, never the query, which goes on to fill the cache.
-  LookupResult found = co_await run.env.resolver->lookup(run.spec.address.str(), run.deadline);
+  LookupResult found = co_await run.env.resolver->lookup(run.spec.address, run.deadline);
   co_return conclude_lookup(run, found);
 }
 

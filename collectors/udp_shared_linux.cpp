@@ -141,7 +141,7 @@ void resolve_then_send(const CheckSpec& spec, ProbeEnv& env, asio::cancellation_
     });
   }
   asio::co_spawn(
-      env.executor, env.resolver->lookup(spec.address.str(), start + spec.timeout),
+      env.executor, env.resolver->lookup(spec.address, start + spec.timeout),
       asio::bind_cancellation_slot(
           lookup->signal.slot(), [&spec, &env, slot, start, lookup, done = std::move(done)](
                                      std::exception_ptr error, LookupResult found) mutable {

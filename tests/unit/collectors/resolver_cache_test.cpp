@@ -89,7 +89,14 @@ TEST(ResolverCache, NamesAreComparedWithoutCase) {
   cache.store("Agent01.CORP", found("10.0.0.1"), 30s, t0);
   EXPECT_TRUE(cache.find("agent01.corp", t0 + 1s));
   EXPECT_TRUE(cache.find("AGENT01.corp", t0 + 1s));
+  EXPECT_FALSE(cache.find("agent01.corp.", t0 + 1s));
+  EXPECT_FALSE(cache.find("agent02.corp", t0 + 1s));
+  // Written another way, the same name replaces its answer.
+  cache.store("AGENT01.corp", found("10.0.0.2"), 30s, t0 + 2s);
   EXPECT_EQ(cache.size(), 1u);
+  auto hit = cache.find("agent01.CORP", t0 + 3s);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->addresses.front().to_string(), "10.0.0.2");
 }
 
 TEST(ResolverCache, ANewAnswerReplacesTheOld) {
