@@ -525,9 +525,9 @@ aggregate_labels = ["site", "ksc_group"]
   EXPECT_EQ(c.metrics.aggregate_labels, (std::vector<std::string>{"site", "ksc_group"}));
 }
 
-TEST(ConfigLoader, DefaultDetailIsBasicForAgentsAndFullElsewhere) {
+TEST(ConfigLoader, DefaultDetailIsAggregateForAgentsAndFullElsewhere) {
   Config c = load_ok("");
-  EXPECT_EQ(c.metrics.detail[static_cast<int>(Role::agent)], Detail::basic);
+  EXPECT_EQ(c.metrics.detail[static_cast<int>(Role::agent)], Detail::aggregate);
   EXPECT_EQ(c.metrics.detail[static_cast<int>(Role::server)], Detail::full);
   EXPECT_EQ(c.daemon.shard_count, 1u);
   EXPECT_EQ(c.metrics.aggregate_labels, std::vector<std::string>{"site"});
