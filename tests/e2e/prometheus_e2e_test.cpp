@@ -4,6 +4,7 @@
 // and the test reads the results back through Prometheus's HTTP API.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -325,6 +326,33 @@ scrape_configs:
   auto up = prometheus.query("up{job=\"kscprobe\"}");
   ASSERT_EQ(up.size(), 1u);
   EXPECT_EQ(up[0].value, 1.0);
+
+  // The dashboard's counts that come from the per-group sums (kept at every detail level, so
+  // they hold at the agents' default, aggregate) answer, and "Checks up" counts the same checks
+  // as the series named one by one here (this estate shows every role per check), in one query
+  // so that both sides read the same scrape.
+  {
+    const std::string dashboard =
+        support::read_file((source_root() / "monitoring/grafana/kscprobe-overview.json").string());
+    std::vector<std::string> sums;
+    const std::regex expr_re(R"re("expr": "((?:[^"\\]|\\.)*)")re");
+    for (std::sregex_iterator it(dashboard.begin(), dashboard.end(), expr_re), end; it != end;
+         ++it) {
+      std::string e = std::regex_replace((*it)[1].str(), std::regex(R"(\\")"), "\"");
+      e = std::regex_replace(e, std::regex(R"(\$(site|role|target))"), ".*");
+      if (e.find("kscprobe_aggregate_checks") != std::string::npos) sums.push_back(e);
+    }
+    ASSERT_GE(sums.size(), 3u) << "the dashboard counts checks from kscprobe_aggregate_checks";
+    for (const auto& e : sums) EXPECT_FALSE(prometheus.query(e).empty()) << e;
+    const std::string checks_up =
+        "sum(kscprobe_aggregate_checks{site=~\".*\", role=~\".*\", "
+        "state=\"up\"}) or vector(0)";
+    ASSERT_NE(std::find(sums.begin(), sums.end(), checks_up), sums.end());
+    const auto diff =
+        prometheus.query("(" + checks_up + ") - scalar(count(kscprobe_probe_success == 1))");
+    ASSERT_EQ(diff.size(), 1u);
+    EXPECT_EQ(diff[0].value, 0.0);
+  }
 
   // The alerts a KSC administrator must get for this estate fire; healthy parts stay quiet.
   const std::vector<Labels> must_fire = {
