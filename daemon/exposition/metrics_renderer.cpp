@@ -407,13 +407,18 @@ asio::awaitable<bool> write_agents(Render& r, const std::vector<ksc::AgentSectio
   auto detail_of = [&](const exposition::AgentJoin::Row& row) {
     return r.plan.metrics.detail[static_cast<int>(r.plan.targets[row.target].role)];
   };
+  // An agent that stopped connecting (diagnosed below) keeps the server's timestamps at every
+  // detail level, for the table of stale agents: their cost follows what is wrong.
+  auto stale = [&](const exposition::AgentJoin::Row& row) {
+    return agent_is_stale(agent_of(row), agents[row.section], now);
+  };
   {
     Family f(r.out, family(Metric::ksc_agent_last_connected_timestamp_seconds));
     for (std::size_t j = 0; j < join->rows.size(); ++j) {
       KSCPROBE_PAUSE_POINT();
       const auto& row = join->rows[j];
       const ksc::AgentView& a = agent_of(row);
-      if (detail_of(row) != Detail::aggregate && a.last_agent_connected)
+      if ((detail_of(row) != Detail::aggregate || stale(row)) && a.last_agent_connected)
         f.sample(join->labels_of(j), {}, *a.last_agent_connected);
     }
   }
@@ -423,7 +428,7 @@ asio::awaitable<bool> write_agents(Render& r, const std::vector<ksc::AgentSectio
       KSCPROBE_PAUSE_POINT();
       const auto& row = join->rows[j];
       const ksc::AgentView& a = agent_of(row);
-      if (detail_of(row) == Detail::full && a.last_visible)
+      if ((detail_of(row) == Detail::full || stale(row)) && a.last_visible)
         f.sample(join->labels_of(j), {}, *a.last_visible);
     }
   }
@@ -445,7 +450,7 @@ asio::awaitable<bool> write_agents(Render& r, const std::vector<ksc::AgentSectio
     for (std::size_t j = 0; j < join->rows.size(); ++j) {
       KSCPROBE_PAUSE_POINT();
       const auto& row = join->rows[j];
-      if (!agent_is_stale(agent_of(row), agents[row.section], now)) continue;
+      if (!stale(row)) continue;
       const Diagnosis d = join->diagnosis(j, r.table, &evidence);
       f.sample(join->labels_of(j), diagnosis_label[static_cast<int>(d)], 1);
     }

@@ -156,14 +156,22 @@ TEST(AgentMetrics, FullDetailWritesTheServersViewAndDiagnosesStaleAgents) {
   EXPECT_NE(text.find("# TYPE kscprobe_agent_diagnosis gauge\n"), std::string::npos);
 }
 
-TEST(AgentMetrics, BasicKeepsTheLastConnectionAndAggregateOnlyTheDiagnosis) {
+// Below full detail, the server's view stays for the agents that stopped connecting (the stale
+// agents' table shows it beside their diagnosis); basic keeps every last connection too.
+TEST(AgentMetrics, BasicKeepsTheLastConnectionAndAggregateOnlyTheStaleAgentsView) {
+  auto targets_of = [](const std::string& text, const std::string& family) {
+    std::vector<std::string> out;
+    for (const auto& s : test::samples_of(text, family)) out.push_back(s.label("target"));
+    return sorted(out);
+  };
+  const std::vector<std::string> stale_seen = {"DP-1", "PC-stale"};  // PC-never: KSC has none
   auto plan = make_plan();
   plan->metrics.detail.fill(Detail::basic);
   ResultTable basic_table = probed_table(plan);
   std::string text = render(basic_table, sections());
-  EXPECT_EQ(test::sample_lines(text, "kscprobe_ksc_agent_last_connected_timestamp_seconds").size(),
-            3u);
-  EXPECT_TRUE(test::sample_lines(text, "kscprobe_ksc_host_last_visible_timestamp_seconds").empty());
+  EXPECT_EQ(targets_of(text, "kscprobe_ksc_agent_last_connected_timestamp_seconds"),
+            (std::vector<std::string>{"DP-1", "PC-fresh", "PC-stale"}));
+  EXPECT_EQ(targets_of(text, "kscprobe_ksc_host_last_visible_timestamp_seconds"), stale_seen);
   EXPECT_TRUE(test::sample_lines(text, "kscprobe_ksc_agent_running").empty());
   EXPECT_EQ(test::sample_lines(text, "kscprobe_agent_diagnosis").size(), 3u);
 
@@ -171,8 +179,12 @@ TEST(AgentMetrics, BasicKeepsTheLastConnectionAndAggregateOnlyTheDiagnosis) {
   plan->metrics.detail.fill(Detail::aggregate);
   ResultTable aggregate_table = probed_table(plan);
   text = render(aggregate_table, sections());
-  EXPECT_TRUE(
-      test::sample_lines(text, "kscprobe_ksc_agent_last_connected_timestamp_seconds").empty());
+  EXPECT_EQ(targets_of(text, "kscprobe_ksc_agent_last_connected_timestamp_seconds"), stale_seen);
+  EXPECT_EQ(test::sample(text, "kscprobe_ksc_agent_last_connected_timestamp_seconds",
+                         {{"target", "PC-stale"}}),
+            static_cast<double>(kStale));
+  EXPECT_EQ(targets_of(text, "kscprobe_ksc_host_last_visible_timestamp_seconds"), stale_seen);
+  EXPECT_TRUE(test::sample_lines(text, "kscprobe_ksc_agent_running").empty());
   EXPECT_EQ(test::samples_of(text, "kscprobe_agent_diagnosis").size(), 3u);
   EXPECT_EQ(test::sample(text, "kscprobe_agent_diagnosis", {{"target", "PC-stale"}}), 1.0);
   EXPECT_EQ(test::samples_of(text, "kscprobe_agent_diagnosis", {{"target", "PC-stale"}})
