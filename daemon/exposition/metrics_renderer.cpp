@@ -166,10 +166,10 @@ struct Render {
 
   bool full(std::uint32_t i) const { return cache.detail[i] == Detail::full; }
   std::string_view labels(std::uint32_t i) { return cache.of(i, scratch); }
-  /// Success and last success stay per check in full and basic; aggregate names failing ones.
-  bool named(std::uint32_t i) const {
-    return cache.detail[i] != Detail::aggregate || outcome_of(table.state(i)) == Outcome::down;
-  }
+  /// Success and last success per check in full and basic. At aggregate a failing check is
+  /// named once, by kscprobe_probe_failure_info (which has its reason): one series a failing
+  /// check, as three would triple the output of an estate where many fail at once.
+  bool named(std::uint32_t i) const { return cache.detail[i] != Detail::aggregate; }
 };
 
 // Between two checks, after a piece went out: lets the consumer catch up, the event loop running
@@ -407,8 +407,8 @@ asio::awaitable<bool> write_agents(Render& r, const std::vector<ksc::AgentSectio
   auto detail_of = [&](const exposition::AgentJoin::Row& row) {
     return r.plan.metrics.detail[static_cast<int>(r.plan.targets[row.target].role)];
   };
-  // An agent that stopped connecting (diagnosed below) keeps the server's timestamps at every
-  // detail level, for the table of stale agents: their cost follows what is wrong.
+  // An agent that stopped connecting (diagnosed below) keeps its last connection at every
+  // detail level, for the table of stale agents: its cost follows what is wrong.
   auto stale = [&](const exposition::AgentJoin::Row& row) {
     return agent_is_stale(agent_of(row), agents[row.section], now);
   };
@@ -428,7 +428,7 @@ asio::awaitable<bool> write_agents(Render& r, const std::vector<ksc::AgentSectio
       KSCPROBE_PAUSE_POINT();
       const auto& row = join->rows[j];
       const ksc::AgentView& a = agent_of(row);
-      if ((detail_of(row) == Detail::full || stale(row)) && a.last_visible)
+      if (detail_of(row) == Detail::full && a.last_visible)
         f.sample(join->labels_of(j), {}, *a.last_visible);
     }
   }

@@ -327,31 +327,42 @@ scrape_configs:
   ASSERT_EQ(up.size(), 1u);
   EXPECT_EQ(up[0].value, 1.0);
 
-  // The dashboard's counts that come from the per-group sums (kept at every detail level, so
-  // they hold at the agents' default, aggregate) answer, and "Checks up" counts the same checks
-  // as the series named one by one here (this estate shows every role per check), in one query
-  // so that both sides read the same scrape.
+  // The dashboard's counts come from series every detail level keeps (the per-group sums, the
+  // failing checks' reasons), so they hold at the agents' default, aggregate, where a healthy
+  // agent's check is not named. Each of them answers, and "Checks up" and "Checks down" count
+  // the same checks as the series named one by one here (this estate shows every role per
+  // check), each in one query so that both sides read the same scrape.
   {
     const std::string dashboard =
         support::read_file((source_root() / "monitoring/grafana/kscprobe-overview.json").string());
-    std::vector<std::string> sums;
+    std::vector<std::string> exprs;
     const std::regex expr_re(R"re("expr": "((?:[^"\\]|\\.)*)")re");
     for (std::sregex_iterator it(dashboard.begin(), dashboard.end(), expr_re), end; it != end;
          ++it) {
       std::string e = std::regex_replace((*it)[1].str(), std::regex(R"(\\")"), "\"");
-      e = std::regex_replace(e, std::regex(R"(\$(site|role|target))"), ".*");
-      if (e.find("kscprobe_aggregate_checks") != std::string::npos) sums.push_back(e);
+      exprs.push_back(std::regex_replace(e, std::regex(R"(\$(site|role|target))"), ".*"));
     }
-    ASSERT_GE(sums.size(), 3u) << "the dashboard counts checks from kscprobe_aggregate_checks";
-    for (const auto& e : sums) EXPECT_FALSE(prometheus.query(e).empty()) << e;
-    const std::string checks_up =
-        "sum(kscprobe_aggregate_checks{site=~\".*\", role=~\".*\", "
-        "state=\"up\"}) or vector(0)";
-    ASSERT_NE(std::find(sums.begin(), sums.end(), checks_up), sums.end());
-    const auto diff =
-        prometheus.query("(" + checks_up + ") - scalar(count(kscprobe_probe_success == 1))");
-    ASSERT_EQ(diff.size(), 1u);
-    EXPECT_EQ(diff[0].value, 0.0);
+    int sums = 0;
+    for (const auto& e : exprs) {
+      if (e.find("kscprobe_aggregate_checks") == std::string::npos) continue;
+      ++sums;
+      EXPECT_FALSE(prometheus.query(e).empty()) << e;
+    }
+    EXPECT_GE(sums, 3) << "the dashboard counts checks from kscprobe_aggregate_checks";
+    const std::pair<std::string, std::string> same[] = {
+        {"sum(kscprobe_aggregate_checks{site=~\".*\", role=~\".*\", state=\"up\"}) or vector(0)",
+         "count(kscprobe_probe_success == 1)"},
+        {"count(kscprobe_probe_failure_info{site=~\".*\", role=~\".*\", target=~\".*\"}) or "
+         "vector(0)",
+         "count(kscprobe_probe_success == 0)"},
+    };
+    for (const auto& [panel, named] : same) {
+      SCOPED_TRACE(panel);
+      ASSERT_NE(std::find(exprs.begin(), exprs.end(), panel), exprs.end());
+      const auto diff = prometheus.query("(" + panel + ") - scalar(" + named + ")");
+      ASSERT_EQ(diff.size(), 1u);
+      EXPECT_EQ(diff[0].value, 0.0);
+    }
   }
 
   // The alerts a KSC administrator must get for this estate fire; healthy parts stay quiet.

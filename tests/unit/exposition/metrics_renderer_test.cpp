@@ -165,11 +165,11 @@ TEST(MetricsRenderer, AggregateDetailStillNamesFailingChecks) {
   ResultTable t(estate_plan(Detail::aggregate, {}));
   record_estate(t);
   std::string text = render(t);
-  // pc-1 (refused) and pc-2 (unreachable) are failing: named with success 0; pc-0 is not.
-  EXPECT_NE(text.find("kscprobe_probe_success{target=\"pc-1\""), std::string::npos) << text;
-  EXPECT_NE(text.find("kscprobe_probe_success{target=\"pc-2\""), std::string::npos);
-  EXPECT_NE(text.find("kscprobe_last_success_timestamp_seconds{target=\"pc-1\""),
-            std::string::npos);
+  // pc-1 (refused) and pc-2 (unreachable) are failing: named once each, with the reason; pc-0
+  // is not named at all.
+  EXPECT_NE(text.find("kscprobe_probe_failure_info{target=\"pc-1\""), std::string::npos) << text;
+  EXPECT_NE(text.find("kscprobe_probe_failure_info{target=\"pc-2\""), std::string::npos);
+  EXPECT_EQ(count(text, "{target=\"pc-"), 2u) << text;
   EXPECT_EQ(text.find("{target=\"pc-0\""), std::string::npos);
   // Without aggregate labels, one group per role/check/transport.
   EXPECT_NE(text.find("kscprobe_probes_total{role=\"agent\",check=\"signal_udp\","
@@ -402,9 +402,8 @@ TEST(MetricsRenderer, AFailingCheckAtAggregateDetailIsNamedAsAtBasic) {
   record_estate(basic);
   record_estate(aggregate);
   const std::string b = render(basic), a = render(aggregate);
-  for (const char* start :
-       {"kscprobe_probe_success{target=\"pc-1\"", "kscprobe_probe_failure_info{target=\"pc-2\"",
-        "kscprobe_last_success_timestamp_seconds{target=\"pc-1\""}) {
+  for (const char* start : {"kscprobe_probe_failure_info{target=\"pc-1\"",
+                            "kscprobe_probe_failure_info{target=\"pc-2\""}) {
     SCOPED_TRACE(start);
     const std::string line = line_of(a, start);
     EXPECT_NE(line.find(",site=\""), std::string::npos) << a;
@@ -416,7 +415,7 @@ TEST(MetricsRenderer, AFailingCheckAtAggregateDetailIsNamedAsAtBasic) {
   aggregate.record(2, ok, 200);
   const std::string after = render(aggregate);
   EXPECT_EQ(after.find("{target=\"pc-1\""), std::string::npos) << after;
-  EXPECT_NE(after.find("kscprobe_probe_success{target=\"pc-2\""), std::string::npos) << after;
+  EXPECT_NE(after.find("kscprobe_probe_failure_info{target=\"pc-2\""), std::string::npos) << after;
 }
 
 TEST(MetricsRenderer, GoldenExposition) {
