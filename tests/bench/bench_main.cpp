@@ -50,6 +50,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -166,6 +167,7 @@ struct DiscoverySpec {
   double warmup_s = 65;  // after the first discovery, before the quiet span
   double span_s = 20;    // each measured span
   int churn = 100;       // devices KSC drops, and as many it adds, before the second discovery
+  int ksc_servers = 1;   // Administration Servers sharing the devices, one [[ksc]] each
 };
 
 /// A server that lists far more than KSC supports, each field at the 256-byte cut: what the
@@ -199,6 +201,9 @@ struct Options {
   /// beside the estate of the same run; no status page fetches (the estate measures the page).
   EstateSpec moonshot{500000, 1000, 10, 60, 65, 60, 0, 0, 1};
   DiscoverySpec discovery;
+  /// The moonshot's devices read from five Administration Servers of about 100 000 each (the
+  /// issue of the half-million agents): per-server discovery figures, memory through a refresh.
+  DiscoverySpec moonshot_discovery{500000, 1000, 10, 60, 120, 65, 20, 100, 5};
   DiscoveryLimitSpec discovery_limit;
 };
 
@@ -396,6 +401,8 @@ class RssSampler {
   }
   double peak_mb() const { return static_cast<double>(peak_kib_.load()) / 1024; }
   long samples() const { return samples_.load(); }
+  /// The peak since the last call (or the start), and a new span from now.
+  double take_span_peak_mb() { return static_cast<double>(span_peak_kib_.exchange(0)) / 1024; }
 
  private:
   void loop() {
@@ -403,6 +410,9 @@ class RssSampler {
       long rss = read_usage(pid_).rss_kib;
       if (rss > 0) {
         peak_kib_ = std::max(peak_kib_.load(), rss);
+        long span = span_peak_kib_.load();
+        while (rss > span && !span_peak_kib_.compare_exchange_weak(span, rss)) {
+        }
         ++samples_;
       }
       for (int i = 0; i < 20 && !done_; ++i) std::this_thread::sleep_for(10ms);
@@ -411,6 +421,7 @@ class RssSampler {
   pid_t pid_;
   std::atomic<bool> done_{false};
   std::atomic<long> peak_kib_{0};
+  std::atomic<long> span_peak_kib_{0};
   std::atomic<long> samples_{0};
   std::thread thread_;
 };
@@ -1571,15 +1582,17 @@ bool is_refused_agent(std::uint32_t ipv4) {
   return false;
 }
 
-JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
-  std::string dir = options.workdir + "/discovery";
+JsonObject run_discovery(const Options& options, const DiscoverySpec& spec,
+                         const std::string& name) {
+  std::string dir = options.workdir + "/" + name;
   std::filesystem::create_directories(dir);
   const int refused_agents = refused_agent_count(spec.agents);
+  const int kscs = std::max(1, spec.ksc_servers);
   std::printf(
-      "\n== discovery: %d agents (%d refuse UDP) and %d DPs listed by KSC, %d servers @ %d s; "
-      "refresh %d s, %d devices replaced before the second discovery\n",
-      spec.agents, refused_agents, spec.distribution_points, spec.servers, spec.interval_s,
-      spec.refresh_s, spec.churn);
+      "\n== %s: %d agents (%d refuse UDP) and %d DPs listed by %d KSC server(s), %d servers "
+      "probed @ %d s; refresh %d s, %d devices replaced before the second discovery\n",
+      name.c_str(), spec.agents, refused_agents, spec.distribution_points, kscs, spec.servers,
+      spec.interval_s, spec.refresh_s, spec.churn);
   std::fflush(stdout);
   JsonObject o;
   o.num("agents", spec.agents)
@@ -1590,7 +1603,8 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
       .num("refresh_s", spec.refresh_s)
       .num("warmup_s", spec.warmup_s)
       .num("span_s", spec.span_s)
-      .num("churn", spec.churn);
+      .num("churn", spec.churn)
+      .num("ksc_servers", kscs);
   if (spec.refresh_s - spec.span_s - 5 < spec.warmup_s) {
     return o.flag("ok", false).str("error", "refresh must exceed warm-up + span + 5 s");
   }
@@ -1649,21 +1663,57 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
   for (int g = 0; g < 4; ++g) groups[1 + g] = kAgentGroups[g];
   groups[5] = "Distribution points";
 
-  BenchKsc ksc;
-  in_netns(options.estate_netns, [&] {
-    // Not 13299: the estate's wildcard listeners hold that port for the servers' checks.
-    ksc.start(host_address(kKscOctet, 0), kKscPort, hosts, groups, update_agents);
-  });
-  write_file(dir + "/ksc-ca.pem", ksc.ca_pem());
-  write_file(dir + "/ksc.password", ksc.password() + "\n");
+  // The devices dealt among the servers in turn (each has agents of every kind and distribution
+  // points); a device stays on its server through the churn, a new one goes where it is dealt.
+  std::map<std::string, int> server_of;
+  std::vector<std::vector<sim::KscHostDef>> hosts_of(static_cast<std::size_t>(kscs)),
+      churned_of(static_cast<std::size_t>(kscs));
+  std::vector<std::vector<std::string>> update_agents_of(static_cast<std::size_t>(kscs));
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    const int k = static_cast<int>(i % static_cast<std::size_t>(kscs));
+    server_of[hosts[i].display_name] = k;
+    hosts_of[static_cast<std::size_t>(k)].push_back(hosts[i]);
+    if (std::find(update_agents.begin(), update_agents.end(), hosts[i].id) != update_agents.end())
+      update_agents_of[static_cast<std::size_t>(k)].push_back(hosts[i].id);
+  }
+  for (std::size_t i = 0; i < churned.size(); ++i) {
+    auto it = server_of.find(churned[i].display_name);
+    const int k = it != server_of.end() ? it->second : static_cast<int>(i % kscs);
+    churned_of[static_cast<std::size_t>(k)].push_back(churned[i]);
+  }
+  hosts.clear();
+  hosts.shrink_to_fit();
+  churned.clear();
+  churned.shrink_to_fit();
+
+  std::vector<std::unique_ptr<BenchKsc>> servers;
+  std::vector<std::string> names;
   std::string toml = daemon_section(options, spec.interval_s);
   toml += server_targets(spec.servers);
-  toml += format(
-      "\n[[ksc]]\nname = \"ksc-bench\"\nurl = \"%s\"\nuser = \"%s\"\npassword_file = \"%s\"\n"
-      "ca_file = \"%s\"\nrefresh = \"%ds\"\n",
-      ksc.url().c_str(), ksc.user().c_str(), (dir + "/ksc.password").c_str(),
-      (dir + "/ksc-ca.pem").c_str(), spec.refresh_s);
+  for (int k = 0; k < kscs; ++k) {
+    auto ksc = std::make_unique<BenchKsc>();
+    const auto at = static_cast<std::size_t>(k);
+    in_netns(options.estate_netns, [&] {
+      // Not 13299: the estate's wildcard listeners hold that port for the servers' checks.
+      ksc->start(host_address(kKscOctet, k), kKscPort, std::move(hosts_of[at]), groups,
+                 update_agents_of[at]);
+    });
+    const std::string n = kscs == 1 ? "ksc-bench" : format("ksc-bench-%d", k + 1);
+    const std::string files = dir + "/" + n;
+    write_file(files + "-ca.pem", ksc->ca_pem());
+    write_file(files + ".password", ksc->password() + "\n");
+    toml += format(
+        "\n[[ksc]]\nname = \"%s\"\nurl = \"%s\"\nuser = \"%s\"\npassword_file = \"%s\"\n"
+        "ca_file = \"%s\"\nrefresh = \"%ds\"\n",
+        n.c_str(), ksc->url().c_str(), ksc->user().c_str(), (files + ".password").c_str(),
+        (files + "-ca.pem").c_str(), spec.refresh_s);
+    names.push_back(n);
+    servers.push_back(std::move(ksc));
+  }
   write_file(dir + "/kscprobe.toml", toml + options.config_append);
+  auto stop_servers = [&] {
+    for (auto& ksc : servers) ksc->stop();
+  };
 
   const auto launched = Clock::now();
   Daemon d = start_kscprobe(options, dir + "/kscprobe.toml", dir + "/kscprobe.log", 180);
@@ -1680,27 +1730,63 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
     return o.flag("ok", false).str("error", e);
   };
 
-  // The first discovery, from the server's side: its first request to its last one (the
-  // instance statistics).
-  Clock::time_point first_start{}, first_end{};
+  // Whether a device is in the plan now: the status page's count of its checks (/metrics names
+  // a healthy agent only at full and basic detail).
+  auto planned = [&](const std::vector<std::string>& names) {
+    if (names.empty()) return 0.0;
+    const HttpReply r =
+        http_get("127.0.0.1", d.port, "/?format=json&limit=1&target=" + names[0], false, 30s);
+    std::smatch m;
+    static const std::regex matched_re("\"matched\":([0-9]+),\"offset\"");
+    return std::regex_search(r.body, m, matched_re) && std::stoi(m[1].str()) > 0 ? 1.0 : 0.0;
+  };
+
+  // A discovery, from each server's side: its first request to its last one (the instance
+  // statistics), every server polled in turn until each has seen `round` of them.
   const std::string stats_method = "HostGroup.GetInstanceStatistics";
-  if (!wait_for_ksc(ksc, *d.process, 120, [&](const sim::KscCounters& c) {
-        if (first_start == Clock::time_point{} && c.connections > 0) first_start = Clock::now();
-        return calls_of(c, stats_method) >= 1;
-      })) {
-    return fail("no first discovery within 120 s");
+  struct Seen {
+    Clock::time_point start{}, end{};
+    unsigned connections_before = 0;
+    sim::KscCounters counters;
+  };
+  auto requests_of = [](const sim::KscCounters& c) {
+    unsigned n = 0;
+    for (const auto& [m, k] : c.calls) n += k;
+    return n;
+  };
+  auto wait_discovery = [&](unsigned round, double limit_s, std::vector<Seen>& seen) {
+    const auto t0 = Clock::now();
+    std::vector<bool> done(servers.size(), false);
+    std::size_t left = servers.size();
+    while (left > 0 && since(t0) < limit_s && d.process->running()) {
+      for (std::size_t k = 0; k < servers.size(); ++k) {
+        if (done[k]) continue;
+        const sim::KscCounters c = servers[k]->counters();
+        if (seen[k].start == Clock::time_point{} && c.connections > seen[k].connections_before)
+          seen[k].start = Clock::now();
+        if (calls_of(c, stats_method) >= round) {
+          seen[k].end = Clock::now();
+          seen[k].counters = c;
+          done[k] = true;
+          --left;
+        }
+      }
+      if (left > 0) std::this_thread::sleep_for(20ms);
+    }
+    return left == 0;
+  };
+  std::vector<Seen> first(servers.size());
+  if (!wait_discovery(1, 120, first)) return fail("no first discovery within 120 s");
+  Clock::time_point first_start = first[0].start, first_end = first[0].end;
+  unsigned first_requests = 0;
+  for (const Seen& x : first) {
+    first_start = std::min(first_start, x.start);
+    first_end = std::max(first_end, x.end);
+    first_requests += requests_of(x.counters);
   }
-  first_end = Clock::now();
-  const sim::KscCounters after_first = ksc.counters();
   std::printf(
-      "  first discovery: %.2f s seen from the server (%u requests), %.1f s after start\n",
-      between(first_start, first_end),
-      [&] {
-        unsigned n = 0;
-        for (const auto& [m, k] : after_first.calls) n += k;
-        return n;
-      }(),
-      between(launched, first_end));
+      "  first discovery: %.2f s seen from the server(s) (%u requests), %.1f s after start\n",
+      between(first_start, first_end), first_requests, between(launched, first_end));
   std::fflush(stdout);
 
   // Warm-up, then the quiet span [a, b] and the span [b, c] that holds the second discovery.
@@ -1708,30 +1794,36 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
   const auto a_at = after(next_run, -(spec.span_s + 5));
   if (!sleep_until_while_running(*d.process, a_at)) return fail("kscprobe exited in warm-up");
   const double peak_before_refresh = rss.peak_mb();
+  rss.take_span_peak_mb();
   ProcUsage ua = read_usage(pid);
   Fetch fa = scrape(pid, d.port);
   if (!sleep_until_while_running(*d.process, after(a_at, spec.span_s)))
     return fail("kscprobe exited in the quiet span");
   ProcUsage ub = read_usage(pid);
+  // Steady: the quiet span's peak (a scrape in it); then the span that holds the refresh.
+  const double steady_peak_mb = rss.take_span_peak_mb();
   const auto b_at = Clock::now();
   Fetch fb = scrape(pid, d.port);
-  ksc.set_hosts(churned);
-  const unsigned connections_before = ksc.counters().connections;
-  Clock::time_point second_start{};
-  if (!wait_for_ksc(ksc, *d.process, spec.refresh_s + 120.0, [&](const sim::KscCounters& c) {
-        if (second_start == Clock::time_point{} && c.connections > connections_before)
-          second_start = Clock::now();
-        return calls_of(c, stats_method) >= 2;
-      })) {
-    return fail("no second discovery in time");
+  const double left_before = planned(left);
+  std::vector<Seen> second(servers.size());
+  for (std::size_t k = 0; k < servers.size(); ++k) {
+    servers[k]->set_hosts(std::move(churned_of[k]));
+    second[k].connections_before = servers[k]->counters().connections;
   }
-  const auto second_end = Clock::now();
+  if (!wait_discovery(2, spec.refresh_s + 120.0, second))
+    return fail("no second discovery in time");
+  Clock::time_point second_start = second[0].start, second_end = second[0].end;
+  for (const Seen& x : second) {
+    second_start = std::min(second_start, x.start);
+    second_end = std::max(second_end, x.end);
+  }
   // The span ends at least 5 s after the second discovery, time for the plan to be composed
   // again, and is never shorter than the quiet one.
   const auto c_at = std::max(after(b_at, spec.span_s), after(second_end, 5));
   if (!sleep_until_while_running(*d.process, c_at)) return fail("kscprobe exited after refresh");
   ProcUsage uc = read_usage(pid);
   Fetch fc = scrape(pid, d.port);
+  const double refresh_peak_mb = rss.take_span_peak_mb();
   rss.stop();
   const double quiet_s = between(fa.start, fb.start), refresh_span_s = between(fb.start, fc.start);
   const double cpu_quiet = cpu_delta(ua, ub), cpu_refresh = cpu_delta(ub, uc);
@@ -1744,10 +1836,8 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
   auto series = [&](const std::string& text, std::string_view name, const Labels& with) {
     return static_cast<double>(sum_samples(text, name, with).samples);
   };
-  const std::string per_agent = "kscprobe_ksc_agent_last_connected_timestamp_seconds";
-  const double came_seen = series(end, per_agent, {{"target", came.empty() ? "" : came[0]}});
-  const double left_seen = series(end, per_agent, {{"target", left.empty() ? "" : left[0]}});
-  const double left_before = series(fb.text, per_agent, {{"target", left.empty() ? "" : left[0]}});
+  const double came_seen = planned(came);
+  const double left_seen = planned(left);
   const double hwm_mb = static_cast<double>(read_usage(pid).hwm_kib) / 1024;
   const double first_duration = sum_samples(fa.text, "kscprobe_discovery_duration_seconds", {}).sum;
   const double second_duration = value("kscprobe_discovery_duration_seconds");
@@ -1770,11 +1860,48 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
               series(end, "kscprobe_agent_diagnosis", {{"diagnosis", "agent_stopped"}}),
               refused_agents);
   std::printf(
-      "  peak RSS %.1f MB through the first discovery and warm-up, %.1f MB with the refresh "
-      "(%ld samples; VmHWM %.1f MB)\n",
-      peak_before_refresh, rss.peak_mb(), rss.samples(), hwm_mb);
+      "  peak RSS %.1f MB through the first discovery and warm-up, %.1f MB steady (the quiet "
+      "span's), %.1f MB in the span of the refresh (%.2fx steady; %ld samples; VmHWM %.1f MB)\n",
+      peak_before_refresh, steady_peak_mb, refresh_peak_mb,
+      steady_peak_mb > 0 ? refresh_peak_mb / steady_peak_mb : 0.0, rss.samples(), hwm_mb);
+  std::printf("  /metrics %.1f MB raw, %.1f MB gzip, %.0f series\n", end.size() / 1e6,
+              fc.reply.body.size() / 1e6, static_cast<double>(series_count(end)));
+  // Per server: kscprobe's own figures (duration, devices kept) and the server's (requests, time
+  // from its first request to its last).
+  std::vector<std::string> per_server;
+  double requests = 0, largest_page = 0;
+  for (std::size_t k = 0; k < servers.size(); ++k) {
+    const sim::KscCounters c = servers[k]->counters();
+    requests += requests_of(c);
+    largest_page = std::max(largest_page, static_cast<double>(c.largest_chunk));
+    const Labels of = {{"ksc_server", names[k]}};
+    const double first_s = sum_samples(fa.text, "kscprobe_discovery_duration_seconds", of).sum;
+    const double second_s = sum_samples(end, "kscprobe_discovery_duration_seconds", of).sum;
+    Labels agents = of, dps = of;
+    agents.emplace_back("role", "agent");
+    dps.emplace_back("role", "distribution_point");
+    const double n_agents = value("kscprobe_discovery_targets", agents);
+    const double n_dps = value("kscprobe_discovery_targets", dps);
+    if (servers.size() > 1)
+      std::printf(
+          "  %s: discovery %.2f s (first), %.2f s (second; %.2f s and %.2f s seen from the "
+          "server), %.0f agents and %.0f DPs, %u requests, success %.0f\n",
+          names[k].c_str(), first_s, second_s, between(first[k].start, first[k].end),
+          between(second[k].start, second[k].end), n_agents, n_dps, requests_of(c),
+          value("kscprobe_discovery_success", of));
+    JsonObject one;
+    one.str("name", names[k])
+        .num("first_discovery_s", first_s)
+        .num("first_discovery_server_s", between(first[k].start, first[k].end))
+        .num("second_discovery_s", second_s)
+        .num("second_discovery_server_s", between(second[k].start, second[k].end))
+        .num("discovered_agents", n_agents)
+        .num("discovered_distribution_points", n_dps)
+        .num("requests", requests_of(c))
+        .num("success", value("kscprobe_discovery_success", of));
+    per_server.push_back(one.text(4));
+  }
   std::fflush(stdout);
-  const sim::KscCounters counters = ksc.counters();
   JsonObject lag_q = lag_json(lag_quiet), lag_r = lag_json(lag_refresh);
   o.flag("ok", true)
       .num("ready_s", d.ready_s)
@@ -1782,13 +1909,8 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
       .num("first_discovery_server_s", between(first_start, first_end))
       .num("second_discovery_s", second_duration)
       .num("second_discovery_server_s", between(second_start, second_end))
-      .num("requests",
-           [&] {
-             double n = 0;
-             for (const auto& [m, k] : counters.calls) n += k;
-             return n;
-           }())
-      .num("largest_page", static_cast<double>(counters.largest_chunk))
+      .num("requests", requests)
+      .num("largest_page", largest_page)
       .num("success", value("kscprobe_discovery_success"))
       .num("discovered_agents", value("kscprobe_discovery_targets", {{"role", "agent"}}))
       .num("discovered_distribution_points",
@@ -1806,13 +1928,16 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec) {
       .obj("lag_quiet", lag_q)
       .obj("lag_refresh", lag_r)
       .num("peak_rss_before_refresh_mb", peak_before_refresh)
+      .num("steady_peak_rss_mb", steady_peak_mb)
+      .num("refresh_peak_rss_mb", refresh_peak_mb)
       .num("peak_rss_mb", rss.peak_mb())
       .num("vm_hwm_mb", hwm_mb)
       .num("metrics_bytes", static_cast<double>(end.size()))
       .num("metrics_gzip_bytes", static_cast<double>(fc.reply.body.size()))
-      .num("metrics_series", static_cast<double>(series_count(end)));
+      .num("metrics_series", static_cast<double>(series_count(end)))
+      .raw("per_server", json_array(per_server));
   d.process->stop();
-  ksc.stop();
+  stop_servers();
   return o;
 }
 
@@ -1971,7 +2096,8 @@ void usage() {
       "  --results=FILE           where the JSON results go (default build/bench/results.json)\n"
       "  --quick                  smaller numbers, short windows (a smoke run)\n"
       "  --scenarios=a,b          tcp-90, tcp-4000, tls-90, tls-1000, estate, estate-names,\n"
-      "                           estate-textfile, moonshot, discovery, discovery-limit\n"
+      "                           estate-textfile, moonshot, discovery, moonshot-discovery,\n"
+      "                           discovery-limit\n"
       "                           (default: all)\n"
       "  --kscprobe=PATH --blackbox=PATH --openssl=PATH   the programs to run\n"
       "  --workdir=DIR            where configs and logs go (default: a new /tmp directory)\n"
@@ -2067,6 +2193,7 @@ int run(int argc, char** argv) {
     options.estate = {10000, 100, 2, 10, 11, 15, 5, 2, 0.5};
     options.moonshot = {50000, 100, 2, 10, 11, 15, 0, 0, 0.5};
     options.discovery = {10000, 100, 2, 10, 40, 11, 10, 20};
+    options.moonshot_discovery = {50000, 100, 2, 10, 40, 11, 10, 20, 5};
     options.discovery_limit = {130000, 300, 5};
   } else {
     options.rates = {{"tcp-90", false, 90, 10, 10, 30},
@@ -2121,7 +2248,11 @@ int run(int argc, char** argv) {
                 run_estate(options, options.estate, estate, EstateWay::with_textfile));
   if (wanted("moonshot"))
     results.obj("moonshot", run_estate(options, options.moonshot, estate, EstateWay::moonshot));
-  if (wanted("discovery")) results.obj("discovery", run_discovery(options, options.discovery));
+  if (wanted("discovery"))
+    results.obj("discovery", run_discovery(options, options.discovery, "discovery"));
+  if (wanted("moonshot-discovery"))
+    results.obj("moonshot_discovery",
+                run_discovery(options, options.moonshot_discovery, "moonshot-discovery"));
   if (wanted("discovery-limit"))
     results.obj("discovery_limit", run_discovery_limit(options, options.discovery_limit));
   estate.stop();
