@@ -38,8 +38,12 @@ The results file (schema 1; a figure that was not measured is null):
     second_discovery_s, second_discovery_server_s, requests, largest_page, success,
     discovered_agents, discovered_distribution_points, checks, targets, churn_seen,
     agent_stopped, expected_agent_stopped, quiet_s, quiet_cpu_s, refresh_span_s, refresh_cpu_s,
-    lag_quiet, lag_refresh, peak_rss_before_refresh_mb, peak_rss_mb, vm_hwm_mb, metrics_bytes,
-    metrics_gzip_bytes, metrics_series}
+    lag_quiet, lag_refresh, peak_rss_before_refresh_mb, steady_peak_rss_mb (the quiet span's),
+    refresh_peak_rss_mb (the span of the refresh's), peak_rss_mb, vm_hwm_mb, metrics_bytes,
+    metrics_gzip_bytes, metrics_series, ksc_servers, per_server [ {name, first_discovery_s,
+    first_discovery_server_s, second_discovery_s, second_discovery_server_s,
+    discovered_agents, discovered_distribution_points, requests, success} ]}
+  moonshot_discovery: as discovery, the moonshot's devices dealt among five servers
     lag: {p50_ms, p50_bucket_le_ms, p99_ms, p99_bucket_le_ms, max_bucket_le_ms, mean_ms, starts}
     status page: {path, fetches, ok, last_status, bytes, cpu_ms_per_render (median CPU of the
     daemon across one fetch, probing during it included: an upper bound), cpu_ms_per_render_net,
@@ -67,6 +71,7 @@ MOONSHOT_DUE_MIN = 0.99  # share of due probes run in the window
 MOONSHOT_CPU_MAX = 30.0  # % of a core, gzip scrapes included
 MOONSHOT_RSS_MAX = 500.0  # MB, peak
 MOONSHOT_METRICS_MAX = 50e6  # bytes of /metrics text at the default detail
+MOONSHOT_REFRESH_RSS_MAX = 1.3  # a discovery refresh's peak over the steady peak
 PAGE_BYTES_MAX = 2e6
 PAGE_CPU_MAX = 100.0  # ms per render
 # A prober that ends fewer probes than this share of the offered rate did not keep up.
@@ -526,14 +531,19 @@ def page_section(e):
     return out
 
 
-def discovery_section(d, estate):
-    """The estate read from KSC instead of target files, and a refresh while it probes."""
+def discovery_section(d, estate, what="The same estate"):
+    """The estate read from KSC instead of target files, and a refresh while it probes; with
+    more than one server, each server's figures and the moonshot's memory goals."""
     if not isinstance(d, dict):
         return []
     devices = (num(d.get("agents")) or 0) + (num(d.get("distribution_points")) or 0)
-    out = ["", f"The same estate learnt from KSC: {fmt(d.get('agents'), 0)} agents "
+    kscs = num(d.get("ksc_servers")) or 1
+    listed_by = ("a fake Administration Server" if kscs == 1 else
+                 f"{fmt(kscs, 0)} fake Administration Servers (one `[[ksc]]` each, the devices dealt "
+                 "among them in turn)")
+    out = ["", f"{what} learnt from KSC: {fmt(d.get('agents'), 0)} agents "
            f"({fmt(d.get('refused_agents'), 0)} refuse UDP and last connected 3 h ago) and "
-           f"{fmt(d.get('distribution_points'), 0)} DPs listed by a fake Administration Server "
+           f"{fmt(d.get('distribution_points'), 0)} DPs listed by {listed_by} "
            f"across the veth (OpenAPI over TLS, 500 devices asked per chunk), {fmt(d.get('servers'), 0)} servers "
            f"as [[target]] @ {fmt(d.get('interval_s'), 0)} s; `refresh = "
            f"\"{fmt(d.get('refresh_s'), 0)}s\"`. A quiet span of {fmt(d.get('span_s'), 0)} s, then "
@@ -588,6 +598,28 @@ def discovery_section(d, estate):
              f"{fmt(num(d.get('metrics_bytes')) and d['metrics_bytes'] / 1e6, 1, ' MB')}, "
              f"{fmt(d.get('metrics_series'), 0)}", "", ""]),
     ]
+    if kscs > 1:
+        steady, refresh = num(d.get("steady_peak_rss_mb")), num(d.get("refresh_peak_rss_mb"))
+        over = None if not steady or refresh is None else refresh / steady
+        out += [
+            row(["steady peak RSS (the quiet span's)", fmt(steady, 1, " MB"),
+                 f"< {MOONSHOT_RSS_MAX:g} MB", at_most(steady, MOONSHOT_RSS_MAX, " MB")]),
+            row(["peak RSS in the span of the refresh, over the steady peak",
+                 f"{fmt(refresh, 1, ' MB')} ({'n/a' if over is None else f'{over:.2f}×'})",
+                 f"< {MOONSHOT_REFRESH_RSS_MAX:g}×",
+                 at_most(over, MOONSHOT_REFRESH_RSS_MAX, "×")]),
+        ]
+        for one in d.get("per_server") or []:
+            kept = (num(one.get("discovered_agents")) or 0) + \
+                (num(one.get("discovered_distribution_points")) or 0)
+            out.append(row([
+                f"`{one.get('name')}`: devices kept; discovery, first / second (seen from the server)",
+                f"{fmt(kept, 0)}; {fmt(one.get('first_discovery_s'), 2, ' s')} "
+                f"({fmt(one.get('first_discovery_server_s'), 2, ' s')}) / "
+                f"{fmt(one.get('second_discovery_s'), 2, ' s')} "
+                f"({fmt(one.get('second_discovery_server_s'), 2, ' s')}); "
+                f"{fmt(one.get('requests'), 0)} requests",
+                "", "met" if num(one.get("success")) == 1 else "missed: discovery failed"]))
     return out
 
 
@@ -601,6 +633,8 @@ def markdown(results):
     lines += textfile_section(results.get("estate_textfile"), results.get("estate"))
     lines += moonshot_section(results.get("moonshot"), results.get("estate"))
     lines += discovery_section(results.get("discovery"), results.get("estate"))
+    lines += discovery_section(results.get("moonshot_discovery"), results.get("moonshot"),
+                               "The moonshot's devices")
     return "\n".join(lines) + "\n"
 
 

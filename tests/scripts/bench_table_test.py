@@ -78,6 +78,14 @@ class Generator(unittest.TestCase):
         self.assertIn("5.00 % / 8.00 % (the refresh: 0.75 s of CPU)", text)
         self.assertIn("largest ≤ 250 ms, mean 6.00 ms | p99 < 50 ms | missed by 1.20× (60.0 ms) |", text)
         self.assertIn("215.5 MB (from target files: 150.2 MB)", text)
+        # The moonshot's devices from two servers: the steady peak met, the refresh's over 1.3×
+        # the steady one, each server's figures, the one whose discovery failed marked.
+        self.assertIn("listed by 2 fake Administration Servers (one `[[ksc]]` each", text)
+        self.assertIn("| steady peak RSS (the quiet span's) | 450.0 MB | < 500 MB | met |", text)
+        self.assertIn("| 630.0 MB (1.40×) | < 1.3× | missed by 1.08× (1.40×) |", text)
+        self.assertIn("| `ksc-bench-1`: devices kept; discovery, first / second (seen from the server) "
+                      "| 250 500; 5.10 s (5.00 s) / 3.20 s (3.10 s); 1 010 requests |  | met |", text)
+        self.assertIn("3.40 s (3.30 s); 1 010 requests |  | missed: discovery failed |", text)
 
     def test_verdicts(self):
         self.assertEqual(bench_table.at_most(2.0, 2.0), "met")
