@@ -86,6 +86,8 @@ class Generator(unittest.TestCase):
         self.assertIn("| `ksc-bench-1`: devices kept; discovery, first / second (seen from the server) "
                       "| 250 500; 5.10 s (5.00 s) / 3.20 s (3.10 s); 1 010 requests |  | met |", text)
         self.assertIn("3.40 s (3.30 s); 1 010 requests |  | missed: discovery failed |", text)
+        self.assertIn("in 5.30 s (first, the slowest server), 3.40 s (second, the slowest server)", text)
+        self.assertIn("| every device | missed: 1 of 2 servers read |", text)
 
     def test_verdicts(self):
         self.assertEqual(bench_table.at_most(2.0, 2.0), "met")
