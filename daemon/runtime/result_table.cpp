@@ -116,7 +116,13 @@ Transition ResultTable::record(std::uint32_t index, const ProbeResult& r, double
         had_tls->verify_error != r.tls->verify_error)
       s.extras.set_tls(std::make_shared<const TlsInfo>(*r.tls));
   }
-  s.extras.set_detail(r.detail);
+  if (r.detail.empty()) {
+    s.detail = SharedText();
+  } else {
+    SharedText& seen = details_[std::hash<std::string_view>()(r.detail) % details_.size()];
+    if (seen != r.detail) seen = SharedText(r.detail);
+    s.detail = seen;
+  }
   if (r.success) {
     s.consecutive_failures = 0;
     s.last_success_ts = now_unix;

@@ -25,9 +25,8 @@ struct HistogramData {
 };
 
 /// What few checks of an estate have, held apart and only from a first need: failures by
-/// reason (from a first failure), the last probe's detail (most successes have none) and the
-/// last certificate (TLS checks). Inline, nine counters, a string and a pointer would cost the
-/// 100 000-agent estate some 20 MB, mostly zeros.
+/// reason (from a first failure) and the last certificate (TLS checks). Inline, nine counters
+/// and a pointer would cost the 100 000-agent estate some 15 MB, mostly zeros.
 class CheckExtras {
  public:
   CheckExtras() = default;
@@ -43,11 +42,6 @@ class CheckExtras {
   /// Failures by reason (indexed by Reason; [none] unused).
   std::uint64_t failures(int reason) const { return data_ ? data_->failures[reason] : 0; }
   void add_failure(Reason reason) { ++data().failures[static_cast<int>(reason)]; }
-  /// The last probe's detail; empty when it had none.
-  std::string_view detail() const { return data_ ? std::string_view(data_->detail) : ""; }
-  void set_detail(std::string_view detail) {
-    if (!detail.empty() || data_) data().detail = detail;
-  }
   /// The last certificate seen (kept across failures), or null.
   const std::shared_ptr<const TlsInfo>& tls() const { return data_ ? data_->tls : kNoTls; }
   void set_tls(std::shared_ptr<const TlsInfo> tls) { data().tls = std::move(tls); }
@@ -55,7 +49,6 @@ class CheckExtras {
  private:
   struct Data {
     std::array<std::uint64_t, kReasonCount> failures{};
-    std::string detail;
     std::shared_ptr<const TlsInfo> tls;
   };
   Data& data() {
@@ -83,11 +76,15 @@ struct CheckState {
   double last_success_ts = 0;  // unix seconds, 0 = never
   double last_failure_ts = 0;
   CheckExtras extras;
+  /// The last probe's detail, one copy shared by the checks whose probes said the same (every
+  /// silent UDP check says "no reply: open|filtered": a string each was some 100 MB at the
+  /// moonshot's 800 000).
+  SharedText detail;
 
   std::uint64_t failures(int reason) const { return extras.failures(reason); }
   /// The last certificate seen (kept across failures), or null.
   const std::shared_ptr<const TlsInfo>& tls() const { return extras.tls(); }
-  std::string_view last_detail() const { return extras.detail(); }
+  std::string_view last_detail() const { return detail.view(); }
 };
 
 /// What changed with a new result, for the state-change log.
@@ -130,6 +127,8 @@ class ResultTable {
   std::vector<CheckState> states_;
   std::vector<std::uint32_t> latency_index_;
   std::vector<std::pair<LatencyKey, HistogramData>> latency_;
+  /// The details recorded last, by a hash of their text: a detail seen again is shared.
+  std::array<SharedText, 64> details_;
 };
 
 }  // namespace kscprobe

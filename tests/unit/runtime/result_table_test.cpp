@@ -38,6 +38,27 @@ TEST(ResultTable, RecordsCountersAndTransitions) {
   EXPECT_EQ(t.latency()[0].second.count, 3u);  // successful probes only
 }
 
+// Every silent UDP check says the same detail: the checks share one copy of it, and a success
+// with a detail holds no failure counters.
+TEST(ResultTable, ChecksThatSayTheSameShareTheirDetail) {
+  ResultTable t(make_plan());
+  ProbeResult silent;
+  silent.success = true;
+  silent.detail = "no reply: open|filtered";
+  t.record(0, silent, 100);
+  t.record(1, silent, 100);
+  EXPECT_EQ(t.state(0).last_detail(), "no reply: open|filtered");
+  EXPECT_TRUE(t.state(0).detail.same_copy(t.state(1).detail));
+  EXPECT_EQ(t.state(1).failures(static_cast<int>(Reason::refused)), 0u);
+  t.record(1, ProbeResult::failure(Reason::refused, "port unreachable (ICMP): closed"), 130);
+  EXPECT_EQ(t.state(1).last_detail(), "port unreachable (ICMP): closed");
+  EXPECT_EQ(t.state(0).last_detail(), "no reply: open|filtered");
+  ProbeResult quiet;
+  quiet.success = true;
+  t.record(1, quiet, 160);
+  EXPECT_EQ(t.state(1).last_detail(), "");  // no detail: none kept from before
+}
+
 // A probe that failed on this host is no result about the target: the check keeps its last
 // verdict, its counters, its failure reason and its timestamps.
 TEST(ResultTable, LocalFaultKeepsTheLastVerdict) {
