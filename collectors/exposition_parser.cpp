@@ -5,6 +5,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "platform/ascii.hpp"
+
 namespace kscprobe {
 namespace {
 
@@ -24,25 +26,15 @@ bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
 bool is_label_start(char c) { return is_alpha(c) || c == '_'; }
 bool is_label_char(char c) { return is_label_start(c) || is_digit(c); }
 
-bool equals_ignore_case(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char c = a[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
 // Go's strconv.ParseFloat is the reference (the exposition format is defined by it), minus hex
 // floats and digit separators, which no exporter emits.
 bool valid_float(std::string_view s) {
   if (s.empty()) return false;
-  if (equals_ignore_case(s, "nan")) return true;
+  if (ascii::iequals(s, "nan")) return true;
   std::size_t i = 0;
   if (s[0] == '+' || s[0] == '-') i = 1;
   std::string_view rest = s.substr(i);
-  if (equals_ignore_case(rest, "inf") || equals_ignore_case(rest, "infinity")) return true;
+  if (ascii::iequals(rest, "inf") || ascii::iequals(rest, "infinity")) return true;
   std::size_t digits = 0;
   while (i < s.size() && is_digit(s[i])) ++i, ++digits;
   if (i < s.size() && s[i] == '.') {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "platform/ascii.hpp"
+
 namespace kscprobe {
 
 ResolverCache::ResolverCache(Limits limits) : limits_(limits) {
@@ -11,22 +13,12 @@ ResolverCache::ResolverCache(Limits limits) : limits_(limits) {
 
 ResolverCache::~ResolverCache() = default;
 
-namespace {
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-}  // namespace
-
-std::string ResolverCache::key(std::string_view name) {
-  std::string k(name);
-  for (char& c : k) c = lower(c);
-  return k;
-}
+std::string ResolverCache::key(std::string_view name) { return ascii::lower(name); }
 
 std::size_t ResolverCache::CaseBlindHash::operator()(std::string_view name) const noexcept {
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a of the lower-case name
   for (char c : name) {
-    h ^= static_cast<unsigned char>(lower(c));
+    h ^= static_cast<unsigned char>(ascii::lower(c));
     h *= 1099511628211ull;
   }
   return static_cast<std::size_t>(h);
@@ -34,8 +26,7 @@ std::size_t ResolverCache::CaseBlindHash::operator()(std::string_view name) cons
 
 bool ResolverCache::CaseBlindEqual::operator()(std::string_view a,
                                                std::string_view b) const noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
+  return ascii::iequals(a, b);
 }
 
 ResolverCache::Entry* ResolverCache::use(std::string_view name, Clock::time_point now) {

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "platform/ascii.hpp"
 #include "platform/files.hpp"
 
 namespace kscprobe {
@@ -12,12 +13,7 @@ std::optional<KscEndpoint> parse_ksc_url(std::string_view url, std::string* erro
     return std::nullopt;
   };
   constexpr std::string_view kScheme = "https://";
-  if (url.size() < kScheme.size()) return fail("must start with https://");
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    char c = url[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != kScheme[i]) return fail("must start with https://");
-  }
+  if (!ascii::istarts_with(url, kScheme)) return fail("must start with https://");
   std::string_view rest = url.substr(kScheme.size());
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.find_first_of("/?#@ \t") != std::string_view::npos)

@@ -35,6 +35,7 @@
 #include "collectors/openssl_text.hpp"
 #include "config/base64.hpp"
 #include "daemon/discovery/ksc_json.hpp"
+#include "platform/ascii.hpp"
 
 namespace kscprobe::ksc {
 
@@ -96,8 +97,7 @@ bool valid_method(std::string_view method) {
 bool is_access_denied(const PxgError& pxg) {
   constexpr std::int64_t kStdeNoAccess = 1184;
   if (pxg.code == kStdeNoAccess && (pxg.module.empty() || pxg.module == "KLSTD")) return true;
-  std::string lower = pxg.message;
-  for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  const std::string lower = ascii::lower(pxg.message);
   return lower.find("access denied") != std::string::npos ||
          lower.find("access is denied") != std::string::npos;
 }

@@ -10,6 +10,7 @@
 #include "daemon/exposition/agent_join.hpp"
 #include "daemon/runtime/outcome.hpp"
 #include "daemon/runtime/result_table.hpp"
+#include "platform/ascii.hpp"
 
 namespace kscprobe {
 
@@ -25,14 +26,6 @@ double days_left(const CheckState& s, double now) {
   if (s.tls() && s.tls()->not_after > 0)
     return (static_cast<double>(s.tls()->not_after) - now) / 86400;
   return kNoCertificate;
-}
-
-bool ascii_icase_contains(std::string_view hay, std::string_view needle) {
-  if (needle.empty()) return true;
-  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
-                        [&](char a, char b) { return lower(a) == lower(b); });
-  return it != hay.end();
 }
 
 RowState row_state(const CheckSpec& c, const CheckState& s) {
@@ -118,7 +111,7 @@ Selection select(const ResultTable& table, double now, const StatusQuery& q, boo
     target_ok.resize(plan->targets.size());
     for (std::size_t t = 0; t < plan->targets.size(); ++t) {
       const PlannedTarget& pt = plan->targets[t];
-      bool ok = ascii_icase_contains(pt.name, q.target);
+      bool ok = ascii::icontains(pt.name, q.target);
       for (const auto& [k, v] : q.labels) ok = ok && label_of(pt, k) == v;
       // With a diagnosis filter, the checks of the devices diagnosed so (none without KSC).
       if (q.diagnosis) ok = ok && diagnosed != nullptr && t < diagnosed->size() && (*diagnosed)[t];
