@@ -118,7 +118,7 @@ Transition ResultTable::record(std::uint32_t index, const ProbeResult& r, double
   }
   if (r.detail.empty()) {
     s.detail = SharedText();
-  } else {
+  } else if (s.detail != r.detail) {  // most probes say what the last one said: nothing to do
     SharedText& seen = details_[std::hash<std::string_view>()(r.detail) % details_.size()];
     if (seen != r.detail) seen = SharedText(r.detail);
     s.detail = seen;

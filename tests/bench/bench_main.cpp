@@ -1619,7 +1619,6 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec,
   std::vector<sim::KscHostDef> spare(hosts.begin() + devices, hosts.end());
   hosts.resize(static_cast<std::size_t>(devices));
   const std::vector<std::string> addresses = agent_addresses(spec.agents, refused_agents);
-  std::vector<std::string> update_agents;
   for (int i = 0; i < devices; ++i) {
     sim::KscHostDef& h = hosts[static_cast<std::size_t>(i)];
     const bool agent = i < spec.agents;
@@ -1632,7 +1631,6 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec,
     h.group_id = 1 + (agent ? agent_group(i) : 4);
     const bool stopped = agent && is_refused_agent(ipv4_of(address));
     h.last_agent_connected = stopped ? now - 3 * 3600 : now - i % 600;
-    if (!agent) update_agents.push_back(h.id);
   }
   // The churn: the first answering agents leave, as many new ones come (new ids, new names,
   // the next free answering addresses).
@@ -1673,7 +1671,7 @@ JsonObject run_discovery(const Options& options, const DiscoverySpec& spec,
     const int k = static_cast<int>(i % static_cast<std::size_t>(kscs));
     server_of[hosts[i].display_name] = k;
     hosts_of[static_cast<std::size_t>(k)].push_back(hosts[i]);
-    if (std::find(update_agents.begin(), update_agents.end(), hosts[i].id) != update_agents.end())
+    if (i >= static_cast<std::size_t>(spec.agents))  // the distribution points come last
       update_agents_of[static_cast<std::size_t>(k)].push_back(hosts[i].id);
   }
   for (std::size_t i = 0; i < churned.size(); ++i) {
